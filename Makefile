@@ -1,0 +1,75 @@
+# Spotcheck: two commands. `make run` sets up everything and serves the demo;
+# `make test` sets up what the tests need (Chromium included) and runs the suite.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+FLASK := $(VENV)/bin/flask --app wsgi
+HOST ?= 127.0.0.1
+PORT ?= 5000
+PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+PYTEST_WORKERS ?= 2
+PWA_SOURCES := $(shell find pwa/src pwa/build.mjs pwa/public -type f 2>/dev/null)
+
+.PHONY: run test setup venv pwa db chromium test-sqlite test-postgres lint bench migration clean
+
+run: setup db
+	@$(FLASK) demo logins
+	@echo "Serving on http://$(HOST):$(PORT)"
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+setup: venv pwa
+
+venv: $(VENV)/.stamp
+
+$(VENV)/.stamp: requirements.lock pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.lock
+	touch $@
+
+pwa: pwa/dist/.stamp
+
+pwa/dist/.stamp: pwa/package.json pwa/package-lock.json $(PWA_SOURCES)
+	cd pwa && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build
+	touch $@
+
+db: venv
+	$(FLASK) db upgrade
+	$(FLASK) demo load
+
+# Debian's Chromium drives the browser tests; never a downloaded browser.
+chromium:
+	@if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi 'Noto Sans CJK'; then \
+		echo "Installing Debian's chromium and CJK fonts"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk ffmpeg >/dev/null; \
+	fi
+
+test: setup chromium
+	$(MAKE) test-sqlite
+	@if [ "$$CI" = "true" ]; then \
+		$(MAKE) test-postgres; \
+	elif $(PY) scripts/pg_reachable.py "$(PG_TEST_URL)"; then \
+		$(MAKE) test-postgres; \
+	else \
+		echo "PostgreSQL at $(PG_TEST_URL) is not reachable: PostgreSQL run skipped (CI=true makes it mandatory)"; \
+	fi
+
+test-sqlite: setup
+	$(PY) -m pytest -n $(PYTEST_WORKERS) -p no:cacheprovider
+
+test-postgres: setup
+	TEST_DATABASE_URL=$(PG_TEST_URL) $(PY) -m pytest -n $(PYTEST_WORKERS) -p no:cacheprovider -m "not e2e"
+
+lint: venv
+	$(VENV)/bin/ruff check server sync schemas tests bench
+
+bench: setup
+	$(PY) bench/run_all.py
+
+# Regenerate the single initial migration from the models (pre-release only).
+migration: venv
+	$(PY) scripts/regen_migration.py
+
+clean:
+	rm -rf $(VENV) pwa/node_modules pwa/dist instance

@@ -1,0 +1,1 @@
+"""Marshmallow schemas: the wire contract, and the source of the OpenAPI document."""

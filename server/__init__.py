@@ -1,0 +1,74 @@
+"""Spotcheck server: the Flask application factory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from server.config import Config
+from server.extensions import csrf, db, login_manager, migrate
+
+
+def _database_url(app: Flask) -> str:
+    url = app.config.get("DATABASE_URL") or os.environ.get("DATABASE_URL")
+    if not url:
+        url = f"sqlite:///{Path(app.instance_path) / 'spotcheck.sqlite3'}"
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
+    # WAL lets readers go on while the sync writer commits; foreign keys are off by default.
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.close()
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Create and configure the app: defaults, then environment, then test overrides."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_mapping(Config.from_environment())
+    if test_config:
+        app.config.from_mapping(test_config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config["SQLALCHEMY_DATABASE_URI"] = _database_url(app)
+    app.config.setdefault("MEDIA_DIR", None)
+    if not app.config["MEDIA_DIR"]:
+        app.config["MEDIA_DIR"] = str(Path(app.instance_path) / "media")
+    Path(app.config["MEDIA_DIR"]).mkdir(parents=True, exist_ok=True)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
+    login_manager.init_app(app)
+    csrf.init_app(app)
+
+    from server.errors import register_error_handlers
+    from server.i18n import init_i18n
+    from server.security import init_security
+
+    register_error_handlers(app)
+    init_i18n(app)
+    init_security(app)
+
+    from server.api import register_api
+    from server.web import register_web
+
+    register_api(app)
+    register_web(app)
+
+    from server.cli import register_cli
+
+    register_cli(app)
+    return app

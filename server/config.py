@@ -1,0 +1,63 @@
+"""Configuration: defaults in code, then environment variables, then test overrides."""
+
+from __future__ import annotations
+
+import os
+
+
+class Config:
+    """Defaults; every value can be overridden by an environment variable of the same name."""
+
+    SECRET_KEY = "dev-only-change-me"
+    # None means an SQLite file in the instance folder (see create_app).
+    DATABASE_URL: str | None = None
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+    # Key for ID numbers at rest (AES-256-GCM) and the keyed look-up hash; base64, 32 bytes.
+    # Empty means derived from SECRET_KEY, which is fine for the demo, not for production.
+    PII_KEY = ""
+    # Key that signs trainees' QR badges (PEM, Ed25519 private key); empty: derived from SECRET_KEY.
+    BADGE_SIGNING_KEY = ""
+    MEDIA_DIR: str | None = None  # None: <instance>/media
+    MEDIA_MAX_BYTES = 20 * 1024 * 1024
+    UPLOAD_EXPIRY_HOURS = 24
+    MAX_CONTENT_LENGTH = 32 * 1024 * 1024
+    TOKEN_TTL_HOURS = 24 * 14
+    CLASS_HOUR_MINUTES = 45  # one 学时 (R6)
+    GPS_MAX_ACCURACY_M = 200.0  # a fix worse than this cannot verify the place
+    CLOCK_SKEW_MINUTES = 10
+    ATTENDANCE_MIN_RATE = 0.9
+    TIMEZONE = "Asia/Shanghai"
+    RETENTION_YEARS = 5
+    PASSWORD_HASH_METHOD = "scrypt"
+    LOGIN_MAX_FAILURES = 5
+    LOGIN_LOCKOUT_MINUTES = 15
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False  # True behind HTTPS in production
+    WTF_CSRF_TIME_LIMIT = None
+
+    _INT = {
+        "MEDIA_MAX_BYTES", "UPLOAD_EXPIRY_HOURS", "MAX_CONTENT_LENGTH", "TOKEN_TTL_HOURS",
+        "CLASS_HOUR_MINUTES", "CLOCK_SKEW_MINUTES", "RETENTION_YEARS",
+        "LOGIN_MAX_FAILURES", "LOGIN_LOCKOUT_MINUTES",
+    }
+    _FLOAT = {"GPS_MAX_ACCURACY_M", "ATTENDANCE_MIN_RATE"}
+    _BOOL = {"SESSION_COOKIE_SECURE"}
+
+    @classmethod
+    def from_environment(cls) -> dict:
+        """Return the defaults with any environment variable of the same name applied."""
+        values = {k: getattr(cls, k) for k in dir(cls) if k.isupper()}
+        for key in list(values):
+            raw = os.environ.get(key)
+            if raw is None:
+                continue
+            if key in cls._INT:
+                values[key] = int(raw)
+            elif key in cls._FLOAT:
+                values[key] = float(raw)
+            elif key in cls._BOOL:
+                values[key] = raw.lower() in {"1", "true", "yes"}
+            else:
+                values[key] = raw
+        return values

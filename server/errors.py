@@ -1,0 +1,125 @@
+"""One catalogue of error codes and one JSON error shape: {code, message, errors?, details?}."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response, jsonify, render_template, request
+from marshmallow import ValidationError
+from werkzeug.exceptions import HTTPException
+
+# code -> (HTTP status, message). Messages are Chinese first; the English is in `message_en`.
+CATALOGUE: dict[str, tuple[int, str, str]] = {
+    "validation_error": (422, "请求内容不符合要求", "The request does not match the schema"),
+    "bad_request": (400, "请求无法解析", "The request cannot be parsed"),
+    "auth.required": (401, "需要登录", "Authentication required"),
+    "auth.invalid_credentials": (401, "用户名或密码错误", "Wrong username or password"),
+    "auth.token_invalid": (401, "登录已失效，请重新登录", "The token is expired, revoked or unknown"),
+    "auth.locked": (429, "登录失败次数过多，请稍后再试", "Too many failed logins; try again later"),
+    "forbidden": (403, "无权执行此操作", "You may not do this"),
+    "not_found": (404, "未找到", "Not found"),
+    "method_not_allowed": (405, "不支持该请求方法", "Method not allowed"),
+    "conflict": (409, "状态冲突", "Conflict with the current state"),
+    "payload_too_large": (413, "内容过大", "Payload too large"),
+    "unsupported_media_type": (415, "不支持的文件类型", "Unsupported media type"),
+    "rate_limited": (429, "请求过于频繁", "Too many requests"),
+    "internal_error": (500, "服务器内部错误", "Internal server error"),
+    # Filing workflow (R5, R7)
+    "plan.not_editable": (409, "已提交的计划版本不能修改", "A submitted plan version cannot change"),
+    "plan.invalid_transition": (409, "当前状态不允许此操作", "This transition is not allowed now"),
+    "plan.has_violations": (422, "计划不符合规定", "The plan breaks the notice's rules"),
+    "plan.reason_required": (422, "变更计划须说明原因", "A new version needs a reason"),
+    # Sync (DESIGN §4)
+    "sync.reset": (409, "同步游标已失效，请重新同步", "The cursor is from another epoch or scope"),
+    "sync.bad_cursor": (400, "同步游标无效", "The cursor cannot be read"),
+    # Media (tus)
+    "media.offset_mismatch": (409, "上传偏移不一致", "Upload-Offset does not match"),
+    "media.checksum_mismatch": (460, "校验和不一致", "Checksum mismatch"),
+    "media.too_large": (413, "文件超过大小限制", "The file is over the size limit"),
+    "media.unsupported_type": (415, "文件不是 JPEG、PNG、MP4 或 WebM", "Not a JPEG, PNG, MP4 or WebM file"),
+    "media.expired": (410, "上传已过期", "The upload has expired"),
+    "media.tus_version": (412, "不支持的 tus 版本", "Unsupported tus version"),
+}
+
+
+class ApiError(Exception):
+    """An error with a catalogue code; rendered as the one JSON error shape."""
+
+    def __init__(
+        self,
+        code: str,
+        message: str | None = None,
+        *,
+        errors: dict | list | None = None,
+        details: dict | None = None,
+        status: int | None = None,
+    ) -> None:
+        default_status, default_message, _ = CATALOGUE.get(code, (400, code, code))
+        super().__init__(message or default_message)
+        self.code = code
+        self.message = message or default_message
+        self.errors = errors
+        self.details = details
+        self.status = status or default_status
+
+    def body(self) -> dict[str, Any]:
+        """Return the JSON body of this error."""
+        body: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.errors:
+            body["errors"] = self.errors
+        if self.details:
+            body["details"] = self.details
+        return body
+
+
+_HTTP_CODES = {
+    400: "bad_request", 401: "auth.required", 403: "forbidden", 404: "not_found",
+    405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
+    415: "unsupported_media_type", 429: "rate_limited",
+}
+
+
+def _wants_json() -> bool:
+    if request.path.startswith("/api/") or request.path.startswith("/s/api"):
+        return True
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return best == "application/json" or request.is_json
+
+
+def error_response(error: ApiError) -> Response | tuple[Any, int]:
+    """Render an ApiError as JSON for the API and as a page for people."""
+    if _wants_json():
+        response = jsonify(error.body())
+        response.status_code = error.status
+        return response
+    return render_template("error.html", error=error), error.status
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Route every error through the one JSON shape (or an HTML page for browsers)."""
+    from server.extensions import db
+
+    @app.errorhandler(ApiError)
+    def handle_api_error(error: ApiError):
+        db.session.rollback()
+        return error_response(error)
+
+    @app.errorhandler(ValidationError)
+    def handle_validation_error(error: ValidationError):
+        db.session.rollback()
+        return error_response(ApiError("validation_error", errors=error.normalized_messages()))
+
+    @app.errorhandler(HTTPException)
+    def handle_http_exception(error: HTTPException):
+        db.session.rollback()
+        code = _HTTP_CODES.get(error.code or 500, "bad_request")
+        if error.code == 400 and "CSRF" in (error.description or ""):
+            return error_response(ApiError("forbidden", "CSRF 校验失败", status=400))
+        return error_response(ApiError(code, status=error.code))
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(error: Exception):
+        # Roll back so a failed request leaves nothing half-written; no stack trace to the client.
+        db.session.rollback()
+        app.logger.exception("unexpected error")
+        return error_response(ApiError("internal_error"))

@@ -1,0 +1,65 @@
+"""Message catalogues: Simplified Chinese first, English by switch (?lang=en or the `lang` cookie)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from functools import cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from flask import Flask, g, request
+
+LANGUAGES = ("zh", "en")
+_MESSAGES_DIR = Path(__file__).parent / "messages"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+@cache
+def catalogue(lang: str) -> dict[str, str]:
+    """Return the message catalogue of one language."""
+    with open(_MESSAGES_DIR / f"{lang}.json", encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def current_language() -> str:
+    """Return the language of this request: query, then cookie, then Chinese."""
+    lang = getattr(g, "lang", None)
+    if lang:
+        return lang
+    lang = request.args.get("lang") or request.cookies.get("lang") or "zh"
+    g.lang = lang if lang in LANGUAGES else "zh"
+    return g.lang
+
+
+def translate(key: str, **values: object) -> str:
+    """Return the message for key in the current language (Chinese, then the key, as fallback)."""
+    lang = current_language()
+    text = catalogue(lang).get(key) or catalogue("zh").get(key) or key
+    return text.format(**values) if values else text
+
+
+def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """Format an aware UTC time for people, in Asia/Shanghai."""
+    if value is None:
+        return ""
+    return value.astimezone(SHANGHAI).strftime(fmt)
+
+
+def local_date(value: date | None) -> str:
+    """Format a date for people."""
+    return value.isoformat() if value else ""
+
+
+def init_i18n(app: Flask) -> None:
+    """Expose `_`, `local_time` and the language to templates; remember a language switch."""
+    app.jinja_env.globals.update(_=translate, current_language=current_language)
+    app.jinja_env.filters["local_time"] = local_time
+    app.jinja_env.filters["local_date"] = local_date
+
+    @app.after_request
+    def remember_language(response):
+        lang = request.args.get("lang")
+        if lang in LANGUAGES:
+            response.set_cookie("lang", lang, max_age=365 * 24 * 3600, samesite="Lax")
+        return response

@@ -1,0 +1,35 @@
+"""All models, importable from one place."""
+
+from server.models.audit import AuditEvent
+from server.models.base import Model, utcnow
+from server.models.field import (
+    Assignment,
+    Draw,
+    Media,
+    Rectification,
+    SignIn,
+    Upload,
+    Visit,
+    VisitReview,
+    assignment_inspector,
+)
+from server.models.org import County, Occupation, Site, TrainingBase
+from server.models.people import ROLES, ApiToken, Teacher, Trainee, User
+from server.models.plans import (
+    CATEGORIES,
+    LEVEL_NAMES,
+    Enrollment,
+    Plan,
+    PlanSession,
+    PlanVersion,
+    TrainingClass,
+)
+from server.models.sync import ChangeLog, SyncLedger, SyncState
+
+__all__ = [
+    "ApiToken", "Assignment", "AuditEvent", "CATEGORIES", "ChangeLog", "County", "Draw",
+    "Enrollment", "LEVEL_NAMES", "Media", "Model", "Occupation", "Plan", "PlanSession",
+    "PlanVersion", "ROLES", "Rectification", "SignIn", "Site", "SyncLedger", "SyncState",
+    "Teacher", "Trainee", "TrainingBase", "Upload", "User", "Visit", "VisitReview",
+    "assignment_inspector", "utcnow",
+]

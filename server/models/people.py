@@ -1,0 +1,93 @@
+"""Users and their API tokens, teachers and trainees."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from flask_login import UserMixin
+from sqlalchemy import ForeignKey, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from server.models.base import Model, TimestampMixin, UUIDMixin
+from server.models.org import County, TrainingBase
+
+ROLES = ("city_admin", "county_admin", "inspector", "base_staff")
+
+
+class User(UUIDMixin, TimestampMixin, UserMixin, Model):
+    """A person who logs in; role and county/base decide their scope."""
+
+    __tablename__ = "app_user"
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(64), default="")
+    password_hash: Mapped[str] = mapped_column(String(256))
+    role: Mapped[str] = mapped_column(String(16))
+    county_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("county.id"), default=None)
+    base_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("training_base.id"), default=None)
+    active: Mapped[bool] = mapped_column(default=True)
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(default=None)
+
+    county: Mapped[County | None] = relationship()
+    base: Mapped[TrainingBase | None] = relationship()
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login
+        return self.active
+
+    @property
+    def is_city(self) -> bool:
+        """City users (and inspectors without a county: covert checks) see every county."""
+        return self.role == "city_admin" or (self.role == "inspector" and self.county_id is None)
+
+
+class ApiToken(UUIDMixin, Model):
+    """A bearer token for one device; only its SHA-256 is stored."""
+
+    __tablename__ = "api_token"
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id"), index=True)
+    device_id: Mapped[str] = mapped_column(String(64))
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Per-device secret for rotating self sign-in codes (HMAC), issued at login.
+    device_key: Mapped[str] = mapped_column(String(64), default="")
+
+    user: Mapped[User] = relationship()
+
+
+class Teacher(UUIDMixin, TimestampMixin, Model):
+    """A teacher (教师) of a base with the qualifications R4 asks for."""
+
+    __tablename__ = "teacher"
+    base_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("training_base.id"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    # 专业技术职务: 正高级 | 副高级 | 中级 | 初级 | 无
+    professional_title: Mapped[str] = mapped_column(String(16), default="无")
+    # 技能资格: 高级技师 | 技师 | 高级实习指导教师 | 实习指导教师 | 无
+    skill_qualification: Mapped[str] = mapped_column(String(16), default="无")
+    certificate_no: Mapped[str] = mapped_column(String(64), default="")
+    phone: Mapped[str] = mapped_column(String(32), default="")
+
+    base: Mapped[TrainingBase] = relationship()
+
+
+class Trainee(UUIDMixin, TimestampMixin, Model):
+    """A trainee (学员). The ID number is encrypted at rest; look-ups use a keyed hash."""
+
+    __tablename__ = "trainee"
+    name: Mapped[str] = mapped_column(String(64))
+    gender: Mapped[str] = mapped_column(String(4), default="")
+    id_number_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    id_number_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    id_masked: Mapped[str] = mapped_column(String(18))
+    birth_date: Mapped[date]
+    education: Mapped[str] = mapped_column(String(16))
+    occupation_name: Mapped[str] = mapped_column(String(64), default="")
+    certificate_level: Mapped[str] = mapped_column(String(8))
+    certificate_date: Mapped[date | None] = mapped_column(default=None)
+    employer: Mapped[str] = mapped_column(String(128), default="")
+    employer_kind: Mapped[str] = mapped_column(String(8))
+    phone: Mapped[str] = mapped_column(String(32), default="")

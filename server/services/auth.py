@@ -1,0 +1,131 @@
+"""Users, passwords, login lockout and per-device bearer tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from server.errors import ApiError
+from server.extensions import db
+from server.models import ROLES, ApiToken, County, TrainingBase, User, utcnow
+from server.services.audit import audit
+
+
+def hash_password(password: str) -> str:
+    """Hash a password with the configured method (cheap in tests, scrypt otherwise)."""
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+
+
+def create_user(
+    username: str,
+    password: str,
+    role: str,
+    *,
+    county_name: str | None = None,
+    base_name: str | None = None,
+    display_name: str = "",
+) -> User:
+    """Create a user; county and base are looked up by name and must fit the role."""
+    if role not in ROLES:
+        raise ApiError("validation_error", errors={"role": [f"one of {', '.join(ROLES)}"]})
+    if db.session.scalar(select(User).where(User.username == username)):
+        raise ApiError("conflict", f"用户名已存在: {username}")
+    county = base = None
+    if county_name:
+        county = db.session.scalar(select(County).where(County.name == county_name))
+        if county is None:
+            raise ApiError("not_found", f"没有这个县市区: {county_name}")
+    if base_name:
+        base = db.session.scalar(select(TrainingBase).where(TrainingBase.name == base_name))
+        if base is None:
+            raise ApiError("not_found", f"没有这个培训基地: {base_name}")
+        county = county or base.county
+    if role == "base_staff" and base is None:
+        raise ApiError("validation_error", errors={"base": ["base_staff needs --base"]})
+    if role == "county_admin" and county is None:
+        raise ApiError("validation_error", errors={"county": ["county_admin needs --county"]})
+    user = User(
+        username=username,
+        display_name=display_name or username,
+        password_hash=hash_password(password),
+        role=role,
+        county_id=county.id if county else None,
+        base_id=base.id if base else None,
+    )
+    db.session.add(user)
+    db.session.flush()
+    audit("user.create", "user", user.id, role=role)
+    return user
+
+
+def authenticate(username: str, password: str, now: datetime | None = None) -> User:
+    """Return the user for these credentials, counting failures and locking after too many."""
+    now = now or utcnow()
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is not None and user.locked_until and user.locked_until > now:
+        raise ApiError("auth.locked")
+    if user is None or not user.active or not check_password_hash(user.password_hash, password):
+        if user is not None:
+            user.failed_logins += 1
+            if user.failed_logins >= current_app.config["LOGIN_MAX_FAILURES"]:
+                minutes = current_app.config["LOGIN_LOCKOUT_MINUTES"]
+                user.locked_until = now + timedelta(minutes=minutes)
+                user.failed_logins = 0
+                audit("user.locked", "user", user.id)
+            db.session.commit()
+        raise ApiError("auth.invalid_credentials")
+    user.failed_logins = 0
+    user.locked_until = None
+    return user
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def issue_token(user: User, device_id: str, now: datetime | None = None) -> tuple[str, ApiToken]:
+    """Issue a bearer token for one device; only its hash is stored."""
+    now = now or utcnow()
+    raw = secrets.token_urlsafe(32)
+    token = ApiToken(
+        user_id=user.id,
+        device_id=device_id,
+        token_sha256=_sha256(raw),
+        created_at=now,
+        expires_at=now + timedelta(hours=current_app.config["TOKEN_TTL_HOURS"]),
+        device_key=secrets.token_hex(32),
+    )
+    db.session.add(token)
+    audit("token.issue", "user", user.id, user=user, device_id=device_id)
+    return raw, token
+
+
+def resolve_token(raw: str, now: datetime | None = None) -> ApiToken:
+    """Return the live token for a raw bearer value, or raise auth.token_invalid."""
+    now = now or utcnow()
+    token = db.session.scalar(select(ApiToken).where(ApiToken.token_sha256 == _sha256(raw)))
+    if token is None or token.revoked_at is not None or token.expires_at <= now:
+        raise ApiError("auth.token_invalid")
+    if not token.user.active:
+        raise ApiError("auth.token_invalid")
+    return token
+
+
+def revoke_device_tokens(user: User, device_id: str, now: datetime | None = None) -> int:
+    """Revoke every live token of one user's device; return how many were revoked."""
+    now = now or utcnow()
+    tokens = db.session.scalars(
+        select(ApiToken).where(
+            ApiToken.user_id == user.id, ApiToken.device_id == device_id,
+            ApiToken.revoked_at.is_(None),
+        )
+    ).all()
+    for token in tokens:
+        token.revoked_at = now
+    audit("token.revoke", "user", user.id, user=user, device_id=device_id, count=len(tokens))
+    return len(tokens)

@@ -1,0 +1,47 @@
+"""Log in and out of the pages (session cookie, CSRF-protected form), and the home page."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from server.errors import ApiError
+from server.extensions import db
+from server.i18n import translate
+from server.services import auth as auth_service
+
+bp = Blueprint("web", __name__)
+
+
+@bp.get("/")
+def home():
+    """Send people to their start page."""
+    if not current_user.is_authenticated:
+        return redirect(url_for("web.login"))
+    return render_template("home.html")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """Show the login form and log in."""
+    if request.method == "POST":
+        try:
+            user = auth_service.authenticate(
+                request.form.get("username", ""), request.form.get("password", "")
+            )
+        except ApiError as error:
+            db.session.rollback()
+            flash(error.message if error.code == "auth.locked" else translate("login.failed"))
+            return render_template("login.html"), 401 if error.status == 401 else error.status
+        db.session.commit()
+        login_user(user)
+        return redirect(url_for("web.home"))
+    return render_template("login.html")
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    """Log out."""
+    logout_user()
+    return redirect(url_for("web.login"))

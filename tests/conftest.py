@@ -1,0 +1,142 @@
+"""Fixtures: app → client → runner, an `api` helper for bearer tokens, and a small world.
+
+Every test gets a fresh database: in-memory SQLite by default, or, when TEST_DATABASE_URL
+names a PostgreSQL server, one database per xdist worker, schema made once and emptied
+between tests.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import psycopg
+import pytest
+from sqlalchemy import text
+
+from server import create_app
+from server.extensions import db
+
+PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+TEST_PASSWORD = "pw-for-tests"
+
+
+def _worker_pg_url() -> str:
+    """Return a per-worker database on the PostgreSQL server, creating it if needed."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    base, _, dbname = PG_URL.rpartition("/")
+    name = f"{dbname}_{worker}"
+    admin = PG_URL.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    return f"{base}/{name}"
+
+
+@pytest.fixture(scope="session")
+def database_url() -> str:
+    """The database every test's app uses."""
+    return _worker_pg_url() if PG_URL else "sqlite://"
+
+
+@pytest.fixture(scope="session")
+def engine_name(database_url) -> str:
+    return "postgresql" if database_url.startswith("postgresql") else "sqlite"
+
+
+_pg_schema_ready = False
+
+
+def _reset_pg_schema() -> None:
+    global _pg_schema_ready
+    if not _pg_schema_ready:
+        db.drop_all()
+        db.session.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        db.session.commit()
+        db.create_all()
+        _pg_schema_ready = True
+        return
+    tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+    db.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    db.session.commit()
+
+
+def make_test_app(database_url: str, tmp_path, **overrides):
+    """Create an app for tests: cheap password hashing, media in a temporary folder."""
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "DATABASE_URL": database_url,
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1",
+        "MEDIA_DIR": str(tmp_path / "media"),
+        "WTF_CSRF_ENABLED": False,
+    }
+    config.update(overrides)
+    return create_app(config)
+
+
+@pytest.fixture
+def app_config() -> dict:
+    """Override in a test module to change the app's configuration."""
+    return {}
+
+
+@pytest.fixture
+def app(database_url, tmp_path, app_config):
+    app = make_test_app(database_url, tmp_path, **app_config)
+    with app.app_context():
+        if database_url.startswith("postgresql"):
+            _reset_pg_schema()
+        else:
+            db.create_all()
+        yield app
+        db.session.remove()
+        if not database_url.startswith("postgresql"):
+            db.drop_all()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+class ApiHelper:
+    """Log users in through the real token endpoint and call the API with their token."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def token(self, username: str, password: str = TEST_PASSWORD, device_id: str | None = None) -> str:
+        response = self.client.post("/api/v1/auth/token", json={
+            "username": username, "password": password,
+            "device_id": device_id or f"device-{username}",
+        })
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()["token"]
+
+    def headers(self, username: str, device_id: str | None = None) -> dict:
+        return {"Authorization": f"Bearer {self.token(username, device_id=device_id)}"}
+
+
+@pytest.fixture
+def api(client):
+    return ApiHelper(client)
+
+
+@pytest.fixture
+def world(app):
+    """A small, valid world: see tests/factories.py."""
+    from tests.factories import build_world
+
+    return build_world()
+
+
+def new_uuid() -> str:
+    return str(uuid.uuid4())

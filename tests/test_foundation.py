@@ -1,0 +1,67 @@
+"""The skeleton: migrations agree with the models, errors have one shape, tokens work."""
+
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, text
+
+from server.extensions import db
+from server.models import Model
+from tests.conftest import make_test_app
+
+
+def test_migrations_build_the_schema_the_models_describe(database_url, engine_name, tmp_path):
+    if engine_name == "sqlite":
+        url = f"sqlite:///{tmp_path / 'migrated.sqlite3'}"
+    else:
+        url = database_url.rsplit("/", 1)[0] + "/" + database_url.rsplit("/", 1)[1] + "_mig"
+        import psycopg
+
+        admin = database_url.replace("postgresql+psycopg://", "postgresql://")
+        name = url.rsplit("/", 1)[1]
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}"')
+    app = make_test_app(url, tmp_path)
+    with app.app_context():
+        upgrade()
+        with db.engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), Model.metadata)
+            tables = conn.execute(text("SELECT count(*) FROM alembic_version")).scalar()
+        db.engine.dispose()
+    assert tables == 1
+    assert diff == [], f"models and migrations disagree: {diff}"
+    create_engine(url).dispose()
+
+
+def test_unknown_api_path_answers_the_one_error_shape(client):
+    response = client.get("/api/v1/no-such-thing")
+    assert response.status_code == 404
+    assert response.get_json() == {"code": "not_found", "message": "未找到"}
+
+
+def test_token_login_then_a_wrong_password_is_refused(client, world, api):
+    token = api.token("inspector_a")
+    assert len(token) > 20
+    response = client.post("/api/v1/auth/token", json={
+        "username": "inspector_a", "password": "wrong", "device_id": "d1"})
+    assert response.status_code == 401
+    assert response.get_json()["code"] == "auth.invalid_credentials"
+
+
+def test_token_request_with_unknown_field_is_a_422_with_field_errors(client, world):
+    response = client.post("/api/v1/auth/token", json={
+        "username": "inspector_a", "password": "x", "device_id": "d1", "admin": True})
+    assert response.status_code == 422
+    body = response.get_json()
+    assert body["code"] == "validation_error"
+    assert "admin" in body["errors"]
+
+
+def test_openapi_document_lists_the_token_endpoint(client):
+    doc = client.get("/api/v1/openapi.json").get_json()
+    assert doc["openapi"].startswith("3.")
+    assert "/api/v1/auth/token" in doc["paths"]
+    assert "TokenRequest" in doc["components"]["schemas"]
