@@ -20,7 +20,7 @@ DEMO_LOGINS = [
 @demo_cli.command("logins")
 def logins_command():
     """Print the demo logins."""
-    click.echo("Demo logins (password for all: %s):" % DEMO_PASSWORD)
+    click.echo(f"Demo logins (password for all: {DEMO_PASSWORD}):")
     for username, role, who in DEMO_LOGINS:
         click.echo(f"  {username:<12} {role:<13} {who}")
 

@@ -17,9 +17,12 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 @cache
 def catalogue(lang: str) -> dict[str, str]:
-    """Return the message catalogue of one language."""
-    with open(_MESSAGES_DIR / f"{lang}.json", encoding="utf-8") as fh:
-        return json.load(fh)
+    """Return the message catalogue of one language: every messages/<lang>/*.json merged."""
+    merged: dict[str, str] = {}
+    for path in sorted((_MESSAGES_DIR / lang).glob("*.json")):
+        with open(path, encoding="utf-8") as fh:
+            merged.update(json.load(fh))
+    return merged
 
 
 def current_language() -> str:

@@ -30,6 +30,6 @@ __all__ = [
     "ApiToken", "Assignment", "AuditEvent", "CATEGORIES", "ChangeLog", "County", "Draw",
     "Enrollment", "LEVEL_NAMES", "Media", "Model", "Occupation", "Plan", "PlanSession",
     "PlanVersion", "ROLES", "Rectification", "SignIn", "Site", "SyncLedger", "SyncState",
-    "Teacher", "Trainee", "TrainingBase", "Upload", "User", "Visit", "VisitReview",
+    "Teacher", "Trainee", "TrainingBase", "TrainingClass", "Upload", "User", "Visit", "VisitReview",
     "assignment_inspector", "utcnow",
 ]

@@ -71,3 +71,33 @@ def current_epoch() -> str:
 def latest_seq() -> int:
     """Return the highest committed change sequence number."""
     return db.session.execute(select(SyncState.last_seq).where(SyncState.id == STATE_ID)).scalar() or 0
+
+
+def publish_plan_version(version) -> None:
+    """Make a filed plan version, and what it refers to, visible to pull in its county.
+
+    Called when a county approves a version (and by the demo loader). Pull serialises each
+    entity's current state, so publishing the same entity twice is harmless.
+    """
+    training_class = version.plan.training_class
+    base = training_class.base
+    county_id = base.county_id
+    record_change("county", county_id, county_id=county_id)
+    record_change("base", base.id, county_id=county_id)
+    for site_id in sorted({s.site_id for s in version.sessions}):
+        record_change("site", site_id, county_id=county_id)
+    for teacher_id in sorted({s.teacher_id for s in version.sessions}):
+        record_change("teacher", teacher_id, county_id=county_id)
+    record_change("training_class", training_class.id, county_id=county_id)
+    record_change("plan_version", version.id, county_id=county_id)
+
+
+def publish_assignment(assignment, op: str = "put") -> None:
+    """Make an assignment visible to pull for each inspector of its team, and to nobody else."""
+    for inspector in assignment.inspectors:
+        record_change("assignment", assignment.id, op, user_id=inspector.id)
+
+
+def publish_visit_review(review) -> None:
+    """Send a reviewer's decision to the inspector whose visit it is."""
+    record_change("visit_review", review.id, user_id=review.visit.inspector_id)

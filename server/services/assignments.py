@@ -1,0 +1,52 @@
+"""Assignments: one class, one session, a team of inspectors; confidential until the visit."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+
+from server.errors import ApiError
+from server.extensions import db
+from server.models import Assignment, Draw, PlanSession, TrainingClass, User
+from server.services.audit import audit
+from server.services.changes import publish_assignment
+
+
+def create_assignment(
+    class_id: uuid.UUID,
+    session_id: uuid.UUID,
+    inspectors: list[User],
+    *,
+    draw: Draw | None = None,
+    actor: User | None = None,
+) -> Assignment:
+    """Assign a session of a class to a team of inspectors and publish it to their phones."""
+    training_class = db.session.get(TrainingClass, class_id)
+    session = db.session.get(PlanSession, session_id)
+    if training_class is None or session is None:
+        raise ApiError("not_found", "班次或课次不存在")
+    if session.plan_version.plan.class_id != training_class.id:
+        raise ApiError("validation_error", errors={"session": ["课次不属于该班次"]})
+    if not inspectors or any(u.role != "inspector" for u in inspectors):
+        raise ApiError("validation_error", errors={"inspectors": ["须指定抽查员"]})
+    for inspector in inspectors:
+        if inspector.county_id not in (None, training_class.base.county_id):
+            raise ApiError("validation_error", errors={"inspectors": [f"{inspector.username} 不属于该县市区"]})
+    assignment = Assignment(class_id=class_id, session_id=session_id, date=session.date,
+                            draw_id=draw.id if draw else None, inspectors=list(inspectors))
+    db.session.add(assignment)
+    db.session.flush()
+    publish_assignment(assignment)
+    audit("assignment.create", "assignment", assignment.id, user=actor,
+          class_id=str(class_id), session_id=str(session_id),
+          inspectors=[u.username for u in inspectors])
+    return assignment
+
+
+def find_inspector(username: str) -> User:
+    """Return the inspector with this username or raise not_found."""
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None or user.role != "inspector":
+        raise ApiError("not_found", f"没有这个抽查员: {username}")
+    return user
