@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 17:15:11.496711
+Create Date: 2026-11-27 17:18:44.076488
 
 """
 from alembic import op
@@ -69,6 +69,7 @@ def upgrade():
     sa.Column('employer', sa.String(length=128), nullable=False),
     sa.Column('employer_kind', sa.String(length=8), nullable=False),
     sa.Column('phone', sa.String(length=32), nullable=False),
+    sa.Column('purged_at', sa.DateTime(), nullable=True),
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
@@ -271,6 +272,26 @@ def upgrade():
     with op.batch_alter_table('upload', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_upload_sha256'), ['sha256'], unique=False)
 
+    op.create_table('assessment_result',
+    sa.Column('class_id', sa.Uuid(), nullable=False),
+    sa.Column('trainee_id', sa.Uuid(), nullable=False),
+    sa.Column('level', sa.Integer(), nullable=False),
+    sa.Column('passed', sa.Boolean(), nullable=False),
+    sa.Column('assessed_on', sa.Date(), nullable=False),
+    sa.Column('certificate_no', sa.String(length=64), nullable=False),
+    sa.Column('recorded_at', sa.DateTime(), nullable=False),
+    sa.Column('recorded_by_id', sa.Uuid(), nullable=True),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.ForeignKeyConstraint(['class_id'], ['training_class.id'], name=op.f('fk_assessment_result_class_id_training_class')),
+    sa.ForeignKeyConstraint(['recorded_by_id'], ['app_user.id'], name=op.f('fk_assessment_result_recorded_by_id_app_user')),
+    sa.ForeignKeyConstraint(['trainee_id'], ['trainee.id'], name=op.f('fk_assessment_result_trainee_id_trainee')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_assessment_result')),
+    sa.UniqueConstraint('class_id', 'trainee_id', name=op.f('uq_assessment_result_class_id'))
+    )
+    with op.batch_alter_table('assessment_result', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_assessment_result_class_id'), ['class_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_assessment_result_trainee_id'), ['trainee_id'], unique=False)
+
     op.create_table('plan',
     sa.Column('class_id', sa.Uuid(), nullable=False),
     sa.Column('id', sa.Uuid(), nullable=False),
@@ -472,6 +493,11 @@ def downgrade():
 
     op.drop_table('plan_version')
     op.drop_table('plan')
+    with op.batch_alter_table('assessment_result', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_assessment_result_trainee_id'))
+        batch_op.drop_index(batch_op.f('ix_assessment_result_class_id'))
+
+    op.drop_table('assessment_result')
     with op.batch_alter_table('upload', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_upload_sha256'))
 

@@ -1,5 +1,6 @@
 """All models, importable from one place."""
 
+from server.models.assessment import AssessmentResult
 from server.models.audit import AuditEvent
 from server.models.base import Model, utcnow
 from server.models.field import (
@@ -27,7 +28,7 @@ from server.models.plans import (
 from server.models.sync import ChangeLog, SyncLedger, SyncState
 
 __all__ = [
-    "ApiToken", "Assignment", "AuditEvent", "CATEGORIES", "ChangeLog", "County", "Draw",
+    "ApiToken", "AssessmentResult", "Assignment", "AuditEvent", "CATEGORIES", "ChangeLog", "County", "Draw",
     "Enrollment", "LEVEL_NAMES", "Media", "Model", "Occupation", "Plan", "PlanSession",
     "PlanVersion", "ROLES", "Rectification", "SignIn", "Site", "SyncLedger", "SyncState",
     "Teacher", "Trainee", "TrainingBase", "TrainingClass", "Upload", "User", "Visit", "VisitReview",
