@@ -38,7 +38,10 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Create and configure the app: defaults, then environment, then test overrides."""
-    app = Flask(__name__, instance_relative_config=True)
+    app = Flask(
+        __name__, instance_relative_config=True,
+        template_folder="web/templates", static_folder="web/static",
+    )
     app.config.from_mapping(Config.from_environment())
     if test_config:
         app.config.from_mapping(test_config)

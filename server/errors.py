@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 CATALOGUE: dict[str, tuple[int, str, str]] = {
     "validation_error": (422, "请求内容不符合要求", "The request does not match the schema"),
     "bad_request": (400, "请求无法解析", "The request cannot be parsed"),
+    "csrf_failed": (400, "表单已过期或来源不明，请刷新后重试", "CSRF token missing or invalid"),
     "auth.required": (401, "需要登录", "Authentication required"),
     "auth.invalid_credentials": (401, "用户名或密码错误", "Wrong username or password"),
     "auth.token_invalid": (401, "登录已失效，请重新登录", "The token is expired, revoked or unknown"),
@@ -114,7 +115,7 @@ def register_error_handlers(app: Flask) -> None:
         db.session.rollback()
         code = _HTTP_CODES.get(error.code or 500, "bad_request")
         if error.code == 400 and "CSRF" in (error.description or ""):
-            return error_response(ApiError("forbidden", "CSRF 校验失败", status=400))
+            return error_response(ApiError("csrf_failed"))
         return error_response(ApiError(code, status=error.code))
 
     @app.errorhandler(Exception)

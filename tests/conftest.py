@@ -26,7 +26,8 @@ def _worker_pg_url() -> str:
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     base, _, dbname = PG_URL.rpartition("/")
     name = f"{dbname}_{worker}"
-    admin = PG_URL.replace("postgresql+psycopg://", "postgresql://")
+    # Connect to the maintenance database: the named one need not exist yet.
+    admin = f"{base}/postgres".replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(admin, autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
         if not exists:
@@ -140,3 +141,16 @@ def world(app):
 
 def new_uuid() -> str:
     return str(uuid.uuid4())
+
+
+def fresh_database_url(database_url: str, tmp_path, suffix: str) -> str:
+    """Return an empty, file-backed database of the engine under test (for real processes)."""
+    if not database_url.startswith("postgresql"):
+        return f"sqlite:///{tmp_path / (suffix + '.sqlite3')}"
+    base, _, name = database_url.rpartition("/")
+    fresh = f"{name}_{suffix}"
+    admin = f"{base}/postgres".replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{fresh}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{fresh}"')
+    return f"{base}/{fresh}"

@@ -9,21 +9,11 @@ from sqlalchemy import create_engine, text
 
 from server.extensions import db
 from server.models import Model
-from tests.conftest import make_test_app
+from tests.conftest import fresh_database_url, make_test_app
 
 
-def test_migrations_build_the_schema_the_models_describe(database_url, engine_name, tmp_path):
-    if engine_name == "sqlite":
-        url = f"sqlite:///{tmp_path / 'migrated.sqlite3'}"
-    else:
-        url = database_url.rsplit("/", 1)[0] + "/" + database_url.rsplit("/", 1)[1] + "_mig"
-        import psycopg
-
-        admin = database_url.replace("postgresql+psycopg://", "postgresql://")
-        name = url.rsplit("/", 1)[1]
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            conn.execute(f'CREATE DATABASE "{name}"')
+def test_migrations_build_the_schema_the_models_describe(database_url, tmp_path):
+    url = fresh_database_url(database_url, tmp_path, "mig")
     app = make_test_app(url, tmp_path)
     with app.app_context():
         upgrade()

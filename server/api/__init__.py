@@ -12,6 +12,7 @@ from server.extensions import csrf
 API_MODULES = [
     "server.api.auth",
     "server.api.openapi",
+    "server.api.trainees",
 ]
 
 

@@ -91,3 +91,5 @@ class Trainee(UUIDMixin, TimestampMixin, Model):
     employer: Mapped[str] = mapped_column(String(128), default="")
     employer_kind: Mapped[str] = mapped_column(String(8))
     phone: Mapped[str] = mapped_column(String(32), default="")
+    # Set when personal data was erased after the retention period (R12 keeps 5 years).
+    purged_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -1,0 +1,122 @@
+"""Backup and restore of the database and the media files.
+
+A backup is a folder: `database.sqlite3` (SQLite online backup API, consistent while the
+server runs) or `database.pgdump` (pg_dump custom format), the media tree, and a manifest
+with the SHA-256 of every file so a damaged backup is refused before it overwrites anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+from server.extensions import db
+
+MANIFEST = "manifest.json"
+
+
+class BackupError(Exception):
+    """The backup cannot be made or restored."""
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _libpq_url(url) -> str:
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _sqlite_path(url) -> Path:
+    if not url.database or url.database == ":memory:":
+        raise BackupError("an in-memory database cannot be backed up")
+    return Path(url.database)
+
+
+def backup(target: Path, database_url: str, media_dir: Path) -> dict:
+    """Write a backup of the database and media into an empty or new folder; return the manifest."""
+    target = Path(target)
+    if target.exists() and any(target.iterdir()):
+        raise BackupError(f"{target} is not empty")
+    target.mkdir(parents=True, exist_ok=True)
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        db_file = target / "database.sqlite3"
+        source = sqlite3.connect(_sqlite_path(url))
+        dest = sqlite3.connect(db_file)
+        with dest:
+            source.backup(dest)
+        source.close()
+        dest.close()
+    elif url.get_backend_name() == "postgresql":
+        db_file = target / "database.pgdump"
+        subprocess.run(["pg_dump", "--format=custom", "--no-owner", f"--file={db_file}",
+                        _libpq_url(url)], check=True, capture_output=True)
+    else:
+        raise BackupError(f"unsupported engine {url.get_backend_name()}")
+    if media_dir.exists():
+        shutil.copytree(media_dir, target / "media", ignore=shutil.ignore_patterns("uploads"))
+    files = {
+        str(p.relative_to(target)): _file_sha256(p)
+        for p in sorted(target.rglob("*")) if p.is_file() and p.name != MANIFEST
+    }
+    manifest = {"made_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+                "engine": url.get_backend_name(), "files": files}
+    (target / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
+    return manifest
+
+
+def check_backup(source: Path) -> list[str]:
+    """Return the names of files in a backup that are missing or do not match the manifest."""
+    manifest = json.loads((source / MANIFEST).read_text())
+    bad = []
+    for name, expected in manifest["files"].items():
+        path = source / name
+        if not path.is_file() or _file_sha256(path) != expected:
+            bad.append(name)
+    return bad
+
+
+def restore(source: Path, database_url: str, media_dir: Path) -> None:
+    """Replace the database and media with a verified backup."""
+    source = Path(source)
+    if not (source / MANIFEST).is_file():
+        raise BackupError(f"{source} has no {MANIFEST}")
+    bad = check_backup(source)
+    if bad:
+        raise BackupError("backup damaged: " + ", ".join(bad))
+    url = make_url(database_url)
+    db.session.remove()
+    db.engine.dispose()
+    if url.get_backend_name() == "sqlite":
+        src = sqlite3.connect(source / "database.sqlite3")
+        dest = sqlite3.connect(_sqlite_path(url))
+        with dest:
+            src.backup(dest)
+        src.close()
+        dest.close()
+    else:
+        subprocess.run(["pg_restore", "--clean", "--if-exists", "--no-owner",
+                        f"--dbname={_libpq_url(url)}", str(source / "database.pgdump")],
+                       check=True, capture_output=True)
+    if (source / "media").exists():
+        tmp = media_dir.with_name(media_dir.name + ".restoring")
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.copytree(source / "media", tmp)
+        uploads = media_dir / "uploads"
+        if uploads.exists():
+            shutil.move(str(uploads), tmp / "uploads")
+        shutil.rmtree(media_dir, ignore_errors=True)
+        os.replace(tmp, media_dir)

@@ -1,0 +1,116 @@
+"""Hardening: headers, CSRF on forms, login lockout, token revocation, size limits."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from server.models import User, utcnow
+from tests.conftest import TEST_PASSWORD
+
+
+def test_every_response_carries_the_security_headers(client):
+    response = client.get("/login")
+    csp = response.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in csp
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+class TestWithCsrfEnabled:
+    @pytest.fixture
+    def app_config(self):
+        return {"WTF_CSRF_ENABLED": True}
+
+    def test_a_form_post_without_its_csrf_token_is_refused(self, client, world):
+        response = client.post("/login", data={"username": "city", "password": TEST_PASSWORD})
+        assert response.status_code == 400
+        page = client.get("/login").get_data(as_text=True)
+        token = page.split('name="csrf_token" value="')[1].split('"')[0]
+        response = client.post("/login", data={
+            "username": "city", "password": TEST_PASSWORD, "csrf_token": token})
+        assert response.status_code == 302
+
+
+def test_session_cookie_is_httponly_and_samesite(client, world):
+    response = client.post("/login", data={"username": "city", "password": TEST_PASSWORD})
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+class TestWithSecureCookies:
+    @pytest.fixture
+    def app_config(self):
+        return {"SESSION_COOKIE_SECURE": True}
+
+    def test_secure_cookie_flag_follows_configuration(self, client, world):
+        response = client.post("/login", data={"username": "city", "password": TEST_PASSWORD})
+        assert "Secure" in response.headers["Set-Cookie"]
+
+
+def test_repeated_wrong_passwords_lock_the_account(client, world, app):
+    for _ in range(app.config["LOGIN_MAX_FAILURES"]):
+        response = client.post("/api/v1/auth/token", json={
+            "username": "inspector_a", "password": "wrong", "device_id": "d"})
+        assert response.status_code == 401
+    response = client.post("/api/v1/auth/token", json={
+        "username": "inspector_a", "password": TEST_PASSWORD, "device_id": "d"})
+    assert response.status_code == 429
+    assert response.get_json()["code"] == "auth.locked"
+
+
+def test_lockout_ends_after_its_time(client, world, app):
+    from server.extensions import db
+
+    user = db.session.query(User).filter_by(username="inspector_a").one()
+    user.locked_until = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    response = client.post("/api/v1/auth/token", json={
+        "username": "inspector_a", "password": TEST_PASSWORD, "device_id": "d"})
+    assert response.status_code == 200
+
+
+def test_revoking_a_device_kills_its_token_but_not_another_devices(client, world, api):
+    phone = {"Authorization": f"Bearer {api.token('inspector_a', device_id='phone')}"}
+    tablet = {"Authorization": f"Bearer {api.token('inspector_a', device_id='tablet')}"}
+    assert client.post("/api/v1/auth/revoke", headers=phone).status_code == 204
+    assert client.post("/api/v1/auth/revoke", headers=phone).status_code == 401
+    assert client.post("/api/v1/auth/revoke", headers=tablet).status_code == 204
+
+
+@pytest.mark.parametrize("header", ["", "Bearer ", "Bearer not-a-token", "Basic abc"])
+def test_missing_or_bad_bearer_is_401(client, world, header):
+    response = client.post("/api/v1/auth/revoke", headers={"Authorization": header} if header else {})
+    assert response.status_code == 401
+    assert response.get_json()["code"] in {"auth.required", "auth.token_invalid"}
+
+
+def test_expired_token_is_401(client, world, api, app):
+    from server.extensions import db
+    from server.models import ApiToken
+
+    headers = api.headers("inspector_a")
+    for token in db.session.query(ApiToken).all():
+        token.expires_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    response = client.post("/api/v1/auth/revoke", headers=headers)
+    assert response.status_code == 401
+    assert response.get_json()["code"] == "auth.token_invalid"
+
+
+class TestWithSmallRequestLimit:
+    @pytest.fixture
+    def app_config(self):
+        return {"MAX_CONTENT_LENGTH": 1024}
+
+    def test_a_request_over_the_size_limit_is_413_in_the_one_shape(self, client):
+        response = client.post("/api/v1/auth/token", data=b"x" * 4096, content_type="application/json")
+        assert response.status_code == 413
+        assert response.get_json()["code"] == "payload_too_large"
+
+
+def test_a_non_json_body_is_a_422_not_a_crash(client):
+    response = client.post("/api/v1/auth/token", data="{not json", content_type="application/json")
+    assert response.status_code == 422
+    assert response.get_json()["code"] == "validation_error"
