@@ -1,0 +1,236 @@
+"""Trainee QR badges: a compact token (trainee, class, issue date) signed with the bureau's key.
+
+Token layout (before base64url without padding):
+
+    version (1) | trainee uuid (16) | class uuid (16) | issue date, days since 2000-01-01 (2, BE)
+    | signature (64)
+
+The signature covers the first 35 bytes. ECDSA P-256 with SHA-256 is the default because every
+phone browser verifies it in WebCrypto; an Ed25519 key in BADGE_SIGNING_KEY is honoured too
+(version byte 2). ECDSA signatures travel as raw r||s, which is what WebCrypto expects.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import struct
+import uuid
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.asymmetric.utils import (
+    decode_dss_signature,
+    encode_dss_signature,
+)
+from flask import current_app
+
+EPOCH = date(2000, 1, 1)
+VERSION_ECDSA_P256 = 1
+VERSION_ED25519 = 2
+_BODY = struct.Struct(">B16s16sH")
+TOKEN_BYTES = _BODY.size + 64
+
+PrivateKey = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
+PublicKey = ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
+
+
+@dataclass(frozen=True)
+class BadgeClaims:
+    """What a valid badge says: whose it is, for which class, issued when."""
+
+    trainee_id: uuid.UUID
+    class_id: uuid.UUID
+    issued: date
+    version: int
+
+
+def _b64url(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def _unb64url(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _derived_key(secret: str) -> ec.EllipticCurvePrivateKey:
+    """Derive a P-256 key from SECRET_KEY: stable across restarts, fine for the demo only."""
+    seed = hmac.new(secret.encode(), b"spotcheck-badge-key", hashlib.sha512).digest()
+    order = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+    scalar = int.from_bytes(seed, "big") % (order - 1) + 1
+    return ec.derive_private_key(scalar, ec.SECP256R1())
+
+
+def signing_key() -> PrivateKey:
+    """Return the badge signing key: BADGE_SIGNING_KEY (PEM) or one derived from SECRET_KEY."""
+    pem = (current_app.config.get("BADGE_SIGNING_KEY") or "").strip()
+    cache = current_app.extensions.setdefault("spotcheck_badge_key", {})
+    cache_key = pem or "derived:" + current_app.config["SECRET_KEY"]
+    if cache_key in cache:
+        return cache[cache_key]
+    if pem:
+        key = serialization.load_pem_private_key(pem.encode(), password=None)
+        if isinstance(key, ec.EllipticCurvePrivateKey) and not isinstance(key.curve, ec.SECP256R1):
+            raise ValueError("BADGE_SIGNING_KEY must be an ECDSA P-256 or Ed25519 private key")
+        if not isinstance(key, ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey):
+            raise ValueError("BADGE_SIGNING_KEY must be an ECDSA P-256 or Ed25519 private key")
+    else:
+        key = _derived_key(current_app.config["SECRET_KEY"])
+    cache[cache_key] = key
+    return key
+
+
+def _version_of(key: PrivateKey | PublicKey) -> int:
+    if isinstance(key, ed25519.Ed25519PrivateKey | ed25519.Ed25519PublicKey):
+        return VERSION_ED25519
+    return VERSION_ECDSA_P256
+
+
+def _sign(key: PrivateKey, message: bytes) -> bytes:
+    if isinstance(key, ed25519.Ed25519PrivateKey):
+        return key.sign(message)
+    r, s = decode_dss_signature(key.sign(message, ec.ECDSA(hashes.SHA256())))
+    return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+
+
+def _verify(key: PublicKey, signature: bytes, message: bytes) -> bool:
+    try:
+        if isinstance(key, ed25519.Ed25519PublicKey):
+            key.verify(signature, message)
+        else:
+            der = encode_dss_signature(
+                int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
+            )
+            key.verify(der, message, ec.ECDSA(hashes.SHA256()))
+    except InvalidSignature:
+        return False
+    return True
+
+
+def sign_badge(trainee_id: uuid.UUID, class_id: uuid.UUID, issued: date | None = None) -> str:
+    """Return the badge token (base64url) for one trainee of one class."""
+    issued = issued or date.today()
+    days = (issued - EPOCH).days
+    if not 0 <= days <= 0xFFFF:
+        raise ValueError("issue date out of range")
+    key = signing_key()
+    body = _BODY.pack(_version_of(key), trainee_id.bytes, class_id.bytes, days)
+    return _b64url(body + _sign(key, body))
+
+
+def verify_badge_token(token: str) -> BadgeClaims | None:
+    """Return the claims of a genuine badge token; None for a forged, altered or garbled one."""
+    if not isinstance(token, str) or len(token) > 256:
+        return None
+    try:
+        raw = _unb64url(token.strip())
+    except (binascii.Error, ValueError):
+        return None
+    if len(raw) != TOKEN_BYTES:
+        return None
+    body, signature = raw[: _BODY.size], raw[_BODY.size :]
+    version, trainee, klass, days = _BODY.unpack(body)
+    public = signing_key().public_key()
+    # A token of another algorithm than the current key's cannot be genuine.
+    if version != _version_of(public) or not _verify(public, signature, body):
+        return None
+    return BadgeClaims(
+        trainee_id=uuid.UUID(bytes=trainee), class_id=uuid.UUID(bytes=klass),
+        issued=EPOCH + timedelta(days=days), version=version,
+    )
+
+
+def public_key_jwk() -> dict[str, str]:
+    """Return the public key as a JWK for WebCrypto `importKey("jwk", ...)`, with a key id."""
+    public = signing_key().public_key()
+    if isinstance(public, ed25519.Ed25519PublicKey):
+        raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        jwk = {"kty": "OKP", "crv": "Ed25519", "x": _b64url(raw)}
+    else:
+        numbers = public.public_numbers()
+        jwk = {
+            "kty": "EC", "crv": "P-256",
+            "x": _b64url(numbers.x.to_bytes(32, "big")), "y": _b64url(numbers.y.to_bytes(32, "big")),
+        }
+    jwk["kid"] = key_id()
+    return jwk
+
+
+def public_key_raw() -> bytes:
+    """Return the public key in raw form (uncompressed point for P-256, 32 bytes for Ed25519)."""
+    public = signing_key().public_key()
+    if isinstance(public, ed25519.Ed25519PublicKey):
+        return public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return public.public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+    )
+
+
+def key_id() -> str:
+    """Return a short, stable id of the current public key (first 16 hex of its SHA-256)."""
+    return hashlib.sha256(public_key_raw()).hexdigest()[:16]
+
+
+def badge_key_entity_id() -> uuid.UUID:
+    """Return the pull entity id of the current badge key: one id per key, derived from it."""
+    return uuid.uuid5(uuid.NAMESPACE_URL, "spotcheck:badge_key:" + key_id())
+
+
+def badge_key_payload() -> dict[str, object]:
+    """Return what the pull carries for type `badge_key`: algorithm, version byte, JWK, key id."""
+    public = signing_key().public_key()
+    version = _version_of(public)
+    return {
+        "id": str(badge_key_entity_id()),
+        "kid": key_id(),
+        "alg": "Ed25519" if version == VERSION_ED25519 else "ES256",
+        "token_version": version,
+        "jwk": public_key_jwk(),
+    }
+
+
+def publish_badge_key() -> uuid.UUID:
+    """Record the current badge key in the change log for every county (pull type `badge_key`)."""
+    from server.services.changes import record_change
+
+    entity_id = badge_key_entity_id()
+    record_change("badge_key", entity_id, county_id=None)
+    return entity_id
+
+
+IN_FORCE_STATES = ("approved", "recorded")
+
+
+def current_filed_version(class_id: uuid.UUID):
+    """Return the plan version in force for a class: the latest approved or recorded one.
+
+    A class whose only filed versions are still under review falls back to the latest
+    submitted one, so a visit to a brand-new class still has a roster to check against.
+    """
+    from sqlalchemy import select
+
+    from server.extensions import db
+    from server.models import Plan, PlanVersion
+
+    versions = db.session.scalars(
+        select(PlanVersion).join(Plan).where(Plan.class_id == class_id)
+        .order_by(PlanVersion.number.desc())
+    ).all()
+    for states in (IN_FORCE_STATES, ("submitted",)):
+        for version in versions:
+            if version.status in states:
+                return version
+    return None
+
+
+def class_roster(class_id: uuid.UUID) -> list:
+    """Return the trainees enrolled in the class's version in force, ordered by name."""
+    version = current_filed_version(class_id)
+    if version is None:
+        return []
+    return sorted((e.trainee for e in version.enrollments), key=lambda t: (t.name, str(t.id)))
