@@ -40,6 +40,10 @@ CATALOGUE: dict[str, tuple[int, str, str]] = {
     "media.unsupported_type": (415, "文件不是 JPEG、PNG、MP4 或 WebM", "Not a JPEG, PNG, MP4 or WebM file"),
     "media.expired": (410, "上传已过期", "The upload has expired"),
     "media.tus_version": (412, "不支持的 tus 版本", "Unsupported tus version"),
+    # Assessment and documents (R11–R14)
+    "assessment.not_enrolled": (422, "该学员不在此班次已备案的名册中",
+                                "The trainee is not on the class's filed roster"),
+    "archive.invalid": (422, "档案包无法读取", "The archive cannot be read"),
 }
 
 

@@ -1,0 +1,127 @@
+"""Record the city's assessment results (考核评定, R11): one result per trainee and class."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+
+from openpyxl import load_workbook
+
+from server.errors import ApiError
+from server.extensions import db
+from server.models import AssessmentResult, Trainee, TrainingClass, User
+from server.services.audit import audit
+from server.services.documents import current_version
+from server.services.pii import id_number_hash
+
+# Column headings of the import sheet (first row), Chinese as the assessment centre writes them.
+IMPORT_COLUMNS = {"班次": "class_name", "身份证号": "id_number", "结果": "result",
+                  "考核日期": "assessed_on", "证书编号": "certificate_no"}
+PASS_WORDS = {"合格", "通过", "pass", "passed", "1", "true", "是"}
+FAIL_WORDS = {"不合格", "未通过", "fail", "failed", "0", "false", "否"}
+
+
+def record_result(
+    training_class: TrainingClass,
+    trainee: Trainee,
+    *,
+    passed: bool,
+    assessed_on: date,
+    certificate_no: str = "",
+    user: User | None = None,
+) -> AssessmentResult:
+    """Record (or correct) a trainee's result; the trainee must be on the class's filed roster."""
+    version = current_version(training_class)
+    if version is None or trainee.id not in {e.trainee_id for e in version.enrollments}:
+        raise ApiError("assessment.not_enrolled")
+    if passed and not certificate_no.strip():
+        raise ApiError("validation_error", errors={"certificate_no": ["合格者须有证书编号"]})
+    result = db.session.execute(
+        db.select(AssessmentResult).where(
+            AssessmentResult.class_id == training_class.id,
+            AssessmentResult.trainee_id == trainee.id,
+        )
+    ).scalar_one_or_none()
+    if result is None:
+        result = AssessmentResult(class_id=training_class.id, trainee_id=trainee.id,
+                                  level=training_class.level, passed=passed,
+                                  assessed_on=assessed_on)
+        db.session.add(result)
+    result.passed = passed
+    result.assessed_on = assessed_on
+    result.level = training_class.level
+    result.certificate_no = certificate_no.strip() if passed else ""
+    result.recorded_by_id = user.id if user else None
+    db.session.flush()
+    audit("assessment.recorded", "assessment_result", result.id, user=user,
+          class_id=str(training_class.id), passed=passed)
+    return result
+
+
+def _parse_result(raw: object) -> bool | None:
+    text = str(raw).strip().lower() if raw is not None else ""
+    if text in PASS_WORDS:
+        return True
+    if text in FAIL_WORDS:
+        return False
+    return None
+
+
+def _parse_date(raw: object) -> date | None:
+    if isinstance(raw, datetime):  # Excel cells come back as datetimes
+        return raw.date()
+    if isinstance(raw, date):
+        return raw
+    try:
+        return date.fromisoformat(str(raw).strip())
+    except ValueError:
+        return None
+
+
+def import_results_xlsx(path: Path, user: User | None = None) -> tuple[int, list[str]]:
+    """Import results from an XLSX sheet; return (rows recorded, row errors). All or nothing."""
+    sheet = load_workbook(path, read_only=True, data_only=True).active
+    rows = sheet.iter_rows(values_only=True)
+    header = [str(cell).strip() if cell is not None else "" for cell in next(rows, ())]
+    missing = [name for name in IMPORT_COLUMNS if name not in header]
+    if missing:
+        return 0, [f"第1行：缺少列 {'、'.join(missing)}"]
+    index = {IMPORT_COLUMNS[name]: header.index(name) for name in IMPORT_COLUMNS}
+    errors: list[str] = []
+    recorded = 0
+    for number, row in enumerate(rows, start=2):
+        if not any(cell not in (None, "") for cell in row):
+            continue
+        value = {key: row[i] if i < len(row) else None for key, i in index.items()}
+        try:
+            recorded += _import_row(value, user)
+        except ApiError as error:
+            detail = "；".join(f"{k}: {'、'.join(v)}" for k, v in (error.errors or {}).items())
+            errors.append(f"第{number}行：{error.message}{('（' + detail + '）') if detail else ''}")
+    if errors:
+        db.session.rollback()
+        return 0, errors
+    return recorded, []
+
+
+def _import_row(value: dict, user: User | None) -> int:
+    klass = db.session.execute(
+        db.select(TrainingClass).where(TrainingClass.name == str(value["class_name"] or "").strip())
+    ).scalar_one_or_none()
+    if klass is None:
+        raise ApiError("not_found", f"班次不存在：{value['class_name']}")
+    number = str(value["id_number"] or "").strip().upper()
+    trainee = db.session.execute(
+        db.select(Trainee).where(Trainee.id_number_hash == id_number_hash(number))
+    ).scalar_one_or_none() if number else None
+    if trainee is None:
+        raise ApiError("not_found", "身份证号不在学员名册中")
+    passed = _parse_result(value["result"])
+    assessed_on = _parse_date(value["assessed_on"])
+    if passed is None or assessed_on is None:
+        raise ApiError("validation_error", errors={
+            k: ["无法识别"] for k, ok in (("结果", passed is not None),
+                                        ("考核日期", assessed_on is not None)) if not ok})
+    record_result(klass, trainee, passed=passed, assessed_on=assessed_on,
+                  certificate_no=str(value["certificate_no"] or ""), user=user)
+    return 1

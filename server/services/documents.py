@@ -1,0 +1,103 @@
+"""What the documents share: a base's classes of a year, their current filed rosters, labels."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import extract
+
+from server.errors import ApiError
+from server.extensions import db
+from server.i18n import SHANGHAI
+from server.models import (
+    AssessmentResult,
+    Enrollment,
+    PlanVersion,
+    TrainingBase,
+    TrainingClass,
+)
+
+# A roster counts once the county approved it or the city recorded it (R5); a submitted or
+# returned version is not yet the plan the subsidy is paid against (R14).
+COUNTED_STATES = ("approved", "recorded")
+LEVEL_LABELS = {2: "技师", 1: "高级技师"}
+
+
+def find_base(name: str) -> TrainingBase:
+    """Return the base of that name, or raise not_found."""
+    base = db.session.execute(
+        db.select(TrainingBase).where(TrainingBase.name == name)
+    ).scalar_one_or_none()
+    if base is None:
+        raise ApiError("not_found", f"培训基地不存在：{name}")
+    return base
+
+
+def classes_of_year(base: TrainingBase, year: int) -> list[TrainingClass]:
+    """Return the base's classes that start in the year, oldest first."""
+    return list(db.session.execute(
+        db.select(TrainingClass)
+        .where(TrainingClass.base_id == base.id, extract("year", TrainingClass.start_date) == year)
+        .order_by(TrainingClass.start_date, TrainingClass.name)
+    ).scalars())
+
+
+def current_version(training_class: TrainingClass) -> PlanVersion | None:
+    """Return the newest approved or recorded plan version of a class, if any."""
+    if training_class.plan is None:
+        return None
+    counted = [v for v in training_class.plan.versions if v.status in COUNTED_STATES]
+    return max(counted, key=lambda v: v.number) if counted else None
+
+
+def roster(version: PlanVersion | None) -> list[Enrollment]:
+    """Return the enrolments of a version, ordered by trainee name for stable documents."""
+    if version is None:
+        return []
+    return sorted(version.enrollments, key=lambda e: (e.trainee.name, str(e.trainee_id)))
+
+
+def results_of(training_class: TrainingClass) -> dict[Any, AssessmentResult]:
+    """Return the class's assessment results by trainee id."""
+    rows = db.session.execute(
+        db.select(AssessmentResult).where(AssessmentResult.class_id == training_class.id)
+    ).scalars()
+    return {row.trainee_id: row for row in rows}
+
+
+def canonical_json(value: Any) -> bytes:
+    """Serialise like the seal does: sorted keys, no spaces, UTF-8."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
+        "utf-8"
+    )
+
+
+def payload_seal(payload: dict[str, Any]) -> str:
+    """Return the SHA-256 hex of the canonical JSON of a visit payload without its `seal`."""
+    unsealed = {k: v for k, v in payload.items() if k != "seal"}
+    return hashlib.sha256(canonical_json(unsealed)).hexdigest()
+
+
+def media_file(sha256: str) -> Path | None:
+    """Return the stored file of a media hash, or None when it is not (yet) on the server."""
+    if not sha256 or len(sha256) != 64 or not all(c in "0123456789abcdef" for c in sha256):
+        return None
+    path = Path(current_app.config["MEDIA_DIR"]) / sha256[:2] / sha256
+    return path if path.is_file() else None
+
+
+def check_year(year: int) -> int:
+    """Reject years no document can be about."""
+    if not 2000 <= year <= 2100:
+        raise ApiError("validation_error", errors={"year": ["年份应在 2000 至 2100 之间"]})
+    return year
+
+
+def today_local() -> date:
+    """Return today's date in Asia/Shanghai (a report's 填报时间)."""
+    return datetime.now(SHANGHAI).date()
