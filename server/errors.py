@@ -40,6 +40,10 @@ CATALOGUE: dict[str, tuple[int, str, str]] = {
     "media.unsupported_type": (415, "文件不是 JPEG、PNG、MP4 或 WebM", "Not a JPEG, PNG, MP4 or WebM file"),
     "media.expired": (410, "上传已过期", "The upload has expired"),
     "media.tus_version": (412, "不支持的 tus 版本", "Unsupported tus version"),
+    # Bureau: draw (R10), review and rectification (R15)
+    "draw.not_enough_inspectors": (422, "本县市区抽查员不足两人，无法组成抽查小组", "Fewer than two inspectors in the county"),
+    "draw.nothing_to_draw": (422, "该期间没有可抽查的班次课次", "No class has a session left to draw in this period"),
+    "review.invalid_state": (409, "当前状态不允许此操作", "Not allowed in the current state"),
     # Assessment and documents (R11–R14)
     "assessment.not_enrolled": (422, "该学员不在此班次已备案的名册中",
                                 "The trainee is not on the class's filed roster"),

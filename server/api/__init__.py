@@ -11,6 +11,7 @@ from server.extensions import csrf
 # Each module defines `bp`, a Blueprint mounted under /api/v1.
 API_MODULES = [
     "server.api.auth",
+    "server.api.bureau",
     "server.api.openapi",
     "server.api.trainees",
 ]

@@ -1,0 +1,254 @@
+"""Coverage of the spot checks (R10) per county and for the city, and the year's deadlines."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select
+
+from server.errors import ApiError
+from server.extensions import db
+from server.models import (
+    AssessmentResult,
+    County,
+    Rectification,
+    TrainingBase,
+    TrainingClass,
+    User,
+    Visit,
+)
+from server.services.draw import filed_version, local_today
+from server.services.scope import REVIEWER_ROLES
+
+# Verdicts that mean "nothing wrong"; anything else, a mismatched check or a flag is an issue.
+CLEAN_VERDICTS = ("compliant", "ok", "pass", "match")
+MISMATCH = "mismatch"
+
+
+def check_status(value: Any) -> str:
+    """Return the status of one computed check: match | mismatch | cannot_verify."""
+    if isinstance(value, dict):
+        value = value.get("status") or value.get("result") or ""
+    text = str(value or "").replace("-", "_")
+    return text or "cannot_verify"
+
+
+def check_reason(value: Any) -> str:
+    """Return the reason given with a check, if any."""
+    if isinstance(value, dict):
+        return str(value.get("reason") or value.get("detail") or "")
+    return ""
+
+
+def flag_code(flag: Any) -> str:
+    """Return the code of a flag (flags are strings or objects with a code)."""
+    if isinstance(flag, dict):
+        return str(flag.get("code") or flag.get("type") or flag.get("kind") or "")
+    return str(flag)
+
+
+def visit_issues(visit: Visit) -> list[str]:
+    """What is wrong with a visit: mismatched checks, flags and a non-clean verdict."""
+    issues = [f"check:{name}" for name, value in (visit.checks or {}).items()
+              if check_status(value) == MISMATCH]
+    issues += [f"flag:{flag_code(f)}" for f in (visit.flags or [])]
+    if visit.verdict not in CLEAN_VERDICTS:
+        issues.append(f"verdict:{visit.verdict}")
+    return issues
+
+
+@dataclass
+class ClassCoverage:
+    """One class's spot-check state."""
+
+    training_class: TrainingClass
+    visits: int
+    visits_with_issues: int
+    days_left: int
+
+
+@dataclass
+class CountyCoverage:
+    """A county's figures; `classes` lists each class."""
+
+    county: County
+    classes: list[ClassCoverage] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return len(self.classes)
+
+    @property
+    def visited(self) -> int:
+        return sum(1 for c in self.classes if c.visits)
+
+    @property
+    def not_visited(self) -> list[ClassCoverage]:
+        return sorted((c for c in self.classes if not c.visits), key=lambda c: c.days_left)
+
+    @property
+    def visits_with_issues(self) -> int:
+        return sum(c.visits_with_issues for c in self.classes)
+
+    @property
+    def visits(self) -> int:
+        return sum(c.visits for c in self.classes)
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.visited / self.total) if self.total else 0
+
+
+@dataclass
+class Coverage:
+    """Coverage per county and the city's totals."""
+
+    year: int
+    today: date
+    counties: list[CountyCoverage]
+
+    @property
+    def total(self) -> int:
+        return sum(c.total for c in self.counties)
+
+    @property
+    def visited(self) -> int:
+        return sum(c.visited for c in self.counties)
+
+    @property
+    def visits_with_issues(self) -> int:
+        return sum(c.visits_with_issues for c in self.counties)
+
+    @property
+    def visits(self) -> int:
+        return sum(c.visits for c in self.counties)
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.visited / self.total) if self.total else 0
+
+
+def require_reviewer(user: User) -> None:
+    """Coverage, draws and review are for county and city reviewers only."""
+    if user.role not in REVIEWER_ROLES:
+        raise ApiError("forbidden")
+
+
+def scoped_counties(user: User) -> list[County]:
+    """Counties the user may see, by name."""
+    query = select(County).order_by(County.code)
+    if not user.is_city:
+        query = query.where(County.id == user.county_id)
+    return list(db.session.scalars(query).all())
+
+
+def year_classes(county_ids: list[uuid.UUID], year: int) -> list[TrainingClass]:
+    """Classes of these counties with a filed plan that run at some point in the year."""
+    classes = db.session.scalars(
+        select(TrainingClass).join(TrainingBase, TrainingClass.base_id == TrainingBase.id)
+        .where(TrainingBase.county_id.in_(county_ids),
+               TrainingClass.start_date <= date(year, 12, 31),
+               TrainingClass.end_date >= date(year, 1, 1))
+        .order_by(TrainingClass.start_date, TrainingClass.name)
+    ).all()
+    return [c for c in classes if filed_version(c) is not None]
+
+
+def compute_coverage(user: User, year: int | None = None, today: date | None = None) -> Coverage:
+    """Count, per county in the user's scope, classes, classes visited, and visits with issues."""
+    require_reviewer(user)
+    today = today or local_today()
+    year = year or today.year
+    counties = scoped_counties(user)
+    classes = year_classes([c.id for c in counties], year)
+    visits_by_class: dict[uuid.UUID, list[Visit]] = {}
+    if classes:
+        for visit in db.session.scalars(
+            select(Visit).where(Visit.class_id.in_([c.id for c in classes]))
+        ):
+            visits_by_class.setdefault(visit.class_id, []).append(visit)
+    by_county = {c.id: CountyCoverage(county=c) for c in counties}
+    for training_class in classes:
+        visits = visits_by_class.get(training_class.id, [])
+        by_county[training_class.base.county_id].classes.append(ClassCoverage(
+            training_class=training_class, visits=len(visits),
+            visits_with_issues=sum(1 for v in visits if visit_issues(v)),
+            days_left=(training_class.end_date - today).days,
+        ))
+    return Coverage(year=year, today=today, counties=list(by_county.values()))
+
+
+@dataclass
+class Deadline:
+    """A deadline of the year with what is still missing for it."""
+
+    key: str
+    rule: str
+    due: date
+    days_left: int
+    missing: dict[str, int]
+
+    @property
+    def complete(self) -> bool:
+        return not any(self.missing.values())
+
+
+def compute_deadlines(user: User, year: int | None = None, today: date | None = None) -> list[Deadline]:
+    """The assessment (31 Dec, R11) and the report (10 Jan next year, R13), with what is missing."""
+    require_reviewer(user)
+    today = today or local_today()
+    year = year or today.year
+    county_ids = [c.id for c in scoped_counties(user)]
+    classes = year_classes(county_ids, year)
+    class_ids = [c.id for c in classes]
+    assessed = _assessed_class_ids(class_ids)
+    visited = set(db.session.scalars(select(Visit.class_id).where(Visit.class_id.in_(class_ids))))
+    pending_review = db.session.scalar(
+        select(func.count(Visit.id)).where(Visit.class_id.in_(class_ids),
+                                           Visit.review_status == "pending")) or 0
+    open_rectifications = db.session.scalar(
+        select(func.count(Rectification.id))
+        .join(TrainingBase, Rectification.base_id == TrainingBase.id)
+        .where(TrainingBase.county_id.in_(county_ids), Rectification.status != "closed")) or 0
+    not_visited = sum(1 for c in class_ids if c not in visited)
+    assessment_due = date(year, 12, 31)
+    report_due = date(year + 1, 1, 10)
+    return [
+        Deadline("assessment", "R11", assessment_due, (assessment_due - today).days, {
+            "classes_not_assessed": sum(1 for c in class_ids if c not in assessed),
+            "classes_not_visited": not_visited,
+        }),
+        Deadline("report", "R13", report_due, (report_due - today).days, {
+            "classes_not_visited": not_visited,
+            "visits_pending_review": pending_review,
+            "rectifications_open": open_rectifications,
+            "classes_not_assessed": sum(1 for c in class_ids if c not in assessed),
+        }),
+    ]
+
+
+def _assessed_class_ids(class_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    return set(db.session.scalars(
+        select(AssessmentResult.class_id).where(AssessmentResult.class_id.in_(class_ids))
+    ))
+
+
+def coverage_dict(result: Coverage, deadlines: list[Deadline]) -> dict[str, Any]:
+    """Coverage and deadlines as plain data for the API."""
+    return {
+        "year": result.year, "classes": result.total, "visited": result.visited,
+        "visits": result.visits, "visits_with_issues": result.visits_with_issues,
+        "counties": [{
+            "county_id": c.county.id, "county": c.county.name, "classes": c.total,
+            "visited": c.visited, "visits": c.visits, "visits_with_issues": c.visits_with_issues,
+            "not_visited": [{"class_id": str(n.training_class.id), "name": n.training_class.name,
+                             "base": n.training_class.base.name,
+                             "end_date": n.training_class.end_date.isoformat(),
+                             "days_left": n.days_left} for n in c.not_visited],
+        } for c in result.counties],
+        "deadlines": [{"key": d.key, "rule": d.rule, "due": d.due, "days_left": d.days_left,
+                       "missing": d.missing} for d in deadlines],
+    }

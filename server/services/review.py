@@ -1,0 +1,559 @@
+"""Review of spot-check records and rectification (R10, R15).
+
+Reviewers (county for their county, city for all) list visits, look at one beside the filed plan,
+and decide: accept, order a re-inspection (a new assignment), or open a rectification with a
+sanction from R15. Base staff answer a rectification with text and files; the reviewer closes
+it. Every decision is audited and reaches the inspector's phone through pull.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+
+from server.errors import ApiError
+from server.extensions import db
+from server.models import (
+    Media,
+    PlanSession,
+    Rectification,
+    SignIn,
+    Trainee,
+    TrainingBase,
+    TrainingClass,
+    User,
+    Visit,
+    VisitReview,
+    utcnow,
+)
+from server.services.assignments import create_assignment
+from server.services.audit import audit
+from server.services.changes import publish_visit_review
+from server.services.coverage import check_reason, check_status, flag_code, visit_issues
+from server.services.draw import SHANGHAI, county_inspectors, filed_version, local_today
+from server.services.scope import REVIEWER_ROLES
+
+SANCTIONS = ("criticism", "deadline", "recovery", "revocation")  # R15, in the notice's order
+DECISIONS = ("accepted", "reinspect", "rectification")
+CHECKS = ("place", "time", "teacher", "content", "attendance")
+REVOCATION_YEARS = 3
+ANSWER_MIMES = ("image/jpeg", "image/png", "application/pdf")
+MAX_ANSWER_FILES = 5
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+# --- scope -------------------------------------------------------------------------------
+
+
+def _require_reviewer(user: User) -> None:
+    if user.role not in REVIEWER_ROLES:
+        raise ApiError("forbidden")
+
+
+def _reviewer_sees(user: User, county_id: uuid.UUID) -> bool:
+    return user.role in REVIEWER_ROLES and (user.is_city or user.county_id == county_id)
+
+
+def can_see_visit(user: User, visit: Visit, now: datetime | None = None) -> bool:
+    """Reviewers of the county (or the city) see a visit; base staff only once it happened."""
+    base = visit.training_class.base
+    if user.role == "base_staff":
+        return user.base_id == base.id and visit.started_at <= (now or utcnow())
+    return _reviewer_sees(user, base.county_id)
+
+
+def get_visit(user: User, visit_id: uuid.UUID) -> Visit:
+    """Return a visit the user may see; 404 otherwise (existence is not disclosed)."""
+    visit = db.session.get(Visit, visit_id)
+    if visit is None or not can_see_visit(user, visit):
+        raise ApiError("not_found")
+    return visit
+
+
+@dataclass
+class VisitFilters:
+    """Filters of the visit list; local dates (Asia/Shanghai) for the date range."""
+
+    county_id: uuid.UUID | None = None
+    base_id: uuid.UUID | None = None
+    class_id: uuid.UUID | None = None
+    verdict: str | None = None
+    flag: str | None = None
+    review_status: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+
+
+def _local_start(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=SHANGHAI).astimezone(UTC)
+
+
+def list_visits(user: User, filters: VisitFilters | None = None,
+                now: datetime | None = None) -> list[Visit]:
+    """Visits in the user's scope matching the filters, newest first."""
+    f = filters or VisitFilters()
+    if user.role not in (*REVIEWER_ROLES, "base_staff"):
+        raise ApiError("forbidden")
+    query = (select(Visit).join(TrainingClass, Visit.class_id == TrainingClass.id)
+             .join(TrainingBase, TrainingClass.base_id == TrainingBase.id)
+             .order_by(Visit.started_at.desc()))
+    if user.role == "base_staff":
+        query = query.where(TrainingBase.id == user.base_id, Visit.started_at <= (now or utcnow()))
+    elif not user.is_city:
+        query = query.where(TrainingBase.county_id == user.county_id)
+    if f.county_id:
+        query = query.where(TrainingBase.county_id == f.county_id)
+    if f.base_id:
+        query = query.where(TrainingBase.id == f.base_id)
+    if f.class_id:
+        query = query.where(Visit.class_id == f.class_id)
+    if f.verdict:
+        query = query.where(Visit.verdict == f.verdict)
+    if f.review_status:
+        query = query.where(Visit.review_status == f.review_status)
+    if f.date_from:
+        query = query.where(Visit.started_at >= _local_start(f.date_from))
+    if f.date_to:
+        query = query.where(Visit.started_at < _local_start(f.date_to + timedelta(days=1)))
+    visits = list(db.session.scalars(query).all())
+    if f.flag:
+        # Flags are a JSON list whose shape differs by engine; a few hundred rows a year per
+        # county make filtering here cheaper than two dialects of JSON SQL.
+        visits = [v for v in visits if f.flag in {flag_code(x) for x in v.flags or []}
+                  or f.flag in _signin_flag_codes(v)]
+    return visits
+
+
+def _signin_flag_codes(visit: Visit) -> set[str]:
+    return {flag_code(x) for s in visit_sign_ins(visit) for x in s.flags or []}
+
+
+# --- one visit beside its plan -----------------------------------------------------------
+
+
+def _dig(data: Any, *paths: str) -> Any:
+    """Return the first value found at one of the dotted paths of a payload, else None."""
+    for path in paths:
+        value = data
+        for key in path.split("."):
+            value = value.get(key) if isinstance(value, dict) else None
+        if value not in (None, "", [], {}):
+            return value
+    return None
+
+
+def planned_session(visit: Visit) -> PlanSession | None:
+    """The filed session the visit was checked against."""
+    if visit.session is not None:
+        return visit.session
+    if visit.assignment_id:
+        from server.models import Assignment
+
+        assignment = db.session.get(Assignment, visit.assignment_id)
+        return assignment.session if assignment else None
+    return None
+
+
+def comparison(visit: Visit) -> list[dict[str, Any]]:
+    """Rows of filed plan against observation for each check, with status and reason."""
+    session = planned_session(visit)
+    payload = visit.payload or {}
+    observed = payload.get("observed") if isinstance(payload.get("observed"), dict) else {}
+    gps = _dig(payload, "gps", "fix", "location") or {}
+    roster = len(visit.plan_version.enrollments)
+    planned = {
+        "place": f"{session.site.name}（{session.site.address}；{session.site.lat:.5f}, "
+                 f"{session.site.lon:.5f}，半径 {session.site.radius_m:.0f} 米）" if session else "",
+        "time": f"{session.date} {session.start_time:%H:%M}–{session.end_time:%H:%M}" if session else "",
+        "teacher": session.teacher.name if session else "",
+        "content": session.topic if session else "",
+        "attendance": str(roster),
+    }
+    started = visit.started_at.astimezone(SHANGHAI)
+    sign_ins = visit_sign_ins(visit)
+    headcount = _dig(observed, "headcount") or _dig(payload, "headcount", "attendance.headcount")
+    obs = {
+        "place": (f"{gps.get('lat'):.5f}, {gps.get('lon'):.5f}（±{gps.get('accuracy', 0):.0f} 米）"
+                  if isinstance(gps, dict) and gps.get("lat") is not None else ""),
+        "time": f"{started:%Y-%m-%d %H:%M}",
+        "teacher": str(_dig(observed, "teacher", "teacher_name")
+                       or _dig(payload, "teacher.observed", "teacher_name", "teacher") or ""),
+        "content": str(_dig(observed, "content", "topic")
+                       or _dig(payload, "content.observed", "topic", "content") or ""),
+        "attendance": f"{headcount if headcount is not None else '—'} / {len(sign_ins)}",
+    }
+    names = [n for n in CHECKS] + [n for n in (visit.checks or {}) if n not in CHECKS]
+    rows = []
+    for name in names:
+        value = (visit.checks or {}).get(name)
+        rows.append({"check": name, "planned": planned.get(name, ""), "observed": obs.get(name, ""),
+                     "status": check_status(value) if value is not None else "cannot_verify",
+                     "reason": check_reason(value)})
+    return rows
+
+
+def visit_sign_ins(visit: Visit) -> list[SignIn]:
+    """Sign-ins of a visit (they may have arrived before the visit), in time order."""
+    return list(db.session.scalars(
+        select(SignIn).where(SignIn.visit_id == visit.id).order_by(SignIn.at)).all())
+
+
+def sign_in_rows(visit: Visit) -> list[dict[str, Any]]:
+    """Sign-ins with the trainee's name (never the ID number) and their anomalies."""
+    rows = []
+    for sign_in in visit_sign_ins(visit):
+        trainee = db.session.get(Trainee, sign_in.trainee_id) if sign_in.trainee_id else None
+        rows.append({"sign_in": sign_in, "name": trainee.name if trainee else "",
+                     "id_masked": trainee.id_masked if trainee else "",
+                     "flags": [flag_code(f) for f in sign_in.flags or []]})
+    return rows
+
+
+def media_hashes(visit: Visit) -> set[str]:
+    """Every media hash a visit refers to: its sealed payload and its sign-ins' signatures."""
+    found: set[str] = set()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if isinstance(item, str) and (key == "sha256" or key.endswith("_sha256")) \
+                        and _SHA256.match(item):
+                    found.add(item)
+                else:
+                    walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                if isinstance(item, str) and _SHA256.match(item):
+                    found.add(item)
+                else:
+                    walk(item)
+
+    walk(visit.payload or {})
+    found |= {s.signature_sha256 for s in visit_sign_ins(visit) if s.signature_sha256}
+    return found
+
+
+def visit_media(visit: Visit) -> dict[str, list[dict[str, Any]]]:
+    """Photos and signatures of a visit, from its payload, for display."""
+    payload = visit.payload or {}
+
+    def items(*paths: str) -> list[dict[str, Any]]:
+        raw = _dig(payload, *paths) or []
+        out = []
+        for item in raw if isinstance(raw, list) else []:
+            entry = {"sha256": item} if isinstance(item, str) else dict(item)
+            if _SHA256.match(str(entry.get("sha256", ""))):
+                out.append(entry)
+        return out
+
+    return {"photos": items("photos", "media.photos"),
+            "signatures": items("signatures", "media.signatures")}
+
+
+def compute_seal(payload: dict[str, Any]) -> str:
+    """Recompute a visit's seal with the protocol's own function (SHA-256 of canonical JSON)."""
+    try:
+        from sync.seal import compute_seal as protocol_seal  # the sync protocol's definition
+    except ImportError:
+        protocol_seal = None
+    if protocol_seal is not None:
+        return protocol_seal(payload)
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def seal_state(visit: Visit) -> dict[str, Any]:
+    """The stored seal, the recomputed one, whether they agree and whether its media are here."""
+    recomputed = compute_seal(visit.payload or {})
+    hashes = media_hashes(visit)
+    present = set(db.session.scalars(select(Media.sha256).where(Media.sha256.in_(hashes)))) \
+        if hashes else set()
+    return {"stored": visit.seal, "recomputed": recomputed, "intact": recomputed == visit.seal,
+            "media_total": len(hashes), "media_missing": sorted(hashes - present)}
+
+
+# --- decisions -----------------------------------------------------------------------------
+
+
+def _decide(user: User, visit: Visit, decision: str, comment: str) -> VisitReview:
+    _require_reviewer(user)
+    if not _reviewer_sees(user, visit.training_class.base.county_id):
+        raise ApiError("not_found")
+    if visit.review_status != "pending":
+        raise ApiError("review.invalid_state", details={"review_status": visit.review_status})
+    review = VisitReview(visit_id=visit.id, decision=decision, comment=comment,
+                         reviewer_id=user.id, at=utcnow())
+    review.visit = visit
+    db.session.add(review)
+    visit.review_status = decision
+    db.session.flush()
+    publish_visit_review(review)
+    return review
+
+
+def accept_visit(user: User, visit: Visit, comment: str = "") -> VisitReview:
+    """Accept a visit as it is."""
+    review = _decide(user, visit, "accepted", comment)
+    audit("visit.accept", "visit", visit.id, user=user, comment=comment)
+    return review
+
+
+def future_sessions(training_class: TrainingClass, today: date | None = None) -> list[PlanSession]:
+    """Sessions of the class's filed plan not yet held (from today on)."""
+    today = today or local_today()
+    version = filed_version(training_class)
+    return [s for s in version.sessions if s.date >= today] if version else []
+
+
+def order_reinspection(user: User, visit: Visit, comment: str = "", *,
+                       session_id: uuid.UUID | None = None,
+                       inspector_ids: list[uuid.UUID] | None = None,
+                       today: date | None = None) -> tuple[VisitReview, Any]:
+    """Order another unannounced visit of the class: a new assignment to a team of two or more.
+
+    Without a session or team given, both are drawn at random (a re-inspection is as
+    unannounced as the first visit), preferring inspectors other than the first team.
+    """
+    county_id = visit.training_class.base.county_id
+    sessions = future_sessions(visit.training_class, today)
+    if session_id is not None:
+        session = next((s for s in sessions if s.id == session_id), None)
+        if session is None:
+            raise ApiError("validation_error", errors={"session_id": ["须为本班次尚未举行的课次"]})
+    elif sessions:
+        session = secrets.choice(sessions)
+    else:
+        raise ApiError("review.invalid_state", "该班次已没有尚未举行的课次")
+    pool = county_inspectors(county_id)
+    if inspector_ids:
+        chosen = [u for u in pool if u.id in set(inspector_ids)]
+        if len(chosen) != len(set(inspector_ids)) or len(chosen) < 2:
+            raise ApiError("validation_error", errors={"inspector_ids": ["须为本县市区至少两名抽查员"]})
+    else:
+        others = [u for u in pool if u.id != visit.inspector_id]
+        rng = secrets.SystemRandom()
+        chosen = rng.sample(others, 2) if len(others) >= 2 else rng.sample(pool, min(2, len(pool)))
+        if len(chosen) < 2:
+            raise ApiError("draw.not_enough_inspectors")
+    review = _decide(user, visit, "reinspect", comment)
+    assignment = create_assignment(visit.class_id, session.id, chosen, actor=user)
+    audit("visit.reinspect", "visit", visit.id, user=user, comment=comment,
+          assignment_id=str(assignment.id))
+    return review, assignment
+
+
+def add_years(day: date, years: int) -> date:
+    """The same day some years later (29 February becomes 28 February)."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
+
+
+def open_rectification(user: User, visit: Visit, sanction: str, order_text: str,
+                       deadline: date | None = None, today: date | None = None
+                       ) -> tuple[VisitReview, Rectification]:
+    """Order the base to rectify with a sanction from R15; 取消资格 bars it for three years."""
+    today = today or local_today()
+    if sanction not in SANCTIONS:
+        raise ApiError("validation_error", errors={"sanction": [f"one of {', '.join(SANCTIONS)}"]})
+    if sanction == "deadline" and (deadline is None or deadline <= today):
+        raise ApiError("validation_error", errors={"deadline": ["限期整改须给出今天以后的期限"]})
+    review = _decide(user, visit, "rectification", order_text)
+    base = visit.training_class.base
+    rectification = Rectification(visit_id=visit.id, base_id=base.id, sanction=sanction,
+                                  order_text=order_text, deadline=deadline, created_by_id=user.id,
+                                  created_at=utcnow())
+    db.session.add(rectification)
+    db.session.flush()
+    audit("rectification.open", "rectification", rectification.id, user=user,
+          visit_id=str(visit.id), sanction=sanction,
+          deadline=deadline.isoformat() if deadline else None)
+    if sanction == "revocation":
+        base.status = "revoked"
+        base.revoked_until = add_years(today, REVOCATION_YEARS)
+        audit("base.revoke", "base", base.id, user=user, revoked_until=base.revoked_until.isoformat(),
+              rectification_id=str(rectification.id))
+    return review, rectification
+
+
+def can_see_rectification(user: User, rectification: Rectification) -> bool:
+    """Reviewers of the base's county (or the city), and the base's own staff."""
+    base = db.session.get(TrainingBase, rectification.base_id)
+    if user.role == "base_staff":
+        return user.base_id == base.id
+    return _reviewer_sees(user, base.county_id)
+
+
+def get_rectification(user: User, rectification_id: uuid.UUID) -> Rectification:
+    """Return a rectification the user may see; 404 otherwise."""
+    rectification = db.session.get(Rectification, rectification_id)
+    if rectification is None or not can_see_rectification(user, rectification):
+        raise ApiError("not_found")
+    return rectification
+
+
+def list_rectifications(user: User, status: str | None = None) -> list[Rectification]:
+    """Rectifications in the user's scope, open ones first, newest first."""
+    query = select(Rectification).join(TrainingBase, Rectification.base_id == TrainingBase.id)
+    if user.role == "base_staff":
+        query = query.where(Rectification.base_id == user.base_id)
+    elif user.role in REVIEWER_ROLES:
+        if not user.is_city:
+            query = query.where(TrainingBase.county_id == user.county_id)
+    else:
+        raise ApiError("forbidden")
+    if status:
+        query = query.where(Rectification.status == status)
+    items = db.session.scalars(query.order_by(Rectification.created_at.desc())).all()
+    order = {"open": 0, "answered": 1, "closed": 2}
+    return sorted(items, key=lambda r: order.get(r.status, 3))
+
+
+@dataclass
+class AnswerFile:
+    """A file a base attaches to its answer."""
+
+    filename: str
+    data: bytes
+
+
+def sniff_answer_mime(data: bytes) -> str | None:
+    """JPEG, PNG or PDF by their leading bytes (the only kinds an answer may carry)."""
+    if data.startswith(b"%PDF-"):
+        return "application/pdf"
+    from server.services.media_store import sniff_mime
+
+    kind = sniff_mime(data)
+    return kind if kind in ANSWER_MIMES else None
+
+
+def store_media_bytes(data: bytes, mime: str, user: User | None) -> str:
+    """Store bytes content-addressed at <MEDIA_DIR>/<sha[:2]>/<sha> (once) with a Media row."""
+    from server.services.media_store import media_path
+
+    sha = hashlib.sha256(data).hexdigest()
+    path = media_path(sha)
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f"{sha}.{uuid.uuid4().hex}.tmp")
+        with open(temporary, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(temporary, path)  # atomic: a reader never sees half a file
+    if db.session.get(Media, sha) is None:
+        db.session.add(Media(sha256=sha, mime=mime, size=len(data),
+                             uploaded_by_id=user.id if user else None))
+    return sha
+
+
+def answer_rectification(user: User, rectification: Rectification, text: str,
+                         files: list[AnswerFile] | None = None) -> Rectification:
+    """The base's answer: text and files (JPEG, PNG or PDF); it may answer again until closed."""
+    files = files or []
+    if user.role != "base_staff" or user.base_id != rectification.base_id:
+        raise ApiError("forbidden")
+    if rectification.status == "closed":
+        raise ApiError("review.invalid_state", details={"status": rectification.status})
+    if not text.strip():
+        raise ApiError("validation_error", errors={"text": ["请填写整改情况"]})
+    if len(files) > MAX_ANSWER_FILES:
+        raise ApiError("validation_error", errors={"files": [f"最多 {MAX_ANSWER_FILES} 个文件"]})
+    limit = current_app.config["MEDIA_MAX_BYTES"]
+    checked = []
+    for item in files:
+        mime = sniff_answer_mime(item.data)
+        if mime is None:
+            raise ApiError("validation_error", errors={"files": [f"{item.filename}: 仅限 JPEG、PNG 或 PDF"]})
+        if len(item.data) > limit:
+            raise ApiError("validation_error", errors={"files": [f"{item.filename}: 文件过大"]})
+        checked.append((item, mime))
+    stored = [{"sha256": store_media_bytes(item.data, mime, user), "mime": mime,
+               "name": os.path.basename(item.filename)[:128], "size": len(item.data)}
+              for item, mime in checked]
+    rectification.response_text = text.strip()
+    rectification.response_media = [*(rectification.response_media or []), *stored]
+    rectification.status = "answered"
+    rectification.answered_at = utcnow()
+    audit("rectification.answer", "rectification", rectification.id, user=user,
+          files=[s["sha256"] for s in stored])
+    return rectification
+
+
+def close_rectification(user: User, rectification: Rectification, comment: str = "") -> Rectification:
+    """The reviewer closes an answered rectification."""
+    _require_reviewer(user)
+    if not can_see_rectification(user, rectification):
+        raise ApiError("not_found")
+    if rectification.status != "answered":
+        raise ApiError("review.invalid_state", "基地尚未答复，不能关闭",
+                       details={"status": rectification.status})
+    rectification.status = "closed"
+    rectification.closed_at = utcnow()
+    rectification.closing_comment = comment
+    audit("rectification.close", "rectification", rectification.id, user=user, comment=comment)
+    return rectification
+
+
+def visit_reviews(visit: Visit) -> list[VisitReview]:
+    """Decisions taken on a visit, oldest first."""
+    return list(db.session.scalars(
+        select(VisitReview).where(VisitReview.visit_id == visit.id).order_by(VisitReview.at)).all())
+
+
+def visit_rectifications(visit: Visit) -> list[Rectification]:
+    """Rectifications opened on a visit."""
+    return list(db.session.scalars(
+        select(Rectification).where(Rectification.visit_id == visit.id)
+        .order_by(Rectification.created_at)).all())
+
+
+def visit_summary(visit: Visit) -> dict[str, Any]:
+    """The facts a list row needs: issues, class, base and county."""
+    training_class = visit.training_class
+    return {"visit": visit, "issues": visit_issues(visit), "class": training_class,
+            "base": training_class.base, "county": training_class.base.county}
+
+
+def visit_detail_dict(visit: Visit, row: dict[str, Any]) -> dict[str, Any]:
+    """A visit's detail as plain data for the API: comparison, seal, flags and sign-ins."""
+    return {**row, "comparison": comparison(visit), "seal": seal_state(visit),
+            "flags": list(visit.flags or []),
+            "sign_ins": [{"name": r["name"], "method": r["sign_in"].method,
+                          "at": r["sign_in"].at.isoformat(), "flags": r["flags"]}
+                         for r in sign_in_rows(visit)]}
+
+
+def media_file(user: User, sha256: str, *, visit: Visit | None = None,
+               rectification: Rectification | None = None) -> tuple[str, str]:
+    """Return (path, mime) of a file the user may open through a visit or a rectification.
+
+    Visit photos and signatures are for reviewers only; answer files for the rectification's
+    reviewers and its base. Anything else is not found.
+    """
+    from server.services.media_store import media_path
+
+    if visit is not None:
+        allowed = user.role in REVIEWER_ROLES and can_see_visit(user, visit) \
+            and sha256 in media_hashes(visit)
+    elif rectification is not None:
+        allowed = can_see_rectification(user, rectification) and sha256 in {
+            m.get("sha256") for m in rectification.response_media or []}
+    else:
+        allowed = False
+    media = db.session.get(Media, sha256) if allowed else None
+    path = media_path(sha256) if media else None
+    if media is None or not path.is_file():
+        raise ApiError("not_found")
+    return str(path), media.mime
