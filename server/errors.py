@@ -40,6 +40,7 @@ CATALOGUE: dict[str, tuple[int, str, str]] = {
     "media.unsupported_type": (415, "文件不是 JPEG、PNG、MP4 或 WebM", "Not a JPEG, PNG, MP4 or WebM file"),
     "media.expired": (410, "上传已过期", "The upload has expired"),
     "media.tus_version": (412, "不支持的 tus 版本", "Unsupported tus version"),
+    "media.hash_mismatch": (460, "文件的 SHA-256 与声明不一致，上传已作废", "The file's SHA-256 differs from the declared one; the upload is discarded"),
     # Bureau: draw (R10), review and rectification (R15)
     "draw.not_enough_inspectors": (422, "本县市区抽查员不足两人，无法组成抽查小组", "Fewer than two inspectors in the county"),
     "draw.nothing_to_draw": (422, "该期间没有可抽查的班次课次", "No class has a session left to draw in this period"),
