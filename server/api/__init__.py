@@ -13,6 +13,7 @@ API_MODULES = [
     "server.api.auth",
     "server.api.bureau",
     "server.api.openapi",
+    "server.api.filing",
     "server.api.media",
     "server.api.trainees",
 ]
