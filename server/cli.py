@@ -19,6 +19,7 @@ CLI_MODULES: list[str] = [
     "server.demo",
     "server.media_cli",
     "server.draw_cli",
+    "server.export_cli",
     "server.badges_cli",
     "server.assignments_cli",
     "server.ops_cli",

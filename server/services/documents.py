@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import extract
 
 from server.errors import ApiError
@@ -20,7 +20,11 @@ from server.models import (
     PlanVersion,
     TrainingBase,
     TrainingClass,
+    User,
+    Visit,
 )
+from server.services.media_store import media_path
+from server.services.scope import REVIEWER_ROLES, require_base, require_class
 
 # A roster counts once the county approved it or the city recorded it (R5); a submitted or
 # returned version is not yet the plan the subsidy is paid against (R14).
@@ -87,7 +91,7 @@ def media_file(sha256: str) -> Path | None:
     """Return the stored file of a media hash, or None when it is not (yet) on the server."""
     if not sha256 or len(sha256) != 64 or not all(c in "0123456789abcdef" for c in sha256):
         return None
-    path = Path(current_app.config["MEDIA_DIR"]) / sha256[:2] / sha256
+    path = media_path(sha256)
     return path if path.is_file() else None
 
 
@@ -101,3 +105,21 @@ def check_year(year: int) -> int:
 def today_local() -> date:
     """Return today's date in Asia/Shanghai (a report's 填报时间)."""
     return datetime.now(SHANGHAI).date()
+
+
+def visit_for_reviewer(user: User, visit_id: uuid.UUID) -> Visit:
+    """Return a visit a reviewer may see; 403 for other roles, 404 outside their scope."""
+    if user.role not in REVIEWER_ROLES:
+        raise ApiError("forbidden")
+    visit = db.session.get(Visit, visit_id)
+    if visit is None:
+        raise ApiError("not_found")
+    require_class(user, visit.training_class)
+    return visit
+
+
+def base_for_documents(user: User, base_id: uuid.UUID, *, base_staff: bool = False) -> TrainingBase:
+    """Return a base whose documents the user may download (its own staff only where allowed)."""
+    if user.role not in REVIEWER_ROLES and not (base_staff and user.role == "base_staff"):
+        raise ApiError("forbidden")
+    return require_base(user, db.session.get(TrainingBase, base_id))
