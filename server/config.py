@@ -25,6 +25,10 @@ class Config:
     CLASS_HOUR_MINUTES = 45  # one 学时 (R6)
     GPS_MAX_ACCURACY_M = 200.0  # a fix worse than this cannot verify the place
     CLOCK_SKEW_MINUTES = 10
+    # Test hook only: after this many mutations of a push, flush, write SYNC_TEST_HANG_MARKER
+    # and wait to be killed (the crash-mid-batch test). 0 = off.
+    SYNC_TEST_HANG_AFTER = 0
+    SYNC_TEST_HANG_MARKER = ""
     ATTENDANCE_MIN_RATE = 0.9
     TIMEZONE = "Asia/Shanghai"
     RETENTION_YEARS = 5
@@ -38,7 +42,7 @@ class Config:
 
     _INT = {
         "MEDIA_MAX_BYTES", "UPLOAD_EXPIRY_HOURS", "MAX_CONTENT_LENGTH", "TOKEN_TTL_HOURS",
-        "CLASS_HOUR_MINUTES", "CLOCK_SKEW_MINUTES", "RETENTION_YEARS",
+        "CLASS_HOUR_MINUTES", "CLOCK_SKEW_MINUTES", "SYNC_TEST_HANG_AFTER", "RETENTION_YEARS",
         "LOGIN_MAX_FAILURES", "LOGIN_LOCKOUT_MINUTES",
     }
     _FLOAT = {"GPS_MAX_ACCURACY_M", "ATTENDANCE_MIN_RATE"}

@@ -13,6 +13,8 @@ API_MODULES = [
     "server.api.auth",
     "server.api.bureau",
     "server.api.openapi",
+    "server.api.sync",
+    "server.api.visits",
     "server.api.filing",
     "server.api.media",
     "server.api.trainees",

@@ -1,0 +1,40 @@
+"""Sync: push a device's mutations, pull the changes in the user's scope (DESIGN §4)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, g, request
+
+from schemas.common import ErrorSchema, load_or_422
+from schemas.sync import PullQuerySchema, PullResponseSchema, PushRequestSchema, PushResponseSchema
+from server.api.auth import token_required
+from server.api.docs import api_doc
+from server.errors import ApiError
+from server.services import pull as pull_service
+from server.services import sync_store
+
+bp = Blueprint("api_sync", __name__, url_prefix="/sync")
+
+
+@bp.post("/push")
+@token_required("inspector")
+@api_doc("Push a device's mutations; each seq is applied exactly once", body=PushRequestSchema,
+         responses={200: PushResponseSchema, 403: ErrorSchema, 422: ErrorSchema}, tags=["sync"])
+def push():
+    """Apply a batch from the token's own device and return per-mutation results."""
+    data = load_or_422(PushRequestSchema(), request.get_json(silent=True))
+    if data["device_id"] != g.device_id:
+        # A token speaks for one device: another device's seqs are not this one's to consume.
+        raise ApiError("sync.device_mismatch")
+    response = sync_store.push(g.user, g.device_id, data["mutations"])
+    return PushResponseSchema().dump(response.to_dict())
+
+
+@bp.get("/pull")
+@token_required(*pull_service.PULL_ROLES)
+@api_doc("Pull the changes in your scope after a cursor", query=PullQuerySchema,
+         responses={200: PullResponseSchema, 409: ErrorSchema}, tags=["sync"])
+def pull():
+    """Return one page of changes and the cursor to continue from."""
+    query = PullQuerySchema().load(request.args.to_dict())
+    page = pull_service.pull(g.user, query["cursor"], query["limit"])
+    return PullResponseSchema().dump(page)

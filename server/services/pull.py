@@ -1,0 +1,199 @@
+"""Pull: the changes a reader may see since their cursor, in commit order, paged, deduplicated.
+
+Change sequence numbers are allocated under a row lock held until commit
+(services/changes.py), so the committed `last_seq` bounds what is visible: every change at or
+below it is committed and readable. A page therefore never skips a change that commits later.
+
+Each entity appears once per pull, with its current state (serialised at read time) and the
+op of its latest change. Serialisers are registered per type in SERIALISERS; another module
+adds a type with `register_serialiser("badge_key", fn)`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import selectinload
+
+from server.errors import ApiError
+from server.extensions import db
+from server.models import (
+    Assignment,
+    ChangeLog,
+    County,
+    Enrollment,
+    PlanVersion,
+    Site,
+    SyncState,
+    Teacher,
+    TrainingBase,
+    TrainingClass,
+    User,
+    VisitReview,
+)
+from server.services.changes import STATE_ID, ensure_sync_state
+from server.services.scope import county_filter
+from sync.cursor import Cursor, CursorError, decode_cursor, encode_cursor, scope_fingerprint
+
+Serialiser = Callable[[uuid.UUID], dict[str, Any] | None]
+SERIALISERS: dict[str, Serialiser] = {}
+PULL_ROLES = ("inspector", "county_admin", "city_admin")
+
+
+def register_serialiser(entity_type: str, serialiser: Serialiser) -> None:
+    """Make an entity type pullable: serialiser(entity_id) -> data, or None when it is gone."""
+    SERIALISERS[entity_type] = serialiser
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _county(entity_id: uuid.UUID) -> dict[str, Any] | None:
+    county = db.session.get(County, entity_id)
+    return county and {"name": county.name, "code": county.code, "kind": county.kind}
+
+
+def _base(entity_id: uuid.UUID) -> dict[str, Any] | None:
+    base = db.session.get(TrainingBase, entity_id)
+    return base and {"name": base.name, "county_id": str(base.county_id), "status": base.status}
+
+
+def _site(entity_id: uuid.UUID) -> dict[str, Any] | None:
+    site = db.session.get(Site, entity_id)
+    return site and {"name": site.name, "address": site.address, "base_id": str(site.base_id),
+                     "lat": site.lat, "lon": site.lon, "radius_m": site.radius_m}
+
+
+def _teacher(entity_id: uuid.UUID) -> dict[str, Any] | None:
+    teacher = db.session.get(Teacher, entity_id)
+    return teacher and {
+        "name": teacher.name, "base_id": str(teacher.base_id),
+        "professional_title": teacher.professional_title,
+        "skill_qualification": teacher.skill_qualification,
+    }
+
+
+def _training_class(entity_id: uuid.UUID) -> dict[str, Any] | None:
+    klass = db.session.get(TrainingClass, entity_id)
+    return klass and {
+        "name": klass.name, "base_id": str(klass.base_id), "level": klass.level,
+        "occupation": klass.occupation.name, "start_date": _iso(klass.start_date),
+        "end_date": _iso(klass.end_date),
+    }
+
+
+def _plan_version(entity_id: uuid.UUID) -> dict[str, Any] | None:
+    version = db.session.scalar(
+        select(PlanVersion).where(PlanVersion.id == entity_id).options(
+            selectinload(PlanVersion.sessions),
+            selectinload(PlanVersion.enrollments).selectinload(Enrollment.trainee),
+            selectinload(PlanVersion.plan),
+        ))
+    if version is None:
+        return None
+    return {
+        "class_id": str(version.plan.class_id), "version": version.number, "status": version.status,
+        "sessions": [{
+            "id": str(s.id), "lineage_id": str(s.lineage_id), "date": s.date.isoformat(),
+            "start": s.start_time.strftime("%H:%M"), "end": s.end_time.strftime("%H:%M"),
+            "category": s.category, "topic": s.topic, "teacher_id": str(s.teacher_id),
+            "site_id": str(s.site_id),
+        } for s in version.sessions],
+        "roster": [{"trainee_id": str(e.trainee_id), "name": e.trainee.name}
+                   for e in sorted(version.enrollments, key=lambda e: (e.trainee.name, str(e.trainee_id)))],
+    }
+
+
+def _assignment(entity_id: uuid.UUID) -> dict[str, Any] | None:
+    assignment = db.session.get(Assignment, entity_id)
+    return assignment and {
+        "class_id": str(assignment.class_id), "session_id": str(assignment.session_id),
+        "date": assignment.date.isoformat(), "status": assignment.status,
+        "inspector_ids": sorted(str(u.id) for u in assignment.inspectors),
+    }
+
+
+def _visit_review(entity_id: uuid.UUID) -> dict[str, Any] | None:
+    review = db.session.get(VisitReview, entity_id)
+    return review and {
+        "visit_id": str(review.visit_id), "decision": review.decision, "comment": review.comment,
+        "at": review.at.isoformat().replace("+00:00", "Z"),
+    }
+
+
+for _name, _fn in [("county", _county), ("base", _base), ("site", _site), ("teacher", _teacher),
+                   ("training_class", _training_class), ("plan_version", _plan_version),
+                   ("assignment", _assignment), ("visit_review", _visit_review)]:
+    register_serialiser(_name, _fn)
+
+
+def scope_of(user: User) -> str:
+    """Fingerprint what decides the user's pull audience; a change of it resets cursors."""
+    return scope_fingerprint([user.id, user.role, county_filter(user), user.base_id])
+
+
+def _audience(user: User):
+    county = county_filter(user)
+    shared = ChangeLog.user_id.is_(None)
+    if county is not None:
+        shared = and_(shared, or_(ChangeLog.county_id.is_(None), ChangeLog.county_id == county))
+    return or_(shared, ChangeLog.user_id == user.id)
+
+
+def read_cursor(text: str | None, epoch: str, scope: str) -> int:
+    """Return the seq a cursor stands at (0 without one); reset when epoch or scope changed."""
+    if not text:
+        return 0
+    try:
+        cursor = decode_cursor(text)
+    except CursorError as error:
+        raise ApiError("sync.bad_cursor") from error
+    if not cursor.is_current(epoch, scope):
+        raise ApiError("sync.reset", details={"epoch": epoch})
+    return cursor.seq
+
+
+def pull(user: User, cursor_text: str | None, limit: int) -> dict[str, Any]:
+    """Return one page of changes for the user after the cursor, and the cursor to go on from."""
+    if user.role not in PULL_ROLES:
+        raise ApiError("forbidden")
+    if db.session.get(SyncState, STATE_ID) is None:
+        ensure_sync_state()
+        db.session.commit()  # the epoch must outlive this request, or every cursor resets
+    state = ensure_sync_state()
+    epoch, scope = state.epoch, scope_of(user)
+    after = read_cursor(cursor_text, epoch, scope)
+    # Read the committed high-water mark first: everything at or below it is committed.
+    high = db.session.scalar(select(SyncState.last_seq).where(SyncState.id == STATE_ID)) or 0
+    if after > high:
+        raise ApiError("sync.reset", details={"epoch": epoch})
+    latest = (
+        select(ChangeLog.entity_type, ChangeLog.entity_id, func.max(ChangeLog.seq).label("seq"))
+        .where(ChangeLog.seq > after, ChangeLog.seq <= high, _audience(user))
+        .group_by(ChangeLog.entity_type, ChangeLog.entity_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(latest.c.entity_type, latest.c.entity_id, latest.c.seq, ChangeLog.op)
+        .join(ChangeLog, ChangeLog.seq == latest.c.seq)
+        .order_by(latest.c.seq).limit(limit + 1)
+    ).all()
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    changes = []
+    for entity_type, entity_id, _seq, op in rows:
+        serialiser = SERIALISERS.get(entity_type)
+        if serialiser is None:
+            continue  # a type this server version cannot serialise is not sent half-made
+        data = serialiser(entity_id) if op != "delete" else None
+        if data is None:
+            changes.append({"type": entity_type, "id": str(entity_id), "op": "delete", "data": None})
+        else:
+            changes.append({"type": entity_type, "id": str(entity_id), "op": "put", "data": data})
+    next_seq = rows[-1].seq if has_more else high
+    return {"changes": changes, "cursor": encode_cursor(Cursor(epoch, next_seq, scope)),
+            "has_more": has_more}

@@ -1,0 +1,80 @@
+"""signin.create: a trainee's sign-in, accepted before or after its visit.
+
+A sign-in names its visit; when the visit is already stored, its attendance is judged again
+at the end of the batch (sign-ins usually arrive first, in the order the phone took them).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from marshmallow import ValidationError
+
+from schemas.visits import SignInPayloadSchema
+from server.extensions import db
+from server.models import SignIn, Trainee
+from server.services.sync_store import PushContext, register_handler
+from sync.push import Mutation, Outcome, Rejected
+
+_schema = SignInPayloadSchema()
+
+
+def _load(payload: Any) -> dict[str, Any]:
+    try:
+        return _schema.load(payload)
+    except ValidationError as error:
+        raise Rejected("validation_error", "签到内容不符合要求",
+                       errors=error.normalized_messages()) from error
+
+
+def check_badge(token: str, class_id: uuid.UUID, trainee_id: uuid.UUID | None) -> uuid.UUID:
+    """Return the trainee a badge token proves, or reject a forged or foreign badge."""
+    from server.services.badges import verify_badge_token  # written alongside; imported late
+
+    claims = verify_badge_token(token)
+    if claims is None:
+        raise Rejected("signin.badge_invalid", "学员码无效")
+    if str(claims.class_id) != str(class_id):
+        raise Rejected("signin.badge_invalid", "学员码不属于该班次")
+    if trainee_id is not None and str(claims.trainee_id) != str(trainee_id):
+        raise Rejected("signin.badge_invalid", "学员码与学员不一致")
+    return uuid.UUID(str(claims.trainee_id))
+
+
+def create_signin(context: PushContext, mutation: Mutation) -> Outcome:
+    """Store one sign-in; validate everything before adding it (see sync_store: fast mode)."""
+    data = _load(mutation.payload)
+    if mutation.entity_id is None:
+        raise Rejected("validation_error", "缺少记录编号", errors={"entity_id": ["required"]})
+    trainee_id = data["trainee_id"]
+    if data["badge_token"]:
+        trainee_id = check_badge(data["badge_token"], data["class_id"], trainee_id)
+    elif data["method"] == "badge":
+        raise Rejected("validation_error", "扫码签到缺少学员码",
+                       errors={"badge_token": ["required for method badge"]})
+    if trainee_id is None:
+        raise Rejected("validation_error", "缺少学员", errors={"trainee_id": ["required"]})
+    with db.session.no_autoflush:  # a look-up must not flush this batch's rows one by one
+        if db.session.get(Trainee, trainee_id) is None:
+            raise Rejected("signin.unknown_trainee")
+    # A sign-in id already stored fails the batch's flush; the careful retry then rejects
+    # just this mutation (sync.conflict), so no per-mutation look-up is spent on it here.
+    db.session.add(SignIn(
+        id=uuid.UUID(mutation.entity_id), visit_id=data["visit_id"], trainee_id=trainee_id,
+        method=data["method"], badge_token=data["badge_token"], at=data["at"],
+        gps=_gps_json(data["gps"]), signature_sha256=data["signature_sha256"],
+        device_id=context.device_id, user_id=context.user.id, received_at=context.received_at,
+        flags=[],
+    ))
+    context.touched_visits.add(data["visit_id"])
+    return Outcome()
+
+
+def _gps_json(gps: dict[str, Any] | None) -> dict[str, Any] | None:
+    if gps is None:
+        return None
+    return {**gps, "captured_at": gps["captured_at"].isoformat().replace("+00:00", "Z")}
+
+
+register_handler("signin.create", create_signin)

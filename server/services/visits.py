@@ -1,0 +1,251 @@
+"""visit.submit: check the seal, judge the visit against its filed session, store it once.
+
+Evidence is create-only: a visit is never changed by a push; a correction is a new visit whose
+payload names the one it `supersedes`. A visit checked against a plan version that is no longer
+current is accepted and flagged `plan.outdated`, never dropped.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from marshmallow import ValidationError
+from sqlalchemy import select
+
+from schemas.visits import VisitPayloadSchema
+from server.errors import ApiError
+from server.extensions import db
+from server.models import (
+    Assignment,
+    Enrollment,
+    Media,
+    Plan,
+    PlanSession,
+    PlanVersion,
+    SignIn,
+    TrainingBase,
+    TrainingClass,
+    User,
+    Visit,
+)
+from server.services.scope import REVIEWER_ROLES, county_filter
+from server.services.sync_store import FINISHERS, PushContext, register_handler
+from sync.canonical import seal_matches
+from sync.judge import (
+    GpsFix,
+    clock_skew,
+    judge_attendance,
+    judge_observation,
+    judge_place,
+    judge_time,
+    session_window,
+)
+from sync.push import Mutation, Outcome, Rejected
+
+# An inspector may arrive a little before a session starts or just after it ends (the class
+# is still in the room); 15 minutes either side still counts as visiting that session.
+TIME_TOLERANCE = timedelta(minutes=15)
+CURRENT_STATES = ("approved", "recorded")
+CHECK_NAMES = ("place", "time", "teacher", "content", "attendance")
+
+
+def current_plan_version(class_id: uuid.UUID) -> PlanVersion | None:
+    """Return the class's current plan version: the newest approved or recorded one."""
+    return db.session.scalar(
+        select(PlanVersion).join(Plan, PlanVersion.plan_id == Plan.id)
+        .where(Plan.class_id == class_id, PlanVersion.status.in_(CURRENT_STATES))
+        .order_by(PlanVersion.number.desc()).limit(1)
+    )
+
+
+def _in_scope(user: User, training_class: TrainingClass) -> bool:
+    return user.county_id is None or user.county_id == training_class.base.county_id
+
+
+def _load(payload: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return VisitPayloadSchema().load(payload)
+    except ValidationError as error:
+        raise Rejected("validation_error", "抽查记录内容不符合要求",
+                       errors=error.normalized_messages()) from error
+
+
+def _judged_session(session: PlanSession, current: PlanVersion | None) -> PlanSession:
+    # Judge against what should be happening now: the same session in the current version.
+    if current is None or current.id == session.plan_version_id:
+        return session
+    twin = db.session.scalar(select(PlanSession).where(
+        PlanSession.plan_version_id == current.id, PlanSession.lineage_id == session.lineage_id))
+    return twin or session
+
+
+def judge_attendance_of(visit_id: uuid.UUID, plan_version_id: uuid.UUID, signin_ids: list[str],
+                        headcount: int | None) -> dict[str, Any]:
+    """Judge attendance of a visit from the roster and the sign-ins received so far."""
+    roster = db.session.scalars(
+        select(Enrollment.trainee_id).where(Enrollment.plan_version_id == plan_version_id)).all()
+    wanted = {uuid.UUID(s) for s in signin_ids}
+    belongs = SignIn.visit_id == visit_id
+    if wanted:
+        belongs = belongs | SignIn.id.in_(wanted)
+    rows = db.session.execute(select(SignIn.id, SignIn.trainee_id).where(belongs)).all()
+    missing = len(wanted - {row.id for row in rows})
+    check = judge_attendance(
+        [str(t) for t in roster], [str(r.trainee_id) if r.trainee_id else None for r in rows],
+        headcount, current_app.config["ATTENDANCE_MIN_RATE"], missing_signins=missing)
+    return check.to_dict()
+
+
+def _duplicate_of_session(session: PlanSession, supersedes: uuid.UUID | None) -> bool:
+    lineage_sessions = select(PlanSession.id).where(PlanSession.lineage_id == session.lineage_id)
+    query = select(Visit.id).where(Visit.session_id.in_(lineage_sessions))
+    if supersedes is not None:
+        query = query.where(Visit.id != supersedes)
+    return db.session.scalar(query.limit(1)) is not None
+
+
+def submit_visit(context: PushContext, mutation: Mutation) -> Outcome:
+    """Store a sealed visit with the server's judgement; reject what cannot be a visit."""
+    payload = dict(mutation.payload)
+    data = _load(payload)
+    if not seal_matches(payload):
+        raise Rejected("visit.seal_mismatch", "封签与内容不符")
+    if mutation.entity_id is None:
+        raise Rejected("validation_error", "缺少记录编号", errors={"entity_id": ["required"]})
+    base_version = mutation.base.get("plan_version_id")
+    if base_version and base_version != str(data["plan_version_id"]):
+        raise Rejected("validation_error", "base.plan_version_id 与内容不一致",
+                       errors={"base": {"plan_version_id": ["differs from the payload"]}})
+    visit_id = uuid.UUID(mutation.entity_id)
+    if db.session.get(Visit, visit_id) is not None:
+        raise Rejected("visit.exists", "该抽查记录已存在；更正请提交新记录")
+    training_class = db.session.get(TrainingClass, data["class_id"])
+    if training_class is None or not _in_scope(context.user, training_class):
+        raise Rejected("visit.unknown_class")
+    version = db.session.get(PlanVersion, data["plan_version_id"])
+    if version is None or version.plan.class_id != training_class.id:
+        raise Rejected("visit.unknown_plan_version")
+    session = db.session.get(PlanSession, data["session_id"])
+    if session is None or session.plan_version_id != version.id:
+        raise Rejected("visit.unknown_session")
+    if data["assignment_id"] is not None:
+        assignment = db.session.get(Assignment, data["assignment_id"])
+        if assignment is None or assignment.class_id != training_class.id:
+            raise Rejected("visit.unknown_assignment")
+    if data["supersedes"] is not None:
+        earlier = db.session.get(Visit, data["supersedes"])
+        if earlier is None or earlier.class_id != training_class.id:
+            raise Rejected("visit.unknown_supersedes")
+
+    config = current_app.config
+    current = current_plan_version(training_class.id)
+    judged = _judged_session(session, current)
+    flags: list[str] = []
+    if current is not None and current.id != version.id:
+        flags.append("plan.outdated")
+    skew = clock_skew(mutation.client_time, context.received_at,
+                      timedelta(minutes=config["CLOCK_SKEW_MINUTES"]))
+    if skew is not None:
+        flags.append("clock.skew")
+    if _duplicate_of_session(session, data["supersedes"]):
+        flags.append("visit.duplicate_session")
+
+    gps = data["gps"]
+    fix = GpsFix(gps["lat"], gps["lon"], gps["accuracy"], gps["mocked"]) if gps else None
+    site = judged.site
+    observed = data["observed"]
+    checks = {
+        "place": judge_place(fix, site.lat, site.lon, site.radius_m,
+                             config["GPS_MAX_ACCURACY_M"]).to_dict(),
+        "time": judge_time(data["started_at"], data["ended_at"],
+                           session_window(judged.date, judged.start_time, judged.end_time,
+                                          config["TIMEZONE"]),
+                           TIME_TOLERANCE, skew).to_dict(),
+        "teacher": judge_observation(observed.get("teacher_matches"), "teacher",
+                                     observed.get("teacher_name"), judged.teacher.name).to_dict(),
+        "content": judge_observation(observed.get("content_matches"), "content",
+                                     observed.get("topic"), judged.topic).to_dict(),
+        "attendance": judge_attendance_of(visit_id, judged.plan_version_id,
+                                          payload.get("signins") or [], observed.get("headcount")),
+        "judged_session_id": str(judged.id),
+    }
+    if skew is not None:
+        checks["clock_skew_s"] = round(skew.total_seconds())
+    db.session.add(Visit(
+        id=visit_id, class_id=training_class.id, session_id=session.id,
+        assignment_id=data["assignment_id"], plan_version_id=version.id,
+        inspector_id=context.user.id, device_id=context.device_id,
+        started_at=data["started_at"], ended_at=data["ended_at"],
+        client_time=mutation.client_time, received_at=context.received_at,
+        verdict=data["verdict"], payload=payload, seal=payload["seal"].lower(),
+        checks=checks, flags=flags, supersedes_id=data["supersedes"],
+    ))
+    return Outcome(flags=flags)
+
+
+def rejudge_touched_visits(context: PushContext) -> None:
+    """Judge attendance again for visits whose sign-ins arrived after them (end of a batch)."""
+    if not context.touched_visits:
+        return
+    visits = db.session.scalars(select(Visit).where(Visit.id.in_(context.touched_visits))).all()
+    for visit in visits:
+        checks = dict(visit.checks)
+        session_id = checks.get("judged_session_id")
+        session = db.session.get(PlanSession, uuid.UUID(session_id)) if session_id else visit.session
+        version_id = session.plan_version_id if session else visit.plan_version_id
+        checks["attendance"] = judge_attendance_of(
+            visit.id, version_id, visit.payload.get("signins") or [],
+            (visit.payload.get("observed") or {}).get("headcount"))
+        visit.checks = checks
+
+
+def visit_media(visit: Visit) -> set[str]:
+    """Return every media hash a visit names (photos and signatures)."""
+    payload = visit.payload or {}
+    hashes = {p.get("sha256") for p in payload.get("photos") or []}
+    hashes |= {s.get("sha256") for s in payload.get("signatures") or []}
+    return {h for h in hashes if isinstance(h, str)}
+
+
+def media_complete(visits: list[Visit]) -> dict[uuid.UUID, bool]:
+    """Tell for each visit whether every file it names is stored."""
+    wanted = {v.id: visit_media(v) for v in visits}
+    every = set().union(*wanted.values()) if wanted else set()
+    present = set(db.session.scalars(select(Media.sha256).where(Media.sha256.in_(every))).all()) if every else set()
+    return {vid: hashes <= present for vid, hashes in wanted.items()}
+
+
+def list_visits(user: User, class_id: uuid.UUID | None, since: datetime | None) -> list[dict[str, Any]]:
+    """Return the visits a user may see (reviewers: their scope; inspectors: their own)."""
+    query = select(Visit).order_by(Visit.received_at, Visit.id)
+    if user.role == "inspector":
+        query = query.where(Visit.inspector_id == user.id)
+    elif user.role in REVIEWER_ROLES:
+        county = county_filter(user)
+        if county is not None:
+            query = query.join(TrainingClass, Visit.class_id == TrainingClass.id).join(
+                TrainingBase, TrainingClass.base_id == TrainingBase.id
+            ).where(TrainingBase.county_id == county)
+    else:
+        raise ApiError("forbidden")
+    if class_id is not None:
+        query = query.where(Visit.class_id == class_id)
+    if since is not None:
+        query = query.where(Visit.received_at >= since)
+    visits = list(db.session.scalars(query).all())
+    complete = media_complete(visits)
+    return [{
+        "id": v.id, "class_id": v.class_id, "session_id": v.session_id,
+        "plan_version_id": v.plan_version_id, "inspector_id": v.inspector_id,
+        "supersedes_id": v.supersedes_id, "verdict": v.verdict, "started_at": v.started_at,
+        "received_at": v.received_at,
+        "checks": {k: v.checks[k] for k in CHECK_NAMES if k in v.checks},
+        "flags": list(v.flags or []), "media_complete": complete[v.id],
+    } for v in visits]
+
+
+register_handler("visit.submit", submit_visit)
+FINISHERS.append(rejudge_touched_visits)

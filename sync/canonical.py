@@ -1,0 +1,106 @@
+"""Canonical JSON and the visit seal.
+
+Canonical JSON here is RFC 8785 (JCS) in practice: object keys sorted (by UTF-16 code units,
+as JavaScript sorts them), no insignificant whitespace, UTF-8 with non-ASCII kept, and numbers
+written the way JavaScript's JSON.stringify writes them (so 5.0 is "5" and 1e-7 is "1e-7").
+The field app seals in JavaScript and the server re-seals in Python: both must produce the
+same bytes for the same value.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from decimal import Decimal
+from typing import Any
+
+_encode_string = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def _number(value: float) -> str:
+    """Write a float as ECMAScript Number::toString does (shortest round-trip digits)."""
+    if math.isnan(value) or math.isinf(value):
+        raise ValueError("NaN and Infinity have no JSON form")
+    if value == 0:
+        return "0"
+    sign = "-" if value < 0 else ""
+    # repr gives the shortest digits that round-trip, the same digits JavaScript picks.
+    _, digit_tuple, exponent = Decimal(repr(abs(value))).as_tuple()
+    digits = "".join(map(str, digit_tuple))
+    stripped = digits.rstrip("0")
+    exponent += len(digits) - len(stripped)
+    digits = stripped
+    k = len(digits)
+    n = exponent + k  # value = 0.digits × 10^n
+    if k <= n <= 21:
+        text = digits + "0" * (n - k)
+    elif 0 < n <= 21:
+        text = digits[:n] + "." + digits[n:]
+    elif -6 < n <= 0:
+        text = "0." + "0" * (-n) + digits
+    else:
+        mantissa = digits[0] + ("." + digits[1:] if k > 1 else "")
+        e = n - 1
+        text = f"{mantissa}e{'+' if e >= 0 else '-'}{abs(e)}"
+    return sign + text
+
+
+def _write(value: Any, out: list[str]) -> None:
+    if value is None:
+        out.append("null")
+    elif value is True:
+        out.append("true")
+    elif value is False:
+        out.append("false")
+    elif isinstance(value, int):
+        out.append(str(value))
+    elif isinstance(value, float):
+        out.append(_number(value))
+    elif isinstance(value, str):
+        out.append(_encode_string(value))
+    elif isinstance(value, dict):
+        out.append("{")
+        keys = sorted(value, key=lambda k: k.encode("utf-16-be"))
+        for i, key in enumerate(keys):
+            if not isinstance(key, str):
+                raise TypeError("object keys must be strings")
+            if i:
+                out.append(",")
+            out.append(_encode_string(key))
+            out.append(":")
+            _write(value[key], out)
+        out.append("}")
+    elif isinstance(value, list | tuple):
+        out.append("[")
+        for i, item in enumerate(value):
+            if i:
+                out.append(",")
+            _write(item, out)
+        out.append("]")
+    else:
+        raise TypeError(f"{type(value).__name__} has no canonical JSON form")
+
+
+def canonical_json(value: Any) -> bytes:
+    """Serialise a JSON value canonically: sorted keys, no whitespace, UTF-8, JS number form."""
+    out: list[str] = []
+    _write(value, out)
+    return "".join(out).encode("utf-8")
+
+
+def compute_seal(payload: dict[str, Any]) -> str:
+    """Return the SHA-256 hex of the canonical JSON of a payload without its `seal` field."""
+    unsealed = {k: v for k, v in payload.items() if k != "seal"}
+    return hashlib.sha256(canonical_json(unsealed)).hexdigest()
+
+
+def seal_matches(payload: dict[str, Any]) -> bool:
+    """True when the payload's `seal` is the seal of the rest of the payload."""
+    seal = payload.get("seal")
+    if not isinstance(seal, str):
+        return False
+    try:
+        return compute_seal(payload) == seal.lower()
+    except (TypeError, ValueError):
+        return False

@@ -1,0 +1,217 @@
+"""The push algorithm: per-device sequence numbers, a ledger, exactly-once effects.
+
+Rules (DESIGN §4):
+- a mutation whose (device, seq) is in the ledger returns its stored result, `replayed: true`,
+  and changes nothing;
+- the next expected seq (last + 1) is applied through its type's handler; a permanent
+  rejection still consumes the seq and is kept in the ledger;
+- a seq beyond last + 1 is a gap: it and everything after it in the batch are not applied;
+- a mutation_id already used by another (device, seq) is rejected `sync.mutation_reused`;
+- the same (device, seq) with a different mutation_id is rejected `sync.seq_reused` and
+  recorded nowhere (the seq belongs to the first mutation).
+The store makes each ledger row commit with its effect (one transaction per batch).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+APPLIED = "applied"
+FLAGGED = "flagged"
+REJECTED = "rejected"
+GAP = "gap"
+
+# Namespace for the ledger key of a mutation rejected as `sync.mutation_reused`: its own
+# mutation_id is taken by the first use, but the seq must still be recorded.
+_REUSED_NAMESPACE = uuid.UUID("6f1d3c1e-2b9a-4f57-9a51-8c1e7f0f5a01")
+
+
+@dataclass(frozen=True)
+class Mutation:
+    """One change a device made, in the order the device made it."""
+
+    mutation_id: str
+    seq: int
+    type: str
+    entity_id: str | None
+    client_time: datetime | None
+    base: Mapping[str, Any]
+    payload: Mapping[str, Any]
+
+
+@dataclass
+class Result:
+    """What happened to one mutation; stored in the ledger and returned on every replay."""
+
+    mutation_id: str
+    seq: int
+    status: str
+    replayed: bool = False
+    code: str | None = None
+    message: str | None = None
+    flags: list[str] = field(default_factory=list)
+    errors: Any = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the wire form (optional members only when set)."""
+        body: dict[str, Any] = {
+            "mutation_id": self.mutation_id, "seq": self.seq, "status": self.status,
+            "replayed": self.replayed,
+        }
+        if self.code:
+            body["code"] = self.code
+        if self.message:
+            body["message"] = self.message
+        if self.flags:
+            body["flags"] = list(self.flags)
+        if self.errors:
+            body["errors"] = self.errors
+        return body
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Result:
+        """Rebuild a stored result."""
+        return cls(
+            mutation_id=str(data["mutation_id"]), seq=int(data["seq"]), status=str(data["status"]),
+            replayed=bool(data.get("replayed", False)), code=data.get("code"),
+            message=data.get("message"), flags=list(data.get("flags") or []),
+            errors=data.get("errors"),
+        )
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """A ledger row as the store returns it."""
+
+    mutation_id: str
+    result: Result
+
+
+@dataclass
+class Outcome:
+    """A handler's success: applied, or applied with flags for review."""
+
+    flags: list[str] = field(default_factory=list)
+    message: str | None = None
+
+
+class Rejected(Exception):  # noqa: N818 (a result, not a failure of the server)
+    """A permanent rejection of one mutation: the seq is consumed and the reason kept."""
+
+    def __init__(self, code: str, message: str = "", errors: Any = None) -> None:
+        super().__init__(message or code)
+        self.code = code
+        self.message = message or code
+        self.errors = errors
+
+
+Handler = Callable[[Mutation], Outcome]
+
+
+class Store(Protocol):
+    """What the push algorithm needs from storage."""
+
+    def last_seq(self, device_id: str) -> int:
+        """Return the highest seq recorded for the device (0 when none)."""
+
+    def ledger_entries(self, device_id: str, seqs: Sequence[int]) -> dict[int, LedgerEntry]:
+        """Return the recorded entries of these seqs of the device."""
+
+    def mutation_owners(self, mutation_ids: Sequence[str]) -> dict[str, tuple[str, int]]:
+        """Return (device, seq) of each mutation_id already in the ledger."""
+
+    def attempt(self) -> AbstractContextManager[None]:
+        """Scope one mutation's writes: an exception inside undoes them (a savepoint)."""
+
+    def record(self, device_id: str, ledger_key: str, mutation: Mutation, result: Result) -> None:
+        """Add the ledger row of a newly decided mutation (committed with its effect)."""
+
+
+@dataclass
+class PushResponse:
+    """Per-mutation results in request order and the device's last recorded seq."""
+
+    results: list[Result]
+    last_seq: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the wire form."""
+        return {"results": [r.to_dict() for r in self.results], "last_seq": self.last_seq}
+
+    def counts(self) -> dict[str, int]:
+        """Count results by status (replays counted apart)."""
+        tally: dict[str, int] = {}
+        for result in self.results:
+            key = "replayed" if result.replayed else result.status
+            tally[key] = tally.get(key, 0) + 1
+        return tally
+
+
+def _decide(handlers: Mapping[str, Handler], store: Store, mutation: Mutation) -> Result:
+    handler = handlers.get(mutation.type)
+    if handler is None:
+        return Result(mutation.mutation_id, mutation.seq, REJECTED, code="sync.unknown_type",
+                      message=f"unknown mutation type {mutation.type!r}")
+    try:
+        with store.attempt():
+            outcome = handler(mutation)
+    except Rejected as rejection:
+        return Result(mutation.mutation_id, mutation.seq, REJECTED, code=rejection.code,
+                      message=rejection.message, errors=rejection.errors)
+    if outcome.flags:
+        return Result(mutation.mutation_id, mutation.seq, FLAGGED, code=outcome.flags[0],
+                      message=outcome.message, flags=list(outcome.flags))
+    return Result(mutation.mutation_id, mutation.seq, APPLIED, message=outcome.message)
+
+
+def _in_order(mutations: Sequence[Mutation]) -> Iterator[tuple[int, Mutation]]:
+    # A device sends its outbox in seq order, but a proxy or a retry may shuffle a batch.
+    return iter(sorted(enumerate(mutations), key=lambda pair: pair[1].seq))
+
+
+def apply_push(
+    store: Store, device_id: str, mutations: Sequence[Mutation], handlers: Mapping[str, Handler]
+) -> PushResponse:
+    """Apply a batch from one device exactly once per seq; return results in request order."""
+    last = store.last_seq(device_id)
+    seen = store.ledger_entries(device_id, [m.seq for m in mutations if m.seq <= last])
+    owners = store.mutation_owners([m.mutation_id for m in mutations])
+    results: list[Result | None] = [None] * len(mutations)
+    gap_from: int | None = None
+    for index, mutation in _in_order(mutations):
+        if mutation.seq in seen:
+            entry = seen[mutation.seq]
+            if entry.mutation_id != mutation.mutation_id:
+                results[index] = Result(mutation.mutation_id, mutation.seq, REJECTED,
+                                        code="sync.seq_reused",
+                                        message="this seq already belongs to another mutation")
+            else:
+                stored = Result.from_dict(entry.result.to_dict())
+                stored.replayed = True
+                results[index] = stored
+            continue
+        if gap_from is not None or mutation.seq != last + 1:
+            gap_from = mutation.seq if gap_from is None else gap_from
+            results[index] = Result(mutation.mutation_id, mutation.seq, GAP, code="sync.gap",
+                                    message=f"seq {last + 1} is missing")
+            continue
+        owner = owners.get(mutation.mutation_id)
+        if owner is not None and owner != (device_id, mutation.seq):
+            result = Result(mutation.mutation_id, mutation.seq, REJECTED,
+                            code="sync.mutation_reused",
+                            message="this mutation_id was already used with another seq")
+            key = str(uuid.uuid5(_REUSED_NAMESPACE, f"{device_id}:{mutation.seq}"))
+        else:
+            result = _decide(handlers, store, mutation)
+            key = mutation.mutation_id
+        store.record(device_id, key, mutation, result)
+        owners.setdefault(mutation.mutation_id, (device_id, mutation.seq))
+        seen[mutation.seq] = LedgerEntry(mutation.mutation_id, result)
+        last = mutation.seq
+        results[index] = result
+    return PushResponse(results=[r for r in results if r is not None], last_seq=last)

@@ -1,0 +1,48 @@
+"""Shared pieces of the sync tests: a published world, a phone, a new plan version."""
+
+from __future__ import annotations
+
+from server.extensions import db
+from server.models import Enrollment, PlanSession, PlanVersion
+from server.services.changes import publish_plan_version
+from tests.conftest import TEST_PASSWORD
+from tests.sync_client import FlaskTransport, SyncClient
+
+
+def publish_world(world) -> None:
+    """Record the world's filed plan versions in the change log (the world itself does not)."""
+    for version in world.versions.values():
+        publish_plan_version(version)
+    db.session.commit()
+
+
+def phone(client, username: str = "inspector_a", device_id: str = "phone-a1") -> SyncClient:
+    """A logged-in device talking to the app in-process."""
+    device = SyncClient(FlaskTransport(client), device_id)
+    assert device.login(username, TEST_PASSWORD) == 200
+    return device
+
+
+def new_plan_version(version: PlanVersion, *, topic_suffix: str = "（调整）") -> PlanVersion:
+    """File and record a new version of a plan: same sessions (same lineage), new topics."""
+    plan = version.plan
+    number = max(v.number for v in plan.versions) + 1
+    newer = PlanVersion(plan=plan, number=number, status="recorded", reason="调整课程内容")
+    db.session.add(newer)
+    for s in version.sessions:
+        newer.sessions.append(PlanSession(
+            lineage_id=s.lineage_id, date=s.date, start_time=s.start_time, end_time=s.end_time,
+            category=s.category, topic=s.topic + topic_suffix, teacher_id=s.teacher_id,
+            site_id=s.site_id))
+    for e in version.enrollments:
+        newer.enrollments.append(Enrollment(trainee_id=e.trainee_id))
+    db.session.add(newer)
+    db.session.flush()
+    publish_plan_version(newer)
+    db.session.commit()
+    return newer
+
+
+def today_session(world, key: str = "a") -> PlanSession:
+    """The world's session that falls today (the world starts three days ago)."""
+    return world.versions[key].sessions[3]
