@@ -72,7 +72,7 @@ def make_visit(world: World, key: str = "a", *, session_index: int = 3, mismatch
              "sha256": store_media(signature_bytes(3), "image/png")},
             {"role": "inspector", "name": "赵同行",
              "sha256": store_media(signature_bytes(5), "image/png")},
-            {"role": "base", "name": BASE_REP_NAME,
+            {"role": "base_representative", "name": BASE_REP_NAME,
              "sha256": store_media(signature_bytes(2), "image/png")},
         ]
     visit_id = uuid.uuid4()
@@ -85,7 +85,8 @@ def make_visit(world: World, key: str = "a", *, session_index: int = 3, mismatch
         "plan_version_id": str(version.id),
         "started_at": start.isoformat().replace("+00:00", "Z"),
         "ended_at": (start + timedelta(minutes=50)).isoformat().replace("+00:00", "Z"),
-        "gps": {"lat": 36.7080, "lon": 119.1690, "accuracy": 12.0, "mock": False},
+        "gps": {"lat": 36.708, "lon": 119.169, "accuracy": 12.5, "mocked": False,
+                "captured_at": (start + timedelta(minutes=1)).isoformat().replace("+00:00", "Z")},
         "observed": {"teacher_matches": not mismatch,
                      "teacher_name": "代课张老师" if mismatch else "",
                      "content_matches": True, "topic": "", "headcount": 4},
@@ -103,7 +104,7 @@ def make_visit(world: World, key: str = "a", *, session_index: int = 3, mismatch
         "teacher": {"status": "mismatch" if mismatch else "match",
                     "reason": "检查员确认非备案教师" if mismatch else ""},
         "content": {"status": "match", "reason": ""},
-        "attendance": {"status": "cannot_verify", "reason": "部分学员未签到"},
+        "attendance": {"status": "unverifiable", "reason": "部分学员未签到"},
     }
     visit = Visit(id=visit_id, class_id=klass.id, session_id=session.id,
                   plan_version_id=version.id, inspector_id=inspector.id, device_id="dev-inspector-a",

@@ -29,6 +29,7 @@ def test_pdf_of_a_flagged_visit_holds_headings_names_checks_and_seal(world, tmp_
     assert "封签校验" in text and "通过：服务器重新计算的封签与记录一致" in text
     # Arrival in Asia/Shanghai: the session starts 08:30 local and the inspector came 20 min later.
     assert "08:50" in text
+    assert "王检查、赵同行" in text
     # Photos and signatures are embedded as images (2 photos + 3 signatures).
     images = [img for page in PdfReader(io.BytesIO(data)).pages for img in page.images]
     assert len(images) == 5
@@ -36,11 +37,11 @@ def test_pdf_of_a_flagged_visit_holds_headings_names_checks_and_seal(world, tmp_
 
 def test_pdf_says_when_the_seal_does_not_verify(world):
     visit = make_visit(world, "a", mismatch=False)
-    visit.payload = {**visit.payload, "verdict": "serious"}  # changed after sealing
+    visit.payload = {**visit.payload, "verdict": "could_not_inspect"}  # changed after sealing
     db.session.commit()
     text = pdf_text(build_visit_pdf(visit))
     assert "不通过" in text
-    assert "符合计划" not in text and "存在严重问题" in text
+    assert "符合计划" not in text and "未能实施检查" in text
 
 
 def test_pdf_names_media_not_yet_uploaded(world):

@@ -27,22 +27,18 @@ from reportlab.platypus import (
 
 from server.extensions import db
 from server.i18n import local_time
-from server.models import PlanSession, SignIn, Visit
+from server.models import Assignment, PlanSession, SignIn, Visit
 from server.services.documents import LEVEL_LABELS, media_file, payload_seal
 
 FONT = "STSong-Light"  # built into reportlab: no font file to ship
 TITLE = "培训班次现场抽查记录表"
-STATUS_LABELS = {"match": "一致", "mismatch": "不一致", "cannot_verify": "无法核实",
-                 "unverifiable": "无法核实", "unknown": "无法核实"}
+STATUS_LABELS = {"match": "一致", "mismatch": "不一致", "unverifiable": "无法核实"}
 CHECK_LABELS = {"place": "培训地点", "time": "培训时间", "teacher": "培训教师",
                 "content": "培训内容", "attendance": "学员出勤"}
 CATEGORY_LABELS = {"politics": "思政", "theory": "理论", "practical": "实操"}
-VERDICT_LABELS = {"compliant": "符合计划", "ok": "符合计划", "minor": "存在一般问题",
-                  "issues": "存在问题", "noncompliant": "存在问题", "non_compliant": "存在问题",
-                  "serious": "存在严重问题", "suspended": "未在培训"}
-ROLE_LABELS = {"inspector": "抽查人员", "base": "培训基地负责人", "base_rep": "培训基地负责人",
-               "base_representative": "培训基地负责人", "base_responsible": "培训基地负责人",
-               "base_staff": "培训基地负责人"}
+VERDICT_LABELS = {"compliant": "符合计划", "issues": "存在问题",
+                  "could_not_inspect": "未能实施检查"}
+ROLE_LABELS = {"inspector": "抽查人员", "base_representative": "培训基地负责人"}
 WIDTH = A4[0] - 36 * mm
 PHOTO_BOX = (WIDTH / 3 - 4 * mm, 45 * mm)
 SIGNATURE_BOX = (60 * mm, 18 * mm)
@@ -157,7 +153,7 @@ def seal_state(visit: Visit) -> tuple[str, bool]:
 
 def _check_row(key: str, check: dict[str, Any], planned: str, observed: str,
                st: dict[str, ParagraphStyle]) -> list[Any]:
-    status = str(check.get("status", "cannot_verify"))
+    status = str(check.get("status", "unverifiable"))
     label = STATUS_LABELS.get(status, status)
     style = st["bad"] if status == "mismatch" else st["body"]
     reason = check.get("reason") or ""
@@ -189,7 +185,7 @@ def _comparison(visit: Visit, st: dict[str, ParagraphStyle]) -> Table:
         gps_text = f"{float(gps['lat']):.5f}, {float(gps['lon']):.5f}"
         if gps.get("accuracy") is not None:
             gps_text += f"（精度 ±{float(gps['accuracy']):.0f} 米）"
-        if gps.get("mock"):
+        if gps.get("mocked") or gps.get("mock"):
             gps_text += "（疑似模拟定位）"
     teacher = observed.get("teacher_name") or ("与计划一致" if observed.get("teacher_matches") else "")
     topic = observed.get("topic") or ("与计划一致" if observed.get("content_matches") else "")
@@ -242,6 +238,18 @@ def _signatures(visit: Visit, st: dict[str, ParagraphStyle]) -> Table:
     return _grid(rows, [35 * mm, 40 * mm, WIDTH - 75 * mm], header=True)
 
 
+def _team(visit: Visit) -> str:
+    """Name the inspectors: the assigned team if any, else those who signed."""
+    names: list[str] = []
+    if visit.assignment_id is not None:
+        assignment = db.session.get(Assignment, visit.assignment_id)
+        names = [u.display_name or u.username for u in assignment.inspectors] if assignment else []
+    if not names:
+        names = [str(s.get("name", "")) for s in visit.payload.get("signatures") or []
+                 if s.get("role") == "inspector"]
+    return "、".join(names) or "—"
+
+
 def build_visit_pdf(visit: Visit) -> bytes:
     """Render the signed record of one visit: base, class, plan vs observed, evidence and seal."""
     st = _styles()
@@ -291,6 +299,7 @@ def build_visit_pdf(visit: Visit) -> bytes:
         _grid([
             [_p("抽查人员（提交人）", st["body"]),
              _p(visit.inspector.display_name or visit.inspector.username, st["body"])],
+            [_p("抽查小组", st["body"]), _p(_team(visit), st["body"])],
             [_p("到达时间（北京时间）", st["body"]), _p(local_time(visit.started_at), st["body"])],
             [_p("离开时间（北京时间）", st["body"]), _p(local_time(visit.ended_at) or "—", st["body"])],
             [_p("设备编号", st["body"]), _p(visit.device_id, st["mono"])],
