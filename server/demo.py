@@ -13,6 +13,8 @@ DEMO_LOGINS = [
     ("city", "city_admin", "市人社局管理员"),
     ("county", "county_admin", "奎文区人社局管理员"),
     ("inspector", "inspector", "奎文区抽查员"),
+    ("inspector2", "inspector", "奎文区抽查员（二人小组的第二人）"),
+    ("covert", "inspector", "市人社局暗访员（不属任何县市区）"),
     ("base", "base_staff", "潍坊市技师学院教务"),
 ]
 
