@@ -59,6 +59,12 @@ CATALOGUE: dict[str, tuple[int, str, str]] = {
     "media.unsupported_type": (415, "文件不是 JPEG、PNG、MP4 或 WebM", "Not a JPEG, PNG, MP4 or WebM file"),
     "media.expired": (410, "上传已过期", "The upload has expired"),
     "media.tus_version": (412, "不支持的 tus 版本", "Unsupported tus version"),
+    # Sign-in (badges, self sign-in)
+    "signin.badge_invalid": (422, "签到码无效：伪造、被改动或不属于本班次", "The badge is forged, altered or of another class"),
+    "signin.code_invalid": (400, "签到二维码无效", "The sign-in code is not valid"),
+    "signin.code_expired": (410, "签到二维码已过期，请扫描最新的二维码", "The sign-in code has expired; scan the current one"),
+    "signin.form_expired": (410, "签到页面已超时，请重新扫码", "The sign-in page timed out; scan again"),
+    "signin.not_on_roster": (422, "姓名与身份证号后6位不在本班次名册中", "Name and ID ending are not on the class roster"),
     "media.hash_mismatch": (460, "文件的 SHA-256 与声明不一致，上传已作废", "The file's SHA-256 differs from the declared one; the upload is discarded"),
     # Bureau: draw (R10), review and rectification (R15)
     "draw.not_enough_inspectors": (422, "本县市区抽查员不足两人，无法组成抽查小组", "Fewer than two inspectors in the county"),

@@ -12,6 +12,7 @@ WEB_MODULES = [
     "server.web.bureau",
     "server.web.documents",
     "server.web.pwa",
+    "server.web.selfsignin",
 ]
 
 

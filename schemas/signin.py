@@ -1,0 +1,105 @@
+"""Sign-in wire shapes: the self sign-in form, the sign-in record and the attendance summary."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+from marshmallow import ValidationError, fields, post_load, validate, validates_schema
+
+from schemas.common import StrictSchema, UTCDateTime
+
+PNG_DATA_URL = "data:image/png;base64,"
+METHODS = ("badge", "self", "manual")
+
+
+class GpsSchema(StrictSchema):
+    """A location fix in WGS-84 as the browser reports it."""
+
+    lat = fields.Float(required=True, validate=validate.Range(-90, 90))
+    lon = fields.Float(required=True, validate=validate.Range(-180, 180))
+    accuracy = fields.Float(load_default=None, allow_none=True, validate=validate.Range(0, 100000))
+
+
+class SelfSignInFormSchema(StrictSchema):
+    """The trainee's form at /s/<code>: name, last 6 ID characters, signature, location."""
+
+    csrf_token = fields.String(load_default="")
+    ticket = fields.String(required=True, validate=validate.Length(min=1, max=512))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    id_last6 = fields.String(required=True, validate=validate.Regexp(
+        r"^\s*\d{5}[\dXx]\s*$", error="请输入身份证号后6位"))
+    signature = fields.String(required=True, validate=validate.Length(min=1, max=400_000))
+    lat = fields.String(load_default="")
+    lon = fields.String(load_default="")
+    accuracy = fields.String(load_default="")
+    geo_error = fields.String(load_default="", validate=validate.Length(max=200))
+
+    @validates_schema(skip_on_field_errors=False)
+    def check_signature(self, data: dict[str, Any], **kwargs: Any) -> None:
+        """The signature must be a PNG data URL (the canvas's toDataURL)."""
+        if not data.get("signature", "").startswith(PNG_DATA_URL):
+            raise ValidationError("请在签名框内签名", "signature")
+
+    @post_load
+    def decode(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        """Decode the signature PNG and the location into their real types."""
+        try:
+            data["signature_png"] = base64.b64decode(
+                data.pop("signature")[len(PNG_DATA_URL):], validate=True)
+        except (binascii.Error, ValueError) as error:
+            raise ValidationError("签名图像无法读取", "signature") from error
+        data["id_last6"] = data["id_last6"].strip().upper()
+        data["name"] = data["name"].strip()
+        gps = None
+        if data["lat"] and data["lon"]:
+            raw = {"lat": data["lat"], "lon": data["lon"]}
+            if data["accuracy"]:
+                raw["accuracy"] = data["accuracy"]
+            gps = GpsSchema().load(raw)
+        for key in ("lat", "lon", "accuracy", "csrf_token"):
+            data.pop(key)
+        data["gps"] = gps
+        return data
+
+
+class SignInSchema(StrictSchema):
+    """A sign-in as the server keeps it (dump only)."""
+
+    id = fields.UUID()
+    visit_id = fields.UUID()
+    trainee_id = fields.UUID(allow_none=True)
+    method = fields.String(validate=validate.OneOf(METHODS))
+    at = UTCDateTime()
+    gps = fields.Dict(allow_none=True)
+    signature_sha256 = fields.String(allow_none=True)
+    flags = fields.List(fields.String())
+
+
+class PersonSchema(StrictSchema):
+    trainee_id = fields.String(allow_none=True)
+    name = fields.String()
+    id_masked = fields.String()
+    methods = fields.List(fields.String())
+    method = fields.String()
+    signin_id = fields.String()
+
+
+class FindingSchema(StrictSchema):
+    code = fields.String(required=True)
+    details = fields.Dict()
+
+
+class AttendanceSchema(StrictSchema):
+    """Roster vs sign-ins vs headcount: present, absent and unknown lists, rate, findings."""
+
+    roster_size = fields.Integer()
+    present = fields.List(fields.Nested(PersonSchema))
+    absent = fields.List(fields.Nested(PersonSchema))
+    unknown = fields.List(fields.Nested(PersonSchema))
+    headcount = fields.Integer(allow_none=True)
+    rate = fields.Float()
+    by_method = fields.Dict(keys=fields.String(), values=fields.Integer())
+    flags = fields.Dict(keys=fields.String(), values=fields.Integer())
+    findings = fields.List(fields.Nested(FindingSchema))

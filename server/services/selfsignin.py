@@ -1,0 +1,237 @@
+"""Self sign-in (学员自助签到): rotating visit codes made offline, checked by the server later.
+
+The inspector's phone shows a new code every 30 s. It makes each code offline as an HMAC over
+the code's body with the per-device key the server issued at login (ApiToken.device_key), so
+the server can verify it without having seen the visit yet. Code layout (base64url, no padding):
+
+    version (1) | api token id (16) | class id (16) | visit id (16) | window (4, BE) | mac (16)
+
+window = floor(unix seconds / 30); mac = HMAC-SHA256(key = UTF-8 of device_key,
+msg = b"spotcheck-self-signin" + the 53 bytes before it), first 16 bytes. The server accepts the
+current window ±1; an older code is refused and recorded as an anomaly (signin.code_expired).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import os
+import re
+import struct
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import func, select
+
+from server.errors import ApiError
+from server.extensions import db
+from server.models import ApiToken, AuditEvent, Media, SignIn, Trainee, utcnow
+from server.services.audit import audit
+from server.services.badges import class_roster
+from server.services.pii import decrypt_id_number
+from server.services.signin_flags import flag_signin
+
+WINDOW_SECONDS = 30
+CODE_VERSION = 1
+MAC_BYTES = 16
+MAC_PREFIX = b"spotcheck-self-signin"
+_BODY = struct.Struct(">B16s16s16sI")
+CODE_BYTES = _BODY.size + MAC_BYTES
+# Time a trainee has to fill in the form after scanning a fresh code.
+FORM_MINUTES = 10
+# Failed roster matches one phone may make per visit before it is refused (guessing IDs).
+MAX_ROSTER_MISSES = 5
+MAX_SIGNATURE_BYTES = 300_000
+_SPACES = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class SelfCode:
+    """A decoded rotating code whose MAC has been checked."""
+
+    token_id: uuid.UUID
+    class_id: uuid.UUID
+    visit_id: uuid.UUID
+    window: int
+    device_id: str
+    inspector_id: uuid.UUID
+
+
+def window_of(at: datetime) -> int:
+    """Return the 30-second window number of a time."""
+    return int(at.timestamp()) // WINDOW_SECONDS
+
+
+def _b64url(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def _mac(device_key: str, body: bytes) -> bytes:
+    return hmac.new(device_key.encode(), MAC_PREFIX + body, hashlib.sha256).digest()[:MAC_BYTES]
+
+
+def make_code(token: ApiToken, class_id: uuid.UUID, visit_id: uuid.UUID, at: datetime) -> str:
+    """Make the code the phone would show at time `at` (the phone's JS does the same offline)."""
+    body = _BODY.pack(CODE_VERSION, token.id.bytes, class_id.bytes, visit_id.bytes, window_of(at))
+    return _b64url(body + _mac(token.device_key, body))
+
+
+def decode_code(code: str) -> SelfCode:
+    """Check a code's MAC against the issuing token's key; raise signin.code_invalid if it fails."""
+    try:
+        raw = base64.urlsafe_b64decode(code + "=" * (-len(code) % 4)) if len(code) < 200 else b""
+    except (binascii.Error, ValueError):
+        raw = b""
+    if len(raw) != CODE_BYTES:
+        raise ApiError("signin.code_invalid")
+    body, mac = raw[: _BODY.size], raw[_BODY.size :]
+    version, token_id, class_id, visit_id, window = _BODY.unpack(body)
+    token = db.session.get(ApiToken, uuid.UUID(bytes=token_id)) if version == CODE_VERSION else None
+    if token is None or not token.device_key or token.user.role != "inspector":
+        raise ApiError("signin.code_invalid")
+    if not hmac.compare_digest(mac, _mac(token.device_key, body)):
+        raise ApiError("signin.code_invalid")
+    # A code from a logged-out phone is refused: its key may be in someone else's hands.
+    if token.revoked_at is not None and window_of(token.revoked_at) < window:
+        raise ApiError("signin.code_invalid")
+    return SelfCode(uuid.UUID(bytes=token_id), uuid.UUID(bytes=class_id),
+                    uuid.UUID(bytes=visit_id), window, token.device_id, token.user_id)
+
+
+def check_code(code: str, now: datetime | None = None, device_id: str = "") -> SelfCode:
+    """Decode a code and check it is fresh (current window ±1); an old one is an anomaly."""
+    now = now or utcnow()
+    decoded = decode_code(code)
+    current = window_of(now)
+    if decoded.window < current - 1:
+        audit("signin.code_expired", "visit", decoded.visit_id, device_id=device_id,
+              class_id=str(decoded.class_id), window=decoded.window, server_window=current,
+              late_seconds=(current - decoded.window) * WINDOW_SECONDS)
+        db.session.commit()
+        raise ApiError("signin.code_expired")
+    if decoded.window > current + 1:
+        # The phone's clock runs ahead: the code cannot be judged, so it is not accepted.
+        raise ApiError("signin.code_invalid", details={"reason": "clock_ahead"})
+    return decoded
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="spotcheck-self-signin")
+
+
+def issue_form_ticket(code: str) -> str:
+    """Return a signed, timed ticket proving the code was fresh when the trainee scanned it."""
+    return _serializer().dumps({"code": code})
+
+
+def redeem_form_ticket(ticket: str, code: str) -> None:
+    """Check a form ticket belongs to this code and is at most FORM_MINUTES old."""
+    try:
+        data = _serializer().loads(ticket, max_age=FORM_MINUTES * 60)
+    except SignatureExpired as error:
+        raise ApiError("signin.form_expired") from error
+    except BadSignature as error:
+        raise ApiError("signin.code_invalid") from error
+    if not isinstance(data, dict) or data.get("code") != code:
+        raise ApiError("signin.code_invalid")
+
+
+def normalise_name(name: str) -> str:
+    """Compare names without spaces (people type 张 三 as often as 张三)."""
+    return _SPACES.sub("", name or "")
+
+
+def match_roster(class_id: uuid.UUID, name: str, id_last6: str) -> Trainee | None:
+    """Return the enrolled trainee with this name and these last 6 ID characters, if any."""
+    wanted_name = normalise_name(name)
+    wanted_tail = (id_last6 or "").strip().upper()
+    for trainee in class_roster(class_id):
+        if normalise_name(trainee.name) != wanted_name:
+            continue
+        tail = decrypt_id_number(trainee.id_number_enc)[-6:].upper()
+        if hmac.compare_digest(tail.encode(), wanted_tail.encode()):
+            return trainee
+    return None
+
+
+def _roster_misses(visit_id: uuid.UUID, device_id: str) -> int:
+    return db.session.scalar(
+        select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.action == "selfsignin.roster_miss",
+            AuditEvent.entity_id == str(visit_id), AuditEvent.device_id == device_id,
+        )
+    ) or 0
+
+
+def store_signature(png: bytes) -> str:
+    """Store a signature PNG content-addressed (like every medium) and return its SHA-256."""
+    from server.services.media_store import fsync_file, media_dir, media_path, sniff_mime
+
+    if len(png) > MAX_SIGNATURE_BYTES or sniff_mime(png) != "image/png":
+        raise ApiError("validation_error", errors={"signature": ["a PNG image is required"]})
+    sha = hashlib.sha256(png).hexdigest()
+    target = media_path(sha)
+    if not target.is_file():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = media_dir() / "uploads" / f"sig-{uuid.uuid4()}.part"
+        tmp.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as fh:
+            fh.write(png)
+            fsync_file(fh)
+        os.replace(tmp, target)
+    if db.session.get(Media, sha) is None:
+        db.session.add(Media(sha256=sha, mime="image/png", size=len(png)))
+    return sha
+
+
+def record_self_signin(
+    code: SelfCode,
+    *,
+    name: str,
+    id_last6: str,
+    signature_png: bytes,
+    gps: dict | None,
+    device_id: str,
+    now: datetime | None = None,
+) -> SignIn:
+    """Record a trainee's own sign-in after checking the roster; flags are added, never hidden."""
+    now = now or utcnow()
+    if _roster_misses(code.visit_id, device_id) >= MAX_ROSTER_MISSES:
+        raise ApiError("rate_limited", "尝试次数过多，请联系检查人员")
+    trainee = match_roster(code.class_id, name, id_last6)
+    if trainee is None:
+        audit("selfsignin.roster_miss", "visit", code.visit_id, device_id=device_id,
+              class_id=str(code.class_id))
+        db.session.commit()
+        raise ApiError("signin.not_on_roster")
+    signin = SignIn(
+        visit_id=code.visit_id, trainee_id=trainee.id, method="self", at=now.astimezone(UTC),
+        gps=gps, signature_sha256=store_signature(signature_png), device_id=device_id,
+        received_at=now,
+    )
+    db.session.add(signin)
+    db.session.flush()
+    flag_signin(signin, code.class_id)
+    audit("signin.self", "visit", code.visit_id, device_id=device_id,
+          trainee_id=str(trainee.id), flags=list(signin.flags))
+    return signin
+
+
+def seconds_left(code: SelfCode, now: datetime | None = None) -> int:
+    """Return how long a code stays acceptable (end of the window after its own)."""
+    now = now or utcnow()
+    end = datetime.fromtimestamp((code.window + 2) * WINDOW_SECONDS, UTC)
+    return max(0, int((end - now) / timedelta(seconds=1)))
+
+
+def class_name(class_id: uuid.UUID) -> str:
+    """Return the class's name for the page heading (empty if the class is unknown)."""
+    from server.models import TrainingClass
+
+    training_class = db.session.get(TrainingClass, class_id)
+    return training_class.name if training_class else ""

@@ -1,0 +1,249 @@
+"""Anti-proxy flags on sign-ins (代签, 冒名顶替) and the attendance reconciliation of a visit.
+
+Nothing suspicious is silently accepted, and nothing is silently dropped either: a suspicious
+sign-in is recorded with flags, and the visit's reconciliation turns flags into findings.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import select
+
+from server.errors import ApiError
+from server.extensions import db
+from server.models import AuditEvent, PlanSession, SignIn, Site, Trainee, Visit
+from server.services.badges import BadgeClaims, current_filed_version, verify_badge_token
+from server.services.geo import distance_m
+
+SAME_DEVICE = "signin.same_device_multiple"
+DUPLICATE = "signin.duplicate_trainee"
+OUTSIDE = "signin.outside_geofence"
+NO_LOCATION = "signin.location_unverified"
+CODE_EXPIRED = "signin.code_expired"
+RAPID = "signin.rapid_scans"
+NOT_ON_ROSTER = "signin.not_on_roster"
+# Flags that point at someone signing for someone else rather than at a careless scan.
+PROXY_FLAGS = (SAME_DEVICE, OUTSIDE, CODE_EXPIRED, RAPID)
+RAPID_SCAN_COUNT = 10  # this many scans in a row ...
+RAPID_SCAN_SECONDS = 1.0  # ... each less than this after the one before: nobody presents so fast
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def _add_flag(signin: SignIn, flag: str) -> bool:
+    """Add a flag once; reassign the list so the JSON column is saved."""
+    if flag in (signin.flags or []):
+        return False
+    signin.flags = [*(signin.flags or []), flag]
+    return True
+
+
+def verify_badge_for(token: str | None, *, class_id: uuid.UUID,
+                     trainee_id: uuid.UUID | None = None) -> BadgeClaims:
+    """Verify a badge for a sign-in in a class; raise signin.badge_invalid if it does not fit."""
+    claims = verify_badge_token(token) if token else None
+    if claims is None:
+        raise ApiError("signin.badge_invalid", details={"reason": "signature"})
+    if claims.class_id != class_id:
+        raise ApiError("signin.badge_invalid", details={"reason": "other_class"})
+    if trainee_id is not None and claims.trainee_id != trainee_id:
+        raise ApiError("signin.badge_invalid", details={"reason": "other_trainee"})
+    return claims
+
+
+def class_sites(class_id: uuid.UUID, on: datetime | None = None) -> list[Site]:
+    """Return the sites a sign-in may happen at: that day's sessions', else all the plan's."""
+    version = current_filed_version(class_id)
+    if version is None:
+        return []
+    sessions: list[PlanSession] = list(version.sessions)
+    if on is not None:
+        day = on.astimezone(SHANGHAI).date()
+        same_day = [s for s in sessions if s.date == day]
+        sessions = same_day or sessions
+    seen: dict[uuid.UUID, Site] = {}
+    for session in sessions:
+        seen.setdefault(session.site_id, session.site)
+    return list(seen.values())
+
+
+def geofence_flag(gps: dict | None, sites: list[Site]) -> str | None:
+    """Return OUTSIDE, NO_LOCATION or None for a fix against the allowed sites."""
+    if not sites:
+        return None
+    if not gps or gps.get("lat") is None or gps.get("lon") is None:
+        return NO_LOCATION
+    accuracy = float(gps.get("accuracy") or 0.0)
+    if accuracy > current_app.config["GPS_MAX_ACCURACY_M"]:
+        return NO_LOCATION
+    point = (float(gps["lat"]), float(gps["lon"]))
+    # Inside when the accuracy circle reaches the fence: a poor fix alone never accuses anyone.
+    if any(distance_m(point, (s.lat, s.lon)) - accuracy <= s.radius_m for s in sites):
+        return None
+    return OUTSIDE
+
+
+def _visit_signins(visit_id: uuid.UUID) -> list[SignIn]:
+    return list(db.session.scalars(
+        select(SignIn).where(SignIn.visit_id == visit_id).order_by(SignIn.at, SignIn.received_at)
+    ))
+
+
+def _rapid_run(badge_signins: list[SignIn], count: int, gap: float) -> list[SignIn]:
+    """Return every badge sign-in inside a run of `count` or more scans under `gap` s apart."""
+    flagged: list[SignIn] = []
+    run: list[SignIn] = []
+    for signin in badge_signins:
+        if run and (signin.at - run[-1].at) < timedelta(seconds=gap):
+            run.append(signin)
+        else:
+            if len(run) >= count:
+                flagged.extend(run)
+            run = [signin]
+    if len(run) >= count:
+        flagged.extend(run)
+    return flagged
+
+
+def flag_signin(signin: SignIn, class_id: uuid.UUID) -> list[str]:
+    """Flag a new sign-in (and earlier ones it implicates) against the visit's other sign-ins."""
+    others = [s for s in _visit_signins(signin.visit_id) if s.id != signin.id]
+    if signin.trainee_id is not None and any(o.trainee_id == signin.trainee_id for o in others):
+        _add_flag(signin, DUPLICATE)
+    if signin.method == "self" and signin.device_id:
+        # One phone signing in several trainees: the phone's owner signed for the others.
+        same_device = [o for o in others if o.method == "self" and o.device_id == signin.device_id
+                       and o.trainee_id != signin.trainee_id]
+        if same_device:
+            _add_flag(signin, SAME_DEVICE)
+            for other in same_device:
+                _add_flag(other, SAME_DEVICE)
+    if signin.method in ("self", "badge"):
+        flag = geofence_flag(signin.gps, class_sites(class_id, signin.at))
+        if flag:
+            _add_flag(signin, flag)
+    if signin.method == "badge":
+        badge = sorted([o for o in others if o.method == "badge"] + [signin], key=lambda s: s.at)
+        config = current_app.config
+        for member in _rapid_run(badge, config.get("SIGNIN_RAPID_SCAN_COUNT", RAPID_SCAN_COUNT),
+                                 config.get("SIGNIN_RAPID_SCAN_SECONDS", RAPID_SCAN_SECONDS)):
+            _add_flag(member, RAPID)
+    return list(signin.flags or [])
+
+
+def visit_anomalies(visit_id: uuid.UUID) -> list[dict[str, Any]]:
+    """Return the refused attempts recorded against a visit (expired codes, roster misses)."""
+    events = db.session.scalars(
+        select(AuditEvent).where(
+            AuditEvent.entity_type == "visit", AuditEvent.entity_id == str(visit_id),
+            AuditEvent.action.in_((CODE_EXPIRED, "selfsignin.roster_miss")),
+        ).order_by(AuditEvent.at)
+    )
+    return [{"code": CODE_EXPIRED if e.action == CODE_EXPIRED else NOT_ON_ROSTER,
+             "at": e.at, "device_id": e.device_id, "details": dict(e.details or {})}
+            for e in events]
+
+
+def visit_signin_flags(visit_id: uuid.UUID) -> list[dict[str, Any]]:
+    """Return every sign-in flag and refused attempt of a visit, for the review page."""
+    out: list[dict[str, Any]] = []
+    for signin in _visit_signins(visit_id):
+        for flag in signin.flags or []:
+            out.append({"code": flag, "signin_id": str(signin.id),
+                        "trainee_id": str(signin.trainee_id) if signin.trainee_id else None,
+                        "method": signin.method, "at": signin.at})
+    out.extend({"code": a["code"], "signin_id": None, "trainee_id": None, "method": None,
+                "at": a["at"]} for a in visit_anomalies(visit_id))
+    return out
+
+
+@dataclass
+class Attendance:
+    """Roster vs badge scans vs self sign-ins vs headcount, and the findings they raise."""
+
+    roster_size: int
+    present: list[dict[str, Any]] = field(default_factory=list)
+    absent: list[dict[str, Any]] = field(default_factory=list)
+    unknown: list[dict[str, Any]] = field(default_factory=list)
+    headcount: int | None = None
+    rate: float = 0.0
+    by_method: dict[str, int] = field(default_factory=dict)
+    flags: dict[str, int] = field(default_factory=dict)
+    findings: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict (the visit's `checks.attendance`)."""
+        return {
+            "roster_size": self.roster_size, "present": self.present, "absent": self.absent,
+            "unknown": self.unknown, "headcount": self.headcount, "rate": self.rate,
+            "by_method": self.by_method, "flags": self.flags, "findings": self.findings,
+        }
+
+
+def _person(trainee: Trainee) -> dict[str, Any]:
+    return {"trainee_id": str(trainee.id), "name": trainee.name, "id_masked": trainee.id_masked}
+
+
+def _headcount_of(visit: Visit) -> int | None:
+    payload = visit.payload or {}
+    value = payload.get("headcount")
+    if value is None and isinstance(payload.get("attendance"), dict):
+        value = payload["attendance"].get("headcount")
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def reconcile_attendance(visit: Visit, headcount: int | None = None) -> Attendance:
+    """Reconcile a visit's roster with its sign-ins and headcount; raise findings automatically."""
+    headcount = _headcount_of(visit) if headcount is None else headcount
+    roster = {e.trainee_id: e.trainee for e in visit.plan_version.enrollments}
+    signins = _visit_signins(visit.id)
+    result = Attendance(roster_size=len(roster), headcount=headcount)
+    present_ids: dict[uuid.UUID, set[str]] = {}
+    for signin in signins:
+        result.by_method[signin.method] = result.by_method.get(signin.method, 0) + 1
+        for flag in signin.flags or []:
+            result.flags[flag] = result.flags.get(flag, 0) + 1
+        if signin.trainee_id in roster:
+            present_ids.setdefault(signin.trainee_id, set()).add(signin.method)
+        else:
+            trainee = db.session.get(Trainee, signin.trainee_id) if signin.trainee_id else None
+            who = _person(trainee) if trainee else {"trainee_id": None, "name": "", "id_masked": ""}
+            result.unknown.append({**who, "method": signin.method, "signin_id": str(signin.id)})
+    anomalies = visit_anomalies(visit.id)
+    for anomaly in anomalies:
+        result.flags[anomaly["code"]] = result.flags.get(anomaly["code"], 0) + 1
+    for trainee_id, trainee in sorted(roster.items(), key=lambda kv: kv[1].name):
+        if trainee_id in present_ids:
+            result.present.append({**_person(trainee), "methods": sorted(present_ids[trainee_id])})
+        else:
+            result.absent.append(_person(trainee))
+    result.rate = round(len(result.present) / len(roster), 4) if roster else 0.0
+    result.findings = _findings(result, len(result.present))
+    return result
+
+
+def _findings(result: Attendance, present: int) -> list[dict[str, Any]]:
+    findings: list[dict[str, Any]] = []
+    min_rate = float(current_app.config["ATTENDANCE_MIN_RATE"])
+    if result.roster_size and result.rate < min_rate:
+        findings.append({"code": "attendance.low", "details": {
+            "rate": result.rate, "min_rate": min_rate, "present": present,
+            "roster_size": result.roster_size}})
+    uncounted = max(0, result.headcount - present) if result.headcount is not None else 0
+    if result.unknown or uncounted:
+        findings.append({"code": "attendance.unknown_person", "details": {
+            "unknown_signins": len(result.unknown), "in_room_not_signed_in": uncounted}})
+    reasons = sorted(flag for flag in result.flags if flag in PROXY_FLAGS)
+    signed = present + len(result.unknown)
+    if result.headcount is not None and signed > result.headcount:
+        # More people signed in than were in the room: someone signed for an absent trainee.
+        reasons.append("signed_in_exceeds_headcount")
+    if reasons:
+        findings.append({"code": "signin.proxy_suspected", "details": {
+            "reasons": reasons, "signed_in": signed, "headcount": result.headcount}})
+    return findings
