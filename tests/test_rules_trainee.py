@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import calendar
 from dataclasses import replace
 from datetime import date
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from server.services.idcard import check_character, synthetic_id_number
 from server.services.rules import (
@@ -83,6 +86,33 @@ def test_a_29_february_birth_turns_51_on_1_march_of_a_common_year():
     leap_born = date(1972, 2, 29)
     assert check_trainee(facts(born=leap_born), date(2023, 2, 28)) == []
     assert codes(check_trainee(facts(born=leap_born), date(2024, 2, 28))) == ["R3.age"]
+
+
+def _reference_age(born: date, on: date) -> int:
+    """Age by month/day comparison; a 29 February birthday is 1 March in a common year."""
+    birthday = (born.month, born.day)
+    if birthday == (2, 29) and not calendar.isleap(on.year):
+        birthday = (3, 1)
+    return on.year - born.year - ((on.month, on.day) < birthday)
+
+
+@given(born=st.dates(date(1900, 1, 1), date(2030, 12, 31)),
+       on=st.dates(date(1900, 1, 1), date(2060, 12, 31)))
+def test_age_agrees_with_the_month_day_reference(born, on):
+    if on >= born:
+        assert age_in_full_years(born, on) == _reference_age(born, on)
+
+
+@given(born=st.sampled_from([date(1976, 2, 29), date(2000, 2, 29), date(1985, 7, 15)]),
+       years=st.integers(0, 80))
+def test_age_rises_by_one_exactly_on_the_anniversary(born, years):
+    year = born.year + years
+    anniversary = date(year, 3, 1) if (born.month, born.day) == (2, 29) and not calendar.isleap(
+        year) else born.replace(year=year)
+    day_before = date.fromordinal(anniversary.toordinal() - 1)
+    assert age_in_full_years(born, anniversary) == years
+    if years:
+        assert age_in_full_years(born, day_before) == years - 1
 
 
 def test_full_years_between_is_negative_when_the_end_comes_first():
