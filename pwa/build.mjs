@@ -1,15 +1,60 @@
-// Build the field app into dist/: bundle the modules, copy the static shell.
+// Build the field app into dist/: bundle the modules, copy the static shell, draw the icons,
+// then build the service worker with the list of shell files and a version = hash of them all.
 import { build } from 'esbuild';
-import { cpSync, mkdirSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { writeIcon } from './icons.mjs';
 
-rmSync('dist', { recursive: true, force: true });
-mkdirSync('dist', { recursive: true });
+const DIST = 'dist';
+rmSync(DIST, { recursive: true, force: true });
+mkdirSync(DIST, { recursive: true });
+
 await build({
   entryPoints: ['src/main.js'],
   bundle: true,
   minify: true,
   format: 'esm',
-  outdir: 'dist',
+  splitting: true, // lazily imported decoders become their own chunks, outside the shell size
+  chunkNames: 'chunks/[name]-[hash]',
+  outdir: DIST,
   target: ['chrome100'],
+  legalComments: 'none',
 });
-cpSync('public', 'dist', { recursive: true });
+cpSync('public', DIST, { recursive: true });
+mkdirSync(join(DIST, 'icons'), { recursive: true });
+for (const size of [192, 512]) {
+  writeIcon(join(DIST, 'icons', `icon-${size}.png`), size, false);
+  writeIcon(join(DIST, 'icons', `maskable-${size}.png`), size, true);
+}
+
+function walk(dir) {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? walk(path) : [path];
+  });
+}
+
+const files = walk(DIST).map((p) => relative(DIST, p).split('\\').join('/')).sort();
+const hash = createHash('sha256');
+for (const file of files) {
+  hash.update(file);
+  hash.update(readFileSync(join(DIST, file)));
+}
+const version = hash.digest('hex').slice(0, 16);
+// './' is the shell itself (navigations); every other file is cached by its own URL.
+const precache = ['./', ...files.filter((f) => !f.endsWith('.map'))];
+await build({
+  entryPoints: ['src/sw.js'],
+  bundle: true,
+  minify: true,
+  format: 'iife',
+  outfile: join(DIST, 'sw.js'),
+  target: ['chrome100'],
+  define: {
+    __SHELL_VERSION__: JSON.stringify(version),
+    __SHELL_FILES__: JSON.stringify(precache),
+  },
+});
+writeFileSync(join(DIST, 'version.json'), JSON.stringify({ version }) + '\n');
+console.log(`built shell ${version}: ${precache.length} files`);

@@ -1,0 +1,111 @@
+// What the phone can judge by itself, by the same rules as the server.
+export const MAX_ACCURACY_M = 200; // server GPS_MAX_ACCURACY_M: a worse fix cannot verify the place
+export const POOR_ACCURACY_WARN_M = 100;
+export const ATTENDANCE_MIN_RATE = 0.9;
+const TZ = 'Asia/Shanghai';
+
+/** Geodesic distance in metres on the WGS-84 ellipsoid (Vincenty's inverse formula). */
+export function geodesicDistance(lat1, lon1, lat2, lon2) {
+  const a = 6378137.0;
+  const f = 1 / 298.257223563;
+  const b = a * (1 - f);
+  const rad = Math.PI / 180;
+  const L = (lon2 - lon1) * rad;
+  const U1 = Math.atan((1 - f) * Math.tan(lat1 * rad));
+  const U2 = Math.atan((1 - f) * Math.tan(lat2 * rad));
+  const sinU1 = Math.sin(U1), cosU1 = Math.cos(U1), sinU2 = Math.sin(U2), cosU2 = Math.cos(U2);
+  let lambda = L;
+  for (let i = 0; i < 200; i++) {
+    const sinL = Math.sin(lambda), cosL = Math.cos(lambda);
+    const sinSigma = Math.hypot(cosU2 * sinL, cosU1 * sinU2 - sinU1 * cosU2 * cosL);
+    if (sinSigma === 0) return 0;
+    const cosSigma = sinU1 * sinU2 + cosU1 * cosU2 * cosL;
+    const sigma = Math.atan2(sinSigma, cosSigma);
+    const sinAlpha = (cosU1 * cosU2 * sinL) / sinSigma;
+    const cos2Alpha = 1 - sinAlpha * sinAlpha;
+    const cos2SigmaM = cos2Alpha === 0 ? 0 : cosSigma - (2 * sinU1 * sinU2) / cos2Alpha;
+    const C = (f / 16) * cos2Alpha * (4 + f * (4 - 3 * cos2Alpha));
+    const prev = lambda;
+    lambda = L + (1 - C) * f * sinAlpha
+      * (sigma + C * sinSigma * (cos2SigmaM + C * cosSigma * (-1 + 2 * cos2SigmaM ** 2)));
+    if (Math.abs(lambda - prev) < 1e-12) {
+      const u2 = (cos2Alpha * (a * a - b * b)) / (b * b);
+      const A = 1 + (u2 / 16384) * (4096 + u2 * (-768 + u2 * (320 - 175 * u2)));
+      const B = (u2 / 1024) * (256 + u2 * (-128 + u2 * (74 - 47 * u2)));
+      const dSigma = B * sinSigma * (cos2SigmaM + (B / 4) * (cosSigma * (-1 + 2 * cos2SigmaM ** 2)
+        - (B / 6) * cos2SigmaM * (-3 + 4 * sinSigma ** 2) * (-3 + 4 * cos2SigmaM ** 2)));
+      return b * A * (sigma - dSigma);
+    }
+  }
+  // Nearly antipodal points do not converge; a sphere is plenty for "not at the site".
+  const dLat = (lat2 - lat1) * rad, dLon = (lon2 - lon1) * rad;
+  const h = Math.sin(dLat / 2) ** 2 + Math.cos(lat1 * rad) * Math.cos(lat2 * rad) * Math.sin(dLon / 2) ** 2;
+  return 2 * 6371008.8 * Math.asin(Math.sqrt(h));
+}
+
+/** Place check: match when within radius + accuracy; unverifiable without a good, real fix. */
+export function checkPlace(fix, site, maxAccuracy = MAX_ACCURACY_M) {
+  if (!fix) return { status: 'unverifiable', reason: 'no_fix' };
+  if (!site) return { status: 'unverifiable', reason: 'no_site' };
+  const distance = geodesicDistance(fix.lat, fix.lon, site.lat, site.lon);
+  const distance_m = Math.round(distance * 10) / 10;
+  if (fix.mocked) return { status: 'unverifiable', reason: 'mocked', distance_m };
+  if (fix.accuracy > maxAccuracy) return { status: 'unverifiable', reason: 'accuracy', distance_m };
+  const status = distance <= site.radius_m + fix.accuracy ? 'match' : 'mismatch';
+  return { status, reason: status === 'match' ? 'within' : 'outside', distance_m };
+}
+
+/** Local wall time in Asia/Shanghai: {date: 'YYYY-MM-DD', time: 'HH:MM:SS'}. */
+export function shanghaiParts(instant) {
+  const parts = Object.fromEntries(new Intl.DateTimeFormat('en-CA', {
+    timeZone: TZ, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit',
+    minute: '2-digit', second: '2-digit', hourCycle: 'h23',
+  }).formatToParts(instant).map((p) => [p.type, p.value]));
+  return { date: `${parts.year}-${parts.month}-${parts.day}`,
+    time: `${parts.hour}:${parts.minute}:${parts.second}` };
+}
+
+function hms(value) {
+  return value.length === 5 ? `${value}:00` : value.slice(0, 8);
+}
+
+export const TIME_TOLERANCE_MS = 15 * 60_000; // the server's TIME_TOLERANCE
+
+/** A session's window as instants (Asia/Shanghai has kept UTC+8 without DST since 1991). */
+export function sessionWindow(session) {
+  return [new Date(`${session.date}T${hms(session.start)}+08:00`),
+    new Date(`${session.date}T${hms(session.end)}+08:00`)];
+}
+
+/** Time check, as the server judges it: the visit overlaps the window widened by 15 minutes. */
+export function checkTime(startedAt, session, endedAt = null) {
+  if (!session) return { status: 'unverifiable', reason: 'no_session' };
+  const [start, end] = sessionWindow(session);
+  const began = new Date(startedAt);
+  const ended = endedAt && new Date(endedAt) > began ? new Date(endedAt) : began;
+  const local = shanghaiParts(began);
+  const inside = began.getTime() <= end.getTime() + TIME_TOLERANCE_MS
+    && ended.getTime() >= start.getTime() - TIME_TOLERANCE_MS;
+  if (inside) return { status: 'match', reason: 'within', local };
+  return { status: 'mismatch', reason: local.date === session.date ? 'outside' : 'other_day', local };
+}
+
+/** Attendance, as the server judges it: headcount within the roster and equal to those
+ * present, and at least 90 % of the roster present. */
+export function checkAttendance(rosterSize, presentCount, headcount) {
+  if (!rosterSize || headcount === null || headcount === undefined || headcount === '') {
+    return { status: 'unverifiable', reason: 'incomplete' };
+  }
+  const rate = presentCount / rosterSize;
+  if (Number(headcount) > rosterSize) return { status: 'mismatch', reason: 'over_roster', rate };
+  if (rate < ATTENDANCE_MIN_RATE) return { status: 'mismatch', reason: 'low', rate };
+  if (Number(headcount) !== presentCount) return { status: 'mismatch', reason: 'count_differs', rate };
+  return { status: 'match', reason: 'ok', rate };
+}
+
+/** An observation answered 是/否 as a check status. */
+export function checkObserved(matches) {
+  if (matches === true) return { status: 'match' };
+  if (matches === false) return { status: 'mismatch' };
+  return { status: 'unverifiable' };
+}

@@ -1,0 +1,149 @@
+// The sync loop: push the outbox, upload media by tus, pull the scope. One run at a time
+// (Web Locks, also across tabs); failures back off exponentially with jitter.
+import { ApiError, api, hasToken } from './api.js';
+import {
+  acknowledge, applyPull, confirmMedia, deviceId, getMeta, outboxEntries, pendingMedia,
+  setMeta, wipeServerCache,
+} from './db.js';
+import { upload } from './tus.js';
+
+export const syncEvents = new EventTarget();
+const LOCK = 'spotcheck-sync';
+const TIMER_MS = 60_000;
+const MAX_BACKOFF_MS = 5 * 60_000;
+const state = { running: false, failures: 0, lastError: null, lastOk: null, nextTry: 0 };
+let again = false;
+let timer = null;
+let retryTimer = null;
+
+export function syncState() {
+  return { ...state };
+}
+
+function emit(type, detail = {}) {
+  syncEvents.dispatchEvent(new CustomEvent(type, { detail }));
+}
+
+/** Run a sync now (or right after the one in progress). Timer runs respect the back-off. */
+export async function syncNow(reason = 'manual') {
+  if (!hasToken()) return;
+  if (reason === 'timer' && Date.now() < state.nextTry) return;
+  if (!navigator.locks) return runLoop();
+  await navigator.locks.request(LOCK, { ifAvailable: true }, async (lock) => {
+    if (!lock) {
+      again = true; // another run holds the lock; it will go round once more
+      return;
+    }
+    await runLoop();
+  });
+}
+
+async function runLoop() {
+  do {
+    again = false;
+    await runOnce();
+  } while (again && state.failures === 0);
+}
+
+async function runOnce() {
+  state.running = true;
+  emit('change');
+  try {
+    await pushOutbox();
+    await uploadMedia();
+    await pullScope();
+    state.failures = 0;
+    state.lastError = null;
+    state.lastOk = new Date().toISOString();
+    state.nextTry = 0;
+  } catch (error) {
+    state.failures += 1;
+    state.lastError = error.message || String(error);
+    const base = Math.min(MAX_BACKOFF_MS, 2000 * 2 ** (state.failures - 1));
+    const delay = base * (0.5 + Math.random());
+    state.nextTry = Date.now() + delay;
+    clearTimeout(retryTimer);
+    retryTimer = setTimeout(() => syncNow('timer'), delay + 10);
+    if (error instanceof ApiError && error.status === 401) emit('auth');
+  } finally {
+    state.running = false;
+    emit('change');
+  }
+}
+
+/** Send the outbox in seq order; acknowledged mutations leave it. */
+async function pushOutbox() {
+  const device_id = await deviceId();
+  for (let round = 0; round < 100; round++) {
+    const entries = (await outboxEntries()).sort((a, b) => a.seq - b.seq).slice(0, 50);
+    if (!entries.length) return;
+    // client_time is the device clock at sending: the server compares it with its own to
+    // detect a wrong clock, so it must not be the (possibly hours old) time of the capture.
+    const client_time = new Date().toISOString();
+    const mutations = entries.map(({ mutation_id, seq, type, entity_id, base, payload }) => (
+      { mutation_id, seq, type, entity_id, client_time, base, payload }));
+    const answer = await api('/sync/push', { method: 'POST', json: { device_id, mutations } });
+    await acknowledge(answer.results);
+    emit('change');
+    const gap = answer.results.find((r) => r.status === 'gap');
+    if (gap) throw new Error(`seq gap at ${gap.seq} (server has ${answer.last_seq})`);
+  }
+}
+
+/** Upload what the server does not hold; drop local bytes only once media/missing agrees. */
+async function uploadMedia() {
+  let pending = await pendingMedia();
+  if (!pending.length) return;
+  const ask = async (items) => api('/media/missing', { method: 'POST',
+    json: { sha256: items.map((m) => m.sha256) } });
+  let answer = await ask(pending);
+  const missing = new Set(answer.missing);
+  await confirmMedia(pending.filter((m) => !missing.has(m.sha256)).map((m) => m.sha256));
+  emit('change');
+  pending = pending.filter((m) => missing.has(m.sha256) && m.bytes);
+  for (const media of pending) {
+    await upload(media, () => emit('progress', { sha256: media.sha256 }));
+  }
+  if (!pending.length) return;
+  answer = await ask(pending);
+  const still = new Set(answer.missing);
+  await confirmMedia(pending.filter((m) => !still.has(m.sha256)).map((m) => m.sha256));
+  emit('change');
+  if (still.size) throw new Error(`${still.size} files not yet on the server`);
+}
+
+/** Pull the scope page by page; a sync.reset wipes the server cache (never the outbox). */
+async function pullScope() {
+  let cursor = await getMeta('cursor');
+  for (let pages = 0, resets = 0; pages < 1000; pages++) {
+    const query = `limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+    let page;
+    try {
+      page = await api(`/sync/pull?${query}`);
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 409 && error.code === 'sync.reset' && resets < 3) {
+        resets += 1;
+        await wipeServerCache();
+        cursor = null;
+        continue;
+      }
+      throw error;
+    }
+    await applyPull(page.changes, page.cursor);
+    cursor = page.cursor;
+    if (page.changes.length) emit('scope');
+    if (!page.has_more) break;
+  }
+  await setMeta('last_pull', new Date().toISOString());
+}
+
+/** Start syncing on start, when the network returns, when the app is shown, and on a timer. */
+export function startSyncLoop() {
+  window.addEventListener('online', () => syncNow('online'));
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'visible') syncNow('visible');
+  });
+  clearInterval(timer);
+  timer = setInterval(() => syncNow('timer'), TIMER_MS);
+  syncNow('start');
+}

@@ -1,0 +1,72 @@
+// The attendance step: headcount and roster toggles. Other capture methods (QR badge scans)
+// plug in with registerAttendanceExtension without touching this file.
+import { t } from '../i18n.js';
+import { h } from '../ui.js';
+
+const extensions = [];
+
+/**
+ * Add a block to the attendance step. `render(ctx)` returns a Node (or null) and gets
+ * {draft, roster, save, rerender, markPresent(traineeId, signin?)}, where signin is
+ * {id, trainee_id, method: 'badge'|'self'|'manual', at, gps?, badge_token?, signature_sha256?};
+ * it becomes a signin.create mutation when the visit is sealed.
+ */
+export function registerAttendanceExtension(render) {
+  extensions.push(render);
+}
+
+/** Render the attendance step into a list of nodes. */
+export function renderAttendance({ draft, save, rerender }) {
+  const roster = draft.filed.roster;
+  const presentCount = roster.filter((r) => draft.present[r.trainee_id]).length;
+  const markPresent = (traineeId, signin) => {
+    draft.present[traineeId] = true;
+    if (signin && !draft.signins.some((s) => s.id === signin.id)) draft.signins.push(signin);
+    save();
+    rerender();
+  };
+  const headcount = h('input', {
+    id: 'headcount', type: 'number', inputmode: 'numeric', min: '0', max: '999',
+    'data-testid': 'headcount', value: draft.headcount,
+    oninput: (event) => {
+      draft.headcount = event.target.value;
+      save();
+      summary.textContent = summaryText();
+    },
+  });
+  const summaryText = () => t('attendance.summary', {
+    n: roster.length, p: roster.filter((r) => draft.present[r.trainee_id]).length,
+    h: draft.headcount === '' ? '—' : draft.headcount });
+  const summary = h('p', { class: 'muted', 'aria-live': 'polite' }, summaryText());
+  const rows = roster.map((trainee) => {
+    const present = !!draft.present[trainee.trainee_id];
+    return h('li', {},
+      h('button', {
+        type: 'button', class: `attendee ${present ? 'present' : 'absent'}`,
+        'data-testid': 'attendee', 'data-present': String(present), 'aria-pressed': String(present),
+        'data-trainee-id': trainee.trainee_id,
+        onclick: () => {
+          draft.present[trainee.trainee_id] = !present;
+          save();
+          rerender();
+        },
+      }, h('span', { class: 'name' }, trainee.name),
+      h('span', { class: 'mark' }, present ? t('attendance.present') : t('attendance.absent'))));
+  });
+  const ctx = { draft, roster, save, rerender, markPresent };
+  return [
+    h('label', { for: 'headcount' }, t('attendance.headcount')),
+    headcount,
+    summary,
+    ...extensions.map((render) => render(ctx)).filter(Boolean),
+    h('div', { class: 'row-between' },
+      h('h3', {}, t('attendance.roster')),
+      h('button', { type: 'button', class: 'small', onclick: () => {
+        for (const r of roster) draft.present[r.trainee_id] = true;
+        save();
+        rerender();
+      } }, t('attendance.all_present'))),
+    h('ul', { class: 'roster', 'aria-label': t('attendance.roster') }, rows),
+    h('p', { class: 'muted' }, `${presentCount}/${roster.length}`),
+  ];
+}

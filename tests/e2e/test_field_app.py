@@ -1,0 +1,299 @@
+"""The field app in headless Chromium against a real server: a visit offline, synced exactly once."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from tests.e2e.conftest import (
+    PASSWORD,
+    LiveServer,
+    at_site,
+    draw_signature,
+    ensure_pwa_built,
+    new_phone,
+    screenshot,
+    wait_for_sw_control,
+)
+
+pytestmark = pytest.mark.e2e
+
+
+def make_photo(path: Path, size=(2400, 1800)) -> Path:
+    """A JPEG bigger than 1600 px, so the app must downscale it."""
+    image = Image.new("RGB", size, (40, 110, 160))
+    for x in range(0, size[0], 200):
+        for y in range(0, size[1], 200):
+            image.paste((230, 200, 60), (x, y, x + 100, y + 100))
+    image.save(path, "JPEG", quality=90)
+    return path
+
+
+def login(page, server: LiveServer, username: str = "inspector_a") -> None:
+    """Open the app, log in and wait for the pulled assignment list."""
+    page.goto(f"{server.url}/app/")
+    page.get_by_test_id("login-username").fill(username)
+    page.get_by_test_id("login-password").fill(PASSWORD)
+    page.get_by_test_id("login-submit").click()
+    page.get_by_test_id("assignment").first.wait_for(timeout=15000)
+
+
+def start_visit(page) -> None:
+    """Open today's assignment and start the visit (the GPS fix is taken at once)."""
+    page.get_by_test_id("assignment").first.click()
+    page.get_by_test_id("visit-start").click()
+    page.locator('[data-testid=check-place][data-status]').wait_for()
+    page.wait_for_function(
+        "() => !document.querySelector('.gps').textContent.includes('…')", timeout=10000)
+
+
+def next_step(page, key: str) -> None:
+    page.get_by_test_id("visit-next").click()
+    page.locator(f'.visit[data-step="{key}"]').wait_for()
+
+
+def fill_visit(page, photo: Path, shots: str | None = None) -> None:
+    """From the checks step to the summary: teacher, content, attendance, photo, verdict, signatures."""
+    next_step(page, "teacher")
+    page.get_by_test_id("teacher-yes").click()
+    page.get_by_test_id("content-no").click()
+    page.get_by_test_id("content-topic").fill("车床安全操作")
+    if shots:
+        screenshot(page, f"{shots}-03-teacher")
+    next_step(page, "attendance")
+    page.get_by_test_id("headcount").fill("5")
+    for i in range(5):
+        page.get_by_test_id("attendee").nth(i).click()
+        page.locator(f'[data-testid=attendee] >> nth={i}').and_(
+            page.locator('[data-present="true"]')).wait_for()
+    if shots:
+        screenshot(page, f"{shots}-04-attendance")
+    next_step(page, "photos")
+    page.get_by_test_id("photo-input").set_input_files(str(photo))
+    page.get_by_test_id("photo-count").filter(has_text="1").wait_for()
+    page.locator("ul.thumbs img[src^='blob:']").wait_for()
+    if shots:
+        screenshot(page, f"{shots}-05-photos")
+    next_step(page, "findings")
+    page.locator('input[data-code="R7.content"]').check()
+    page.get_by_test_id("finding-text").fill("教学内容与备案不一致")
+    page.get_by_test_id("verdict-issues").click()
+    if shots:
+        screenshot(page, f"{shots}-06-findings")
+    next_step(page, "signatures")
+    draw_signature(page, "signature-inspector")
+    page.get_by_test_id("base-rep-name").fill("王校长")
+    draw_signature(page, "signature-base")
+    page.locator('[data-testid=signature-base][data-signed="true"]').wait_for()
+    page.locator('[data-testid=signature-inspector][data-signed="true"]').wait_for()
+    if shots:
+        screenshot(page, f"{shots}-07-signatures")
+    next_step(page, "summary")
+
+
+def wait_synced(page, timeout_ms: int = 20000) -> None:
+    """Press 同步 and wait until nothing is left only on the phone."""
+    page.get_by_test_id("sync-now").click()
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=sync-pending]')?.textContent === '0'",
+        timeout=timeout_ms)
+
+
+def server_visits(server: LiveServer) -> list[dict]:
+    rows = server.sql("SELECT id, payload, checks, seal FROM visit")
+    return [{"id": r[0], "payload": json.loads(r[1]), "checks": json.loads(r[2]), "seal": r[3]}
+            for r in rows]
+
+
+def test_whole_visit_offline_reaches_the_server_exactly_once(live_server, context, page, tmp_path):
+    login(page, live_server)
+    wait_for_sw_control(page)
+    screenshot(page, "01-assignments")
+    context.set_offline(True)
+    page.reload()  # served by the service worker, data from IndexedDB
+    page.get_by_test_id("assignment").first.wait_for()
+    assert page.get_by_test_id("network").inner_text() == "离线"
+
+    start_visit(page)
+    screenshot(page, "02-checks")
+    assert page.get_by_test_id("check-place").get_attribute("data-status") == "match"
+    assert page.get_by_test_id("check-time").get_attribute("data-status") == "match"
+    fill_visit(page, make_photo(tmp_path / "classroom.jpg"), shots="visit")
+    screenshot(page, "08-summary")
+    assert "内容" in page.get_by_test_id("summary-mismatches").inner_text()
+    page.get_by_test_id("visit-submit").click()
+    page.get_by_test_id("visit-row").first.wait_for()
+    # 5 sign-ins + the visit + 1 photo + 2 signatures are only on this phone.
+    assert page.get_by_test_id("sync-pending").inner_text() == "9"
+    assert page.get_by_test_id("visit-row").first.get_attribute("data-state") == "local"
+    screenshot(page, "09-pending")
+    assert server_visits(live_server) == []
+    assert live_server.sql("SELECT count(*) FROM media") == [(0,)]
+
+    context.set_offline(False)
+    wait_synced(page)
+    page.locator('[data-testid=visit-row][data-state="synced"]').wait_for()
+    screenshot(page, "10-synced")
+
+    visits = server_visits(live_server)
+    assert len(visits) == 1
+    visit = visits[0]
+    payload = visit["payload"]
+    assert payload["assignment_id"] == live_server.facts["assignment_id"]
+    assert visit["checks"]["place"]["status"] == "match"
+    assert visit["checks"]["time"]["status"] == "match"
+    assert visit["checks"]["content"]["status"] == "mismatch"
+    assert visit["checks"]["attendance"]["status"] == "match"
+    assert payload["verdict"] == "issues"
+    assert [s["role"] for s in payload["signatures"]] == ["inspector", "base_representative"]
+    assert live_server.sql("SELECT count(*) FROM sign_in") == [(5,)]
+    hashes = [p["sha256"] for p in payload["photos"]] + [s["sha256"] for s in payload["signatures"]]
+    assert len(hashes) == 3
+    media_dir = live_server.instance / "media"
+    for sha in hashes:
+        data = (media_dir / sha[:2] / sha).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == sha
+    photo = Image.open(io.BytesIO((media_dir / hashes[0][:2] / hashes[0]).read_bytes()))
+    assert photo.format == "JPEG" and max(photo.size) == 1600
+    # The app dropped its local copies only after media/missing confirmed them.
+    left = page.evaluate("""async () => {
+        const req = indexedDB.open('spotcheck');
+        const db = await new Promise((ok) => { req.onsuccess = () => ok(req.result); });
+        const rows = await new Promise((ok) => {
+          const r = db.transaction('media').objectStore('media').getAll(); r.onsuccess = () => ok(r.result); });
+        return rows.map((m) => ({ confirmed: m.confirmed, bytes: m.bytes === null }));
+    }""")
+    assert left == [{"confirmed": True, "bytes": True}] * 3
+
+
+def test_reload_mid_visit_keeps_the_draft(live_server, context, page, tmp_path):
+    login(page, live_server)
+    start_visit(page)
+    next_step(page, "teacher")
+    page.get_by_test_id("teacher-no").click()
+    page.get_by_test_id("teacher-name").fill("张替课")
+    next_step(page, "attendance")
+    page.get_by_test_id("headcount").fill("4")
+    page.get_by_test_id("attendee").nth(2).click()
+    page.locator('[data-testid=attendee][data-present="true"]').wait_for()
+    next_step(page, "photos")
+    page.get_by_test_id("photo-input").set_input_files(str(make_photo(tmp_path / "p.jpg", (800, 600))))
+    page.get_by_test_id("photo-count").filter(has_text="1").wait_for()
+    next_step(page, "findings")
+    page.get_by_test_id("finding-text").fill("替课教师无资质证明")
+
+    page.reload()
+    page.locator('.visit[data-step="findings"]').wait_for()
+    assert page.get_by_test_id("finding-text").input_value() == "替课教师无资质证明"
+    page.get_by_test_id("visit-prev").click()
+    page.locator("ul.thumbs img[src^='blob:']").wait_for()
+    assert "1" in page.get_by_test_id("photo-count").inner_text()
+    page.get_by_test_id("visit-prev").click()
+    assert page.get_by_test_id("headcount").input_value() == "4"
+    present = page.locator('[data-testid=attendee][data-present="true"]')
+    assert present.count() == 1
+    page.get_by_test_id("visit-prev").click()
+    assert page.get_by_test_id("teacher-no").get_attribute("aria-pressed") == "true"
+    assert page.get_by_test_id("teacher-name").input_value() == "张替课"
+    page.get_by_test_id("visit-prev").click()
+    assert page.get_by_test_id("check-place").get_attribute("data-status") == "match"
+
+
+def test_gps_two_km_away_is_a_place_mismatch_shown_and_stored(live_server, context, page, tmp_path):
+    at_site(context, live_server.facts, "a", offset_m=2000, accuracy=20)
+    login(page, live_server)
+    start_visit(page)
+    place = page.get_by_test_id("check-place")
+    assert place.get_attribute("data-status") == "mismatch"
+    assert "2000" in place.inner_text() or "1999" in place.inner_text() or "2001" in place.inner_text()
+    screenshot(page, "11-place-mismatch")
+    fill_visit(page, make_photo(tmp_path / "far.jpg", (640, 480)))
+    assert "地点" in page.get_by_test_id("summary-mismatches").inner_text()
+    page.get_by_test_id("visit-submit").click()
+    wait_synced(page)
+    (visit,) = server_visits(live_server)
+    assert visit["checks"]["place"]["status"] == "mismatch"
+    assert 1990 <= visit["checks"]["place"]["distance_m"] <= 2010
+    stored = page.evaluate("""async () => {
+        const req = indexedDB.open('spotcheck');
+        const db = await new Promise((ok) => { req.onsuccess = () => ok(req.result); });
+        return new Promise((ok) => {
+          const r = db.transaction('visits').objectStore('visits').getAll();
+          r.onsuccess = () => ok(r.result.map((v) => v.checks.place)); });
+    }""")
+    assert stored[0]["status"] == "mismatch"
+
+
+def test_server_killed_during_sync_then_exactly_once_after_restart(live_server, context, page, tmp_path):
+    login(page, live_server)
+    start_visit(page)
+    fill_visit(page, make_photo(tmp_path / "k.jpg"))
+    live_server.kill()
+    page.get_by_test_id("visit-submit").click()
+    page.get_by_test_id("visit-row").first.wait_for()
+    page.get_by_test_id("sync-now").click()
+    page.locator(".syncbar .warn").wait_for(timeout=15000)  # the push failed: back-off
+    assert page.get_by_test_id("sync-pending").inner_text() == "9"
+    assert page.get_by_test_id("visit-row").first.get_attribute("data-state") == "local"
+
+    live_server.start()
+    wait_synced(page, timeout_ms=30000)
+    page.get_by_test_id("sync-now").click()  # once more: nothing may be applied twice
+    page.locator('.syncbar[data-running="false"]').wait_for()
+    assert len(server_visits(live_server)) == 1
+    assert live_server.sql("SELECT count(*) FROM sign_in") == [(5,)]
+
+
+def test_new_app_version_while_a_visit_is_open_loses_nothing(browser, tmp_path):
+    dist = tmp_path / "dist"
+    shutil.copytree(ensure_pwa_built(), dist)
+    server = LiveServer(tmp_path / "instance", dist=dist)
+    server.instance.mkdir()
+    server.seed()
+    server.start()
+    context = new_phone(browser, server.facts)
+    try:
+        page = context.new_page()
+        login(page, server)
+        wait_for_sw_control(page)
+        old_caches = page.evaluate("caches.keys()")
+        start_visit(page)
+        next_step(page, "teacher")
+        page.get_by_test_id("teacher-yes").click()
+        page.get_by_test_id("teacher-name").fill("a理论老师")
+
+        # Deploy a new version: the service worker script changes.
+        sw = (dist / "sw.js").read_text(encoding="utf-8")
+        version = json.loads((dist / "version.json").read_text())["version"]
+        (dist / "sw.js").write_text(sw.replace(version, "f" * 16), encoding="utf-8")
+        page.evaluate("navigator.serviceWorker.getRegistration().then((r) => r.update())")
+        page.wait_for_function(
+            "() => navigator.serviceWorker.getRegistration().then((r) => !!r.waiting)", timeout=15000)
+        # Mid-visit: no banner, no reload, the answers are on screen.
+        assert page.get_by_test_id("update-banner").count() == 0
+        assert page.get_by_test_id("teacher-name").input_value() == "a理论老师"
+        assert page.get_by_test_id("teacher-yes").get_attribute("aria-pressed") == "true"
+
+        page.get_by_test_id("visit-prev").click()
+        page.locator('.visit[data-step="checks"]').wait_for()
+        page.get_by_role("button", name="‹ 返回").click()
+        page.get_by_test_id("update-banner").wait_for()
+        screenshot(page, "12-update-banner")
+        with page.expect_event("load"):
+            page.get_by_test_id("update-banner").click()
+        page.get_by_test_id("assignment").first.wait_for()
+        page.wait_for_function(
+            "() => caches.keys().then((k) => k.length === 1 && k[0].endsWith('ffffffffffffffff'))")
+        assert old_caches != page.evaluate("caches.keys()")
+        page.get_by_test_id("assignment").first.click()
+        page.locator('.visit[data-step="teacher"]').wait_for()
+        assert page.get_by_test_id("teacher-name").input_value() == "a理论老师"
+    finally:
+        context.close()
+        server.kill()
