@@ -4,11 +4,13 @@ The inspector's phone shows a new code every 30 s. It makes each code offline as
 the code's body with the per-device key the server issued at login (ApiToken.device_key), so
 the server can verify it without having seen the visit yet. Code layout (base64url, no padding):
 
-    version (1) | api token id (16) | class id (16) | visit id (16) | window (4, BE) | mac (16)
+    version (1) = 2 | class id (16) | visit id (16) | window (4, BE) | device id length (1)
+    | device id (UTF-8, the one sent at login) | mac (16)
 
 window = floor(unix seconds / 30); mac = HMAC-SHA256(key = UTF-8 of device_key,
-msg = b"spotcheck-self-signin" + the 53 bytes before it), first 16 bytes. The server accepts the
-current window ±1; an older code is refused and recorded as an anomaly (signin.code_expired).
+msg = b"spotcheck-self-signin" + every byte before it), first 16 bytes. The device id lets
+the server find the key (it tries each inspector token of that device). The server accepts
+the current window ±1; an older code is refused and recorded as an anomaly (signin.code_expired).
 """
 
 from __future__ import annotations
@@ -30,18 +32,18 @@ from sqlalchemy import func, select
 
 from server.errors import ApiError
 from server.extensions import db
-from server.models import ApiToken, AuditEvent, Media, SignIn, Trainee, utcnow
+from server.models import ApiToken, AuditEvent, Media, SignIn, Trainee, User, utcnow
 from server.services.audit import audit
 from server.services.badges import class_roster
 from server.services.pii import decrypt_id_number
 from server.services.signin_flags import flag_signin
 
 WINDOW_SECONDS = 30
-CODE_VERSION = 1
+CODE_VERSION = 2
 MAC_BYTES = 16
 MAC_PREFIX = b"spotcheck-self-signin"
-_BODY = struct.Struct(">B16s16s16sI")
-CODE_BYTES = _BODY.size + MAC_BYTES
+_HEAD = struct.Struct(">B16s16sIB")
+MAX_DEVICE_ID = 64
 # Time a trainee has to fill in the form after scanning a fresh code.
 FORM_MINUTES = 10
 # Failed roster matches one phone may make per visit before it is refused (guessing IDs).
@@ -77,30 +79,51 @@ def _mac(device_key: str, body: bytes) -> bytes:
 
 def make_code(token: ApiToken, class_id: uuid.UUID, visit_id: uuid.UUID, at: datetime) -> str:
     """Make the code the phone would show at time `at` (the phone's JS does the same offline)."""
-    body = _BODY.pack(CODE_VERSION, token.id.bytes, class_id.bytes, visit_id.bytes, window_of(at))
+    device = token.device_id.encode()
+    body = _HEAD.pack(CODE_VERSION, class_id.bytes, visit_id.bytes, window_of(at), len(device))
+    body += device
     return _b64url(body + _mac(token.device_key, body))
 
 
-def decode_code(code: str) -> SelfCode:
-    """Check a code's MAC against the issuing token's key; raise signin.code_invalid if it fails."""
+def _split(code: str) -> tuple[bytes, bytes, tuple, str] | None:
+    if not isinstance(code, str) or len(code) > 240:
+        return None
     try:
-        raw = base64.urlsafe_b64decode(code + "=" * (-len(code) % 4)) if len(code) < 200 else b""
+        raw = base64.urlsafe_b64decode(code + "=" * (-len(code) % 4))
     except (binascii.Error, ValueError):
-        raw = b""
-    if len(raw) != CODE_BYTES:
+        return None
+    if len(raw) < _HEAD.size + 1 + MAC_BYTES:
+        return None
+    head = _HEAD.unpack(raw[: _HEAD.size])
+    device_len = head[4]
+    if head[0] != CODE_VERSION or len(raw) != _HEAD.size + device_len + MAC_BYTES:
+        return None
+    body, mac = raw[: -MAC_BYTES], raw[-MAC_BYTES:]
+    try:
+        device_id = raw[_HEAD.size : _HEAD.size + device_len].decode()
+    except UnicodeDecodeError:
+        return None
+    return body, mac, head, device_id
+
+
+def decode_code(code: str) -> SelfCode:
+    """Check a code's MAC against its device's keys; raise signin.code_invalid if it fails."""
+    parts = _split(code)
+    if parts is None:
         raise ApiError("signin.code_invalid")
-    body, mac = raw[: _BODY.size], raw[_BODY.size :]
-    version, token_id, class_id, visit_id, window = _BODY.unpack(body)
-    token = db.session.get(ApiToken, uuid.UUID(bytes=token_id)) if version == CODE_VERSION else None
-    if token is None or not token.device_key or token.user.role != "inspector":
-        raise ApiError("signin.code_invalid")
-    if not hmac.compare_digest(mac, _mac(token.device_key, body)):
+    body, mac, (_, class_id, visit_id, window, _), device_id = parts
+    tokens = db.session.scalars(
+        select(ApiToken).join(User, ApiToken.user_id == User.id).where(
+            ApiToken.device_id == device_id, ApiToken.device_key != "", User.role == "inspector")
+    ).all()
+    token = next((t for t in tokens if hmac.compare_digest(mac, _mac(t.device_key, body))), None)
+    if token is None:
         raise ApiError("signin.code_invalid")
     # A code from a logged-out phone is refused: its key may be in someone else's hands.
     if token.revoked_at is not None and window_of(token.revoked_at) < window:
         raise ApiError("signin.code_invalid")
-    return SelfCode(uuid.UUID(bytes=token_id), uuid.UUID(bytes=class_id),
-                    uuid.UUID(bytes=visit_id), window, token.device_id, token.user_id)
+    return SelfCode(token.id, uuid.UUID(bytes=class_id), uuid.UUID(bytes=visit_id), window,
+                    token.device_id, token.user_id)
 
 
 def check_code(code: str, now: datetime | None = None, device_id: str = "") -> SelfCode:
