@@ -190,7 +190,8 @@ class ViolationSchema(Schema):
     message_en = fields.String()
     row = fields.Raw(allow_none=True)
     field = fields.String(allow_none=True)
-    details = fields.Dict()
+    column = fields.String(allow_none=True, metadata={"description": "spreadsheet column, on import"})
+    entity_id = fields.String(allow_none=True, metadata={"description": "trainee, teacher or base"})
 
 
 class VersionSummarySchema(Schema):

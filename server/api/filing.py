@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from io import BytesIO
 
-from flask import Blueprint, g, request
+from flask import Blueprint, g, request, send_file
 
 from schemas.common import load_or_422
 from schemas.filing import (
@@ -35,10 +36,11 @@ from schemas.filing import (
 from server.api.auth import token_required
 from server.api.docs import api_doc
 from server.extensions import db
-from server.services import filing
+from server.services import filing, roster
 
 bp = Blueprint("api_filing", __name__)
 TAGS = ["filing"]
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _body(schema):
@@ -168,6 +170,28 @@ def replace_roster(version_id: uuid.UUID):
     result = filing.replace_roster(g.user, version_id, _body(RosterReplaceSchema())["trainees"])
     db.session.commit()
     return RosterSchema().dump(result.as_dict())
+
+
+@bp.post("/plan-versions/<uuid:version_id>/roster.xlsx")
+@token_required("base_staff")
+@api_doc("Replace a draft's roster from the XLSX template (raw body or multipart `file`); "
+         "each row's violations come back", raw_body=XLSX, responses={200: RosterSchema}, tags=TAGS)
+def import_roster(version_id: uuid.UUID):
+    """Import a roster spreadsheet."""
+    upload = request.files.get("file")
+    stream = upload.stream if upload else BytesIO(request.get_data())
+    result = filing.import_roster_xlsx(g.user, version_id, stream)
+    db.session.commit()
+    return RosterSchema().dump(result.as_dict())
+
+
+@bp.get("/roster-template.xlsx")
+@token_required()
+@api_doc("Download the roster template (花名册模板)", responses={200: None}, tags=TAGS)
+def roster_template():
+    """Download the roster template."""
+    return send_file(BytesIO(roster.roster_template()), mimetype=XLSX, as_attachment=True,
+                     download_name="roster-template.xlsx")
 
 
 def _move(action, schema):

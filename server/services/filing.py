@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import IO, Any
 
 from flask import current_app
 from sqlalchemy import select
@@ -34,7 +34,7 @@ from server.models import (
     User,
     utcnow,
 )
-from server.services import geo, rules
+from server.services import geo, roster, rules
 from server.services.audit import audit
 from server.services.changes import publish_plan_version, record_change
 from server.services.idcard import birth_date_of, mask_id_number, normalise_id_number
@@ -294,15 +294,17 @@ def upsert_trainee(item: dict[str, Any]) -> Trainee:
         trainee = Trainee(id_number_enc=encrypt_id_number(number), id_number_hash=digest,
                           id_masked=mask_id_number(number), birth_date=birth_date_of(number))
         db.session.add(trainee)
-    trainee.name = item["name"].strip()
-    trainee.gender = item.get("gender") or ("男" if int(number[16]) % 2 else "女")
-    trainee.education = item["education"]
-    trainee.occupation_name = item.get("occupation_name") or ""
-    trainee.certificate_level = item["certificate_level"]
+    values = {
+        "name": item["name"].strip(),
+        "gender": item.get("gender") or ("男" if int(number[16]) % 2 else "女"),
+        "education": item["education"], "occupation_name": item.get("occupation_name") or "",
+        "certificate_level": item["certificate_level"], "employer": item.get("employer") or "",
+        "employer_kind": item["employer_kind"], "phone": item.get("phone") or "",
+    }
+    for key, value in values.items():
+        # A spreadsheet cell can be longer than the column; the row's violations keep the text.
+        setattr(trainee, key, value[: Trainee.__table__.c[key].type.length])
     trainee.certificate_date = item["certificate_date"]
-    trainee.employer = item.get("employer") or ""
-    trainee.employer_kind = item["employer_kind"]
-    trainee.phone = item.get("phone") or ""
     return trainee
 
 
@@ -321,24 +323,50 @@ def _row_view(item: dict[str, Any], row: int | None, trainee: Trainee | None,
     }
 
 
-def replace_roster(user: User, version_id: uuid.UUID, items: list[dict[str, Any]],
-                   rows: list[int] | None = None, source: str = "json") -> RosterResult:
-    """Replace a draft's roster; every row is checked (R3) and unusable rows are not enrolled."""
+def replace_roster(user: User, version_id: uuid.UUID, items: list[dict[str, Any]]) -> RosterResult:
+    """Replace a draft's roster from a JSON list; every row is checked (R3) and reported."""
     version = _editable(user, version_id)
     start = version.plan.training_class.start_date
-    seen: dict[str, int] = {}
-    result = RosterResult()
-    enrolled: list[Trainee] = []
-    for index, item in enumerate(items):
-        row = rows[index] if rows else index + 1
+    entries, first_row = [], {}
+    for row, item in enumerate(items, start=1):
         found = [v.to_dict() for v in rules.check_trainee(_facts_from(item), start, row=row)]
+        number = normalise_id_number(item["id_number"])
+        if number in first_row:
+            found.append(_duplicate(row, first_row[number]))
+        first_row.setdefault(number, row)
+        entries.append((row, item, found))
+    return _enrol(user, version, entries, "json")
+
+
+def import_roster_xlsx(user: User, version_id: uuid.UUID, stream: IO[bytes]) -> RosterResult:
+    """Replace a draft's roster from the template spreadsheet; each row is checked and reported."""
+    version = _editable(user, version_id)
+    try:
+        rows = roster.read_roster(stream)
+    except roster.RosterReadError as error:
+        raise ApiError("validation_error", errors={"file": [str(error)]}) from error
+    checked = roster.check_roster(rows, version.plan.training_class.start_date)
+    entries = [(r.row, _item_from_row(r), c["details"]) for r, c in zip(rows, checked, strict=True)]
+    return _enrol(user, version, entries, "xlsx")
+
+
+def _item_from_row(row: roster.RosterRow) -> dict[str, Any]:
+    return {"name": row.name, "id_number": row.id_number, "gender": row.gender,
+            "education": row.education, "occupation_name": row.occupation,
+            "certificate_level": row.certificate_level, "certificate_date": row.certificate_date,
+            "employer": row.employer, "employer_kind": row.employer_kind, "phone": row.phone}
+
+
+def _enrol(user: User, version: PlanVersion,
+           entries: list[tuple[int, dict[str, Any], list[dict[str, Any]]]], source: str) -> RosterResult:
+    """Enrol every usable row (the first of duplicates), replacing the roster; report all rows."""
+    result, enrolled, seen = RosterResult(), [], set()
+    for row, item, found in entries:
         trainee = None
         if not any(v["code"] in _BLOCKING for v in found):
             digest = id_number_hash(item["id_number"])
-            if digest in seen:
-                found.append(_duplicate(row, seen[digest]))
-            else:
-                seen[digest] = row
+            if digest not in seen:
+                seen.add(digest)
                 trainee = upsert_trainee(item)
                 enrolled.append(trainee)
         result.rows.append(_row_view(item, row, trainee, found))
@@ -347,12 +375,13 @@ def replace_roster(user: User, version_id: uuid.UUID, items: list[dict[str, Any]
     db.session.flush()
     version.enrollments = [Enrollment(trainee=t) for t in enrolled]
     db.session.flush()
-    # Duplicates with overlapping classes and the quota are plan-wide rules: add them per row.
+    # Overlapping classes elsewhere are a plan-wide rule: add those duplicates to their rows.
     by_trainee = _plan_violations_by_trainee(version)
     for entry in result.rows:
         if entry["trainee_id"] is not None:
             entry["violations"] += [v for v in by_trainee.get(str(entry["trainee_id"]), [])
-                                    if v["code"] == "R3.duplicate"]
+                                    if v["code"] == "R3.duplicate"
+                                    and not any(o["code"] == "R3.duplicate" for o in entry["violations"])]
     audit("plan.roster_import", "plan_version", version.id, user=user, source=source,
           enrolled=result.enrolled, skipped=result.skipped)
     return result
