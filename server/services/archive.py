@@ -31,13 +31,13 @@ from server.models import (
 )
 from server.services.documents import (
     LEVEL_LABELS,
-    canonical_json,
     classes_of_year,
     media_file,
     results_of,
     roster,
 )
 from server.services.visit_pdf import build_visit_pdf, seal_state
+from sync.canonical import canonical_json
 
 MANIFEST = "manifest.json"
 FORMAT = "spotcheck-archive/1"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import uuid
 from datetime import date, datetime
 from pathlib import Path
@@ -25,10 +23,9 @@ from server.models import (
 )
 from server.services.media_store import media_path
 from server.services.scope import REVIEWER_ROLES, require_base, require_class
+from server.services.visits import current_plan_version
+from sync.canonical import compute_seal
 
-# A roster counts once the county approved it or the city recorded it (R5); a submitted or
-# returned version is not yet the plan the subsidy is paid against (R14).
-COUNTED_STATES = ("approved", "recorded")
 LEVEL_LABELS = {2: "技师", 1: "高级技师"}
 
 
@@ -52,11 +49,8 @@ def classes_of_year(base: TrainingBase, year: int) -> list[TrainingClass]:
 
 
 def current_version(training_class: TrainingClass) -> PlanVersion | None:
-    """Return the newest approved or recorded plan version of a class, if any."""
-    if training_class.plan is None:
-        return None
-    counted = [v for v in training_class.plan.versions if v.status in COUNTED_STATES]
-    return max(counted, key=lambda v: v.number) if counted else None
+    """Return the class's current plan version (newest approved or recorded), as visits judge it."""
+    return current_plan_version(training_class.id)
 
 
 def roster(version: PlanVersion | None) -> list[Enrollment]:
@@ -74,17 +68,9 @@ def results_of(training_class: TrainingClass) -> dict[Any, AssessmentResult]:
     return {row.trainee_id: row for row in rows}
 
 
-def canonical_json(value: Any) -> bytes:
-    """Serialise like the seal does: sorted keys, no spaces, UTF-8."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
-        "utf-8"
-    )
-
-
 def payload_seal(payload: dict[str, Any]) -> str:
-    """Return the SHA-256 hex of the canonical JSON of a visit payload without its `seal`."""
-    unsealed = {k: v for k, v in payload.items() if k != "seal"}
-    return hashlib.sha256(canonical_json(unsealed)).hexdigest()
+    """Return the seal the server recomputes for a visit payload (the sync protocol's own)."""
+    return compute_seal(payload)
 
 
 def media_file(sha256: str) -> Path | None:
