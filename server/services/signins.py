@@ -10,14 +10,17 @@ import uuid
 from typing import Any
 
 from marshmallow import ValidationError
+from sqlalchemy import select
 
 from schemas.visits import SignInPayloadSchema
 from server.extensions import db
 from server.models import SignIn, Trainee
-from server.services.sync_store import PushContext, register_handler
+from server.services.sync_store import FINISHERS, PushContext, register_handler
 from sync.push import Mutation, Outcome, Rejected
 
 _schema = SignInPayloadSchema()
+# Context cache key: (sign-in id, class id) of this batch's sign-ins, flagged at the end.
+NEW_SIGNINS = "signin_flags.new"
 
 
 def _load(payload: Any) -> dict[str, Any]:
@@ -55,20 +58,29 @@ def create_signin(context: PushContext, mutation: Mutation) -> Outcome:
                        errors={"badge_token": ["required for method badge"]})
     if trainee_id is None:
         raise Rejected("validation_error", "缺少学员", errors={"trainee_id": ["required"]})
-    with db.session.no_autoflush:  # a look-up must not flush this batch's rows one by one
-        if db.session.get(Trainee, trainee_id) is None:
-            raise Rejected("signin.unknown_trainee")
+    if not _trainee_exists(context, trainee_id):
+        raise Rejected("signin.unknown_trainee")
     # A sign-in id already stored fails the batch's flush; the careful retry then rejects
     # just this mutation (sync.conflict), so no per-mutation look-up is spent on it here.
-    db.session.add(SignIn(
-        id=uuid.UUID(mutation.entity_id), visit_id=data["visit_id"], trainee_id=trainee_id,
-        method=data["method"], badge_token=data["badge_token"], at=data["at"],
-        gps=_gps_json(data["gps"]), signature_sha256=data["signature_sha256"],
-        device_id=context.device_id, user_id=context.user.id, received_at=context.received_at,
-        flags=[],
-    ))
+    context.insert(SignIn, {
+        "id": uuid.UUID(mutation.entity_id), "visit_id": data["visit_id"], "trainee_id": trainee_id,
+        "method": data["method"], "badge_token": data["badge_token"], "at": data["at"],
+        "gps": _gps_json(data["gps"]), "signature_sha256": data["signature_sha256"],
+        "device_id": context.device_id, "user_id": context.user.id,
+        "received_at": context.received_at, "flags": [],
+    })
     context.touched_visits.add(data["visit_id"])
+    context.cache.setdefault(NEW_SIGNINS, []).append((uuid.UUID(mutation.entity_id), data["class_id"]))
     return Outcome()
+
+
+def _trainee_exists(context: PushContext, trainee_id: uuid.UUID) -> bool:
+    key = ("trainee", trainee_id)
+    if key not in context.cache:
+        with db.session.no_autoflush:  # a look-up must not flush this batch's rows one by one
+            context.cache[key] = db.session.scalar(
+                select(Trainee.id).where(Trainee.id == trainee_id)) is not None
+    return context.cache[key]
 
 
 def _gps_json(gps: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -77,4 +89,12 @@ def _gps_json(gps: dict[str, Any] | None) -> dict[str, Any] | None:
     return {**gps, "captured_at": gps["captured_at"].isoformat().replace("+00:00", "Z")}
 
 
+def flag_new_signins(context: PushContext) -> None:
+    """End of batch: anti-proxy flags on its sign-ins, attendance findings on their visits."""
+    from server.services.signin_flags import flag_pushed_signins
+
+    flag_pushed_signins(context.cache.get(NEW_SIGNINS, []), context)
+
+
 register_handler("signin.create", create_signin)
+FINISHERS.append(flag_new_signins)

@@ -42,6 +42,25 @@ class PushContext:
     received_at: datetime
     # Visits whose sign-ins arrived in this batch: their attendance is judged again at the end.
     touched_visits: set[uuid.UUID] = field(default_factory=set)
+    # Look-ups repeated within a batch (e.g. the same trainees); the ORM's identity map is weak.
+    cache: dict[Any, Any] = field(default_factory=dict)
+    careful: bool = False
+    # Rows of plain inserts, written together (one executemany per table) before they are read.
+    inserts: dict[Any, list[dict[str, Any]]] = field(default_factory=dict)
+
+    def insert(self, model: Any, row: dict[str, Any]) -> None:
+        """Insert a row: at once inside the careful retry's savepoint, else with the batch."""
+        if self.careful:
+            db.session.execute(insert(model.__table__), [row])
+        else:
+            self.inserts.setdefault(model, []).append(row)
+
+    def write_inserts(self) -> None:
+        """Write the queued rows; call before reading what this batch may have written."""
+        for model, rows in self.inserts.items():
+            if rows:
+                db.session.execute(insert(model.__table__), rows)
+        self.inserts.clear()
 
 
 ContextHandler = Callable[[PushContext, Mutation], Outcome]
@@ -126,10 +145,11 @@ class SqlStore:
 
     def finish(self) -> None:
         """Run the batch finishers and write the ledger rows (in the same transaction)."""
+        self.context.write_inserts()
         for finisher in FINISHERS:
             finisher(self.context)
         if self.rows:
-            db.session.execute(insert(SyncLedger), self.rows)
+            db.session.execute(insert(SyncLedger.__table__), self.rows)
         db.session.flush()
 
     def _hang(self) -> None:
@@ -174,7 +194,8 @@ def push(
     batch = [to_mutation(m) for m in mutations]
     last_error: Exception | None = None
     for attempt in range(ATTEMPTS):
-        context = PushContext(user=user, device_id=device_id, received_at=now or utcnow())
+        context = PushContext(user=user, device_id=device_id, received_at=now or utcnow(),
+                              careful=attempt > 0)
         store = SqlStore(context, careful=attempt > 0)
         handlers = {name: _bind(handler, context) for name, handler in HANDLERS.items()}
         try:

@@ -120,6 +120,7 @@ def submit_visit(context: PushContext, mutation: Mutation) -> Outcome:
         raise Rejected("validation_error", "base.plan_version_id 与内容不一致",
                        errors={"base": {"plan_version_id": ["differs from the payload"]}})
     visit_id = uuid.UUID(mutation.entity_id)
+    context.write_inserts()  # this batch's sign-ins count for attendance
     if db.session.get(Visit, visit_id) is not None:
         raise Rejected("visit.exists", "该抽查记录已存在；更正请提交新记录")
     training_class = db.session.get(TrainingClass, data["class_id"])
