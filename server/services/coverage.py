@@ -23,24 +23,23 @@ from server.models import (
 from server.services.draw import filed_version, local_today
 from server.services.scope import REVIEWER_ROLES
 
-# Verdicts that mean "nothing wrong"; anything else, a mismatched check or a flag is an issue.
-CLEAN_VERDICTS = ("compliant", "ok", "pass", "match")
+# The one verdict that means "nothing wrong"; anything else, a mismatched check or a flag is an issue.
+CLEAN_VERDICTS = ("compliant",)
 MISMATCH = "mismatch"
 
 
+CHECKS = ("place", "time", "teacher", "content", "attendance")
+
+
 def check_status(value: Any) -> str:
-    """Return the status of one computed check: match | mismatch | cannot_verify."""
-    if isinstance(value, dict):
-        value = value.get("status") or value.get("result") or ""
-    text = str(value or "").replace("-", "_")
-    return text or "cannot_verify"
+    """Return the status of one computed check: match | mismatch | unverifiable."""
+    status = value.get("status") if isinstance(value, dict) else value
+    return status if status in ("match", "mismatch") else "unverifiable"
 
 
 def check_reason(value: Any) -> str:
     """Return the reason given with a check, if any."""
-    if isinstance(value, dict):
-        return str(value.get("reason") or value.get("detail") or "")
-    return ""
+    return str(value.get("reason") or "") if isinstance(value, dict) else ""
 
 
 def flag_code(flag: Any) -> str:
@@ -52,8 +51,8 @@ def flag_code(flag: Any) -> str:
 
 def visit_issues(visit: Visit) -> list[str]:
     """What is wrong with a visit: mismatched checks, flags and a non-clean verdict."""
-    issues = [f"check:{name}" for name, value in (visit.checks or {}).items()
-              if check_status(value) == MISMATCH]
+    checks = visit.checks or {}
+    issues = [f"check:{name}" for name in CHECKS if check_status(checks.get(name)) == MISMATCH]
     issues += [f"flag:{flag_code(f)}" for f in (visit.flags or [])]
     if visit.verdict not in CLEAN_VERDICTS:
         issues.append(f"verdict:{visit.verdict}")

@@ -9,7 +9,6 @@ it. Every decision is audited and reaches the inspector's phone through pull.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 import secrets
@@ -42,6 +41,7 @@ from server.services.changes import publish_visit_review
 from server.services.coverage import check_reason, check_status, flag_code, visit_issues
 from server.services.draw import SHANGHAI, county_inspectors, filed_version, local_today
 from server.services.scope import REVIEWER_ROLES
+from sync.canonical import compute_seal as protocol_seal
 
 SANCTIONS = ("criticism", "deadline", "recovery", "revocation")  # R15, in the notice's order
 DECISIONS = ("accepted", "reinspect", "rectification")
@@ -169,7 +169,7 @@ def comparison(visit: Visit) -> list[dict[str, Any]]:
     session = planned_session(visit)
     payload = visit.payload or {}
     observed = payload.get("observed") if isinstance(payload.get("observed"), dict) else {}
-    gps = _dig(payload, "gps", "fix", "location") or {}
+    gps = payload.get("gps") or {}
     roster = len(visit.plan_version.enrollments)
     planned = {
         "place": f"{session.site.name}（{session.site.address}；{session.site.lat:.5f}, "
@@ -181,25 +181,39 @@ def comparison(visit: Visit) -> list[dict[str, Any]]:
     }
     started = visit.started_at.astimezone(SHANGHAI)
     sign_ins = visit_sign_ins(visit)
-    headcount = _dig(observed, "headcount") or _dig(payload, "headcount", "attendance.headcount")
+    headcount = observed.get("headcount")
     obs = {
-        "place": (f"{gps.get('lat'):.5f}, {gps.get('lon'):.5f}（±{gps.get('accuracy', 0):.0f} 米）"
-                  if isinstance(gps, dict) and gps.get("lat") is not None else ""),
+        "place": (f"{gps['lat']:.5f}, {gps['lon']:.5f}（±{gps.get('accuracy') or 0:.0f} 米"
+                  f"{'，疑似虚拟定位' if gps.get('mocked') else ''}）"
+                  if isinstance(gps, dict) and gps.get("lat") is not None else "未定位"),
         "time": f"{started:%Y-%m-%d %H:%M}",
-        "teacher": str(_dig(observed, "teacher", "teacher_name")
-                       or _dig(payload, "teacher.observed", "teacher_name", "teacher") or ""),
-        "content": str(_dig(observed, "content", "topic")
-                       or _dig(payload, "content.observed", "topic", "content") or ""),
+        "teacher": _observed_text(observed, "teacher_matches", "teacher_name"),
+        "content": _observed_text(observed, "content_matches", "topic"),
         "attendance": f"{headcount if headcount is not None else '—'} / {len(sign_ins)}",
     }
-    names = [n for n in CHECKS] + [n for n in (visit.checks or {}) if n not in CHECKS]
     rows = []
-    for name in names:
+    for name in CHECKS:
         value = (visit.checks or {}).get(name)
-        rows.append({"check": name, "planned": planned.get(name, ""), "observed": obs.get(name, ""),
-                     "status": check_status(value) if value is not None else "cannot_verify",
-                     "reason": check_reason(value)})
+        rows.append({"check": name, "planned": planned[name], "observed": obs[name],
+                     "status": check_status(value), "reason": check_reason(value)})
     return rows
+
+
+def _observed_text(observed: dict[str, Any], matches_key: str, text_key: str) -> str:
+    verdict = {True: "与计划一致", False: "与计划不一致", None: "未确认"}[observed.get(matches_key)]
+    text = observed.get(text_key) or ""
+    return f"{verdict}：{text}" if text else verdict
+
+
+def visit_team(visit: Visit) -> list[str]:
+    """The names of the inspectors of a visit: the assigned team, or the one who submitted it."""
+    if visit.assignment_id:
+        from server.models import Assignment
+
+        assignment = db.session.get(Assignment, visit.assignment_id)
+        if assignment is not None and assignment.inspectors:
+            return sorted(u.display_name or u.username for u in assignment.inspectors)
+    return [visit.inspector.display_name or visit.inspector.username]
 
 
 def visit_sign_ins(visit: Visit) -> list[SignIn]:
@@ -261,15 +275,8 @@ def visit_media(visit: Visit) -> dict[str, list[dict[str, Any]]]:
 
 
 def compute_seal(payload: dict[str, Any]) -> str:
-    """Recompute a visit's seal with the protocol's own function (SHA-256 of canonical JSON)."""
-    try:
-        from sync.seal import compute_seal as protocol_seal  # the sync protocol's definition
-    except ImportError:
-        protocol_seal = None
-    if protocol_seal is not None:
-        return protocol_seal(payload)
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    """Recompute a visit's seal with the protocol's own function (sync.canonical)."""
+    return protocol_seal(payload)
 
 
 def seal_state(visit: Visit) -> dict[str, Any]:

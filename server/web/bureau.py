@@ -161,6 +161,7 @@ def visit(visit_id: uuid.UUID):
         "bureau/visit.html", visit=item, summary=review_service.visit_summary(item),
         rows=review_service.comparison(item), sign_ins=review_service.sign_in_rows(item),
         seal=review_service.seal_state(item), reviewer=reviewer,
+        team=review_service.visit_team(item),
         media=review_service.visit_media(item) if reviewer else None,
         session=review_service.planned_session(item),
         reviews=review_service.visit_reviews(item),
