@@ -21,8 +21,8 @@ from schemas.media import (
 from server.api.auth import token_required
 from server.api.docs import api_doc
 from server.errors import ApiError
-from server.models import Upload
 from server.services import media_uploads
+from server.services.media_uploads import UploadState
 
 bp = Blueprint("api_media", __name__, url_prefix="/media")
 
@@ -45,7 +45,7 @@ def _require_tus() -> None:
         raise ApiError("media.tus_version")
 
 
-def _upload_headers(upload: Upload) -> dict[str, str]:
+def _upload_headers(upload: UploadState) -> dict[str, str]:
     return {
         "Upload-Offset": str(upload.offset),
         "Upload-Length": str(upload.length),
@@ -54,11 +54,11 @@ def _upload_headers(upload: Upload) -> dict[str, str]:
     }
 
 
-def _upload_body(upload: Upload) -> dict:
+def _upload_body(upload: UploadState) -> dict:
     return UploadSchema().dump({
         "id": upload.id, "sha256": upload.sha256, "mime": upload.mime, "length": upload.length,
         "offset": upload.offset, "expires_at": upload.expires_at,
-        "complete": upload.offset == upload.length,
+        "complete": upload.complete,
     })
 
 

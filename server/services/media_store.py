@@ -70,6 +70,27 @@ def open_part(upload_id: object) -> Path:
     return path
 
 
+def part_size(upload_id: object) -> int | None:
+    """Return the size of an upload's part file (its offset), or None if there is none."""
+    try:
+        return part_path(upload_id).stat().st_size
+    except FileNotFoundError:
+        return None
+
+
+def file_size(fh: BinaryIO) -> int:
+    """Return the size of an open file."""
+    return os.fstat(fh.fileno()).st_size
+
+
+def same_file(fh: BinaryIO, path: Path) -> bool:
+    """Tell whether an open file is still the one at path (not renamed away or deleted)."""
+    try:
+        return os.fstat(fh.fileno()).st_ino == path.stat().st_ino
+    except FileNotFoundError:
+        return False
+
+
 def remove_part(upload_id: object) -> None:
     """Delete an upload's part file, if any."""
     part_path(upload_id).unlink(missing_ok=True)

@@ -1,9 +1,12 @@
 """Resumable uploads (tus 1.0.0 rules): create, append a chunk, complete, terminate, what is missing.
 
-The Upload row's `offset` is the acknowledged truth; the part file may hold more after a
-crash or a discarded chunk, so every PATCH truncates the part to the row's offset before
-writing. Concurrent PATCHes of one upload are serialised by an exclusive lock on its part
-file (workers are separate processes), and the row is read again under the lock.
+While an upload is in progress its offset is the size of its part file, read under an
+exclusive lock on that file (gunicorn workers are separate processes); the database row
+holds what does not change (hash, type, length, owner, expiry) and gets `offset = length`
+when the upload completes. So a chunk costs no database write and no fsync: the bytes are
+made durable once, before the finished file is renamed into place, and a part file that
+a power cut left short or damaged can only fail the whole-file SHA-256 check, never be
+stored (the client then starts that file again).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import fcntl
 import hashlib
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import BinaryIO
 
@@ -30,8 +34,40 @@ _PIECE = 256 * 1024
 _DIGESTS: dict[str, Callable] = {"sha1": hashlib.sha1, "sha256": hashlib.sha256}
 
 
+@dataclass(frozen=True)
+class UploadState:
+    """Where an upload stands, as HEAD and PATCH report it."""
+
+    id: uuid.UUID
+    sha256: str
+    mime: str
+    length: int
+    offset: int
+    expires_at: datetime
+
+    @property
+    def complete(self) -> bool:
+        """True once the file is stored."""
+        return self.offset == self.length
+
+
+def _state(upload: Upload, offset: int) -> UploadState:
+    return UploadState(upload.id, upload.sha256, upload.mime, upload.length, offset,
+                       upload.expires_at)
+
+
+def _part_offset(upload: Upload) -> int:
+    """The offset of an upload: its length once complete, else its part file's size."""
+    if upload.offset == upload.length:
+        return upload.length
+    try:
+        return media_store.part_path(upload.id).stat().st_size
+    except FileNotFoundError:
+        raise ApiError("not_found") from None
+
+
 def create_upload(user: User, sha256: str, mime: str, length: int,
-                  now: datetime | None = None) -> Upload:
+                  now: datetime | None = None) -> UploadState:
     """Start an upload; if the server already holds this hash, the upload is born complete."""
     now = now or utcnow()
     if length > current_app.config["MEDIA_MAX_BYTES"]:
@@ -49,11 +85,11 @@ def create_upload(user: User, sha256: str, mime: str, length: int,
         media_store.open_part(upload.id)
     db.session.add(upload)
     db.session.commit()
-    return upload
+    return _state(upload, upload.offset)
 
 
-def get_upload(user: User, upload_id: uuid.UUID, now: datetime | None = None) -> Upload:
-    """Return this user's upload; unknown (or another's) → 404, expired and unfinished → 410."""
+def _find(user: User, upload_id: uuid.UUID, now: datetime | None) -> Upload:
+    """Return this user's upload row; unknown (or another's) → 404, expired and unfinished → 410."""
     now = now or utcnow()
     upload = db.session.get(Upload, upload_id)
     if upload is None or upload.user_id != user.id:
@@ -61,6 +97,12 @@ def get_upload(user: User, upload_id: uuid.UUID, now: datetime | None = None) ->
     if upload.offset < upload.length and upload.expires_at <= now:
         raise ApiError("media.expired")
     return upload
+
+
+def get_upload(user: User, upload_id: uuid.UUID, now: datetime | None = None) -> UploadState:
+    """Return where this user's upload stands (404 unknown, 410 expired)."""
+    upload = _find(user, upload_id, now)
+    return _state(upload, _part_offset(upload))
 
 
 def _discard(upload: Upload) -> None:
@@ -82,9 +124,13 @@ def _parse_checksum(header: str | None) -> tuple[str, bytes] | None:
         raise ApiError("bad_request", "Upload-Checksum 不是 base64") from error
 
 
+def _mismatch(offset: int) -> ApiError:
+    return ApiError("media.offset_mismatch", details={"offset": offset})
+
+
 def append_chunk(user: User, upload_id: uuid.UUID, offset: int, stream: BinaryIO,
                  content_length: int, checksum: str | None = None,
-                 now: datetime | None = None) -> Upload:
+                 now: datetime | None = None) -> UploadState:
     """Write one PATCH body at `offset`; complete the upload on its last byte.
 
     Raises 409 on an offset mismatch, 413 past the declared length, 460 on a chunk
@@ -92,41 +138,52 @@ def append_chunk(user: User, upload_id: uuid.UUID, offset: int, stream: BinaryIO
     415 when the bytes are not the declared type (upload discarded).
     """
     expected = _parse_checksum(checksum)
-    upload = get_upload(user, upload_id, now)
-    if upload.offset == upload.length == offset and content_length == 0:
-        return upload  # already complete (e.g. deduplicated at creation): nothing to write
-    if upload.offset != offset:
-        raise ApiError("media.offset_mismatch", details={"offset": upload.offset})
+    upload = _find(user, upload_id, now)
+    if upload.offset == upload.length:
+        if offset == upload.length and content_length == 0:
+            return _state(upload, upload.length)  # already complete: nothing to write
+        raise _mismatch(upload.length)
     if offset + content_length > upload.length:
         raise ApiError("media.too_large", details={"length": upload.length})
-    with open(media_store.part_path(upload.id), "r+b") as part:
+    path = media_store.part_path(upload.id)
+    try:
+        part = open(path, "r+b")
+    except FileNotFoundError:
+        raise _completed_or_gone(user, upload_id, now) from None
+    with part:
         fcntl.flock(part.fileno(), fcntl.LOCK_EX)
-        # End the read snapshot taken before the lock, then look at the row again.
-        db.session.commit()
-        upload = get_upload(user, upload_id, now)
-        if upload.offset != offset:
-            raise ApiError("media.offset_mismatch", details={"offset": upload.offset})
+        if not media_store.same_file(part, path):
+            # Completed (renamed into place) or discarded while we waited for the lock.
+            raise _completed_or_gone(user, upload_id, now)
+        size = media_store.file_size(part)
+        if size != offset:
+            raise _mismatch(size)
         received, digest, disconnected = _write_body(part, offset, stream, content_length, expected)
         if expected and (disconnected or digest != expected[1]):
             part.truncate(offset)
             if disconnected:
                 raise disconnected
             raise ApiError("media.checksum_mismatch", details={"offset": offset})
-        upload.offset = offset + received
-        db.session.commit()
         if disconnected:
-            raise disconnected
-        _check_head(upload, offset)
-        if upload.offset == upload.length:
+            raise disconnected  # what arrived is kept: HEAD reports it, the client resumes
+        new_offset = offset + received
+        _check_head(upload, offset, new_offset)
+        if new_offset == upload.length:
             _complete(upload, user)
-    return upload
+    return _state(upload, new_offset)
+
+
+def _completed_or_gone(user: User, upload_id: uuid.UUID, now: datetime | None) -> ApiError:
+    db.session.commit()  # end the read snapshot: another worker changed the row meanwhile
+    upload = _find(user, upload_id, now)
+    return _mismatch(upload.length) if upload.offset == upload.length else ApiError("not_found")
 
 
 def _write_body(part: BinaryIO, offset: int, stream: BinaryIO, content_length: int,
                 expected: tuple[str, bytes] | None) -> tuple[int, bytes | None, Exception | None]:
     """Stream the body to disk at offset; return (bytes kept, digest, disconnect error or None).
 
-    When the client drops mid-body we keep (and fsync) what arrived: tus resumes from there.
+    When the client drops mid-body we keep what arrived: tus resumes from there.
     """
     part.seek(offset)
     part.truncate()
@@ -145,16 +202,15 @@ def _write_body(part: BinaryIO, offset: int, stream: BinaryIO, content_length: i
     except ClientDisconnected as error:
         disconnected = error
     part.flush()
-    media_store.fsync_file(part)
     if received < content_length and disconnected is None:
         disconnected = ClientDisconnected()
     return received, (hasher.digest() if hasher else None), disconnected
 
 
-def _check_head(upload: Upload, old_offset: int) -> None:
+def _check_head(upload: Upload, old_offset: int, new_offset: int) -> None:
     """Judge the type as soon as the leading bytes are in: a fake file is refused early."""
     head_len = min(media_store.HEAD_BYTES, upload.length)
-    if not old_offset < head_len <= upload.offset:
+    if not old_offset < head_len <= new_offset:
         return
     with open(media_store.part_path(upload.id), "rb") as fh:
         kind = media_store.sniff_mime(fh.read(head_len))
@@ -173,6 +229,7 @@ def _complete(upload: Upload, user: User) -> None:
         _discard(upload)
         raise ApiError("media.unsupported_type", details={"declared": upload.mime})
     media_store.store_part(upload.id, upload.sha256)
+    upload.offset = upload.length
     if db.session.get(Media, upload.sha256) is None:
         try:
             with db.session.begin_nested():
@@ -201,11 +258,15 @@ def find_missing(user: User, hashes: list[str], now: datetime | None = None) -> 
         select(Upload).where(
             Upload.user_id == user.id, Upload.sha256.in_(missing), Upload.expires_at > now,
             Upload.offset < Upload.length,
-        ).order_by(Upload.offset)
+        )
     ).all()
-    best = {upload.sha256: upload for upload in uploads}  # ordered by offset: the furthest wins
+    best: dict[str, tuple[int, Upload]] = {}
+    for upload in uploads:
+        offset = media_store.part_size(upload.id)
+        if offset is not None and (upload.sha256 not in best or offset > best[upload.sha256][0]):
+            best[upload.sha256] = (offset, upload)
     return {
         "missing": missing,
-        "partial": {sha: upload.offset for sha, upload in best.items()},
-        "uploads": {sha: str(upload.id) for sha, upload in best.items()},
+        "partial": {sha: offset for sha, (offset, _) in best.items()},
+        "uploads": {sha: str(upload.id) for sha, (_, upload) in best.items()},
     }
