@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from server.errors import ApiError
 from server.extensions import db
-from server.models import SignIn
+from server.models import SignIn, Visit
 from server.services.badges import sign_badge
 from server.services.selfsignin import check_code
 from server.services.signin_flags import (
@@ -88,6 +88,13 @@ def test_a_second_badge_scan_of_the_same_trainee_is_flagged(world):
     first = _badge_scan(world, visit_id, world.trainees[0], T0)
     second = _badge_scan(world, visit_id, world.trainees[0], T0 + timedelta(seconds=20))
     assert (first.flags, second.flags) == ([], ["signin.duplicate_trainee"])
+
+
+def test_a_duplicate_arriving_before_the_first_scan_is_still_the_one_flagged(world):
+    visit_id = uuid.uuid4()
+    later = _badge_scan(world, visit_id, world.trainees[0], T0 + timedelta(seconds=20))
+    first = _badge_scan(world, visit_id, world.trainees[0], T0)
+    assert (first.flags, later.flags) == ([], ["signin.duplicate_trainee"])
 
 
 def test_a_sign_in_outside_the_geofence_is_flagged(client, world, code):
@@ -242,3 +249,83 @@ def test_the_minimum_rate_is_configurable(tmp_path, database_url):
         if not database_url.startswith("postgresql"):
             db.drop_all()
         db.engine.dispose()
+
+
+# --- through the sync push: the server checks every badge again -----------------------------
+
+
+def _push_world(client, world):
+    from tests.sync_fixtures import phone, publish_world
+
+    publish_world(world)
+    return phone(client)
+
+
+def test_the_server_rejects_forged_altered_and_foreign_badges(client, world):
+    device = _push_world(client, world)
+    klass, trainee = world.classes["a"], world.trainees[0]
+    good = sign_badge(trainee.id, klass.id)
+    altered = good[:40] + ("A" if good[40] != "A" else "B") + good[41:]
+    foreign = sign_badge(world.trainees[5].id, world.classes["b"].id)
+    visit_id = uuid.uuid4()
+    for token in (good, altered, foreign, "bm90LWEtYmFkZ2U"):
+        device.add_signin(visit_id=visit_id, class_id=klass.id, trainee_id=None, method="badge",
+                          badge_token=token)
+    status, body = device.push()
+    assert status == 200, body
+    results = body["results"]
+    assert results[0]["status"] == "applied"
+    assert [(r["status"], r["code"]) for r in results[1:]] == [("rejected", "signin.badge_invalid")] * 3
+    stored = db.session.scalars(select(SignIn)).all()
+    assert [(s.trainee_id, s.method) for s in stored] == [(trainee.id, "badge")]
+
+
+def test_pushed_rapid_scans_and_duplicates_are_flagged(client, world):
+    device = _push_world(client, world)
+    klass, site = world.classes["a"], world.sites["a"]
+    visit_id = uuid.uuid4()
+    gps = {"lat": site.lat, "lon": site.lon, "accuracy": 10.0, "captured_at": "2026-03-02T01:00:00Z",
+           "mocked": False}
+    for i, trainee in enumerate(world.trainees[:5] * 2):
+        device.add_signin(visit_id=visit_id, class_id=klass.id, trainee_id=trainee.id,
+                          method="badge", badge_token=sign_badge(trainee.id, klass.id),
+                          at=T0 + timedelta(milliseconds=400 * i), gps=gps)
+    status, body = device.push()
+    assert status == 200 and all(r["status"] == "applied" for r in body["results"]), body
+    rows = db.session.scalars(select(SignIn).order_by(SignIn.at)).all()
+    db.session.refresh(rows[0])
+    assert all("signin.rapid_scans" in s.flags for s in rows)
+    assert [("signin.duplicate_trainee" in s.flags) for s in rows] == [False] * 5 + [True] * 5
+    assert not any("signin.outside_geofence" in s.flags for s in rows)
+
+
+def test_a_pushed_visit_carries_its_attendance_findings(client, world):
+    from tests.sync_client import visit_payload
+    from tests.sync_fixtures import today_session
+
+    device = _push_world(client, world)
+    klass, version = world.classes["a"], world.versions["a"]
+    visit_id = uuid.uuid4()
+    signins = [device.add_signin(visit_id=visit_id, class_id=klass.id, trainee_id=t.id,
+                                 method="badge", badge_token=sign_badge(t.id, klass.id))["entity_id"]
+               for t in world.trainees[:3]]
+    device.add_visit(visit_payload(class_id=klass.id, session=today_session(world),
+                                   plan_version_id=version.id, site=world.sites["a"],
+                                   signins=signins, headcount=3), visit_id=visit_id)
+    status, body = device.push()
+    assert status == 200, body
+    visit = db.session.get(Visit, visit_id)
+    db.session.refresh(visit)
+    assert "attendance.low" in visit.flags
+    assert visit.checks["reconciliation"]["rate"] == 0.6
+    assert [a["name"] for a in visit.checks["reconciliation"]["absent"]] == ["a学员3", "a学员4"]
+    # Two late sign-ins, pushed after the visit, lift the attendance and clear the finding.
+    for t in world.trainees[3:5]:
+        device.add_signin(visit_id=visit_id, class_id=klass.id, trainee_id=t.id,
+                          method="badge", badge_token=sign_badge(t.id, klass.id))
+    status, body = device.push()
+    assert status == 200, body
+    db.session.refresh(visit)
+    assert visit.checks["reconciliation"]["rate"] == 1.0
+    assert not set(visit.flags) & {"attendance.low"}
+    assert "signin.proxy_suspected" in visit.flags  # 5 signed in, 3 counted in the room

@@ -113,8 +113,13 @@ def _rapid_run(badge_signins: list[SignIn], count: int, gap: float) -> list[Sign
 def flag_signin(signin: SignIn, class_id: uuid.UUID) -> list[str]:
     """Flag a new sign-in (and earlier ones it implicates) against the visit's other sign-ins."""
     others = [s for s in _visit_signins(signin.visit_id) if s.id != signin.id]
-    if signin.trainee_id is not None and any(o.trainee_id == signin.trainee_id for o in others):
+    # The later of two sign-ins of one trainee is the duplicate, whatever order they arrive in.
+    earlier = [o for o in others if (o.at, str(o.id)) < (signin.at, str(signin.id))]
+    if signin.trainee_id is not None and any(o.trainee_id == signin.trainee_id for o in earlier):
         _add_flag(signin, DUPLICATE)
+    for later in (o for o in others if o not in earlier and o.trainee_id == signin.trainee_id
+                  and signin.trainee_id is not None):
+        _add_flag(later, DUPLICATE)
     if signin.method == "self" and signin.device_id:
         # One phone signing in several trainees: the phone's owner signed for the others.
         same_device = [o for o in others if o.method == "self" and o.device_id == signin.device_id
@@ -192,8 +197,9 @@ def _person(trainee: Trainee) -> dict[str, Any]:
 def _headcount_of(visit: Visit) -> int | None:
     payload = visit.payload or {}
     value = payload.get("headcount")
-    if value is None and isinstance(payload.get("attendance"), dict):
-        value = payload["attendance"].get("headcount")
+    for holder in ("observed", "attendance"):  # the field app puts it under `observed`
+        if value is None and isinstance(payload.get(holder), dict):
+            value = payload[holder].get("headcount")
     return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
@@ -247,3 +253,36 @@ def _findings(result: Attendance, present: int) -> list[dict[str, Any]]:
         findings.append({"code": "signin.proxy_suspected", "details": {
             "reasons": reasons, "signed_in": signed, "headcount": result.headcount}})
     return findings
+
+
+FINDING_CODES = ("attendance.low", "attendance.unknown_person", "signin.proxy_suspected")
+
+
+def raise_attendance_findings(visit: Visit) -> Attendance:
+    """Reconcile a stored visit and put its findings among the visit's flags (replacing old ones)."""
+    attendance = reconcile_attendance(visit)
+    kept = [f for f in visit.flags or [] if f not in FINDING_CODES]
+    visit.flags = kept + [f["code"] for f in attendance.findings]
+    visit.checks = {**(visit.checks or {}), "reconciliation": attendance.as_dict()}
+    return attendance
+
+
+def flag_pushed_signins(new_signins: list[tuple[uuid.UUID, uuid.UUID]], context: Any) -> None:
+    """End of a push batch: flag its sign-ins, then raise findings on the visits concerned.
+
+    new_signins holds (sign-in id, class id) pairs; visits concerned are those the batch's
+    sign-ins name and those submitted in this batch (received at the batch's time).
+    """
+    if new_signins:
+        ids = [signin_id for signin_id, _ in new_signins]
+        class_of = dict(new_signins)
+        rows = db.session.scalars(select(SignIn).where(SignIn.id.in_(ids))).all()
+        for signin in sorted(rows, key=lambda s: (s.at, str(s.id))):
+            flag_signin(signin, class_of[signin.id])
+    visit_ids = set(context.touched_visits)
+    visit_ids |= {obj.id for obj in [*db.session.new, *db.session.identity_map.values()]
+                  if isinstance(obj, Visit) and obj.received_at == context.received_at}
+    if not visit_ids:
+        return
+    for visit in db.session.scalars(select(Visit).where(Visit.id.in_(visit_ids))).all():
+        raise_attendance_findings(visit)
