@@ -110,3 +110,10 @@ def test_not_a_zip_is_refused(tmp_path):
     with pytest.raises(ApiError) as error:
         verify_archive(bogus)
     assert error.value.code == "archive.invalid"
+
+
+def test_an_archive_without_its_manifest_fails(archive, tmp_path):
+    path, _, _ = archive
+    bare = tmp_path / "bare.zip"
+    rewrite(path, bare, drop=MANIFEST)
+    assert archive_problems(bare) == [(MANIFEST, "missing or unreadable")]
