@@ -17,6 +17,7 @@ users_cli = AppGroup("users", help="Manage users.")
 # Modules that define `register(app)` adding their command groups.
 CLI_MODULES: list[str] = [
     "server.demo",
+    "server.verify_cli",
     "server.roster_cli",
     "server.media_cli",
     "server.draw_cli",
