@@ -130,6 +130,7 @@ def test_county_reviewer_downloads_in_scope_only(world, client, year):
     assert client.get(f"/documents/bases/{base_a}/{year}/subsidy.xlsx").status_code == 200
     response = client.get(f"/documents/bases/{base_a}/{year}/archive.zip")
     assert response.status_code == 200
+    assert f"filename*=UTF-8''archive-{year}-" in response.headers["Content-Disposition"]
     assert verify_archive(io.BytesIO(response.data)) == []
     assert client.get(f"/documents/bases/{base_a}/1900/archive.zip").status_code == 422
     assert client.get(f"/documents/bases/not-a-uuid/{year}/archive.zip").status_code == 422

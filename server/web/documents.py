@@ -46,7 +46,7 @@ def visit_pdf(visit_id: str):
     data = build_visit_pdf(visit)
     audit("document.visit_pdf", "visit", visit.id, user=current_user)
     db.session.commit()
-    return _download(data, "application/pdf", f"抽查记录表-{visit.id}.pdf")
+    return _download(data, "application/pdf", f"visit-{visit.id}-抽查记录表.pdf")
 
 
 @bp.get("/bases/<base_id>/<year>/attachment2.xlsx")
@@ -55,7 +55,7 @@ def attachment2(base_id: str, year: str):
     """Download Attachment 2 (培训情况统计表) of a base and year."""
     base, year_ = _base_year(base_id, year, base_staff=True)
     data = build_attachment2(base, year_, today=documents_service.today_local())
-    return _download(data, XLSX, f"附件2-培训情况统计表-{base.name}-{year_}.xlsx")
+    return _download(data, XLSX, f"attachment2-{year_}-{base.name}.xlsx")
 
 
 @bp.get("/bases/<base_id>/<year>/subsidy.<any(xlsx, json):fmt>")
@@ -66,7 +66,7 @@ def subsidy(base_id: str, year: str, fmt: str):
     summary = subsidy_summary(base, year_)
     if fmt == "json":
         return Response(json.dumps(summary, ensure_ascii=False), mimetype="application/json")
-    return _download(build_subsidy_xlsx(summary), XLSX, f"培训补贴汇总-{base.name}-{year_}.xlsx")
+    return _download(build_subsidy_xlsx(summary), XLSX, f"subsidy-{year_}-{base.name}.xlsx")
 
 
 @bp.get("/bases/<base_id>/<year>/archive.zip")
@@ -81,4 +81,4 @@ def archive(base_id: str, year: str):
     db.session.commit()
     spool.seek(0)
     return send_file(spool, mimetype="application/zip", as_attachment=True,
-                     download_name=f"档案-{base.name}-{year_}.zip")
+                     download_name=f"archive-{year_}-{base.name}.zip")
