@@ -166,3 +166,37 @@ def test_badges_make_refuses_an_unknown_class(app, world, runner, tmp_path):
     assert "no class" in result.output
     bad = runner.invoke(args=["badges", "make", "--class", "nope", "--out", str(tmp_path)])
     assert bad.exit_code == 2
+
+
+def test_the_pull_carries_the_badge_key_to_every_inspector(app, world, client):
+    from tests.sync_fixtures import phone
+
+    for username, device_id in (("inspector_a", "p-a"), ("inspector_b", "p-b"),
+                                ("city_inspector", "p-c")):
+        changes, _ = phone(client, username, device_id).pull_all()
+        keys = [c for c in changes if c["type"] == "badge_key"]
+        assert len(keys) == 1
+        assert keys[0]["op"] == "put"
+        assert keys[0]["data"]["jwk"] == badges.public_key_jwk()
+        assert keys[0]["data"]["alg"] == "ES256"
+
+
+def test_a_new_key_replaces_the_old_one_on_the_phone(app, world, client):
+    from tests.sync_fixtures import phone
+
+    device = phone(client)
+    changes, cursor = device.pull_all()
+    old_id = next(c["id"] for c in changes if c["type"] == "badge_key")
+    key = ec.generate_private_key(ec.SECP256R1())
+    app.config["BADGE_SIGNING_KEY"] = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()).decode()
+    changes, _ = device.pull_all(cursor)
+    got = {(c["id"], c["op"]) for c in changes if c["type"] == "badge_key"}
+    assert got == {(old_id, "delete"), (str(badges.badge_key_entity_id()), "put")}
+    # Published once: a second pull brings nothing new.
+    assert device.pull_all(cursor)[0] == changes
+    from server.extensions import db
+    from server.models import ChangeLog
+
+    assert db.session.query(ChangeLog).filter_by(entity_type="badge_key").count() == 3

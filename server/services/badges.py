@@ -195,12 +195,47 @@ def badge_key_payload() -> dict[str, object]:
 
 
 def publish_badge_key() -> uuid.UUID:
-    """Record the current badge key in the change log for every county (pull type `badge_key`)."""
+    """Record the current badge key for every county (pull type `badge_key`); withdraw old keys."""
+    from sqlalchemy import func, select
+
+    from server.extensions import db
+    from server.models import ChangeLog
     from server.services.changes import record_change
 
     entity_id = badge_key_entity_id()
-    record_change("badge_key", entity_id, county_id=None)
+    latest = (select(ChangeLog.entity_id, func.max(ChangeLog.seq).label("seq"))
+              .where(ChangeLog.entity_type == "badge_key").group_by(ChangeLog.entity_id).subquery())
+    published = dict(db.session.execute(
+        select(latest.c.entity_id, ChangeLog.op).join(ChangeLog, ChangeLog.seq == latest.c.seq)
+    ).all())
+    for old_id, op in published.items():
+        if old_id != entity_id and op != "delete":
+            record_change("badge_key", old_id, "delete", county_id=None)
+    if published.get(entity_id) != "put":
+        record_change("badge_key", entity_id, county_id=None)
     return entity_id
+
+
+def ensure_badge_key_published() -> None:
+    """Publish the current key once per process and key (pull calls this; phones need the key)."""
+    from server.extensions import db
+
+    done = current_app.extensions.setdefault("spotcheck_badge_key_published", set())
+    kid = key_id()
+    if kid in done:
+        return
+    publish_badge_key()
+    db.session.commit()
+    done.add(kid)
+
+
+def serialise_badge_key(entity_id: uuid.UUID) -> dict[str, object] | None:
+    """Pull serialiser for `badge_key`: the current key's data, None (a delete) for an old key."""
+    if entity_id != badge_key_entity_id():
+        return None
+    data = badge_key_payload()
+    data.pop("id")
+    return data
 
 
 IN_FORCE_STATES = ("approved", "recorded")

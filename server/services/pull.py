@@ -125,9 +125,16 @@ def _visit_review(entity_id: uuid.UUID) -> dict[str, Any] | None:
     }
 
 
+def _badge_key(entity_id: uuid.UUID) -> dict[str, Any] | None:
+    from server.services.badges import serialise_badge_key
+
+    return serialise_badge_key(entity_id)
+
+
 for _name, _fn in [("county", _county), ("base", _base), ("site", _site), ("teacher", _teacher),
                    ("training_class", _training_class), ("plan_version", _plan_version),
-                   ("assignment", _assignment), ("visit_review", _visit_review)]:
+                   ("assignment", _assignment), ("visit_review", _visit_review),
+                   ("badge_key", _badge_key)]:
     register_serialiser(_name, _fn)
 
 
@@ -164,6 +171,10 @@ def pull(user: User, cursor_text: str | None, limit: int) -> dict[str, Any]:
     if db.session.get(SyncState, STATE_ID) is None:
         ensure_sync_state()
         db.session.commit()  # the epoch must outlive this request, or every cursor resets
+    # Phones verify badges offline with the bureau's public key: make sure it is in the log.
+    from server.services.badges import ensure_badge_key_published
+
+    ensure_badge_key_published()
     state = ensure_sync_state()
     epoch, scope = state.epoch, scope_of(user)
     after = read_cursor(cursor_text, epoch, scope)
