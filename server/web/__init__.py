@@ -9,6 +9,7 @@ from flask import Flask
 # Each module defines `bp`, a Blueprint.
 WEB_MODULES = [
     "server.web.auth",
+    "server.web.filing",
     "server.web.bureau",
     "server.web.documents",
     "server.web.pwa",
