@@ -27,6 +27,12 @@ function emit(type, detail = {}) {
 /** Run a sync now (or right after the one in progress). Timer runs respect the back-off. */
 export async function syncNow(reason = 'manual') {
   if (!hasToken()) return;
+  if (!navigator.onLine) {
+    // Offline is the normal state in the field, not a failure: the 'online' event resumes.
+    state.lastError = null;
+    emit('change');
+    return;
+  }
   if (reason === 'timer' && Date.now() < state.nextTry) return;
   if (!navigator.locks) return runLoop();
   await navigator.locks.request(LOCK, { ifAvailable: true }, async (lock) => {
@@ -58,7 +64,7 @@ async function runOnce() {
     state.nextTry = 0;
   } catch (error) {
     state.failures += 1;
-    state.lastError = error.message || String(error);
+    state.lastError = error instanceof ApiError && error.status === 0 ? 'network' : (error.message || String(error));
     const base = Math.min(MAX_BACKOFF_MS, 2000 * 2 ** (state.failures - 1));
     const delay = base * (0.5 + Math.random());
     state.nextTry = Date.now() + delay;

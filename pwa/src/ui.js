@@ -36,6 +36,11 @@ export function toast(message) {
   toastTimer = setTimeout(() => el.classList.remove('show'), 3500);
 }
 
+/** Hide the toast at once. */
+export function hideToast() {
+  document.getElementById('toast').classList.remove('show');
+}
+
 /** Say how long ago an ISO time was: '5 分钟'. */
 export function formatAge(iso, now = Date.now()) {
   const minutes = Math.max(0, Math.floor((now - new Date(iso).getTime()) / 60000));

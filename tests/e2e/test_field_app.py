@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from geopy.distance import geodesic
 from PIL import Image
 
 from tests.e2e.conftest import (
@@ -206,12 +207,15 @@ def test_reload_mid_visit_keeps_the_draft(live_server, context, page, tmp_path):
 
 
 def test_gps_two_km_away_is_a_place_mismatch_shown_and_stored(live_server, context, page, tmp_path):
-    at_site(context, live_server.facts, "a", offset_m=2000, accuracy=20)
+    lat, lon = at_site(context, live_server.facts, "a", offset_m=2000, accuracy=20)
+    site = live_server.facts["sites"]["a"]
+    expected = geodesic((lat, lon), (site["lat"], site["lon"])).meters
     login(page, live_server)
     start_visit(page)
     place = page.get_by_test_id("check-place")
     assert place.get_attribute("data-status") == "mismatch"
-    assert "2000" in place.inner_text() or "1999" in place.inner_text() or "2001" in place.inner_text()
+    # The phone's geodesic distance agrees with geopy's (the server's) to the metre.
+    assert f"距培训场所 {round(expected)} 米" in place.inner_text()
     screenshot(page, "11-place-mismatch")
     fill_visit(page, make_photo(tmp_path / "far.jpg", (640, 480)))
     assert "地点" in page.get_by_test_id("summary-mismatches").inner_text()
@@ -219,7 +223,7 @@ def test_gps_two_km_away_is_a_place_mismatch_shown_and_stored(live_server, conte
     wait_synced(page)
     (visit,) = server_visits(live_server)
     assert visit["checks"]["place"]["status"] == "mismatch"
-    assert 1990 <= visit["checks"]["place"]["distance_m"] <= 2010
+    assert visit["checks"]["place"]["distance_m"] == pytest.approx(expected, abs=0.1)
     stored = page.evaluate("""async () => {
         const req = indexedDB.open('spotcheck');
         const db = await new Promise((ok) => { req.onsuccess = () => ok(req.result); });
@@ -238,7 +242,7 @@ def test_server_killed_during_sync_then_exactly_once_after_restart(live_server, 
     page.get_by_test_id("visit-submit").click()
     page.get_by_test_id("visit-row").first.wait_for()
     page.get_by_test_id("sync-now").click()
-    page.locator(".syncbar .warn").wait_for(timeout=15000)  # the push failed: back-off
+    page.get_by_test_id("sync-error").wait_for(timeout=15000)  # the push failed: back-off
     assert page.get_by_test_id("sync-pending").inner_text() == "9"
     assert page.get_by_test_id("visit-row").first.get_attribute("data-state") == "local"
 
@@ -292,7 +296,9 @@ def test_new_app_version_while_a_visit_is_open_loses_nothing(browser, tmp_path):
             "() => caches.keys().then((k) => k.length === 1 && k[0].endsWith('ffffffffffffffff'))")
         assert old_caches != page.evaluate("caches.keys()")
         page.get_by_test_id("assignment").first.click()
-        page.locator('.visit[data-step="teacher"]').wait_for()
+        page.locator('.visit[data-step="checks"]').wait_for()  # where the inspector left it
+        next_step(page, "teacher")
+        assert page.get_by_test_id("teacher-yes").get_attribute("aria-pressed") == "true"
         assert page.get_by_test_id("teacher-name").input_value() == "a理论老师"
     finally:
         context.close()

@@ -1,6 +1,7 @@
 // The home screen: assignments by date, unfinished drafts, covert checks, finished visits.
 import { geodesicDistance, shanghaiParts } from '../checks.js';
-import { allMedia, getMeta, listDrafts, listVisits } from '../db.js';
+import { getFix } from '../capture/gps.js';
+import { allMedia, getMeta, listDrafts, listVisits, setMeta } from '../db.js';
 import { t } from '../i18n.js';
 import { currentVersion, describe } from '../scope.js';
 import { formatDistance, h, mount } from '../ui.js';
@@ -100,6 +101,17 @@ export async function renderList(root, { scope, auth, navigate }) {
         'data-testid': 'visit-review' }, reviewText(review), review.comment ? `：${review.comment}` : '')));
     }))) : null;
 
+  const stale = !fix || Date.now() - new Date(fix.captured_at).getTime() > 10 * 60_000;
+  if (stale && scope.assignments.length && !renderList.locating
+      && Date.now() - (renderList.lastTry || 0) > 2 * 60_000) {
+    renderList.lastTry = Date.now();
+    // Distances need a fresh position; the list is usable at once and redrawn when it comes.
+    renderList.locating = true;
+    getFix({ timeout: 15000 }).then((newFix) => setMeta('last_fix', newFix))
+      .then(() => { if ((location.hash || '#/') === '#/') renderList(root, { scope, auth, navigate }); })
+      .catch(() => {})
+      .finally(() => { renderList.locating = false; });
+  }
   mount(root,
     h('h2', {}, t('list.assignments')),
     assignmentNodes.length ? assignmentNodes : h('p', { class: 'muted' }, t('list.none')),

@@ -59,7 +59,9 @@ export async function renderStatus(root) {
     h('div', { class: 'syncbar', 'data-running': String(state.running) },
       line,
       state.running ? h('p', { class: 'muted' }, t('sync.running'))
-        : state.lastError ? h('p', { class: 'warn small-print' }, t('sync.failed', { message: state.lastError })) : null,
+        : !navigator.onLine ? h('p', { class: 'muted small-print' }, t('sync.offline'))
+          : state.lastError ? h('p', { class: 'warn small-print', 'data-testid': 'sync-error' }, t('sync.failed', {
+            message: state.lastError === 'network' ? t('error.network') : state.lastError })) : null,
       h('div', { class: 'row' },
         h('button', { type: 'button', class: 'primary', 'data-testid': 'sync-now',
           onclick: () => syncNow('manual') }, t('sync.now')),

@@ -13,7 +13,7 @@ import {
 import { t } from '../i18n.js';
 import { qualification } from '../scope.js';
 import { syncNow } from '../sync.js';
-import { h, mount, statusPill, toast } from '../ui.js';
+import { h, hideToast, mount, statusPill, toast } from '../ui.js';
 import { renderAttendance } from './attendance.js';
 
 export const STEPS = ['checks', 'teacher', 'attendance', 'photos', 'findings', 'signatures', 'summary'];
@@ -321,6 +321,7 @@ export async function renderVisit(root, { id, navigate }) {
             try {
               const photo = await processPhoto(file);
               if (!draft.photos.some((p) => p.sha256 === photo.sha256)) await addDraftPhoto(draft, photo);
+              hideToast();
             } catch (error) {
               toast(t('photos.failed', { message: error.message }));
             }

@@ -1,0 +1,53 @@
+// Messages of the QR sign-in panel (badge scans, self sign-in code), Chinese first.
+import { currentLanguage } from '../i18n.js';
+
+const MESSAGES = {
+  zh: {
+    'qr.title': '扫码签到',
+    'qr.scan': '扫描学员码',
+    'qr.self': '学员自助签到码',
+    'qr.close': '关闭',
+    'qr.scanning': '请将学员码对准取景框',
+    'qr.engine': '识别方式：{engine}',
+    'qr.no_camera': '无法打开摄像头：{message}',
+    'qr.ok': '{name} 签到成功',
+    'qr.duplicate': '{name} 已签到，重复扫码已记录',
+    'qr.not_on_roster': '学员码有效，但该学员不在本班名册中，已记录',
+    'qr.other_class': '不是本班次的学员码，已记录为异常',
+    'qr.signature': '学员码无效（伪造或损坏），已记录为异常',
+    'qr.garbled': '无法识别的二维码',
+    'qr.no_key': '尚未同步验码公钥，联网同步后再扫；本次扫码已保存，由服务器核验',
+    'qr.self_code': '请学员用自己的手机扫描此码签到',
+    'qr.self_refresh': '{s} 秒后更新',
+    'qr.self_no_key': '本机没有签到密钥，请退出后重新登录',
+    'qr.rapid': '扫码过快（连续 {n} 次间隔不足 1 秒），已标记',
+    'qr.count': '扫码 {n} 次，异常 {bad} 次',
+  },
+  en: {
+    'qr.title': 'QR sign-in',
+    'qr.scan': 'Scan badges',
+    'qr.self': 'Self sign-in code',
+    'qr.close': 'Close',
+    'qr.scanning': 'Hold a badge in the frame',
+    'qr.engine': 'Decoder: {engine}',
+    'qr.no_camera': 'Cannot open the camera: {message}',
+    'qr.ok': '{name} signed in',
+    'qr.duplicate': '{name} already signed in; the repeat scan is recorded',
+    'qr.not_on_roster': 'Genuine badge, but the trainee is not on this roster; recorded',
+    'qr.other_class': 'A badge of another class; recorded as an anomaly',
+    'qr.signature': 'Badge invalid (forged or damaged); recorded as an anomaly',
+    'qr.garbled': 'Not a badge',
+    'qr.no_key': 'No badge key synced yet; the scan is kept and the server will check it',
+    'qr.self_code': 'Trainees scan this with their own phones',
+    'qr.self_refresh': 'changes in {s} s',
+    'qr.self_no_key': 'No sign-in key on this phone: log out and in again',
+    'qr.rapid': 'Scans too fast ({n} in a row under 1 s apart); flagged',
+    'qr.count': '{n} scans, {bad} anomalies',
+  },
+};
+
+/** Return a panel message in the current language. */
+export function tq(key, values = {}) {
+  const text = MESSAGES[currentLanguage()]?.[key] ?? MESSAGES.zh[key] ?? key;
+  return text.replace(/\{(\w+)\}/g, (_, name) => (values[name] ?? `{${name}}`));
+}

@@ -1,0 +1,177 @@
+// QR sign-in on the attendance step: scan trainees' badges (verified offline) and show the
+// rotating self sign-in code. Plugs in through registerAttendanceExtension.
+import { verifyBadge } from '../capture/badge.js';
+import { startScanner } from '../capture/qr.js';
+import { makeSelfCode, selfSigninUrl, WINDOW_SECONDS, windowOf } from '../capture/selfcode.js';
+import { deviceId, getMeta } from '../db.js';
+import { h, mount } from '../ui.js';
+import { registerAttendanceExtension } from './attendance.js';
+import { tq } from './signin_messages.js';
+
+const RAPID_COUNT = 10;
+const RAPID_MS = 1000;
+
+let overlay = null; // lives on <body>: the attendance step re-renders under it on each scan
+let scanner = null;
+let selfTimer = null;
+let current = null; // {ctx} of the attendance step last rendered
+const log = new Map(); // draft id -> [{kind, text}] newest first (this session only)
+
+function ensureStyles() {
+  if (document.getElementById('signin-css')) return;
+  document.head.append(h('link', { id: 'signin-css', rel: 'stylesheet', href: 'signin.css' }));
+}
+
+function note(draftId, kind, text) {
+  const list = log.get(draftId) || [];
+  list.unshift({ kind, text });
+  log.set(draftId, list.slice(0, 30));
+  const box = overlay?.querySelector('[data-testid=scan-message]');
+  if (box) {
+    box.textContent = text;
+    box.className = `scan-message ${kind}`;
+  }
+}
+
+function closeOverlay() {
+  scanner?.stop();
+  scanner = null;
+  clearInterval(selfTimer);
+  selfTimer = null;
+  overlay?.remove();
+  overlay = null;
+  current?.rerender();
+}
+
+function rapidRun(signins) {
+  const badge = signins.filter((s) => s.method === 'badge').map((s) => Date.parse(s.at)).sort((a, b) => a - b);
+  let run = 1;
+  for (let i = 1; i < badge.length; i += 1) {
+    run = badge[i] - badge[i - 1] < RAPID_MS ? run + 1 : 1;
+  }
+  return run;
+}
+
+async function onBadge(text) {
+  if (!current) return;
+  const { draft, roster, markPresent, save, rerender } = current;
+  if (/\/s\/[\w-]+$/.test(text)) return; // the self sign-in code, seen over a shoulder
+  const result = await verifyBadge(text, draft.class_id);
+  if (result.reason === 'garbled') {
+    note(draft.id, 'bad', tq('qr.garbled'));
+    return;
+  }
+  const signin = {
+    id: crypto.randomUUID(), method: 'badge', badge_token: text, at: new Date().toISOString(),
+    trainee_id: result.trainee_id || null,
+  };
+  if (draft.gps) signin.gps = draft.gps;
+  const trainee = roster.find((r) => r.trainee_id === result.trainee_id);
+  if (result.ok || result.reason === 'no_key') {
+    const again = draft.signins.some((s) => s.method === 'badge' && s.trainee_id === result.trainee_id);
+    if (!trainee) note(draft.id, 'bad', tq('qr.not_on_roster'));
+    else if (again) note(draft.id, 'bad', tq('qr.duplicate', { name: trainee.name }));
+    else note(draft.id, result.ok ? 'ok' : 'warn', result.ok ? tq('qr.ok', { name: trainee.name }) : tq('qr.no_key'));
+  } else {
+    note(draft.id, 'bad', tq(`qr.${result.reason}`));
+  }
+  // Every scan is kept, the doubtful ones too: the server checks the badge again and flags or
+  // rejects it, so the record shows the anomaly rather than hiding it.
+  if (trainee && (result.ok || result.reason === 'no_key')) {
+    markPresent(trainee.trainee_id, signin);
+  } else {
+    draft.signins.push(signin);
+    save();
+    rerender();
+  }
+  const run = rapidRun(draft.signins);
+  if (run >= RAPID_COUNT) note(draft.id, 'bad', tq('qr.rapid', { n: run }));
+}
+
+async function openScanner() {
+  ensureStyles();
+  const video = h('video', { class: 'scan-video', 'data-testid': 'scan-video', muted: true, playsinline: true });
+  const message = h('p', { class: 'scan-message', 'data-testid': 'scan-message', 'aria-live': 'assertive' },
+    tq('qr.scanning'));
+  const engine = h('p', { class: 'muted small-print', 'data-testid': 'scan-engine' });
+  overlay = h('div', { class: 'qr-overlay', role: 'dialog', 'aria-label': tq('qr.scan') },
+    h('div', { class: 'scan-frame' }, video),
+    message, engine,
+    h('button', { type: 'button', class: 'primary big', 'data-testid': 'scan-close', onclick: closeOverlay },
+      tq('qr.close')));
+  document.body.append(overlay);
+  try {
+    scanner = await startScanner(video, (text) => { onBadge(text); });
+    engine.textContent = tq('qr.engine', { engine: scanner.engine });
+    engine.dataset.engine = scanner.engine;
+  } catch (error) {
+    message.textContent = tq('qr.no_camera', { message: error.message || String(error) });
+    message.className = 'scan-message bad';
+  }
+}
+
+async function openSelfCode(draft) {
+  ensureStyles();
+  const auth = await getMeta('auth');
+  const image = h('img', { class: 'self-qr', 'data-testid': 'self-qr', alt: tq('qr.self') });
+  const countdown = h('p', { class: 'muted', 'data-testid': 'self-countdown' });
+  overlay = h('div', { class: 'qr-overlay', role: 'dialog', 'aria-label': tq('qr.self') },
+    h('p', { class: 'self-hint' }, tq('qr.self_code')), image, countdown,
+    h('button', { type: 'button', class: 'primary big', 'data-testid': 'self-close', onclick: closeOverlay },
+      tq('qr.close')));
+  document.body.append(overlay);
+  if (!auth?.device_key) {
+    countdown.textContent = tq('qr.self_no_key');
+    countdown.className = 'warn';
+    return;
+  }
+  const { default: qrcode } = await import('qrcode-generator');
+  const device = await deviceId();
+  let shown = null;
+  const refresh = async () => {
+    const now = Date.now();
+    const window = windowOf(now);
+    if (window !== shown) {
+      shown = window;
+      const code = await makeSelfCode({ deviceKey: auth.device_key, deviceId: device,
+        classId: draft.class_id, visitId: draft.id, ms: now });
+      const qr = qrcode(0, 'M');
+      qr.addData(selfSigninUrl(code));
+      qr.make();
+      image.src = qr.createDataURL(6, 4);
+      image.dataset.code = code;
+      image.dataset.window = String(window);
+    }
+    const left = WINDOW_SECONDS - Math.floor(now / 1000) % WINDOW_SECONDS;
+    countdown.textContent = tq('qr.self_refresh', { s: left });
+  };
+  await refresh();
+  selfTimer = setInterval(refresh, 1000);
+}
+
+registerAttendanceExtension((ctx) => {
+  current = ctx;
+  const entries = log.get(ctx.draft.id) || [];
+  const bad = entries.filter((e) => e.kind === 'bad').length;
+  const scans = ctx.draft.signins.filter((s) => s.method === 'badge').length;
+  const list = h('ul', { class: 'scan-log', 'data-testid': 'scan-log' },
+    entries.slice(0, 5).map((e) => h('li', { class: e.kind }, e.text)));
+  const block = h('section', { class: 'qr-signin', 'data-testid': 'qr-signin' },
+    h('h3', {}, tq('qr.title')),
+    h('div', { class: 'row-between' },
+      h('button', { type: 'button', class: 'primary', 'data-testid': 'scan-badges', onclick: openScanner },
+        tq('qr.scan')),
+      h('button', { type: 'button', 'data-testid': 'self-code', onclick: () => openSelfCode(ctx.draft) },
+        tq('qr.self'))),
+    h('p', { class: 'muted', 'data-testid': 'scan-count', 'data-scans': String(scans) },
+      tq('qr.count', { n: scans, bad })),
+    list);
+  return block;
+});
+
+/** Close any scanner or code overlay (leaving the step). */
+export function closeSigninOverlays() {
+  if (overlay) closeOverlay();
+}
+
+export { mount };
