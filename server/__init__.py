@@ -57,6 +57,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.init_app(app)
     csrf.init_app(app)
 
+    from server.compression import init_compression
     from server.errors import register_error_handlers
     from server.i18n import init_i18n
     from server.security import init_security
@@ -64,6 +65,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_error_handlers(app)
     init_i18n(app)
     init_security(app)
+    init_compression(app)
 
     from server.api import register_api
     from server.web import register_web
