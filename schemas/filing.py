@@ -192,6 +192,7 @@ class ViolationSchema(Schema):
     field = fields.String(allow_none=True)
     column = fields.String(allow_none=True, metadata={"description": "spreadsheet column, on import"})
     entity_id = fields.String(allow_none=True, metadata={"description": "trainee, teacher or base"})
+    subject = fields.String(allow_none=True, metadata={"description": "the trainee's or teacher's name"})
 
 
 class VersionSummarySchema(Schema):

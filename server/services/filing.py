@@ -415,10 +415,15 @@ def check_version(version: PlanVersion) -> list[dict[str, Any]]:
     """Run the notice's rules on a version (R1, R3, R4, R6) and the filing's own needs."""
     found = [v.to_dict() for v in
              rules.check_plan_version(version, _minutes_per_hour())]
+    # Say whom a violation concerns: a message alone does not name the trainee or teacher.
+    names = {str(e.trainee_id): e.trainee.name for e in version.enrollments}
+    names.update({str(s.teacher_id): s.teacher.name for s in version.sessions})
+    for v in found:
+        v["subject"] = names.get(v.get("entity_id") or "")
     if not version.enrollments:
         found.append({"code": "R5.roster_empty", "message": "花名册为空",
                       "message_en": "The roster is empty", "row": None, "field": "roster",
-                      "entity_id": None})
+                      "entity_id": None, "subject": None})
     return found
 
 
