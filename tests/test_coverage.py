@@ -93,3 +93,27 @@ def test_coverage_api_and_dashboard(client, api, world):
     page = client.get("/bureau/").get_data(as_text=True)
     assert page.count('data-testid="county-row"') == 2
     assert "<svg class=\"bar\"" in page and "style=" not in page
+
+
+def test_demo_shows_a_year_in_progress(app):
+    """The demo has drawn assignments, compliant and flagged visits and an open rectification."""
+    from sqlalchemy import select
+
+    from server.models import Assignment, Draw, Rectification, User, Visit
+    from server.services.demo_data import load_demo_data
+    from server.services.draw import verify_draw
+
+    today = date(2026, 3, 2)
+    assert load_demo_data(today)
+    draws = db.session.scalars(select(Draw)).all()
+    assert len(draws) == 4 and all(verify_draw(d) for d in draws)
+    assert sum(1 for d in draws if d.period_to < today) == 3
+    visits = db.session.scalars(select(Visit)).all()
+    assert {v.verdict for v in visits} == {"compliant", "issues"}
+    assert db.session.scalar(select(Assignment).where(Assignment.draw_id.is_not(None),
+                                                      Assignment.status == "open")) is not None
+    (rectification,) = db.session.scalars(select(Rectification)).all()
+    assert rectification.status == "open" and rectification.deadline == today + timedelta(days=14)
+    city = db.session.scalar(select(User).where(User.username == "city"))
+    coverage = compute_coverage(city, today=today)
+    assert coverage.visited == len({v.class_id for v in visits}) and coverage.visits_with_issues >= 1

@@ -41,7 +41,9 @@ from server.services.idcard import mask_id_number, synthetic_id_number
 from server.services.pii import encrypt_id_number, id_number_hash
 
 # Other helpers' loaders ("module:function"), called in order after the filing data is in.
-EXTRA_LOADERS: list[str] = []
+EXTRA_LOADERS: list[str] = [
+    "server.services.demo_bureau:load_demo_bureau",
+]
 
 # Weifang's 16 county-level units. The 12 counties, cities and districts carry their GB/T 2260
 # codes; the 4 development zones have none there, so they carry the statistical division codes.

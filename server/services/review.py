@@ -177,7 +177,7 @@ def comparison(visit: Visit) -> list[dict[str, Any]]:
         "time": f"{session.date} {session.start_time:%H:%M}–{session.end_time:%H:%M}" if session else "",
         "teacher": session.teacher.name if session else "",
         "content": session.topic if session else "",
-        "attendance": str(roster),
+        "attendance": f"名册 {roster} 人",
     }
     started = visit.started_at.astimezone(SHANGHAI)
     sign_ins = visit_sign_ins(visit)
@@ -189,7 +189,7 @@ def comparison(visit: Visit) -> list[dict[str, Any]]:
         "time": f"{started:%Y-%m-%d %H:%M}",
         "teacher": _observed_text(observed, "teacher_matches", "teacher_name"),
         "content": _observed_text(observed, "content_matches", "topic"),
-        "attendance": f"{headcount if headcount is not None else '—'} / {len(sign_ins)}",
+        "attendance": f"点名 {headcount if headcount is not None else '—'} 人，签到 {len(sign_ins)} 人",
     }
     rows = []
     for name in CHECKS:
