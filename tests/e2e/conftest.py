@@ -117,6 +117,13 @@ class LiveServer:
         with sqlite3.connect(self.db_path, timeout=10) as conn:
             return conn.execute(query, params).fetchall()
 
+    def app(self):
+        """A Flask app on the server's database, for changes a test makes behind the phone's back."""
+        from server import create_app
+
+        return create_app({"DATABASE_URL": self.env["DATABASE_URL"], "MEDIA_DIR": self.env["MEDIA_DIR"],
+                           "SECRET_KEY": self.env["SECRET_KEY"]})
+
     def token(self, username: str = "inspector_a", device_id: str = "e2e-checker") -> str:
         """Log in through the API and return a bearer token."""
         response = requests.post(f"{self.url}/api/v1/auth/token", json={

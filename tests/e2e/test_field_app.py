@@ -112,6 +112,26 @@ def server_visits(server: LiveServer) -> list[dict]:
             for r in rows]
 
 
+def review_visit(server: LiveServer, visit_id: str, decision: str, comment: str) -> None:
+    """Record a reviewer's decision on the server and publish it to the inspector."""
+    import uuid
+
+    from server.extensions import db
+    from server.models import User, VisitReview
+    from server.services.changes import publish_visit_review
+
+    app = server.app()
+    with app.app_context():
+        reviewer = db.session.scalar(db.select(User).where(User.username == "county_a"))
+        review = VisitReview(visit_id=uuid.UUID(visit_id), decision=decision, comment=comment,
+                             reviewer_id=reviewer.id)
+        db.session.add(review)
+        db.session.flush()
+        publish_visit_review(review)
+        db.session.commit()
+        db.engine.dispose()
+
+
 def test_whole_visit_offline_reaches_the_server_exactly_once(live_server, context, page, tmp_path):
     login(page, live_server)
     wait_for_sw_control(page)
@@ -224,6 +244,13 @@ def test_gps_two_km_away_is_a_place_mismatch_shown_and_stored(live_server, conte
     (visit,) = server_visits(live_server)
     assert visit["checks"]["place"]["status"] == "mismatch"
     assert visit["checks"]["place"]["distance_m"] == pytest.approx(expected, abs=0.1)
+    # A reviewer's decision reaches the inspector's visit list by pull.
+    review_visit(live_server, visit["id"], "rectification", "限期整改：恢复备案地点")
+    page.get_by_test_id("sync-now").click()
+    review = page.get_by_test_id("visit-review")
+    review.wait_for()
+    assert "责令整改" in review.inner_text() and "恢复备案地点" in review.inner_text()
+    screenshot(page, "13-reviewed")
     stored = page.evaluate("""async () => {
         const req = indexedDB.open('spotcheck');
         const db = await new Promise((ok) => { req.onsuccess = () => ok(req.result); });
@@ -303,3 +330,22 @@ def test_new_app_version_while_a_visit_is_open_loses_nothing(browser, tmp_path):
     finally:
         context.close()
         server.kill()
+
+
+def test_city_inspector_starts_a_covert_visit_on_any_class(live_server, context, page):
+    at_site(context, live_server.facts, "b", offset_m=30, accuracy=10)
+    page.goto(f"{live_server.url}/app/?lang=en")
+    page.get_by_test_id("login-username").fill("city_inspector")
+    page.get_by_test_id("login-password").fill(PASSWORD)
+    page.get_by_test_id("login-submit").click()
+    covert = page.get_by_test_id("covert-class")
+    covert.first.wait_for(timeout=15000)
+    assert covert.count() == 2  # both counties: a city inspector has no county
+    assert page.get_by_test_id("assignment").count() == 0
+    covert.filter(has_text="b 车工技师班").click()
+    page.get_by_test_id("covert-session").first.click()  # today's session comes first
+    screenshot(page, "14-covert-start-en")
+    page.get_by_test_id("visit-start").click()
+    page.locator('[data-testid=check-place][data-status="match"]').wait_for()
+    assert page.get_by_test_id("check-time").get_attribute("data-status") == "match"
+    assert "Place" in page.get_by_test_id("check-place").inner_text()
