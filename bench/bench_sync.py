@@ -1,0 +1,124 @@
+"""Sync over real HTTP: push ingest, replayed push, no-op pull, full pull of a large scope."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import requests
+
+from bench.common import median, timed
+from bench.seed import Seeded
+
+BATCH = 100
+SIGNINS_PER_VISIT = 100
+
+
+def utc_iso(value: datetime) -> str:
+    """ISO 8601 UTC with Z."""
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def make_mutations(seeded: Seeded, n: int, seed: int = 7) -> list[dict]:
+    """Build n signin.create mutations (seq 1..n) as a phone's outbox holds them.
+
+    Each is a manual sign-in with a GPS fix and a signature hash: the richest sign-in the
+    contract allows without a badge token. Visits get 100 sign-ins each, cycling the roster.
+    """
+    rng = random.Random(seed)
+    start = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
+    client_time = utc_iso(start + timedelta(hours=2))
+    mutations = []
+    visit_id = ""
+    for i in range(n):
+        if i % SIGNINS_PER_VISIT == 0:
+            visit_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        at = start + timedelta(seconds=i)
+        mutations.append({
+            "mutation_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+            "seq": i + 1,
+            "type": "signin.create",
+            "entity_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+            "client_time": client_time,
+            "base": {"plan_version_id": seeded.plan_version_id},
+            "payload": {
+                "visit_id": visit_id, "class_id": seeded.class_id,
+                "trainee_id": seeded.trainee_ids[i % len(seeded.trainee_ids)],
+                "method": "manual", "at": utc_iso(at),
+                "gps": {"lat": 36.7075 + rng.uniform(-1e-4, 1e-4),
+                        "lon": 119.1610 + rng.uniform(-1e-4, 1e-4),
+                        "accuracy": round(rng.uniform(5, 30), 1), "captured_at": utc_iso(at),
+                        "mocked": False},
+                "signature_sha256": f"{rng.getrandbits(256):064x}",
+            },
+        })
+    return mutations
+
+
+def push_all(session: requests.Session, base: str, device_id: str,
+             mutations: list[dict]) -> list[dict]:
+    """POST the outbox in batches of 100; return every result."""
+    results = []
+    for i in range(0, len(mutations), BATCH):
+        response = session.post(base + "/api/v1/sync/push", json={
+            "device_id": device_id, "mutations": mutations[i:i + BATCH]})
+        assert response.status_code == 200, response.text[:500]
+        results.extend(response.json()["results"])
+    return results
+
+
+def pull_all(session: requests.Session, base: str, cursor: str | None = None,
+             limit: int = 1000) -> dict:
+    """Pull every page asking for gzip; return changes, cursor, pages and bytes on the wire."""
+    changes, pages, wire = [], 0, 0
+    while True:
+        params = {"limit": limit, **({"cursor": cursor} if cursor else {})}
+        response = session.get(base + "/api/v1/sync/pull", params=params, stream=True,
+                                headers={"Accept-Encoding": "gzip"})
+        assert response.status_code == 200, response.text[:500]
+        raw = response.raw.read(decode_content=False)
+        wire += len(raw)
+        gzipped = response.headers.get("Content-Encoding") == "gzip"
+        body = json.loads(gzip.decompress(raw) if gzipped else raw)
+        pages += 1
+        changes.extend(body["changes"])
+        cursor = body["cursor"]
+        if not body["has_more"]:
+            return {"changes": changes, "cursor": cursor, "pages": pages, "wire_bytes": wire,
+                    "gzip": gzipped}
+
+
+def run_push(session: requests.Session, base: str, device_id: str, seeded: Seeded,
+             n: int = 10_000) -> dict:
+    """Push n fresh mutations, then the same n again (all replayed)."""
+    mutations = make_mutations(seeded, n)
+    wire = len(json.dumps({"device_id": device_id, "mutations": mutations[:BATCH]}).encode())
+    seconds, results = timed(lambda: push_all(session, base, device_id, mutations))
+    statuses = {r["status"] for r in results}
+    assert len(results) == n and statuses <= {"applied", "flagged"}, statuses
+    replay_s, replayed = timed(lambda: push_all(session, base, device_id, mutations))
+    assert all(r["replayed"] for r in replayed) and len(replayed) == n
+    return {
+        "n": n, "seconds": seconds, "per_s": n / seconds, "bytes_per_mutation": wire / BATCH,
+        "statuses": sorted(statuses), "replay_ms": replay_s * 1000,
+    }
+
+
+def run_pull(session: requests.Session, base: str, seeded: Seeded, runs: int = 3) -> dict:
+    """Full pull of the scope (median of runs), then no-op pulls from the last cursor."""
+    fulls = [timed(lambda: pull_all(session, base)) for _ in range(runs)]
+    seconds = [s for s, _ in fulls]
+    page = fulls[-1][1]
+    versions = [c for c in page["changes"] if c["type"] == "plan_version"]
+    trainees = sum(len(c["data"]["roster"]) for c in versions)
+    sessions = sum(len(c["data"]["sessions"]) for c in versions)
+    assert (trainees, sessions) == (seeded.trainees, seeded.sessions), (trainees, sessions)
+    noops = [timed(lambda: pull_all(session, base, page["cursor"]))[0] for _ in range(5)]
+    return {
+        "seconds": median(seconds), "all_seconds": seconds, "wire_bytes": page["wire_bytes"],
+        "gzip": page["gzip"], "pages": page["pages"], "changes": len(page["changes"]),
+        "trainees": trainees, "sessions": sessions, "noop_ms": median(noops) * 1000,
+    }

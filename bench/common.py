@@ -1,0 +1,127 @@
+"""Benchmark plumbing: a fresh instance dir, the app under gunicorn on 127.0.0.1, timing helpers.
+
+Why these workers: see WORKERS. Every process started here is stopped by its pid.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+SECRET = "bench-secret-not-for-production"
+PASSWORD = "bench-password-1"
+
+# Two gthread workers x 4 threads: one worker per core; gthread keeps HTTP connections alive
+# (the sync worker closes each one, so every request would pay a TCP handshake that a phone
+# on a kept-alive connection does not). SQLite has one writer at a time, so more processes
+# than cores would only queue on its lock.
+WORKERS = 2
+THREADS = 4
+
+
+@dataclass
+class Instance:
+    """A fresh instance dir: the SQLite database and the media folder."""
+
+    root: Path
+
+    @property
+    def database_url(self) -> str:
+        return f"sqlite:///{self.root / 'spotcheck.sqlite3'}"
+
+    @property
+    def media_dir(self) -> Path:
+        return self.root / "media"
+
+    def env(self) -> dict[str, str]:
+        """Environment the app reads its configuration from (server/config.py)."""
+        return {
+            **os.environ, "DATABASE_URL": self.database_url, "MEDIA_DIR": str(self.media_dir),
+            "SECRET_KEY": SECRET, "PYTHONPATH": str(ROOT),
+        }
+
+
+@contextlib.contextmanager
+def fresh_instance() -> Iterator[Instance]:
+    """Yield an empty instance dir, removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix="spotcheck-bench-") as tmp:
+        yield Instance(Path(tmp))
+
+
+def free_port() -> int:
+    """Return a free TCP port on 127.0.0.1."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def gunicorn(instance: Instance, workers: int = WORKERS, threads: int = THREADS) -> Iterator[str]:
+    """Run the app under gunicorn on a free loopback port; yield its base URL."""
+    port = free_port()
+    log = open(instance.root / "gunicorn.log", "wb")
+    process = subprocess.Popen(
+        [str(VENV_BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+         "--worker-class", "gthread", "--threads", str(threads), "--keep-alive", "30",
+         "--log-level", "warning", "wsgi:app"],
+        cwd=ROOT, env=instance.env(), stdout=log, stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(base, process)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+        log.close()
+
+
+def _wait_ready(base: str, process: subprocess.Popen) -> None:
+    for _ in range(200):  # bounded: about 20 s
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {process.returncode}")
+        try:
+            # The tus discovery answer needs neither the database nor a token: a cheap probe.
+            if requests.options(base + "/api/v1/media/uploads", timeout=5).status_code == 204:
+                return
+        except (requests.ConnectionError, requests.Timeout):
+            pass
+        time.sleep(0.1)
+    raise RuntimeError("gunicorn did not become ready")
+
+
+def login(session: requests.Session, base: str, username: str, device_id: str) -> None:
+    """Get a bearer token through the real endpoint and keep it on the session."""
+    response = session.post(base + "/api/v1/auth/token", json={
+        "username": username, "password": PASSWORD, "device_id": device_id})
+    response.raise_for_status()
+    session.headers["Authorization"] = "Bearer " + response.json()["token"]
+
+
+def timed(action: Callable[[], object]) -> tuple[float, object]:
+    """Run action once; return (seconds, its result)."""
+    start = time.perf_counter()
+    result = action()
+    return time.perf_counter() - start, result
+
+
+def median(values: list[float]) -> float:
+    """Median of a non-empty list."""
+    return statistics.median(values)

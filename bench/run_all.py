@@ -1,0 +1,99 @@
+"""Run every benchmark in one go (so ratios hold on a noisy machine) and print the figures.
+
+    make bench                      # or: .venv/bin/python bench/run_all.py [--n 10000] [--json out.json]
+
+Not a test: it asserts only that the work was really done (every mutation applied, then
+every one replayed; the pulled scope complete; each upload stored), never a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import requests  # noqa: E402
+
+from bench import bench_floor, bench_media, bench_peer, bench_sync  # noqa: E402
+from bench.common import THREADS, WORKERS, fresh_instance, gunicorn, login  # noqa: E402
+from bench.seed import seed  # noqa: E402
+
+TARGETS = {"push_per_s": 5000, "push_vs_peer": 4.0, "pull_s": 1.0, "pull_bytes": 1_000_000,
+           "media_mb_s": 50.0}
+
+
+def measure(n: int, skip_peer: bool) -> dict:
+    """Seed a fresh instance, serve it under gunicorn, run every scenario; return the figures."""
+    figures: dict = {"cpus": os.cpu_count(), "workers": WORKERS, "threads": THREADS}
+    with fresh_instance() as instance:
+        seeded = seed(instance)
+        mutations = bench_sync.make_mutations(seeded, n)
+        figures["floor"] = bench_floor.run(mutations)
+        with gunicorn(instance) as base:
+            session = requests.Session()
+            device_id = "bench-phone-1"
+            login(session, base, seeded.inspector, device_id)
+            figures["push"] = bench_sync.run_push(session, base, device_id, seeded, n)
+            figures["pull"] = bench_sync.run_pull(session, base, seeded)
+            figures["media"] = bench_media.run(session, base)
+    figures["peer"] = {"skipped": "--skip-peer"} if skip_peer else bench_peer.run(n)
+    return figures
+
+
+def report(f: dict) -> str:
+    """Format the figures with their targets."""
+    push, floor, peer, pull, media = f["push"], f["floor"], f["peer"], f["pull"], f["media"]
+    ok = {True: "ok", False: "MISSED"}
+    lines = [
+        f"Spotcheck benchmark: {f['cpus']} CPUs, SQLite (WAL, synchronous=FULL), gunicorn "
+        f"{f['workers']} gthread workers x {f['threads']} threads on 127.0.0.1",
+        "",
+        f"push ingest     {push['n']:>6} signin.create in batches of 100 "
+        f"(~{push['bytes_per_mutation']:.0f} B each): {push['seconds']:.2f} s = "
+        f"{push['per_s']:,.0f} mutations/s  [target >= 5,000: "
+        f"{ok[push['per_s'] >= TARGETS['push_per_s']]}]",
+        f"  raw floor     sqlite3.executemany, same rows (sign-ins + ledger), one transaction: "
+        f"{floor['per_s']:,.0f} mutations/s (2 rows each) -> push is {push['per_s'] / floor['per_s']:.3f} x the floor",
+    ]
+    if "per_s" in peer:
+        ratio = push["per_s"] / peer["per_s"]
+        lines.append(
+            f"  peer          PouchDB -> pouchdb-server, {peer['n']} docs of ~{peer['doc_bytes']:.0f} B: "
+            f"{peer['per_s']:,.0f} docs/s -> push is {ratio:.2f} x the peer  "
+            f"[target >= 4: {ok[ratio >= TARGETS['push_vs_peer']]}]")
+    else:
+        lines.append(f"  peer          skipped ({peer['skipped']})")
+    lines += [
+        f"repeat push     same {push['n']} again, all replayed: {push['replay_ms']:,.0f} ms",
+        f"no-op pull      from the last cursor: {pull['noop_ms']:.1f} ms",
+        f"full pull       {pull['trainees']} trainees, {pull['sessions']} sessions, "
+        f"{pull['changes']} changes in {pull['pages']} page(s): {pull['seconds']:.3f} s, "
+        f"{pull['wire_bytes']:,} B {'gzipped' if pull['gzip'] else 'NOT gzipped'}  "
+        f"[target < 1 s: {ok[pull['seconds'] < TARGETS['pull_s']]}, < 1 MB: "
+        f"{ok[pull['wire_bytes'] < TARGETS['pull_bytes']]}]",
+        f"media upload    {media['bytes']:,} B JPEG in {media['chunks']} x 512 KB chunks: "
+        f"{media['median_s'] * 1000:.0f} ms = {media['mb_per_s']:.1f} MB/s  "
+        f"[target >= 50: {ok[media['mb_per_s'] >= TARGETS['media_mb_s']]}]",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    """Parse options, measure, print, optionally save the raw figures as JSON."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--n", type=int, default=10_000, help="mutations to push (default 10000)")
+    parser.add_argument("--skip-peer", action="store_true", help="do not run PouchDB")
+    parser.add_argument("--json", type=Path, help="write the raw figures here")
+    args = parser.parse_args()
+    figures = measure(args.n, args.skip_peer)
+    print(report(figures))
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()
