@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import json
@@ -272,6 +273,14 @@ def test_server_killed_during_sync_then_exactly_once_after_restart(live_server, 
     page.get_by_test_id("sync-error").wait_for(timeout=15000)  # the push failed: back-off
     assert page.get_by_test_id("sync-pending").inner_text() == "9"
     assert page.get_by_test_id("visit-row").first.get_attribute("data-state") == "local"
+    # 导出未同步数据: one file with every unsynced mutation and media file, bytes intact.
+    with page.expect_download() as download:
+        page.get_by_test_id("sync-export").click()
+    exported = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
+    assert sorted(m["type"] for m in exported["outbox"]) == ["signin.create"] * 5 + ["visit.submit"]
+    assert len(exported["media"]) == 3
+    for media in exported["media"]:
+        assert hashlib.sha256(base64.b64decode(media["base64"])).hexdigest() == media["sha256"]
 
     live_server.start()
     wait_synced(page, timeout_ms=30000)
