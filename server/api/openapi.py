@@ -38,6 +38,12 @@ def _schema_ref(spec: APISpec, schema) -> dict | str:
     return name
 
 
+def _query_schema(schema) -> type:
+    # The marshmallow plugin expands a schema class given "in": "query" into one parameter per
+    # field; a component name there is looked up in marshmallow's registry and not found.
+    return schema if isinstance(schema, type) else type(schema)
+
+
 def build_openapi(app: Flask) -> dict:
     """Build the OpenAPI document from every /api/v1 route and its api_doc facts."""
     spec = APISpec(
@@ -67,7 +73,7 @@ def build_openapi(app: Flask) -> dict:
                 operation["parameters"] = list(params)
             if doc.get("query") is not None:
                 operation.setdefault("parameters", []).append(
-                    {"in": "query", "schema": _schema_ref(spec, doc["query"])}
+                    {"in": "query", "schema": _query_schema(doc["query"])}
                 )
             if doc.get("body") is not None and method in {"POST", "PUT", "PATCH"}:
                 operation["requestBody"] = {
