@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from schemas.common import StrictSchema, UTCDateTime
 
+# Plans are for real years; the bound also keeps date arithmetic (repeat_days) in range.
+PLAN_DATES = validate.Range(min=date(2000, 1, 1), max=date(2100, 12, 31))
 CATEGORIES = ("politics", "theory", "practical")
 DATUMS = ("wgs84", "gcj02", "bd09")
 VERSION_STATES = ("draft", "submitted", "returned", "approved", "recorded")
@@ -28,8 +32,8 @@ class ClassCreateSchema(StrictSchema):
     occupation_id = fields.UUID(required=True)
     level = fields.Integer(required=True, validate=validate.OneOf([1, 2]),
                            metadata={"description": "2 = 技师, 1 = 高级技师"})
-    start_date = fields.Date(required=True)
-    end_date = fields.Date(required=True)
+    start_date = fields.Date(required=True, validate=PLAN_DATES)
+    end_date = fields.Date(required=True, validate=PLAN_DATES)
     head_teacher_id = fields.UUID(load_default=None, allow_none=True)
 
     @validates_schema
@@ -49,7 +53,7 @@ class SessionInSchema(StrictSchema):
 
     lineage_id = fields.UUID(load_default=None, allow_none=True,
                              metadata={"description": "keep it to mark the same session across versions"})
-    date = fields.Date(required=True)
+    date = fields.Date(required=True, validate=PLAN_DATES)
     start = fields.Time(required=True, format="%H:%M")
     end = fields.Time(required=True, format="%H:%M")
     category = _text(required=True, validate=validate.OneOf(CATEGORIES))
@@ -86,7 +90,8 @@ class TraineeInSchema(StrictSchema):
     education = _text(required=True, validate=validate.OneOf(EDUCATIONS))
     occupation_name = _text(load_default="", validate=validate.Length(max=64))
     certificate_level = _text(required=True, validate=validate.OneOf(CERTIFICATE_LEVELS))
-    certificate_date = fields.Date(required=True)
+    certificate_date = fields.Date(required=True, validate=validate.Range(min=date(1950, 1, 1),
+                                                                           max=date(2100, 12, 31)))
     employer = _text(load_default="", validate=validate.Length(max=128))
     employer_kind = _text(required=True, validate=validate.OneOf(EMPLOYER_KINDS))
     phone = _text(load_default="", validate=validate.Length(max=32))
