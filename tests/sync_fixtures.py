@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import time
+
+import psycopg
+
 from server.extensions import db
 from server.models import Enrollment, PlanSession, PlanVersion
 from server.services.changes import publish_plan_version
-from tests.conftest import TEST_PASSWORD
+from tests.conftest import PG_URL, TEST_PASSWORD
 from tests.sync_client import FlaskTransport, SyncClient
 
 
@@ -46,3 +51,25 @@ def new_plan_version(version: PlanVersion, *, topic_suffix: str = "（调整）"
 def today_session(world, key: str = "a") -> PlanSession:
     """The world's session that falls today (the world starts three days ago)."""
     return world.versions[key].sessions[3]
+
+
+def process_database(tmp_path, suffix: str = "proc") -> str:
+    """A database of this test's own: a fresh SQLite file, or a PostgreSQL database."""
+    if not PG_URL:
+        return f"sqlite:///{tmp_path / 'server.sqlite3'}"
+    base, _, name = PG_URL.rpartition("/")
+    name = f"{name}_{suffix}_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+    admin = f"{base}/postgres".replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return f"{base}/{name}"
+
+
+def wait_until(condition, timeout: float = 30.0, what: str = "condition") -> None:
+    """Poll a condition until it holds (the other side is a separate process)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)

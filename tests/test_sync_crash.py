@@ -11,52 +11,28 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from pathlib import Path
 
-import psycopg
 import pytest
 import requests
 from sqlalchemy import func, select
 
 from server.extensions import db
 from server.models import SignIn, SyncLedger, Visit
-from tests.conftest import PG_URL, TEST_PASSWORD, make_test_app
+from tests.conftest import TEST_PASSWORD, make_test_app
 from tests.factories import build_world
 from tests.sync_client import HttpTransport, SyncClient, visit_payload
-from tests.sync_fixtures import today_session
+from tests.sync_fixtures import process_database, today_session, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.server_process
-
-
-def wait_until(condition, timeout: float = 30.0, what: str = "condition") -> None:
-    """Poll a condition until it holds (the other side is a separate process)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def process_database(tmp_path) -> str:
-    """A database of this test's own: a fresh SQLite file, or a PostgreSQL database."""
-    if not PG_URL:
-        return f"sqlite:///{tmp_path / 'server.sqlite3'}"
-    base, _, name = PG_URL.rpartition("/")
-    name = f"{name}_proc_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
-    admin = f"{base}/postgres".replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return f"{base}/{name}"
 
 
 class ServerProcess:
