@@ -1,0 +1,79 @@
+"""The judgement of a visit: place, time, observations, attendance, clock skew."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+from sync.judge import (
+    GpsFix,
+    clock_skew,
+    judge_attendance,
+    judge_observation,
+    judge_place,
+    judge_time,
+    session_window,
+)
+
+SITE = (36.7075, 119.1610)
+
+
+def north(metres: float) -> float:
+    return SITE[0] + metres / 111_000
+
+
+def test_place_within_radius_plus_accuracy():
+    assert judge_place(GpsFix(north(160), SITE[1], 20), *SITE, 150, 200).status == "match"
+    far = judge_place(GpsFix(north(200), SITE[1], 20), *SITE, 150, 200)
+    assert far.status == "mismatch" and 190 < far.details["distance_m"] < 210
+    assert judge_place(GpsFix(north(0), SITE[1], 250), *SITE, 150, 200).status == "unverifiable"
+    assert judge_place(GpsFix(north(0), SITE[1], 5, mocked=True), *SITE, 150, 200).status == "unverifiable"
+    assert judge_place(None, *SITE, 150, 200).status == "unverifiable"
+
+
+def test_session_window_is_shanghai_wall_time():
+    start, end = session_window(date(2025, 3, 3), time(8, 30), time(12, 15), "Asia/Shanghai")
+    assert start.astimezone(UTC) == datetime(2025, 3, 3, 0, 30, tzinfo=UTC)
+    assert end.astimezone(UTC) == datetime(2025, 3, 3, 4, 15, tzinfo=UTC)
+
+
+def test_time_overlap_with_tolerance_and_skew():
+    window = session_window(date(2025, 3, 3), time(8, 30), time(12, 15), "Asia/Shanghai")
+    tolerance = timedelta(minutes=15)
+    start = window[0]
+    assert judge_time(start + timedelta(hours=1), None, window, tolerance).status == "match"
+    assert judge_time(window[1] + timedelta(minutes=14), None, window, tolerance).status == "match"
+    assert judge_time(window[1] + timedelta(minutes=16), None, window, tolerance).status == "mismatch"
+    assert judge_time(start - timedelta(hours=2), start - timedelta(minutes=10), window,
+                      tolerance).status == "match"
+    assert judge_time(start - timedelta(days=1), None, window, tolerance).status == "mismatch"
+    assert judge_time(start, None, window, tolerance, timedelta(days=1)).status == "unverifiable"
+
+
+def test_clock_skew_beyond_the_limit_only():
+    now = datetime(2025, 3, 3, tzinfo=UTC)
+    limit = timedelta(minutes=10)
+    assert clock_skew(now + timedelta(minutes=9), now, limit) is None
+    assert clock_skew(now - timedelta(minutes=11), now, limit) == -timedelta(minutes=11)
+    assert clock_skew(None, now, limit) is None
+
+
+def test_observations():
+    assert judge_observation(True, "teacher", None, "王").status == "match"
+    assert judge_observation(False, "teacher", "李", "王").status == "mismatch"
+    assert judge_observation(None, "content", None, "车削").status == "unverifiable"
+
+
+def test_attendance_rules():
+    roster = [f"t{i}" for i in range(10)]
+    assert judge_attendance(roster, roster, 10, 0.9).status == "match"
+    assert judge_attendance(roster, roster[:9], 9, 0.9).status == "match"
+    low = judge_attendance(roster, roster[:8], 8, 0.9)
+    assert low.status == "mismatch" and "below" in low.reason
+    assert "exceeds" in judge_attendance(roster, roster, 12, 0.9).reason
+    assert "not on the roster" in judge_attendance(roster, roster + ["x"], 10, 0.9).reason
+    assert "were counted" in judge_attendance(roster, roster[:9], 10, 0.9).reason
+    duplicate = judge_attendance(roster, roster + ["t0"], 10, 0.9)
+    assert duplicate.status == "match" and duplicate.details["duplicates"] == 1
+    assert judge_attendance(roster, roster, None, 0.9).status == "unverifiable"
+    assert judge_attendance([], [], 3, 0.9).status == "unverifiable"
+    assert judge_attendance(roster, roster, 10, 0.9, missing_signins=2).status == "unverifiable"

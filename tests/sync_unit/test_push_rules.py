@@ -1,0 +1,97 @@
+"""The push algorithm over an in-memory store: replay, gap, kept rejections, reuse."""
+
+from __future__ import annotations
+
+import uuid
+from contextlib import contextmanager
+
+from sync.push import LedgerEntry, Mutation, Outcome, Rejected, Result, apply_push
+
+
+class MemoryStore:
+    """A Store whose attempt() undoes a failed mutation's writes, like a savepoint."""
+
+    def __init__(self) -> None:
+        self.ledger: dict[tuple[str, int], tuple[str, Result]] = {}
+        self.records: list[str] = []
+
+    def last_seq(self, device_id):
+        return max([s for d, s in self.ledger if d == device_id], default=0)
+
+    def ledger_entries(self, device_id, seqs):
+        return {s: LedgerEntry(self.ledger[(device_id, s)][0], self.ledger[(device_id, s)][1])
+                for s in seqs if (device_id, s) in self.ledger}
+
+    def mutation_owners(self, mutation_ids):
+        return {key: (d, s) for (d, s), (key, _) in self.ledger.items() if key in mutation_ids}
+
+    @contextmanager
+    def attempt(self):
+        before = len(self.records)
+        try:
+            yield
+        except Exception:
+            del self.records[before:]
+            raise
+
+    def record(self, device_id, ledger_key, mutation, result):
+        self.ledger[(device_id, mutation.seq)] = (ledger_key, result)
+
+
+def mutation(seq, kind="note", payload=None, mutation_id=None):
+    return Mutation(mutation_id or str(uuid.uuid4()), seq, kind, str(uuid.uuid4()), None, {},
+                    payload or {})
+
+
+def handlers(store):
+    def note(m):
+        store.records.append(m.payload.get("text", ""))
+        if m.payload.get("bad"):
+            raise Rejected("note.bad", "bad note")
+        return Outcome(flags=["note.flag"] if m.payload.get("flag") else [])
+    return {"note": note}
+
+
+def test_apply_replay_gap_and_kept_rejection():
+    store = MemoryStore()
+    batch = [mutation(1, payload={"text": "a"}), mutation(2, payload={"text": "b", "bad": True}),
+             mutation(3, payload={"text": "c", "flag": True})]
+    response = apply_push(store, "d", batch, handlers(store))
+    assert [r.status for r in response.results] == ["applied", "rejected", "flagged"]
+    assert response.results[1].code == "note.bad" and response.results[2].code == "note.flag"
+    assert store.records == ["a", "c"]  # the rejection's write was undone, the seq kept
+    assert response.last_seq == 3
+    again = apply_push(store, "d", batch, handlers(store))
+    assert all(r.replayed for r in again.results)
+    assert [r.status for r in again.results] == ["applied", "rejected", "flagged"]
+    assert store.records == ["a", "c"]
+    shuffled = apply_push(store, "d", [mutation(5), mutation(4)], handlers(store))
+    assert [r.seq for r in shuffled.results] == [5, 4]  # answered in request order
+    assert [r.status for r in shuffled.results] == ["applied", "applied"]  # applied in seq order
+    assert shuffled.last_seq == 5
+
+
+def test_gap_stops_everything_after_it():
+    store = MemoryStore()
+    response = apply_push(store, "d", [mutation(2), mutation(3)], handlers(store))
+    assert [r.status for r in response.results] == ["gap", "gap"]
+    assert store.ledger == {} and response.last_seq == 0
+
+
+def test_reused_mutation_id_and_reused_seq():
+    store = MemoryStore()
+    first = mutation(1)
+    apply_push(store, "d", [first], handlers(store))
+    reused = apply_push(store, "d", [mutation(2, mutation_id=first.mutation_id)], handlers(store))
+    assert reused.results[0].code == "sync.mutation_reused" and reused.last_seq == 2
+    stolen = apply_push(store, "d", [mutation(1)], handlers(store))
+    assert stolen.results[0].status == "rejected" and stolen.results[0].code == "sync.seq_reused"
+    other_device = apply_push(store, "e", [mutation(1, mutation_id=first.mutation_id)], handlers(store))
+    assert other_device.results[0].code == "sync.mutation_reused"
+
+
+def test_unknown_type_is_rejected_and_consumes_the_seq():
+    store = MemoryStore()
+    response = apply_push(store, "d", [mutation(1, kind="nope"), mutation(2)], handlers(store))
+    assert [r.status for r in response.results] == ["rejected", "applied"]
+    assert response.results[0].code == "sync.unknown_type"
