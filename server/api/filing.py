@@ -174,8 +174,9 @@ def replace_roster(version_id: uuid.UUID):
 
 @bp.post("/plan-versions/<uuid:version_id>/roster.xlsx")
 @token_required("base_staff")
-@api_doc("Replace a draft's roster from the XLSX template (raw body or multipart `file`); "
-         "each row's violations come back", raw_body=XLSX, responses={200: RosterSchema}, tags=TAGS)
+@api_doc("Replace a draft's roster from the XLSX template (the file's bytes as the body, any "
+         "content type, or multipart `file`); each row's violations come back",
+         raw_body="application/octet-stream", responses={200: RosterSchema}, tags=TAGS)
 def import_roster(version_id: uuid.UUID):
     """Import a roster spreadsheet."""
     upload = request.files.get("file")
