@@ -34,6 +34,8 @@ CHROMIUM_ARGS = [
     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
 ]
 PHONE = {"width": 360, "height": 640}
+# Let context.route() see requests that pass through the service worker (the app's API calls).
+os.environ.setdefault("PW_EXPERIMENTAL_SERVICE_WORKER_NETWORK_EVENTS", "1")
 PASSWORD = TEST_PASSWORD
 
 

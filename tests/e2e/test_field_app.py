@@ -282,12 +282,37 @@ def test_server_killed_during_sync_then_exactly_once_after_restart(live_server, 
     for media in exported["media"]:
         assert hashlib.sha256(base64.b64decode(media["base64"])).hexdigest() == media["sha256"]
 
+    # Back up, but it dies after committing the push and before answering: the phone never
+    # hears that its batch was applied.
+    pushes = []
+
+    def commit_then_crash(route):
+        pushes.append(route.request.post_data_json)
+        route.fetch()
+        live_server.kill()
+        route.abort("connectionreset")
+
+    context.route("**/api/v1/sync/push", commit_then_crash)
+    live_server.start()
+    page.get_by_test_id("sync-now").click()
+    for _ in range(200):  # until the push has been answered with a dead connection
+        if pushes and live_server.proc is None:
+            break
+        page.wait_for_timeout(50)
+    context.unroute("**/api/v1/sync/push")
+    assert len(pushes) == 1 and len(pushes[0]["mutations"]) == 6
+    assert len(server_visits(live_server)) == 1  # applied on the server...
+    assert page.get_by_test_id("sync-pending").inner_text() == "9"  # ...but not known to the phone
+
     live_server.start()
     wait_synced(page, timeout_ms=30000)
     page.get_by_test_id("sync-now").click()  # once more: nothing may be applied twice
     page.locator('.syncbar[data-running="false"]').wait_for()
     assert len(server_visits(live_server)) == 1
     assert live_server.sql("SELECT count(*) FROM sign_in") == [(5,)]
+    replayed = live_server.sql("SELECT count(*) FROM sync_ledger")
+    assert replayed == [(6,)]
+    page.locator('[data-testid=visit-row][data-state="synced"]').wait_for()
 
 
 def test_new_app_version_while_a_visit_is_open_loses_nothing(browser, tmp_path):
