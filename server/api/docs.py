@@ -15,13 +15,20 @@ def api_doc(
     auth: bool = True,
     tags: list[str] | None = None,
     raw_body: str | None = None,
+    headers: dict[str, dict] | None = None,
+    errors: tuple[int, ...] = (),
 ) -> Callable:
-    """Describe an endpoint: its request schema, query schema and response schemas by status."""
+    """Describe an endpoint: request, query and header parameters, responses, extra error statuses.
+
+    `headers` maps a request header's name to {"schema": {...}, "required": bool}; `errors` lists
+    error statuses beyond the common ones (e.g. tus's 412 and 460).
+    """
 
     def decorate(view: Callable) -> Callable:
         view.__api_doc__ = {
             "summary": summary, "body": body, "query": query, "responses": responses or {},
             "auth": auth, "tags": tags or [], "raw_body": raw_body,
+            "headers": headers or {}, "errors": errors,
         }
         return view
 

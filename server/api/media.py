@@ -29,6 +29,8 @@ bp = Blueprint("api_media", __name__, url_prefix="/media")
 TUS_VERSION = "1.0.0"
 TUS_EXTENSIONS = "creation,checksum,expiration,termination"
 OFFSET_STREAM = "application/offset+octet-stream"
+TUS_HEADER = {"Tus-Resumable": {"required": True, "schema": {"type": "string", "enum": [TUS_VERSION]}}}
+TUS_ERRORS = (410, 412, 460)
 
 
 @bp.after_request
@@ -78,7 +80,11 @@ def tus_options():
 @bp.route("/uploads", methods=["POST"], provide_automatic_options=False)
 @token_required()
 @api_doc("Create an upload (Upload-Length; Upload-Metadata with sha256 and mime)",
-         responses={201: UploadSchema}, tags=["media"])
+         responses={201: UploadSchema}, tags=["media"], errors=TUS_ERRORS, headers={
+             **TUS_HEADER,
+             "Upload-Length": {"required": True, "schema": {"type": "integer", "minimum": 0}},
+             "Upload-Metadata": {"required": True, "schema": {"type": "string"}},
+         })
 def create_upload():
     """Start an upload; 201 with Location (Upload-Offset = length if the file is already held)."""
     _require_tus()
@@ -93,7 +99,8 @@ def create_upload():
 
 @bp.route("/uploads/<uuid:upload_id>", methods=["HEAD"])
 @token_required()
-@api_doc("Where an upload stands: Upload-Offset, Upload-Length, Upload-Expires", tags=["media"])
+@api_doc("Where an upload stands: Upload-Offset, Upload-Length, Upload-Expires", tags=["media"],
+         headers=TUS_HEADER, errors=TUS_ERRORS)
 def upload_head(upload_id):
     """Report the upload's offset (HEAD has no body)."""
     _require_tus()
@@ -104,7 +111,12 @@ def upload_head(upload_id):
 @bp.route("/uploads/<uuid:upload_id>", methods=["PATCH"])
 @token_required()
 @api_doc("Append a chunk at Upload-Offset (optional Upload-Checksum: sha1|sha256 <base64>)",
-         raw_body=OFFSET_STREAM, responses={204: None}, tags=["media"])
+         raw_body=OFFSET_STREAM, responses={204: None}, tags=["media"], errors=TUS_ERRORS,
+         headers={
+             **TUS_HEADER,
+             "Upload-Offset": {"required": True, "schema": {"type": "integer", "minimum": 0}},
+             "Upload-Checksum": {"schema": {"type": "string"}},
+         })
 def upload_patch(upload_id):
     """Append the body at Upload-Offset; the last byte completes and stores the file."""
     _require_tus()
@@ -121,7 +133,7 @@ def upload_patch(upload_id):
 @bp.route("/uploads/<uuid:upload_id>", methods=["DELETE"])
 @token_required()
 @api_doc("Terminate an upload (stored media are never deleted)", responses={204: None},
-         tags=["media"])
+         tags=["media"], headers=TUS_HEADER, errors=TUS_ERRORS)
 def upload_delete(upload_id):
     """Terminate the upload and free its bytes."""
     _require_tus()

@@ -38,6 +38,17 @@ def _schema_ref(spec: APISpec, schema) -> dict | str:
     return name
 
 
+def _documented_methods(methods: set[str]) -> list[str]:
+    # Werkzeug adds HEAD to every GET and OPTIONS to most routes; document those two only
+    # where a route exists for them alone (tus's HEAD and OPTIONS).
+    own = methods - {"HEAD", "OPTIONS"}
+    if "HEAD" in methods and "GET" not in methods:
+        own.add("HEAD")
+    if not own and "OPTIONS" in methods:
+        own.add("OPTIONS")
+    return sorted(own)
+
+
 def _query_schema(schema) -> type:
     # The marshmallow plugin expands a schema class given "in": "query" into one parameter per
     # field; a component name there is looked up in marshmallow's registry and not found.
@@ -62,7 +73,7 @@ def build_openapi(app: Flask) -> dict:
         doc = getattr(view, "__api_doc__", None) or {}
         path, params = _path_and_params(rule.rule)
         operations = {}
-        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}) or ["OPTIONS"]:
+        for method in _documented_methods(rule.methods or set()):
             operation: dict = {
                 "summary": doc.get("summary") or (view.__doc__ or "").strip().split("\n")[0],
                 "operationId": f"{rule.endpoint}.{method.lower()}",
@@ -71,6 +82,11 @@ def build_openapi(app: Flask) -> dict:
             }
             if params:
                 operation["parameters"] = list(params)
+            for name, header in (doc.get("headers") or {}).items():
+                operation.setdefault("parameters", []).append({
+                    "in": "header", "name": name, "required": header.get("required", False),
+                    "schema": header.get("schema", {"type": "string"}),
+                })
             if doc.get("query") is not None:
                 operation.setdefault("parameters", []).append(
                     {"in": "query", "schema": _query_schema(doc["query"])}
@@ -89,7 +105,7 @@ def build_openapi(app: Flask) -> dict:
                 if schema is not None:
                     response["content"] = {"application/json": {"schema": _schema_ref(spec, schema)}}
                 operation["responses"][str(status)] = response
-            for status in _ERROR_STATUSES:
+            for status in (*_ERROR_STATUSES, *doc.get("errors", ())):
                 operation["responses"].setdefault(str(status), error_response)
             if doc.get("auth", True):
                 operation["security"] = [{"bearer": []}]
