@@ -44,8 +44,13 @@ export async function renderList(root, { scope, auth, navigate }) {
     if (!groups.has(date)) groups.set(date, []);
     groups.get(date).push(item);
   }
-  const assignmentNodes = [...groups.entries()].map(([date, items]) => h('section', { class: 'day' },
-    h('h3', {}, date === today ? `${t('list.today')} · ${date}` : date),
+  // Today and the days ahead first (soonest on top); past days after, latest first.
+  const ordered = [...groups.entries()].sort(([a], [b]) => {
+    const past = (d) => (d < today ? 1 : 0);
+    return past(a) - past(b) || (past(a) ? b.localeCompare(a) : a.localeCompare(b));
+  });
+  const assignmentNodes = ordered.map(([date, items]) => h('section', { class: date < today ? 'day past' : 'day' },
+    h('h3', {}, date === today ? `${t('list.today')} · ${date}` : date < today ? `${date} · ${t('list.past')}` : date),
     h('ul', { class: 'cards' }, items.map((item) => {
       const draft = draftByAssignment.get(item.id);
       const done = doneAssignments.has(item.id);
