@@ -114,3 +114,18 @@ def test_a_non_json_body_is_a_422_not_a_crash(client):
     response = client.post("/api/v1/auth/token", data="{not json", content_type="application/json")
     assert response.status_code == 422
     assert response.get_json()["code"] == "validation_error"
+
+
+@pytest.mark.parametrize("username, start", [
+    ("city", "/bureau/"), ("county_a", "/bureau/"), ("base_a", "/filing/"), ("inspector_a", "/app/"),
+])
+def test_each_role_lands_on_its_start_page(client, world, username, start):
+    client.post("/login", data={"username": username, "password": TEST_PASSWORD})
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(start)
+
+
+def test_anonymous_home_goes_to_login(client):
+    response = client.get("/")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/login")

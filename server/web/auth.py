@@ -13,12 +13,22 @@ from server.services import auth as auth_service
 bp = Blueprint("web", __name__)
 
 
+# Where each role starts: reviewers at the bureau dashboard, bases at their plans,
+# inspectors in the field app (they work on phones).
+START_PAGES = {
+    "city_admin": "bureau.dashboard",
+    "county_admin": "bureau.dashboard",
+    "base_staff": "filing.classes",
+    "inspector": "pwa.shell",
+}
+
+
 @bp.get("/")
 def home():
     """Send people to their start page."""
     if not current_user.is_authenticated:
         return redirect(url_for("web.login"))
-    return render_template("home.html")
+    return redirect(url_for(START_PAGES.get(current_user.role, "web.login")))
 
 
 @bp.route("/login", methods=["GET", "POST"])
