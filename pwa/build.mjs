@@ -11,7 +11,8 @@ rmSync(DIST, { recursive: true, force: true });
 mkdirSync(DIST, { recursive: true });
 
 await build({
-  entryPoints: ['src/main.js'],
+  // The QR decoder worker is its own entry: dist/capture/qr-worker.js, cached with the shell.
+  entryPoints: ['src/main.js', 'src/capture/qr-worker.js'],
   bundle: true,
   minify: true,
   format: 'esm',

@@ -11,6 +11,7 @@ import { renderStatus } from './views/status.js';
 import { renderStart, renderVisit } from './views/visit.js';
 
 export { registerAttendanceExtension } from './views/attendance.js';
+import './views/signin_panel.js'; // QR badge scans and self sign-in codes on the attendance step
 
 const app = document.getElementById('app');
 const top = document.getElementById('top');

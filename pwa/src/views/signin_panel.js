@@ -4,7 +4,7 @@ import { verifyBadge } from '../capture/badge.js';
 import { startScanner } from '../capture/qr.js';
 import { makeSelfCode, selfSigninUrl, WINDOW_SECONDS, windowOf } from '../capture/selfcode.js';
 import { deviceId, getMeta } from '../db.js';
-import { h, mount } from '../ui.js';
+import { h } from '../ui.js';
 import { registerAttendanceExtension } from './attendance.js';
 import { tq } from './signin_messages.js';
 
@@ -138,7 +138,7 @@ async function openSelfCode(draft) {
       const qr = qrcode(0, 'M');
       qr.addData(selfSigninUrl(code));
       qr.make();
-      image.src = qr.createDataURL(6, 4);
+      image.src = qr.createDataURL(6, 24); // margin in pixels: the 4-module quiet zone
       image.dataset.code = code;
       image.dataset.window = String(window);
     }
@@ -174,4 +174,3 @@ export function closeSigninOverlays() {
   if (overlay) closeOverlay();
 }
 
-export { mount };

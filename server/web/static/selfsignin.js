@@ -91,11 +91,13 @@
     }
     sigError.hidden = true;
     document.getElementById("signature-data").value = canvas.toDataURL("image/png");
-    // Wait for the location attempt to end, then submit for real.
-    located.then(() => {
+    // Wait for the location attempt to end, then submit for real: in a new task, because a
+    // form ignores requestSubmit() while its submit event is still being dispatched, and
+    // without a second submit event (the form was validated already).
+    located.then(() => setTimeout(() => {
       submitting = true;
-      form.requestSubmit();
-    });
+      HTMLFormElement.prototype.submit.call(form);
+    }, 0));
   });
 
   resizeCanvas();
