@@ -112,3 +112,17 @@ def test_demo_users_log_in_and_the_inspector_team_has_work(loaded):
     assert {a.date for a in assignments} == {TODAY + timedelta(days=d) for d in range(3)}
     assert all({u.username for u in a.inspectors} == {"inspector", "inspector2"} for a in assignments)
     assert all(a.training_class.base.county.name == "奎文区" for a in assignments)
+
+
+def test_finished_demo_classes_are_assessed_and_counted_in_attachment_2(loaded):
+    from server.models import AssessmentResult
+    from server.services.attachment2 import attachment2_rows
+
+    finished = db.session.scalars(select(TrainingClass).where(TrainingClass.end_date < TODAY)).all()
+    assert finished, "the demo has a class that ended and was assessed"
+    results = db.session.scalars(select(AssessmentResult)).all()
+    assert results and {r.class_id for r in results} == {c.id for c in finished}
+    assert 0 < sum(r.passed for r in results) < len(results)
+    klass = finished[0]
+    rows = attachment2_rows(klass.base, klass.start_date.year)
+    assert sum(sum(row.numbers()[1::2]) for row in rows) == sum(r.passed for r in results)

@@ -43,6 +43,7 @@ from server.services.pii import encrypt_id_number, id_number_hash
 # Other helpers' loaders ("module:function"), called in order after the filing data is in.
 EXTRA_LOADERS: list[str] = [
     "server.services.demo_bureau:load_demo_bureau",
+    "server.services.demo_assessment:load_demo_assessments",
 ]
 
 # Weifang's 16 county-level units. The 12 counties, cities and districts carry their GB/T 2260
@@ -94,6 +95,7 @@ OCCUPATIONS = [
 # "recorded" / "approved": filed and in force; "changed": v1 recorded, v2 submitted with a
 # teacher change; "returned": v1 returned for ineligible trainees, v2 a draft still with them.
 CLASSES = [
+    ("潍坊市技师学院", "车工", 2, -75, "recorded"),  # finished and assessed (R11, Attachment 2)
     ("潍坊市技师学院", "数控车工", 2, -8, "recorded"),
     ("潍坊市技师学院", "维修电工", 2, -3, "approved"),
     ("潍坊市技师学院", "焊工", 1, 12, "changed"),
@@ -351,6 +353,6 @@ def load_demo_data(today: date | None = None) -> bool:
     for name in EXTRA_LOADERS:
         module, _, function = name.partition(":")
         loader: Any = getattr(importlib.import_module(module), function)
-        loader()
+        loader(today=today)  # every loader takes the same "today", so the demo hangs together
         db.session.commit()
     return True
