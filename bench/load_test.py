@@ -162,8 +162,8 @@ def run_inspector(base: str, username: str, facts: dict, rec: Recorder, rng: ran
         mutations.append({"mutation_id": str(uuid.uuid4()), "seq": seq, "type": "signin.create",
                           "entity_id": str(uuid.uuid4()), "client_time": now,
                           "base": {"plan_version_id": facts["versions"]["a"]},
-                          "payload": {"visit_id": visit_id, "trainee_id": trainee, "method": "manual",
-                                      "at": now}})
+                          "payload": {"visit_id": visit_id, "class_id": facts["classes"]["a"],
+                                      "trainee_id": trainee, "method": "manual", "at": now}})
     payload = {
         "class_id": facts["classes"]["a"], "session_id": facts["sessions"]["a"],
         "assignment_id": facts["assignment_id"], "plan_version_id": facts["versions"]["a"],
@@ -180,11 +180,12 @@ def run_inspector(base: str, username: str, facts: dict, rec: Recorder, rng: ran
     body = {"device_id": device, "mutations": mutations}
     first = rec.timed("push", http.post, f"{base}/api/v1/sync/push", json=body).json()
     again = rec.timed("push_retry", http.post, f"{base}/api/v1/sync/push", json=body).json()
-    statuses = {r["status"] for r in first["results"]}
-    if not statuses <= {"applied", "flagged"} or not all(r["replayed"] for r in again["results"]):
+    refused = [r for r in first["results"] if r["status"] not in {"applied", "flagged"}]
+    not_replayed = [r for r in again["results"] if not r["replayed"]]
+    if refused or not_replayed:
         with rec.lock:
             rec.errors["push_semantics"] += 1
-            rec.error_samples.append(f"push results: {first['results'][-1]} / {again['results'][-1]}")
+            rec.error_samples.append(f"push results: refused {refused[:1]} / not replayed {not_replayed[:1]}")
 
 
 def percentile(values: list[float], q: float) -> float:
