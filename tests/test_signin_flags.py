@@ -135,6 +135,9 @@ def test_a_code_used_after_its_window_is_refused_and_shows_in_the_review(client,
     assert attendance.flags["signin.code_expired"] == 2
     proxy = [f for f in attendance.findings if f["code"] == "signin.proxy_suspected"]
     assert proxy and "signin.code_expired" in proxy[0]["details"]["reasons"]
+    # The visit was already stored: its flags name the refused attempt for the review.
+    db.session.refresh(visit)
+    assert "signin.code_expired" in visit.flags and "signin.proxy_suspected" in visit.flags
 
 
 def test_ten_badge_scans_under_a_second_apart_are_flagged(world):

@@ -36,7 +36,7 @@ from server.models import ApiToken, AuditEvent, Media, SignIn, Trainee, User, ut
 from server.services.audit import audit
 from server.services.badges import class_roster
 from server.services.pii import decrypt_id_number
-from server.services.signin_flags import flag_signin
+from server.services.signin_flags import flag_signin, note_refused_attempt
 
 WINDOW_SECONDS = 30
 CODE_VERSION = 2
@@ -135,6 +135,8 @@ def check_code(code: str, now: datetime | None = None, device_id: str = "") -> S
         audit("signin.code_expired", "visit", decoded.visit_id, device_id=device_id,
               class_id=str(decoded.class_id), window=decoded.window, server_window=current,
               late_seconds=(current - decoded.window) * WINDOW_SECONDS)
+        db.session.flush()
+        note_refused_attempt(decoded.visit_id)
         db.session.commit()
         raise ApiError("signin.code_expired")
     if decoded.window > current + 1:
@@ -230,6 +232,8 @@ def record_self_signin(
     if trainee is None:
         audit("selfsignin.roster_miss", "visit", code.visit_id, device_id=device_id,
               class_id=str(code.class_id))
+        db.session.flush()
+        note_refused_attempt(code.visit_id)
         db.session.commit()
         raise ApiError("signin.not_on_roster")
     signin = SignIn(

@@ -256,13 +256,16 @@ def _findings(result: Attendance, present: int) -> list[dict[str, Any]]:
 
 
 FINDING_CODES = ("attendance.low", "attendance.unknown_person", "signin.proxy_suspected")
+# Refused attempts live in the audit trail; the visit's flags name them so the review shows them.
+ANOMALY_CODES = (CODE_EXPIRED, NOT_ON_ROSTER)
 
 
 def raise_attendance_findings(visit: Visit) -> Attendance:
     """Reconcile a stored visit and put its findings among the visit's flags (replacing old ones)."""
     attendance = reconcile_attendance(visit)
-    kept = [f for f in visit.flags or [] if f not in FINDING_CODES]
-    visit.flags = kept + [f["code"] for f in attendance.findings]
+    kept = [f for f in visit.flags or [] if f not in FINDING_CODES + ANOMALY_CODES]
+    anomalies = [code for code in ANOMALY_CODES if attendance.flags.get(code)]
+    visit.flags = kept + anomalies + [f["code"] for f in attendance.findings]
     visit.checks = {**(visit.checks or {}), "reconciliation": attendance.as_dict()}
     return attendance
 
@@ -285,4 +288,11 @@ def flag_pushed_signins(new_signins: list[tuple[uuid.UUID, uuid.UUID]], context:
     if not visit_ids:
         return
     for visit in db.session.scalars(select(Visit).where(Visit.id.in_(visit_ids))).all():
+        raise_attendance_findings(visit)
+
+
+def note_refused_attempt(visit_id: uuid.UUID) -> None:
+    """A refused attempt against a visit already stored: show it among the visit's flags now."""
+    visit = db.session.get(Visit, visit_id)
+    if visit is not None:
         raise_attendance_findings(visit)
