@@ -8,7 +8,7 @@ from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from flask import Flask, g, request
+from flask import Flask, request
 
 LANGUAGES = ("zh", "en")
 _MESSAGES_DIR = Path(__file__).parent / "messages"
@@ -27,12 +27,14 @@ def catalogue(lang: str) -> dict[str, str]:
 
 def current_language() -> str:
     """Return the language of this request: query, then cookie, then Chinese."""
-    lang = getattr(g, "lang", None)
+    # Kept on the request, not on `g`: an app context (and its `g`) may outlive one request.
+    lang = request.environ.get("spotcheck.lang")
     if lang:
         return lang
     lang = request.args.get("lang") or request.cookies.get("lang") or "zh"
-    g.lang = lang if lang in LANGUAGES else "zh"
-    return g.lang
+    lang = lang if lang in LANGUAGES else "zh"
+    request.environ["spotcheck.lang"] = lang
+    return lang
 
 
 def translate(key: str, **values: object) -> str:
