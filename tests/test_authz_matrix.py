@@ -55,9 +55,10 @@ from tests import conftest
 from tests.authz_policy import ANY_USER, COUNTY, OWNER, POLICY, PUBLIC, Call, Rule
 from tests.factories import build_world, make_class, make_trainee, make_user
 from tests.signin_helpers import last6, signature_data_url
-from tests.sync_client import visit_payload
+from tests.sync_client import seal, visit_payload
 from tests.sync_fixtures import phone, publish_world
 
+KEYS = ("a", "b", "a2")  # county A's base, county B's base, another base in county A
 MODELS = {m.__name__: m for m in (Draw, Site, Teacher, TrainingClass, Upload, SignIn)}
 
 
@@ -98,64 +99,94 @@ class Scene:
 
     def __init__(self, app, client):
         self.app = app
-        self.world = build_world()
-        w = self.world
+        self.world = w = build_world()
         self._n = itertools.count(1)
         self._serial = itertools.count(1)
-        for key in ("a", "b"):
+        self._add_sibling_base(w)
+        for key in KEYS:
             # Fresh classes add trainees to the base's year: keep R1's quota out of the way.
             w.bases[key].quota = 100_000
+        for key in ("a", "b"):
             w.users[f"inspector_{key}2"] = make_user(f"inspector_{key}2", "inspector", w.counties[key])
         db.session.commit()
         publish_world(w)
         self.users = {u.username: u.id for u in w.users.values()}
         self.ids = {"occupation": w.occupation.id, "year": w.classes["a"].start_date.year}
-        for key in ("a", "b"):
-            self.ids |= {f"county_{key}": w.counties[key].id, f"base_{key}": w.bases[key].id,
+        for key in KEYS:
+            self.ids |= {f"county_{key}": w.counties[key[0]].id, f"base_{key}": w.bases[key].id,
                          f"class_{key}": w.classes[key].id, f"version_{key}": w.versions[key].id,
                          f"site_{key}": w.sites[key].id,
                          f"theory_{key}": w.teachers[f"{key}_theory"].id,
                          f"practical_{key}": w.teachers[f"{key}_practical"].id,
-                         f"trainees_{key}": [t.id for t in
-                                             (w.trainees[:5] if key == "a" else w.trainees[5:])]}
+                         f"trainees_{key}": [e.trainee_id for e in w.versions[key].enrollments]}
         self.photos = {k: review_service.store_media_bytes(png_bytes(c), "image/png", None)
-                       for k, c in (("a", "red"), ("b", "blue"))}
-        db.session.commit()
-        # Visits through the real sync path: a pending one per county for reads, another
-        # inspector's in each county, and one per county that gets a rectification.
-        self.visits, self.other_visits, rect_visits = {}, {}, {}
+                       for k, c in (("a", "red"), ("b", "blue"), ("a2", "yellow"))}
+        self.draws, self.assignments = {}, {}
         for key in ("a", "b"):
-            sessions = w.versions[key].sessions
-            own = phone(client, f"inspector_{key}", f"phone-{key}")
-            self.visits[key] = self._push(own, key, sessions[2], photos=[self.photos[key]])
-            rect_visits[key] = self._push(own, key, sessions[0])
-            other = phone(client, f"inspector_{key}2", f"phone-{key}2")
-            self.other_visits[key] = self._push(other, key, sessions[1])
-        self.draws = {}
-        self.rectifications, self.answer_files = {}, {}
-        for key in ("a", "b"):
-            reviewer, base_user = self.user(f"county_{key}"), self.user(f"base_{key}")
             draw = draw_service.draw_visits(w.counties[key], date.today(),
-                                            date.today() + timedelta(days=7), actor=reviewer)
+                                            date.today() + timedelta(days=7),
+                                            actor=self.user(f"county_{key}"))
             self.draws[key] = draw.id
+            self.assignments[key] = [a.id for a in draw_service.draw_assignments(draw)]
+        db.session.commit()
+        # Visits through the real sync path, in each base: a pending one for reads (citing a
+        # drawn assignment, which base staff must never see), another inspector's, and one
+        # that gets a rectification, answered by the base with a file.
+        self.visits, self.other_visits, self.rect_visits = {}, {}, {}
+        self.rectifications, self.answer_files = {}, {}
+        for key in KEYS:
+            sessions = w.versions[key].sessions
+            own = phone(client, f"inspector_{key[0]}", f"own-{key}")
+            cited = self._assignment_of(key)
+            self.visits[key] = self._push(own, key, sessions[2], photos=[self.photos[key]],
+                                          assignment_id=cited)
+            self.rect_visits[key] = self._push(own, key, sessions[0])
+            other = phone(client, f"inspector_{key[0]}2", f"other-{key}")
+            self.other_visits[key] = self._push(other, key, sessions[1])
+            reviewer = self.user(f"county_{key[0]}")
             _, rect = review_service.open_rectification(
-                reviewer, db.session.get(Visit, rect_visits[key]), "criticism", "整改")
+                reviewer, db.session.get(Visit, self.rect_visits[key]), "criticism", "整改")
             review_service.answer_rectification(
-                base_user, rect, "已整改", [review_service.AnswerFile("answer.png", png_bytes("green"))])
+                self.user(f"base_{key}"), rect, "已整改",
+                [review_service.AnswerFile("answer.png", png_bytes("green"))])
             self.rectifications[key] = rect.id
             self.answer_files[key] = rect.response_media[0]["sha256"]
-        db.session.commit()
-        self.rect_visits = rect_visits
+            db.session.commit()
         self.hidden = self._hidden_ids()
         del self.world  # from here on, objects are looked up by id in each request's session
 
     # -- building -------------------------------------------------------------------------
 
-    def _push(self, device, key: str, session, photos=None) -> uuid.UUID:
+    def _add_sibling_base(self, w) -> None:
+        """A second base in county A: its staff are as foreign to base A as county B's are."""
+        county = w.counties["a"]
+        base = TrainingBase(name="潍坊市第二技工学校", county=county, quota=100)
+        site = Site(base=base, name="二校实训楼", address="奎文区某路9号", lat=36.70, lon=119.15,
+                    radius_m=150)
+        theory = Teacher(base=base, name="a2理论老师", professional_title="副高级")
+        practical = Teacher(base=base, name="a2实操老师", skill_qualification="高级技师")
+        db.session.add_all([base, site, theory, practical])
+        trainees = [make_trainee(f"a2学员{i}", date(1988, 2, 2) + timedelta(days=31 * i),
+                                 serial=300 + i) for i in range(5)]
+        klass, version = make_class("a2", base, w.occupation, site, theory, practical,
+                                    w.classes["a"].start_date, trainees)
+        w.bases["a2"], w.sites["a2"], w.classes["a2"], w.versions["a2"] = base, site, klass, version
+        w.teachers["a2_theory"], w.teachers["a2_practical"] = theory, practical
+        db.session.flush()
+        w.users["base_a2"] = make_user("base_a2", "base_staff", county, base)
+
+    def _assignment_of(self, key: str) -> uuid.UUID | None:
+        class_id = self.world.classes[key].id
+        return next((a for a in self.assignments.get(key[0], [])
+                     if db.session.get(Assignment, a).class_id == class_id), None)
+
+    def _push(self, device, key: str, session, photos=None, assignment_id=None) -> uuid.UUID:
         w = self.world
         payload = visit_payload(class_id=w.classes[key].id, session=session,
                                 plan_version_id=w.versions[key].id, site=w.sites[key],
                                 photos=photos)
+        if assignment_id is not None:
+            payload = seal({**payload, "assignment_id": str(assignment_id)})
         visit_id = uuid.UUID(device.add_visit(payload)["entity_id"])
         status, body = device.push()
         assert status == 200 and body["results"][-1]["status"] in ("applied", "flagged"), body
@@ -164,28 +195,26 @@ class Scene:
     def _hidden_ids(self) -> dict[str, set[str]]:
         """For each caller, ids that must never appear in what it reads."""
         w = self.world
-        county_b = {w.classes["b"].id, w.versions["b"].id, w.sites["b"].id, w.bases["b"].id,
-                    w.teachers["b_theory"].id, w.teachers["b_practical"].id, self.visits["b"],
-                    self.other_visits["b"], self.rect_visits["b"], self.draws["b"],
-                    self.rectifications["b"]}
-        county_b |= {t.id for t in w.trainees[5:]}
-        assignments = {key: set(db.session.scalars(
-            select(Assignment.id).where(Assignment.draw_id == self.draws[key]))) for key in "ab"}
-        county_b |= assignments["b"]
-        draws = set(self.draws.values()) | assignments["a"] | assignments["b"]
-        visits = set(self.visits.values()) | set(self.other_visits.values()) | set(
-            self.rect_visits.values())
-        every = county_b | draws | visits | {w.classes["a"].id, w.versions["a"].id,
-                                              self.rectifications["a"]}
+
+        def of_base(key: str) -> set:
+            return {w.classes[key].id, w.versions[key].id, w.sites[key].id, w.bases[key].id,
+                    w.teachers[f"{key}_theory"].id, w.teachers[f"{key}_practical"].id,
+                    self.visits[key], self.other_visits[key], self.rect_visits[key],
+                    self.rectifications[key], *self.ids[f"trainees_{key}"]}
+
+        county_b = of_base("b") | {self.draws["b"], *self.assignments["b"]}
+        draws = {*self.draws.values(), *self.assignments["a"], *self.assignments["b"]}
+        visits = {v for d in (self.visits, self.other_visits, self.rect_visits) for v in d.values()}
+        every = county_b | draws | visits | of_base("a") | of_base("a2")
         as_text = lambda ids: {str(i) for i in ids}  # noqa: E731
         return {
             "anonymous": as_text(every),
             "city_admin": set(),
             "county_admin": as_text(county_b),
-            "inspector": as_text(county_b | {self.other_visits["a"]}),
+            "inspector": as_text(county_b | {self.other_visits["a"], self.other_visits["a2"]}),
             # Covert checks see every county's plans, but only their own visits and teams.
-            "city_inspector": as_text(visits | assignments["a"] | assignments["b"]),
-            "base_staff": as_text(county_b | draws),
+            "city_inspector": as_text(visits | draws),
+            "base_staff": as_text(county_b | of_base("a2") | draws),
         }
 
     def unique(self, prefix: str) -> str:
@@ -232,7 +261,7 @@ class Scene:
         visit.review_status = "rectification"
         rect = Rectification(visit_id=visit.id, base_id=self.ids[f"base_{key}"],
                              sanction="criticism", order_text="整改", status=status,
-                             created_by_id=self.users[f"county_{key}"],
+                             created_by_id=self.users[f"county_{key[0]}"],
                              response_text="已整改" if status == "answered" else "")
         db.session.add(rect)
         db.session.commit()
@@ -426,10 +455,18 @@ def expected(rule: Rule, caller: Caller, key: str) -> str:
         return "refuse"
     if key == "b" and not (rule.scope == COUNTY and caller.citywide):
         return "ignored" if rule.foreign_ignored else "refuse"
+    if key == "a2" and caller.role == "base_staff":
+        return "ignored" if rule.foreign_ignored else "refuse"
     return "allow"
 
 
+SCOPE_LABELS = {"a": "own", "b": "foreign", "a2": "sibling"}
+
+
 def scopes(rule: Rule) -> tuple[str, ...]:
+    """Scope keys to call a rule with; the sibling base matters only where base staff may call."""
+    if rule.scope == COUNTY and (rule.who in (ANY_USER, PUBLIC) or "base_staff" in rule.who):
+        return KEYS
     return ("a", "b") if rule.scope in (COUNTY, OWNER) else ("a",)
 
 
@@ -458,8 +495,7 @@ def check(rule: Rule, endpoint: str, method: str, caller: Caller, key: str, path
         if status != 302 or not location.endswith(rule.redirect[caller.role]):
             return f"expected a redirect to {rule.redirect[caller.role]}, got {status} {location}"
     elif status not in (403, 404):
-        scope = "foreign" if key == "b" else "own"
-        return f"refused ({scope} scope) yet got {status} {response.get_data(as_text=True)[:200]!r}"
+        return f"refused ({SCOPE_LABELS[key]} scope) yet got {status} {response.get_data(as_text=True)[:200]!r}"
     if outcome != "allow" and rule.effect is not None and before != after:
         return f"a refused call changed {before!r} → {after!r}"
     if outcome == "allow" and 200 <= status < 300 and method in ("GET", "POST"):
@@ -513,6 +549,6 @@ def test_matrix(matrix, endpoint, method):
             problem = check(rule, endpoint, method, caller, key, path, response, before, after,
                             matrix.scene.hidden[caller.label])
             if problem:
-                scope = {"a": "own", "b": "foreign"}[key] if rule.scope else "-"
+                scope = SCOPE_LABELS[key] if rule.scope else "-"
                 problems.append(f"{caller.label:14} {scope:7} {method} {path}: {problem}")
     assert not problems, f"{endpoint} {method}:\n" + "\n".join(problems)
