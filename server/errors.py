@@ -52,6 +52,8 @@ CATALOGUE: dict[str, tuple[int, str, str]] = {
     "plan.outdated": (200, "检查所依据的计划版本已不是现行版本", "Checked against a plan version that is no longer current"),
     "clock.skew": (200, "设备时钟与服务器相差过大", "The device clock is off by more than the allowed skew"),
     "signin.unknown_trainee": (422, "学员不存在", "Unknown trainee"),
+    "signin.unknown_class": (422, "班次或抽查记录不存在或不在您的范围内",
+                             "Unknown class or visit, or not in your scope"),
     # Media (tus)
     "media.offset_mismatch": (409, "上传偏移不一致", "Upload-Offset does not match"),
     "media.checksum_mismatch": (460, "校验和不一致", "Checksum mismatch"),

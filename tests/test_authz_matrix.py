@@ -552,3 +552,21 @@ def test_matrix(matrix, endpoint, method):
                 scope = SCOPE_LABELS[key] if rule.scope else "-"
                 problems.append(f"{caller.label:14} {scope:7} {method} {path}: {problem}")
     assert not problems, f"{endpoint} {method}:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("claimed_class", ["b", "a"], ids=["foreign-class", "own-class-foreign-visit"])
+def test_push_cannot_sign_a_trainee_into_another_countys_visit(matrix, claimed_class):
+    """signin.create is scoped like visit.submit: a county A phone cannot add evidence to B's visit."""
+    scene = matrix.scene
+    device = phone(matrix.app.test_client(), "inspector_a", f"probe-{claimed_class}")
+    with matrix.app.app_context():
+        trainee = scene.ids["trainees_b"][0]
+        before = scene.count("SignIn")
+    device.add_signin(visit_id=scene.visits["b"], class_id=scene.ids[f"class_{claimed_class}"],
+                      trainee_id=trainee)
+    status, body = device.push()
+    assert status == 200, body
+    assert body["results"][0]["status"] == "rejected", body
+    assert body["results"][0]["code"] == "signin.unknown_class"
+    with matrix.app.app_context():
+        assert scene.count("SignIn") == before

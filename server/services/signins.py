@@ -14,7 +14,8 @@ from sqlalchemy import select
 
 from schemas.visits import SignInPayloadSchema
 from server.extensions import db
-from server.models import SignIn, Trainee
+from server.models import SignIn, Trainee, TrainingClass, Visit
+from server.services.scope import can_see_class
 from server.services.sync_store import FINISHERS, PushContext, register_handler
 from sync.push import Mutation, Outcome, Rejected
 
@@ -58,6 +59,8 @@ def create_signin(context: PushContext, mutation: Mutation) -> Outcome:
                        errors={"badge_token": ["required for method badge"]})
     if trainee_id is None:
         raise Rejected("validation_error", "缺少学员", errors={"trainee_id": ["required"]})
+    if not _in_scope(context, data["class_id"], data["visit_id"]):
+        raise Rejected("signin.unknown_class")
     if not _trainee_exists(context, trainee_id):
         raise Rejected("signin.unknown_trainee")
     # A sign-in id already stored fails the batch's flush; the careful retry then rejects
@@ -72,6 +75,22 @@ def create_signin(context: PushContext, mutation: Mutation) -> Outcome:
     context.touched_visits.add(data["visit_id"])
     context.cache.setdefault(NEW_SIGNINS, []).append((uuid.UUID(mutation.entity_id), data["class_id"]))
     return Outcome()
+
+
+def _in_scope(context: PushContext, class_id: uuid.UUID, visit_id: uuid.UUID) -> bool:
+    """The class is in the pusher's scope and, if the visit is already stored, is its class.
+
+    Like visit.submit: a phone of one county must not add evidence to another county's visit.
+    """
+    key = ("signin.scope", class_id, visit_id)
+    if key not in context.cache:
+        with db.session.no_autoflush:  # a look-up must not flush this batch's rows one by one
+            training_class = db.session.get(TrainingClass, class_id)
+            visit_class = db.session.scalar(select(Visit.class_id).where(Visit.id == visit_id))
+        context.cache[key] = (training_class is not None
+                              and can_see_class(context.user, training_class)
+                              and visit_class in (None, class_id))
+    return context.cache[key]
 
 
 def _trainee_exists(context: PushContext, trainee_id: uuid.UUID) -> bool:
