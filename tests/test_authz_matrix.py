@@ -522,15 +522,37 @@ def url_map_entries(app) -> set[tuple[str, str]]:
     return entries
 
 
+def suggested_rule(app, endpoint: str, method: str) -> str:
+    """The POLICY line to start from for an endpoint without a rule."""
+    url_rule = app.url_map._rules_by_endpoint[endpoint][0]
+    roles = getattr(app.view_functions[endpoint], "__required_roles__", None)
+    if roles is None:
+        who = "ANY_USER  # or PUBLIC, or frozenset({...}) of roles"
+        seen = "pages: check @login_required and the service's role checks"
+    else:
+        who = ("frozenset({" + ", ".join(repr(r) for r in sorted(roles)) + "})"
+               if roles else "ANY_USER")
+        seen = f"token_required{tuple(roles)}"
+    params = ", ".join(f'"{name}": s.<object>(k)' for name in url_rule.arguments)
+    scope = "COUNTY,  # or OWNER" if params else "None,"
+    target = f"lambda s, k, u: Call({{{params}}}" + (", json=<valid body>" if method in (
+        "POST", "PUT", "PATCH") else "") + ")"
+    extra = ("\n        ok=(<success status>,), effect=lambda s, c: <what the call changes>,"
+             if method not in ("GET", "HEAD", "OPTIONS") else "")
+    return (f'    ("{endpoint}", "{method}"): Rule(  # {method} {url_rule.rule}; {seen}\n'
+            f"        {who},\n        {scope}\n        {target},{extra}\n    ),")
+
+
 def test_every_endpoint_has_a_rule(matrix):
     entries = url_map_entries(matrix.app)
     missing = sorted(entries - POLICY.keys())
     stale = sorted(POLICY.keys() - entries)
-    hints = "\n".join(
-        f'    ("{e}", "{m}"): Rule(<PUBLIC | ANY_USER | frozenset of roles>, <COUNTY | OWNER | None>,'
-        f" <target>),  # {matrix.app.url_map._rules_by_endpoint[e][0].rule}" for e, m in missing)
+    hints = "\n".join(suggested_rule(matrix.app, e, m) for e, m in missing)
     assert not missing, (
-        "endpoints without an authorization rule; add to POLICY in tests/authz_policy.py:\n" + hints)
+        "endpoints without an authorization rule. Add to POLICY in tests/authz_policy.py (who may "
+        "call; for an object in the path, how scope key 'a' (own), 'b' (foreign county) and 'a2' "
+        "(another base of county A) resolve to one, via a Scene method in "
+        "tests/test_authz_matrix.py; a valid body for a mutation):\n" + hints)
     assert not stale, f"rules for endpoints that no longer exist (remove them): {stale}"
 
 
