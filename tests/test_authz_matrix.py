@@ -270,7 +270,7 @@ class Scene:
     def _fresh_class(self, key, status) -> tuple[TrainingClass, PlanVersion]:
         get = db.session.get
         # New trainees each time: one person in two overlapping classes breaks R3.
-        trainees = [make_trainee(self.unique("学员"), date(1975, 1, 1) + timedelta(days=n), serial=n)
+        trainees = [make_trainee(self.unique("学员"), date(1985, 1, 1) + timedelta(days=n), serial=n)
                     for n in itertools.islice(self._serial, 5)]
         klass, version = make_class(
             self.unique(f"fresh-{key}-"), get(TrainingBase, self.ids[f"base_{key}"]),
