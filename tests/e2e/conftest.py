@@ -146,14 +146,20 @@ def live_server(tmp_path):
 
 
 @pytest.fixture(scope="session")
-def browser():
-    """Headless Debian Chromium (never a downloaded browser)."""
+def playwright():
+    """One Playwright driver per test process (a second one in the same process fails)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield chromium
-        chromium.close()
+        yield pw
+
+
+@pytest.fixture(scope="session")
+def browser(playwright):
+    """Headless Debian Chromium (never a downloaded browser)."""
+    chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+    yield chromium
+    chromium.close()
 
 
 def offset_point(lat: float, lon: float, north_m: float) -> tuple[float, float]:

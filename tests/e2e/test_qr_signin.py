@@ -82,9 +82,7 @@ def last6_of(index: int, county: str = "a") -> str:
     return synthetic_id_number("370702", born, serial)[-6:]
 
 
-def test_badges_scanned_offline_with_the_camera_reach_the_server(live_server, tmp_path):
-    from playwright.sync_api import sync_playwright
-
+def test_badges_scanned_offline_with_the_camera_reach_the_server(live_server, playwright, tmp_path):
     facts = live_server.facts
     badges = make_badges(live_server, tmp_path / "badges")
     first, second = facts["roster"]["a"][0], facts["roster"]["a"][1]
@@ -93,8 +91,9 @@ def test_badges_scanned_offline_with_the_camera_reach_the_server(live_server, tm
         (badges[first], 12), (None, 6), (badges[second], 12), (None, 6), (forged, 12), (None, 6)])
     args = [*CHROMIUM_ARGS, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
             f"--use-file-for-fake-video-capture={video}"]
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=args, headless=True)
+    # A browser of its own: the fake camera is a launch option.
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=args, headless=True)
+    try:
         context = browser.new_context(
             viewport=PHONE, device_scale_factor=2, is_mobile=True, locale="zh-CN",
             timezone_id="Asia/Shanghai", service_workers="allow",
@@ -143,6 +142,7 @@ def test_badges_scanned_offline_with_the_camera_reach_the_server(live_server, tm
 
         context.set_offline(False)
         wait_synced(page)
+    finally:
         browser.close()
 
     rows = live_server.sql("SELECT trainee_id, method, flags, badge_token FROM sign_in ORDER BY at")
