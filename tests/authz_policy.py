@@ -218,22 +218,22 @@ POLICY: dict[tuple[str, str], Rule] = {
         BASE, COUNTY, lambda s, k, u: Call({"teacher_id": s.teacher_id(k)}, json={"phone": s.unique("1")}),
         effect=lambda s, c: s.teacher_phone(c.params["teacher_id"])),
 
-    # ---- API: media (tus): an upload is its creator's alone --------------------------------------
+    # ---- API: media (tus): inspectors only; an upload is its creator's alone --------------------------------------
     ("api_media.tus_options", "OPTIONS"): Rule(PUBLIC, ok=(204,), note="tus discovery"),
     ("api_media.create_upload", "POST"): Rule(
-        ANY_USER, None, lambda s, k, u: Call(headers=s.tus_create_headers()), ok=(201,),
+        FIELD, None, lambda s, k, u: Call(headers=s.tus_create_headers()), ok=(201,),
         effect=lambda s, c: s.count("Upload")),
     ("api_media.upload_head", "HEAD"): Rule(
-        ANY_USER, OWNER, lambda s, k, u: Call({"upload_id": s.upload(k, u)}, headers=s.TUS)),
+        FIELD, OWNER, lambda s, k, u: Call({"upload_id": s.upload(k, u)}, headers=s.TUS)),
     ("api_media.upload_patch", "PATCH"): Rule(
-        ANY_USER, OWNER, lambda s, k, u: Call({"upload_id": s.upload(k, u)}, data=s.CHUNK,
+        FIELD, OWNER, lambda s, k, u: Call({"upload_id": s.upload(k, u)}, data=s.CHUNK,
                                               headers=s.tus_patch_headers()),
         ok=(204,), effect=lambda s, c: s.upload_offset(c.params["upload_id"])),
     ("api_media.upload_delete", "DELETE"): Rule(
-        ANY_USER, OWNER, lambda s, k, u: Call({"upload_id": s.upload(k, u)}, headers=s.TUS),
+        FIELD, OWNER, lambda s, k, u: Call({"upload_id": s.upload(k, u)}, headers=s.TUS),
         ok=(204,), effect=lambda s, c: s.upload_exists(c.params["upload_id"])),
     ("api_media.missing_media", "POST"): Rule(
-        ANY_USER, None, lambda s, k, u: Call(json={"sha256": [s.photo("a")]})),
+        FIELD, None, lambda s, k, u: Call(json={"sha256": [s.photo("a")]})),
 
     # ---- API: sync, visits, trainees -------------------------------------------------------------
     ("api_sync.push", "POST"): Rule(
