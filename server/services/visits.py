@@ -132,6 +132,7 @@ def submit_visit(context: PushContext, mutation: Mutation) -> Outcome:
     session = db.session.get(PlanSession, data["session_id"])
     if session is None or session.plan_version_id != version.id:
         raise Rejected("visit.unknown_session")
+    assignment = None
     if data["assignment_id"] is not None:
         assignment = db.session.get(Assignment, data["assignment_id"])
         if assignment is None or assignment.class_id != training_class.id:
@@ -153,6 +154,9 @@ def submit_visit(context: PushContext, mutation: Mutation) -> Outcome:
         flags.append("clock.skew")
     if _duplicate_of_session(session, data["supersedes"]):
         flags.append("visit.duplicate_session")
+    if assignment is not None and context.user not in assignment.inspectors:
+        # Evidence is never dropped, but a visit under someone else's assignment needs a look.
+        flags.append("assignment.not_on_team")
 
     gps = data["gps"]
     fix = GpsFix(gps["lat"], gps["lon"], gps["accuracy"], gps["mocked"]) if gps else None
