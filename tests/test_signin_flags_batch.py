@@ -111,3 +111,39 @@ def test_a_rapid_run_and_a_late_duplicate_are_found_in_one_batch(app):
         flag_visit(new, new, lambda s: [], RAPID_SETTINGS)
     # 0.5 s apart: all five are one rapid run; the fifth scans trainee 1 again.
     assert [s.flags for s in new] == [[RAPID]] * 4 + [[DUPLICATE, RAPID]]
+
+
+def test_a_push_costs_the_same_queries_for_2_or_10_sign_ins(client, world):
+    """Per-batch look-ups (trainees, the visit's sign-ins, flags), never one query per sign-in."""
+    from sqlalchemy import event
+
+    from server.extensions import db
+    from tests.sync_fixtures import phone, publish_world
+
+    publish_world(world)
+    device = phone(client)
+    klass, site = world.classes["a"], world.sites["a"]
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    def push(trainees: list) -> int:
+        visit_id = uuid.uuid4()
+        for i, trainee in enumerate(trainees):
+            device.add_signin(visit_id=visit_id, class_id=klass.id, trainee_id=trainee.id,
+                              method="manual", at=START + timedelta(seconds=10 * i),
+                              gps={"lat": site.lat, "lon": site.lon, "accuracy": 10.0,
+                                   "captured_at": "2026-03-02T01:00:00Z", "mocked": False})
+        statements.clear()
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            status, body = device.push()
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+        assert status == 200 and {r["status"] for r in body["results"]} == {"applied"}, body
+        return len(statements)
+
+    push(world.trainees[:1])  # the first push after login also loads the user once
+    # Ten distinct trainees (both counties' rosters: existence is what is looked up).
+    assert push(world.trainees[:2]) == push(world.trainees[:10])

@@ -22,6 +22,7 @@ from sync.push import Mutation, Outcome, Rejected
 _schema = SignInPayloadSchema()
 # Context cache key: (sign-in id, class id) of this batch's sign-ins, flagged at the end.
 NEW_SIGNINS = "signin_flags.new"
+TRAINEES_PREFETCHED = "signins.trainees_prefetched"
 
 
 def _load(payload: Any) -> dict[str, Any]:
@@ -95,11 +96,32 @@ def _in_scope(context: PushContext, class_id: uuid.UUID, visit_id: uuid.UUID) ->
 
 def _trainee_exists(context: PushContext, trainee_id: uuid.UUID) -> bool:
     key = ("trainee", trainee_id)
+    if key not in context.cache and TRAINEES_PREFETCHED not in context.cache:
+        _prefetch_trainees(context)
     if key not in context.cache:
         with db.session.no_autoflush:  # a look-up must not flush this batch's rows one by one
             context.cache[key] = db.session.scalar(
                 select(Trainee.id).where(Trainee.id == trainee_id)) is not None
     return context.cache[key]
+
+
+def _prefetch_trainees(context: PushContext) -> None:
+    """Look up every trainee the batch's sign-ins name in one query, not one query each."""
+    context.cache[TRAINEES_PREFETCHED] = True
+    named: set[uuid.UUID] = set()
+    for mutation in context.batch:
+        payload = mutation.payload
+        if mutation.type == "signin.create" and isinstance(payload, dict):
+            try:  # not validated yet: an id that does not parse is simply not looked up here
+                named.add(uuid.UUID(str(payload.get("trainee_id"))))
+            except ValueError:
+                continue
+    if not named:
+        return
+    with db.session.no_autoflush:
+        found = set(db.session.scalars(select(Trainee.id).where(Trainee.id.in_(named))))
+    for trainee_id in named:
+        context.cache[("trainee", trainee_id)] = trainee_id in found
 
 
 def _gps_json(gps: dict[str, Any] | None) -> dict[str, Any] | None:

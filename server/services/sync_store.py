@@ -45,6 +45,8 @@ class PushContext:
     # Look-ups repeated within a batch (e.g. the same trainees); the ORM's identity map is weak.
     cache: dict[Any, Any] = field(default_factory=dict)
     careful: bool = False
+    # The whole batch, so a handler can look up what all of its mutations need in one query.
+    batch: Sequence[Mutation] = ()
     # Rows of plain inserts, written together (one executemany per table) before they are read.
     inserts: dict[Any, list[dict[str, Any]]] = field(default_factory=dict)
 
@@ -195,7 +197,7 @@ def push(
     last_error: Exception | None = None
     for attempt in range(ATTEMPTS):
         context = PushContext(user=user, device_id=device_id, received_at=now or utcnow(),
-                              careful=attempt > 0)
+                              careful=attempt > 0, batch=batch)
         store = SqlStore(context, careful=attempt > 0)
         handlers = {name: _bind(handler, context) for name, handler in HANDLERS.items()}
         try:
