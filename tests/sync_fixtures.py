@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import time
-
-import psycopg
 
 from server.extensions import db
 from server.models import Enrollment, PlanSession, PlanVersion
@@ -55,15 +52,9 @@ def today_session(world, key: str = "a") -> PlanSession:
 
 def process_database(tmp_path, suffix: str = "proc") -> str:
     """A database of this test's own: a fresh SQLite file, or a PostgreSQL database."""
-    if not PG_URL:
-        return f"sqlite:///{tmp_path / 'server.sqlite3'}"
-    base, _, name = PG_URL.rpartition("/")
-    name = f"{name}_{suffix}_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
-    admin = f"{base}/postgres".replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return f"{base}/{name}"
+    from tests.conftest import _worker_pg_url, fresh_database_url
+
+    return fresh_database_url(_worker_pg_url() if PG_URL else "sqlite://", tmp_path, suffix)
 
 
 def wait_until(condition, timeout: float = 30.0, what: str = "condition") -> None:
