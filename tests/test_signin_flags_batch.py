@@ -99,7 +99,8 @@ def test_batched_flags_equal_flagging_one_by_one(app, stored, pushed, with_sites
         for signin in sorted((by_id[s.id] for s in new), key=lambda s: (s.at, str(s.id))):
             _reference_flag(signin, expected, sites)
 
-        flag_visit(everyone, new, lambda s: sites, RAPID_SETTINGS)
+        # The visit's rows may come in any order (stored ones first, then the batch's).
+        flag_visit(list(reversed(everyone)), new, lambda s: sites, RAPID_SETTINGS)
 
     assert [(s.id, s.flags) for s in everyone] == [(s.id, s.flags) for s in expected]
 
@@ -147,3 +148,29 @@ def test_a_push_costs_the_same_queries_for_2_or_10_sign_ins(client, world):
     push(world.trainees[:1])  # the first push after login also loads the user once
     # Ten distinct trainees (both counties' rosters: existence is what is looked up).
     assert push(world.trainees[:2]) == push(world.trainees[:10])
+
+
+def test_a_scan_arriving_after_its_duplicate_flags_the_stored_one(client, world):
+    """The batch's rows are flagged in memory, earlier batches' rows through the session."""
+    from sqlalchemy import select
+
+    from server.extensions import db
+    from server.models import SignIn
+    from tests.sync_fixtures import phone, publish_world
+
+    publish_world(world)
+    device = phone(client)
+    klass, trainee, visit_id = world.classes["a"], world.trainees[0], uuid.uuid4()
+    late = device.add_signin(visit_id=visit_id, class_id=klass.id, trainee_id=trainee.id,
+                             at=START + timedelta(minutes=5))
+    assert device.push()[0] == 200
+    first = device.add_signin(visit_id=visit_id, class_id=klass.id, trainee_id=trainee.id, at=START)
+    other = device.add_signin(visit_id=visit_id, class_id=klass.id, trainee_id=world.trainees[1].id,
+                              at=START + timedelta(minutes=1))
+    again = device.add_signin(visit_id=visit_id, class_id=klass.id, trainee_id=world.trainees[1].id,
+                              at=START + timedelta(minutes=2))
+    assert device.push()[0] == 200
+    db.session.expire_all()
+    flags = {str(s.id): s.flags for s in db.session.scalars(select(SignIn))}
+    assert flags == {late["entity_id"]: [DUPLICATE], first["entity_id"]: [],
+                     other["entity_id"]: [], again["entity_id"]: [DUPLICATE]}

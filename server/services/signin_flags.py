@@ -14,7 +14,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm.util import identity_key
 
 from server.errors import ApiError
 from server.extensions import db
@@ -304,34 +305,25 @@ def raise_attendance_findings(visit: Visit) -> Attendance:
     return attendance
 
 
-def flag_pushed_signins(new_signins: list[tuple[uuid.UUID, uuid.UUID]], context: Any) -> None:
+class PushedSignIn:
+    """A sign-in of the batch being pushed, flagged from its row in memory (no ORM load)."""
+
+    __slots__ = ("id", "visit_id", "trainee_id", "method", "device_id", "at", "gps", "flags")
+
+    def __init__(self, row: dict[str, Any]) -> None:
+        for name in self.__slots__:
+            setattr(self, name, row[name])
+        self.flags = list(row["flags"] or [])
+
+
+def flag_pushed_signins(new_signins: list[tuple[dict[str, Any], uuid.UUID]], context: Any) -> None:
     """End of a push batch: flag its sign-ins, then raise findings on the visits concerned.
 
-    new_signins holds (sign-in id, class id) pairs; visits concerned are those the batch's
-    sign-ins name and those submitted in this batch (received at the batch's time).
+    new_signins holds (sign-in row as inserted, class id) pairs; visits concerned are those
+    the batch's sign-ins name and those submitted in this batch (received at the batch's time).
     """
     if new_signins:
-        class_of = dict(new_signins)
-        # Every sign-in of the batch's visits in one query (the batch's own rows are written).
-        visits = select(SignIn.visit_id).where(SignIn.id.in_(class_of))
-        rows = db.session.scalars(
-            select(SignIn).where(SignIn.visit_id.in_(visits)).order_by(SignIn.at, SignIn.received_at)
-        ).all()
-        by_visit: dict[uuid.UUID, list[SignIn]] = {}
-        for row in rows:
-            by_visit.setdefault(row.visit_id, []).append(row)
-        sites: dict[tuple[uuid.UUID, date], list[Site]] = {}
-
-        def sites_for(signin: SignIn) -> list[Site]:
-            # class_sites depends on the class and the sign-in's local day only.
-            key = (class_of[signin.id], signin.at.astimezone(SHANGHAI).date())
-            if key not in sites:
-                sites[key] = class_sites(key[0], signin.at)
-            return sites[key]
-
-        rapid = _rapid_settings()
-        for everyone in by_visit.values():
-            flag_visit(everyone, [s for s in everyone if s.id in class_of], sites_for, rapid)
+        _flag_batch(new_signins)
     visit_ids = set(context.touched_visits)
     visit_ids |= {obj.id for obj in [*db.session.new, *db.session.identity_map.values()]
                   if isinstance(obj, Visit) and obj.received_at == context.received_at}
@@ -339,6 +331,45 @@ def flag_pushed_signins(new_signins: list[tuple[uuid.UUID, uuid.UUID]], context:
         return
     for visit in db.session.scalars(select(Visit).where(Visit.id.in_(visit_ids))).all():
         raise_attendance_findings(visit)
+
+
+def _flag_batch(new_signins: list[tuple[dict[str, Any], uuid.UUID]]) -> None:
+    """Flag the batch's sign-ins (already written, flags empty) against their visits."""
+    new = [PushedSignIn(row) for row, _ in new_signins]
+    class_of = {row["id"]: class_id for row, class_id in new_signins}
+    by_visit: dict[uuid.UUID, list[Any]] = {}
+    for signin in new:
+        by_visit.setdefault(signin.visit_id, []).append(signin)
+    # Only sign-ins stored by earlier pushes are read back: one query for the whole batch.
+    stored = db.session.scalars(
+        select(SignIn).where(SignIn.visit_id.in_(by_visit), SignIn.id.not_in(class_of))
+        .order_by(SignIn.at, SignIn.received_at)
+    ).all()
+    earlier: dict[uuid.UUID, list[SignIn]] = {}
+    for signin in stored:
+        earlier.setdefault(signin.visit_id, []).append(signin)
+    sites: dict[tuple[uuid.UUID, date], list[Site]] = {}
+
+    def sites_for(signin: Any) -> list[Site]:
+        # class_sites depends on the class and the sign-in's local day only.
+        key = (class_of[signin.id], signin.at.astimezone(SHANGHAI).date())
+        if key not in sites:
+            sites[key] = class_sites(key[0], signin.at)
+        return sites[key]
+
+    rapid = _rapid_settings()
+    for visit_id, batch in by_visit.items():
+        # Stored sign-ins are ORM objects: the flags added to them are saved with the session.
+        flag_visit([*earlier.get(visit_id, []), *batch], batch, sites_for, rapid)
+    flagged = [{"_id": s.id, "flags": s.flags} for s in new if s.flags]
+    if flagged:
+        table = SignIn.__table__
+        db.session.execute(update(table).where(table.c.id == bindparam("_id"))
+                           .values(flags=bindparam("flags")), flagged)
+        for row in flagged:  # an ORM copy already loaded must not keep the old flags
+            loaded = db.session.identity_map.get(identity_key(SignIn, row["_id"]))
+            if loaded is not None:
+                db.session.expire(loaded, ["flags"])
 
 
 def note_refused_attempt(visit_id: uuid.UUID) -> None:

@@ -20,7 +20,7 @@ from server.services.sync_store import FINISHERS, PushContext, register_handler
 from sync.push import Mutation, Outcome, Rejected
 
 _schema = SignInPayloadSchema()
-# Context cache key: (sign-in id, class id) of this batch's sign-ins, flagged at the end.
+# Context cache key: (row, class id) of this batch's sign-ins, flagged at the end.
 NEW_SIGNINS = "signin_flags.new"
 TRAINEES_PREFETCHED = "signins.trainees_prefetched"
 
@@ -66,15 +66,16 @@ def create_signin(context: PushContext, mutation: Mutation) -> Outcome:
         raise Rejected("signin.unknown_trainee")
     # A sign-in id already stored fails the batch's flush; the careful retry then rejects
     # just this mutation (sync.conflict), so no per-mutation look-up is spent on it here.
-    context.insert(SignIn, {
+    row = {
         "id": uuid.UUID(mutation.entity_id), "visit_id": data["visit_id"], "trainee_id": trainee_id,
         "method": data["method"], "badge_token": data["badge_token"], "at": data["at"],
         "gps": _gps_json(data["gps"]), "signature_sha256": data["signature_sha256"],
         "device_id": context.device_id, "user_id": context.user.id,
         "received_at": context.received_at, "flags": [],
-    })
+    }
+    context.insert(SignIn, row)
     context.touched_visits.add(data["visit_id"])
-    context.cache.setdefault(NEW_SIGNINS, []).append((uuid.UUID(mutation.entity_id), data["class_id"]))
+    context.cache.setdefault(NEW_SIGNINS, []).append((row, data["class_id"]))
     return Outcome()
 
 
