@@ -6,6 +6,7 @@ what Schema.load would call for each of them (the field's own `_deserialize`, th
 validators), nested schemas included. On the first thing it does not handle, and on any error,
 it hands the input to Schema.load itself: every error is the schema's own, worded the same.
 Schemas with hooks (pre_load, post_load, validates...) or unusual options always take Schema.load.
+FastDump does the same for Schema.dump (each field's get_value and `_serialize`).
 tests/test_fastload.py checks on random inputs that both give the same result or the same error.
 """
 
@@ -15,7 +16,14 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from marshmallow import EXCLUDE, INCLUDE, RAISE, Schema, fields, missing
-from marshmallow.decorators import POST_LOAD, PRE_LOAD, VALIDATES, VALIDATES_SCHEMA
+from marshmallow.decorators import (
+    POST_DUMP,
+    POST_LOAD,
+    PRE_DUMP,
+    PRE_LOAD,
+    VALIDATES,
+    VALIDATES_SCHEMA,
+)
 from marshmallow.utils import is_collection
 
 # Field types whose `_deserialize` only looks at the value itself (Nested and List are walked).
@@ -134,4 +142,72 @@ def _core(field: fields.Field) -> _Step | None:
         return each
     if isinstance(field, _PLAIN):
         return field._deserialize  # noqa: SLF001 (the very step Field.deserialize runs)
+    return None
+
+
+class FastDump:
+    """Dump like `schema.dump(obj)` (same result), usually faster."""
+
+    def __init__(self, schema: Schema) -> None:
+        self.schema = schema
+        self._dump = _compile_dump(schema)
+
+    @property
+    def compiled(self) -> bool:
+        """Whether the quick walk is used (otherwise every dump is Schema.dump)."""
+        return self._dump is not None
+
+    def dump(self, obj: Any) -> Any:
+        """Return what schema.dump(obj) returns."""
+        if self._dump is not None:
+            try:
+                return self._dump(obj)
+            except Exception:  # noqa: BLE001 (any surprise: the schema itself decides)
+                pass
+        return self.schema.dump(obj)
+
+
+def _compile_dump(schema: Schema) -> Callable[[Any], Any] | None:
+    hooks = schema._hooks  # noqa: SLF001 (read only: which processors the schema declares)
+    if schema.many or hooks.get(PRE_DUMP) or hooks.get(POST_DUMP):
+        return None
+    steps: list[tuple[str, str, fields.Field, Callable[[Any, str, Any], Any]]] = []
+    for attr_name, field in schema.dump_fields.items():
+        serialize = _serializer(field)
+        if serialize is None or not field._CHECK_ATTRIBUTE:  # noqa: SLF001
+            return None
+        key = field.data_key if field.data_key is not None else attr_name
+        steps.append((attr_name, key, field, serialize))
+    dict_class, accessor = schema.dict_class, schema.get_attribute
+
+    def dump(obj: Any) -> Any:
+        # Schema._serialize (many=False) with Field.serialize inlined.
+        out = dict_class()
+        for attr_name, key, field, serialize in steps:
+            value = field.get_value(obj, attr_name, accessor=accessor)
+            if value is missing:
+                default = field.dump_default
+                value = default() if callable(default) else default
+                if value is missing:
+                    continue
+            out[key] = serialize(value, attr_name, obj)
+        return out
+
+    return dump
+
+
+def _serializer(field: fields.Field) -> Callable[[Any, str, Any], Any] | None:
+    if isinstance(field, fields.Nested):
+        if type(field) is not fields.Nested or field.many or field.schema.many:
+            return None
+        inner = _compile_dump(field.schema)
+        return None if inner is None else (lambda value, attr, obj: None if value is None else inner(value))
+    if isinstance(field, fields.List):
+        item = _serializer(field.inner) if type(field) is fields.List else None
+        if item is None:
+            return None
+        # List._serialize: each item through the inner field's _serialize.
+        return lambda value, attr, obj: None if value is None else [item(one, attr, obj) for one in value]
+    if isinstance(field, _PLAIN):
+        return field._serialize  # noqa: SLF001 (the very step Field.serialize runs)
     return None

@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from marshmallow import ValidationError
 
-from schemas.fastload import FastLoad
-from schemas.sync import PushRequestSchema
+from schemas.fastload import FastDump, FastLoad
+from schemas.sync import PushRequestSchema, PushResponseSchema
 from schemas.visits import SignInPayloadSchema
 
 UUID = "0b7c1c3e-5d2f-4f6a-9a51-8c1e7f0f5a01"
@@ -113,3 +113,28 @@ def test_valid_input_takes_the_quick_walk_and_invalid_input_gets_the_schemas_err
     with pytest.raises(ValidationError) as caught:
         fast.load(bad)
     assert caught.value.messages == {"mutations": {1: {"seq": ["Not a valid integer."]}}}
+
+
+RESULT = st.fixed_dictionaries(
+    # Values the fields convert on the way out too (a UUID, "7", 1), not just ready-made ones.
+    {"mutation_id": st.sampled_from([UUID, "x", uuid.UUID(UUID)]), "seq": st.integers(1, 10**6) | st.just("7"),
+     "status": st.sampled_from(["applied", "flagged", "rejected", "gap"]),
+     "replayed": st.booleans() | st.sampled_from([0, 1, "true"])},
+    optional={"code": st.sampled_from(["sync.gap", "validation_error"]), "message": st.text(max_size=8),
+              "flags": st.lists(st.sampled_from(["plan.outdated", "clock.skew"]), max_size=2),
+              "errors": JSON})
+
+
+@settings(max_examples=300, deadline=None)
+@given(response=st.fixed_dictionaries({"results": st.lists(RESULT, max_size=4) | st.none(),
+                                       "last_seq": st.integers(0, 10**6)}) | JSON)
+def test_fast_dump_equals_schema_dump(response):
+    schema = PushResponseSchema()
+
+    def outcome(dump):
+        try:
+            return "dumped", dump(response)
+        except Exception as error:  # noqa: BLE001 (both must fail alike on what cannot be dumped)
+            return "raised", type(error)
+
+    assert outcome(FastDump(schema).dump) == outcome(schema.dump)

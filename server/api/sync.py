@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, g, request
 
 from schemas.common import ErrorSchema, load_or_422
-from schemas.fastload import FastLoad
+from schemas.fastload import FastDump, FastLoad
 from schemas.sync import PullQuerySchema, PullResponseSchema, PushRequestSchema, PushResponseSchema
 from server.api.auth import token_required
 from server.api.docs import api_doc
@@ -16,6 +16,7 @@ from server.services import sync_store
 bp = Blueprint("api_sync", __name__, url_prefix="/sync")
 # The push body is the hot path: the same schema, walked quickly (schemas/fastload.py).
 PUSH_REQUEST = FastLoad(PushRequestSchema())
+PUSH_RESPONSE = FastDump(PushResponseSchema())
 
 
 @bp.post("/push")
@@ -29,7 +30,7 @@ def push():
         # A token speaks for one device: another device's seqs are not this one's to consume.
         raise ApiError("sync.device_mismatch")
     response = sync_store.push(g.user, g.device_id, data["mutations"])
-    return PushResponseSchema().dump(response.to_dict())
+    return PUSH_RESPONSE.dump(response.to_dict())
 
 
 @bp.get("/pull")
