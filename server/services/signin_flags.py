@@ -35,6 +35,8 @@ PROXY_FLAGS = (SAME_DEVICE, OUTSIDE, CODE_EXPIRED, RAPID)
 RAPID_SCAN_COUNT = 10  # this many scans in a row ...
 RAPID_SCAN_SECONDS = 1.0  # ... each less than this after the one before: nobody presents so fast
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+# Push context cache key: the batch's stored visits (touched or submitted), loaded once.
+STORED_VISITS = "visits.stored"
 
 
 def _add_flag(signin: SignIn, flag: str) -> bool:
@@ -329,7 +331,10 @@ def flag_pushed_signins(new_signins: list[tuple[dict[str, Any], uuid.UUID]], con
                   if isinstance(obj, Visit) and obj.received_at == context.received_at}
     if not visit_ids:
         return
-    for visit in db.session.scalars(select(Visit).where(Visit.id.in_(visit_ids))).all():
+    visits = db.session.scalars(select(Visit).where(Visit.id.in_(visit_ids))).all()
+    # The other finisher (visits.rejudge_touched_visits) needs the same stored visits.
+    context.cache[STORED_VISITS] = {visit.id: visit for visit in visits}
+    for visit in visits:
         raise_attendance_findings(visit)
 
 

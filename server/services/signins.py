@@ -11,6 +11,7 @@ from typing import Any
 
 from marshmallow import ValidationError
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from schemas.fastload import FastLoad
 from schemas.visits import SignInPayloadSchema
@@ -88,7 +89,8 @@ def _in_scope(context: PushContext, class_id: uuid.UUID, visit_id: uuid.UUID) ->
     key = ("signin.scope", class_id, visit_id)
     if key not in context.cache:
         with db.session.no_autoflush:  # a look-up must not flush this batch's rows one by one
-            training_class = db.session.get(TrainingClass, class_id)
+            training_class = db.session.get(TrainingClass, class_id,
+                                            options=[joinedload(TrainingClass.base)])  # scope needs it
             visit_class = db.session.scalar(select(Visit.class_id).where(Visit.id == visit_id))
         context.cache[key] = (training_class is not None
                               and can_see_class(context.user, training_class)
