@@ -69,7 +69,7 @@ def create_signin(context: PushContext, mutation: Mutation) -> Outcome:
     # A sign-in id already stored fails the batch's flush; the careful retry then rejects
     # just this mutation (sync.conflict), so no per-mutation look-up is spent on it here.
     row = {
-        "id": uuid.UUID(mutation.entity_id), "visit_id": data["visit_id"], "trainee_id": trainee_id,
+        "id": context.uuid_of(mutation.entity_id), "visit_id": data["visit_id"], "trainee_id": trainee_id,
         "method": data["method"], "badge_token": data["badge_token"], "at": data["at"],
         "gps": _gps_json(data["gps"]), "signature_sha256": data["signature_sha256"],
         "device_id": context.device_id, "user_id": context.user.id,

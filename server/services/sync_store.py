@@ -49,6 +49,13 @@ class PushContext:
     batch: Sequence[Mutation] = ()
     # Rows of plain inserts, written together (one executemany per table) before they are read.
     inserts: dict[Any, list[dict[str, Any]]] = field(default_factory=dict)
+    # The batch's ids as the schema parsed them, so each id string is parsed once per batch.
+    uuids: dict[str, uuid.UUID] = field(default_factory=dict)
+
+    def uuid_of(self, value: str) -> uuid.UUID:
+        """Return the UUID of an id string (already parsed when it came with the batch)."""
+        known = self.uuids.get(value)
+        return known if known is not None else uuid.UUID(value)
 
     def insert(self, model: Any, row: dict[str, Any]) -> None:
         """Insert a row: at once inside the careful retry's savepoint, else with the batch."""
@@ -105,7 +112,7 @@ class SqlStore:
 
     def mutation_owners(self, mutation_ids: Sequence[str]) -> dict[str, tuple[str, int]]:
         """Return where each already-recorded mutation_id was recorded."""
-        ids = [uuid.UUID(m) for m in set(mutation_ids)]
+        ids = [self.context.uuid_of(m) for m in set(mutation_ids)]
         if not ids:
             return {}
         rows = db.session.execute(
@@ -136,9 +143,9 @@ class SqlStore:
     def record(self, device_id: str, ledger_key: str, mutation: Mutation, result: Result) -> None:
         """Queue the ledger row; rows are inserted together before the commit."""
         self.rows.append({
-            "device_id": device_id, "seq": mutation.seq, "mutation_id": uuid.UUID(ledger_key),
+            "device_id": device_id, "seq": mutation.seq, "mutation_id": self.context.uuid_of(ledger_key),
             "user_id": self.context.user.id, "type": mutation.type[:32],
-            "entity_id": uuid.UUID(mutation.entity_id) if mutation.entity_id else None,
+            "entity_id": self.context.uuid_of(mutation.entity_id) if mutation.entity_id else None,
             "status": result.status, "result": result.to_dict(),
             "created_at": self.context.received_at,
         })
@@ -171,12 +178,18 @@ def _is_retryable(error: Exception) -> bool:
     return isinstance(error, OperationalError) and "locked" in str(error.orig).lower()
 
 
-def to_mutation(data: Mapping[str, Any]) -> Mutation:
-    """Turn a loaded MutationSchema dict into a sync Mutation."""
+def to_mutation(data: Mapping[str, Any], uuids: dict[str, uuid.UUID] | None = None) -> Mutation:
+    """Turn a loaded MutationSchema dict into a sync Mutation (noting its parsed ids in uuids)."""
     base = data.get("base") or {}
+    mutation_id = str(data["mutation_id"])
+    entity_id = str(data["entity_id"]) if data.get("entity_id") else None
+    if uuids is not None:
+        for text, value in ((mutation_id, data["mutation_id"]), (entity_id, data.get("entity_id"))):
+            if isinstance(value, uuid.UUID):
+                uuids[text] = value
     return Mutation(
-        mutation_id=str(data["mutation_id"]), seq=int(data["seq"]), type=data["type"],
-        entity_id=str(data["entity_id"]) if data.get("entity_id") else None,
+        mutation_id=mutation_id, seq=int(data["seq"]), type=data["type"],
+        entity_id=entity_id,
         client_time=data.get("client_time"),
         base={k: (str(v) if v is not None else None) for k, v in base.items()},
         payload=data["payload"],
@@ -193,11 +206,12 @@ def push(
 ) -> PushResponse:
     """Apply one device's batch exactly once per seq, in one transaction; return the results."""
     _load_handlers()
-    batch = [to_mutation(m) for m in mutations]
+    uuids: dict[str, uuid.UUID] = {}
+    batch = [to_mutation(m, uuids) for m in mutations]
     last_error: Exception | None = None
     for attempt in range(ATTEMPTS):
         context = PushContext(user=user, device_id=device_id, received_at=now or utcnow(),
-                              careful=attempt > 0, batch=batch)
+                              careful=attempt > 0, batch=batch, uuids=uuids)
         store = SqlStore(context, careful=attempt > 0)
         handlers = {name: _bind(handler, context) for name, handler in HANDLERS.items()}
         try:
