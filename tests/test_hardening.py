@@ -129,3 +129,35 @@ def test_each_role_lands_on_its_start_page(client, world, username, start):
 def test_anonymous_home_goes_to_login(client):
     response = client.get("/")
     assert response.status_code == 302 and response.headers["Location"].endswith("/login")
+
+
+class TestAddressRateLimit:
+    @pytest.fixture
+    def app_config(self):
+        return {"LOGIN_IP_MAX_FAILURES": 6, "LOGIN_MAX_FAILURES": 100}
+
+    def test_an_address_spraying_many_accounts_is_refused_then_others_still_log_in(self, client, world):
+        names = ["inspector_a", "inspector_b", "county_a", "county_b", "base_a", "base_b"]
+        for name in names:
+            response = client.post("/api/v1/auth/token", json={
+                "username": name, "password": "guess", "device_id": "d"},
+                environ_base={"REMOTE_ADDR": "10.9.8.7"})
+            assert response.status_code == 401
+        # Even the right password is refused from that address for a while ...
+        response = client.post("/api/v1/auth/token", json={
+            "username": "city", "password": TEST_PASSWORD, "device_id": "d"},
+            environ_base={"REMOTE_ADDR": "10.9.8.7"})
+        assert response.status_code == 429 and response.get_json()["code"] == "rate_limited"
+        # ... while another address, and the accounts themselves, are unaffected.
+        response = client.post("/api/v1/auth/token", json={
+            "username": "city", "password": TEST_PASSWORD, "device_id": "d"},
+            environ_base={"REMOTE_ADDR": "10.9.8.8"})
+        assert response.status_code == 200
+
+    def test_the_login_page_shares_the_limit(self, client, world):
+        for _ in range(6):
+            client.post("/login", data={"username": "nobody", "password": "x"},
+                        environ_base={"REMOTE_ADDR": "10.1.1.1"})
+        response = client.post("/login", data={"username": "city", "password": TEST_PASSWORD},
+                               environ_base={"REMOTE_ADDR": "10.1.1.1"})
+        assert response.status_code == 429

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 17:18:44.076488
+Create Date: 2026-11-27 18:22:38.370443
 
 """
 from alembic import op
@@ -41,6 +41,17 @@ def upgrade():
     sa.UniqueConstraint('code', name=op.f('uq_county_code')),
     sa.UniqueConstraint('name', name=op.f('uq_county_name'))
     )
+    op.create_table('failed_login',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('ip', sa.String(length=64), nullable=False),
+    sa.Column('username', sa.String(length=64), nullable=False),
+    sa.Column('at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_failed_login'))
+    )
+    with op.batch_alter_table('failed_login', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_failed_login_at'), ['at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_failed_login_ip'), ['ip'], unique=False)
+
     op.create_table('occupation',
     sa.Column('code', sa.String(length=16), nullable=False),
     sa.Column('name', sa.String(length=64), nullable=False),
@@ -541,6 +552,11 @@ def downgrade():
     op.drop_table('trainee')
     op.drop_table('sync_state')
     op.drop_table('occupation')
+    with op.batch_alter_table('failed_login', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_failed_login_ip'))
+        batch_op.drop_index(batch_op.f('ix_failed_login_at'))
+
+    op.drop_table('failed_login')
     op.drop_table('county')
     with op.batch_alter_table('change_log', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_change_log_user_id'))

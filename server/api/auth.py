@@ -46,7 +46,7 @@ def token_required(*roles: str) -> Callable:
 def create_token():
     """Exchange username, password and device id for a bearer token."""
     data = load_or_422(TokenRequestSchema(), request.get_json(silent=True))
-    user = auth_service.authenticate(data["username"], data["password"])
+    user = auth_service.authenticate(data["username"], data["password"], ip=request.remote_addr)
     raw, token = auth_service.issue_token(user, data["device_id"])
     db.session.commit()
     return TokenResponseSchema().dump({

@@ -25,11 +25,12 @@ from server.models.plans import (
     PlanVersion,
     TrainingClass,
 )
+from server.models.security import FailedLogin
 from server.models.sync import ChangeLog, SyncLedger, SyncState
 
 __all__ = [
     "ApiToken", "AssessmentResult", "Assignment", "AuditEvent", "CATEGORIES", "ChangeLog", "County", "Draw",
-    "Enrollment", "LEVEL_NAMES", "Media", "Model", "Occupation", "Plan", "PlanSession",
+    "Enrollment", "FailedLogin", "LEVEL_NAMES", "Media", "Model", "Occupation", "Plan", "PlanSession",
     "PlanVersion", "ROLES", "Rectification", "SignIn", "Site", "SyncLedger", "SyncState",
     "Teacher", "Trainee", "TrainingBase", "TrainingClass", "Upload", "User", "Visit", "VisitReview",
     "assignment_inspector", "utcnow",

@@ -7,12 +7,12 @@ import secrets
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from server.errors import ApiError
 from server.extensions import db
-from server.models import ROLES, ApiToken, County, TrainingBase, User, utcnow
+from server.models import ROLES, ApiToken, County, FailedLogin, TrainingBase, User, utcnow
 from server.services.audit import audit
 
 
@@ -63,13 +63,35 @@ def create_user(
     return user
 
 
-def authenticate(username: str, password: str, now: datetime | None = None) -> User:
-    """Return the user for these credentials, counting failures and locking after too many."""
+def _refuse_busy_address(ip: str | None, now: datetime) -> None:
+    """Refuse an address that failed too often lately, whatever usernames it tried."""
+    if not ip:
+        return
+    window = now - timedelta(minutes=current_app.config["LOGIN_IP_WINDOW_MINUTES"])
+    failures = db.session.scalar(
+        select(func.count()).select_from(FailedLogin)
+        .where(FailedLogin.ip == ip, FailedLogin.at > window)
+    )
+    if failures >= current_app.config["LOGIN_IP_MAX_FAILURES"]:
+        raise ApiError("rate_limited", "登录失败次数过多，请稍后再试")
+
+
+def authenticate(
+    username: str, password: str, now: datetime | None = None, ip: str | None = None
+) -> User:
+    """Return the user for these credentials, counting failures and locking after too many.
+
+    Two limits: an account locks after LOGIN_MAX_FAILURES (guessing one password), and an
+    address is refused after LOGIN_IP_MAX_FAILURES in a window (spraying many accounts).
+    """
     now = now or utcnow()
+    _refuse_busy_address(ip, now)
     user = db.session.scalar(select(User).where(User.username == username))
     if user is not None and user.locked_until and user.locked_until > now:
         raise ApiError("auth.locked")
     if user is None or not user.active or not check_password_hash(user.password_hash, password):
+        if ip:
+            db.session.add(FailedLogin(ip=ip, username=username[:64], at=now))
         if user is not None:
             user.failed_logins += 1
             if user.failed_logins >= current_app.config["LOGIN_MAX_FAILURES"]:
@@ -77,7 +99,7 @@ def authenticate(username: str, password: str, now: datetime | None = None) -> U
                 user.locked_until = now + timedelta(minutes=minutes)
                 user.failed_logins = 0
                 audit("user.locked", "user", user.id)
-            db.session.commit()
+        db.session.commit()
         raise ApiError("auth.invalid_credentials")
     user.failed_logins = 0
     user.locked_until = None

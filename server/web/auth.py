@@ -37,11 +37,13 @@ def login():
     if request.method == "POST":
         try:
             user = auth_service.authenticate(
-                request.form.get("username", ""), request.form.get("password", "")
+                request.form.get("username", ""), request.form.get("password", ""),
+                ip=request.remote_addr,
             )
         except ApiError as error:
             db.session.rollback()
-            flash(error.message if error.code == "auth.locked" else translate("login.failed"))
+            locked = error.code in {"auth.locked", "rate_limited"}
+            flash(error.message if locked else translate("login.failed"))
             return render_template("login.html"), 401 if error.status == 401 else error.status
         db.session.commit()
         login_user(user)
