@@ -161,3 +161,19 @@ class TestAddressRateLimit:
         response = client.post("/login", data={"username": "city", "password": TEST_PASSWORD},
                                environ_base={"REMOTE_ADDR": "10.1.1.1"})
         assert response.status_code == 429
+
+
+@pytest.mark.parametrize("username, paths", [
+    ("city", ["/bureau/", "/bureau/visits", "/bureau/draws", "/bureau/rectifications", "/filing/queue"]),
+    ("base_a", ["/filing/", "/filing/sites", "/filing/teachers", "/bureau/rectifications"]),
+])
+def test_pages_carry_no_inline_script_or_style_the_csp_would_block(client, world, username, paths):
+    import re
+
+    client.post("/login", data={"username": username, "password": TEST_PASSWORD})
+    for path in paths + ["/login?lang=en"]:
+        response = client.get(path)
+        assert response.status_code == 200, path
+        html = response.get_data(as_text=True)
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), path
+        assert not re.search(r"\sstyle=|\son[a-z]+=", html), path
