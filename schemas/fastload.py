@@ -179,8 +179,8 @@ def _compile_dump(schema: Schema) -> Callable[[Any], Any] | None:
         key = field.data_key if field.data_key is not None else attr_name
         steps.append((attr_name, key, field, serialize))
     dict_class, accessor = schema.dict_class, schema.get_attribute
-    # A plain dict holding the key: utils.get_value would return obj[key] too (no dots, no
-    # attribute renames, the schema's accessor not overridden).
+    # A plain dict is read as utils.get_value reads it (no dots, no attribute renames, the
+    # schema's accessor not overridden).
     plain = (type(schema).get_attribute is Schema.get_attribute
              and all(field.attribute is None and "." not in name for name, _, field, _ in steps))
 
@@ -189,10 +189,10 @@ def _compile_dump(schema: Schema) -> Callable[[Any], Any] | None:
         out = dict_class()
         by_key = plain and type(obj) is dict
         for attr_name, key, field, serialize in steps:
-            if by_key and attr_name in obj:
-                out[key] = serialize(obj[attr_name], attr_name, obj)
-                continue
-            value = field.get_value(obj, attr_name, accessor=accessor)
+            if by_key:  # what utils.get_value does for a dict: the item, else the attribute
+                value = obj[attr_name] if attr_name in obj else getattr(obj, attr_name, missing)
+            else:
+                value = field.get_value(obj, attr_name, accessor=accessor)
             if value is missing:
                 default = field.dump_default
                 value = default() if callable(default) else default

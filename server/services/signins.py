@@ -88,13 +88,15 @@ def _in_scope(context: PushContext, class_id: uuid.UUID, visit_id: uuid.UUID) ->
     """
     key = ("signin.scope", class_id, visit_id)
     if key not in context.cache:
+        stored_visit_class = select(Visit.class_id).where(Visit.id == visit_id).scalar_subquery()
         with db.session.no_autoflush:  # a look-up must not flush this batch's rows one by one
-            training_class = db.session.get(TrainingClass, class_id,
-                                            options=[joinedload(TrainingClass.base)])  # scope needs it
-            visit_class = db.session.scalar(select(Visit.class_id).where(Visit.id == visit_id))
-        context.cache[key] = (training_class is not None
-                              and can_see_class(context.user, training_class)
-                              and visit_class in (None, class_id))
+            # One query: the class, its base (the scope needs it) and the stored visit's class.
+            row = db.session.execute(
+                select(TrainingClass, stored_visit_class).options(joinedload(TrainingClass.base))
+                .where(TrainingClass.id == class_id)
+            ).first()
+        context.cache[key] = (row is not None and can_see_class(context.user, row[0])
+                              and row[1] in (None, class_id))
     return context.cache[key]
 
 
