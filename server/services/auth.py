@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from server.errors import ApiError
@@ -130,7 +131,9 @@ def issue_token(user: User, device_id: str, now: datetime | None = None) -> tupl
 def resolve_token(raw: str, now: datetime | None = None) -> ApiToken:
     """Return the live token for a raw bearer value, or raise auth.token_invalid."""
     now = now or utcnow()
-    token = db.session.scalar(select(ApiToken).where(ApiToken.token_sha256 == _sha256(raw)))
+    # The user comes in the same query: every API request reads it.
+    token = db.session.scalar(select(ApiToken).options(joinedload(ApiToken.user))
+                              .where(ApiToken.token_sha256 == _sha256(raw)))
     if token is None or token.revoked_at is not None or token.expires_at <= now:
         raise ApiError("auth.token_invalid")
     if not token.user.active:
