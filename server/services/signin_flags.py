@@ -35,7 +35,7 @@ PROXY_FLAGS = (SAME_DEVICE, OUTSIDE, CODE_EXPIRED, RAPID)
 RAPID_SCAN_COUNT = 10  # this many scans in a row ...
 RAPID_SCAN_SECONDS = 1.0  # ... each less than this after the one before: nobody presents so fast
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-# Push context cache key: the batch's stored visits (touched or submitted), loaded once.
+# Push context cache key: visit id -> the stored visit (or None), loaded once per batch.
 STORED_VISITS = "visits.stored"
 
 
@@ -329,13 +329,21 @@ def flag_pushed_signins(new_signins: list[tuple[dict[str, Any], uuid.UUID]], con
     visit_ids = set(context.touched_visits)
     visit_ids |= {obj.id for obj in [*db.session.new, *db.session.identity_map.values()]
                   if isinstance(obj, Visit) and obj.received_at == context.received_at}
-    if not visit_ids:
-        return
-    visits = db.session.scalars(select(Visit).where(Visit.id.in_(visit_ids))).all()
-    # The other finisher (visits.rejudge_touched_visits) needs the same stored visits.
-    context.cache[STORED_VISITS] = {visit.id: visit for visit in visits}
-    for visit in visits:
+    for visit in stored_visits(context, visit_ids):
         raise_attendance_findings(visit)
+
+
+def stored_visits(context: Any, visit_ids: set[uuid.UUID]) -> list[Visit]:
+    """Return the stored visits among visit_ids; the batch's finishers share one load of each.
+
+    Only for finishers: by then every visit of the batch is added, so "not stored" stays true.
+    """
+    known: dict[uuid.UUID, Visit | None] = context.cache.setdefault(STORED_VISITS, {})
+    missing = visit_ids - known.keys()
+    if missing:
+        found = {v.id: v for v in db.session.scalars(select(Visit).where(Visit.id.in_(missing)))}
+        known.update({visit_id: found.get(visit_id) for visit_id in missing})
+    return [visit for visit_id in visit_ids if (visit := known[visit_id]) is not None]
 
 
 def _flag_batch(new_signins: list[tuple[dict[str, Any], uuid.UUID]]) -> None:

@@ -32,7 +32,7 @@ from server.models import (
     Visit,
 )
 from server.services.scope import REVIEWER_ROLES, county_filter
-from server.services.signin_flags import STORED_VISITS
+from server.services.signin_flags import stored_visits
 from server.services.sync_store import FINISHERS, PushContext, register_handler
 from sync.canonical import seal_matches
 from sync.judge import (
@@ -196,12 +196,7 @@ def rejudge_touched_visits(context: PushContext) -> None:
     """Judge attendance again for visits whose sign-ins arrived after them (end of a batch)."""
     if not context.touched_visits:
         return
-    stored = context.cache.get(STORED_VISITS)  # loaded by the sign-in flags finisher, if it ran
-    if stored is not None:
-        visits = [visit for visit_id, visit in stored.items() if visit_id in context.touched_visits]
-    else:
-        visits = db.session.scalars(select(Visit).where(Visit.id.in_(context.touched_visits))).all()
-    for visit in visits:
+    for visit in stored_visits(context, set(context.touched_visits)):  # shared with the flags finisher
         checks = dict(visit.checks)
         session_id = checks.get("judged_session_id")
         session = db.session.get(PlanSession, uuid.UUID(session_id)) if session_id else visit.session
