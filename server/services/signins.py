@@ -10,7 +10,7 @@ import uuid
 from typing import Any
 
 from marshmallow import ValidationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from schemas.fastload import FastLoad
@@ -124,8 +124,13 @@ def _prefetch_trainees(context: PushContext) -> None:
                 continue
     if not named:
         return
+    known = Trainee.id.in_(named)
     with db.session.no_autoflush:
-        found = set(db.session.scalars(select(Trainee.id).where(Trainee.id.in_(named))))
+        # Usually every one exists: counting them is cheaper than reading them back.
+        if db.session.scalar(select(func.count()).select_from(Trainee).where(known)) == len(named):
+            found = named
+        else:
+            found = set(db.session.scalars(select(Trainee.id).where(known)))
     for trainee_id in named:
         context.cache[("trainee", trainee_id)] = trainee_id in found
 
