@@ -55,3 +55,33 @@ def test_openapi_document_lists_the_token_endpoint(client):
     assert doc["openapi"].startswith("3.")
     assert "/api/v1/auth/token" in doc["paths"]
     assert "TokenRequest" in doc["components"]["schemas"]
+
+
+def test_users_create_makes_each_role_with_its_scope(runner, world):
+    from server.extensions import db
+    from server.models import User
+
+    cases = [
+        (["--role", "inspector"], None, None),
+        (["--role", "inspector", "--county", "奎文区"], "a", None),
+        (["--role", "county_admin", "--county", "寿光市"], "b", None),
+        (["--role", "base_staff", "--base", "潍坊市技师学院"], "a", "a"),
+    ]
+    for index, (args, county, base) in enumerate(cases):
+        username = f"new{index}"
+        result = runner.invoke(args=["users", "create", "--username", username, "--password", "pw", *args])
+        assert result.exit_code == 0, result.output
+        user = db.session.query(User).filter_by(username=username).one()
+        assert user.county_id == (world.counties[county].id if county else None)
+        assert user.base_id == (world.bases[base].id if base else None)
+    city_inspector = db.session.query(User).filter_by(username="new0").one()
+    assert city_inspector.is_city
+
+
+def test_users_create_refuses_what_cannot_be(runner, world):
+    for args in (["--username", "city", "--password", "pw", "--role", "city_admin"],  # taken
+                 ["--username", "x1", "--password", "pw", "--role", "county_admin"],  # no county
+                 ["--username", "x2", "--password", "pw", "--role", "base_staff"],  # no base
+                 ["--username", "x3", "--password", "pw", "--role", "inspector", "--county", "火星"]):
+        result = runner.invoke(args=["users", "create", *args])
+        assert result.exit_code == 2, (args, result.output)
