@@ -275,3 +275,15 @@ def test_base_staff_api_sees_rectifications_but_no_draws(visits, client, api):
     assert client.get("/api/v1/bureau/rectifications", headers=headers).get_json() == {"items": []}
     assert client.get("/api/v1/bureau/rectifications",
                       headers=api.headers("inspector_a")).status_code == 403
+
+
+def test_check_reasons_read_in_chinese_first_and_english_on_the_switch(app):
+    from flask import render_template_string
+
+    reason = "the teacher differs from the plan"
+    with app.test_request_context("/bureau/visits"):
+        chinese = render_template_string("{{ r | check_reason }}", r=reason)
+    with app.test_request_context("/bureau/visits?lang=en"):
+        english = render_template_string("{{ r | check_reason }}", r=reason)
+    assert english == reason
+    assert chinese != reason and not chinese.isascii()

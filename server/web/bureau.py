@@ -36,6 +36,17 @@ from server.services.scope import REVIEWER_ROLES
 bp = Blueprint("bureau", __name__, url_prefix="/bureau")
 
 
+@bp.app_template_filter("check_reason")
+def check_reason_filter(reason: str | None) -> str:
+    """The judge writes its reasons in English; Chinese readers get them in Chinese."""
+    from server.i18n import current_language
+    from server.services.visit_pdf import reason_in_chinese
+
+    if not reason:
+        return ""
+    return reason_in_chinese(reason) if current_language() == "zh" else reason
+
+
 def _reviewer() -> None:
     if current_user.role not in REVIEWER_ROLES:
         raise ApiError("forbidden")
