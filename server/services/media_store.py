@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import struct
+import uuid
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
@@ -22,7 +23,7 @@ from PIL import Image
 from sqlalchemy import select
 
 from server.extensions import db
-from server.models import Upload, utcnow
+from server.models import Media, Upload, utcnow
 
 MIMES = ("image/jpeg", "image/png", "video/mp4", "video/webm")
 # Enough leading bytes to recognise every accepted type (WebM's DocType sits near byte 30).
@@ -123,6 +124,27 @@ def store_part(upload_id: object, sha256: str) -> Path:
     os.replace(source, target)
     _fsync_dir(target.parent)
     return target
+
+
+def store_bytes(data: bytes, mime: str, user_id: object = None) -> str:
+    """Store a small file (a signature, an answer's attachment) once, durably; return its SHA-256.
+
+    The bytes go to a temporary file that is fsynced and renamed into place, so a reader never
+    sees half a file; the Media row is added to the caller's transaction.
+    """
+    sha = hashlib.sha256(data).hexdigest()
+    target = media_path(sha)
+    if not target.is_file():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.with_name(f"{sha}.{uuid.uuid4().hex}.tmp")
+        with open(temporary, "wb") as fh:
+            fh.write(data)
+            fsync_file(fh)
+        os.replace(temporary, target)
+        _fsync_dir(target.parent)
+    if db.session.get(Media, sha) is None:
+        db.session.add(Media(sha256=sha, mime=mime, size=len(data), uploaded_by_id=user_id))
+    return sha
 
 
 def _sniff_head(head: bytes) -> str | None:

@@ -8,7 +8,6 @@ it. Every decision is audited and reaches the inspector's phone through pull.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import secrets
@@ -446,23 +445,10 @@ def sniff_answer_mime(data: bytes) -> str | None:
 
 
 def store_media_bytes(data: bytes, mime: str, user: User | None) -> str:
-    """Store bytes content-addressed at <MEDIA_DIR>/<sha[:2]>/<sha> (once) with a Media row."""
-    from server.services.media_store import media_path
+    """Store bytes content-addressed (once) with a Media row; return the SHA-256."""
+    from server.services.media_store import store_bytes
 
-    sha = hashlib.sha256(data).hexdigest()
-    path = media_path(sha)
-    if not path.is_file():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f"{sha}.{uuid.uuid4().hex}.tmp")
-        with open(temporary, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(temporary, path)  # atomic: a reader never sees half a file
-    if db.session.get(Media, sha) is None:
-        db.session.add(Media(sha256=sha, mime=mime, size=len(data),
-                             uploaded_by_id=user.id if user else None))
-    return sha
+    return store_bytes(data, mime, user.id if user else None)
 
 
 def answer_rectification(user: User, rectification: Rectification, text: str,

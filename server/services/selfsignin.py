@@ -19,7 +19,6 @@ import base64
 import binascii
 import hashlib
 import hmac
-import os
 import re
 import struct
 import uuid
@@ -32,7 +31,7 @@ from sqlalchemy import func, select
 
 from server.errors import ApiError
 from server.extensions import db
-from server.models import ApiToken, AuditEvent, Media, SignIn, Trainee, User, utcnow
+from server.models import ApiToken, AuditEvent, SignIn, Trainee, User, utcnow
 from server.services.audit import audit
 from server.services.badges import class_roster
 from server.services.pii import decrypt_id_number
@@ -195,23 +194,11 @@ def _roster_misses(visit_id: uuid.UUID, device_id: str) -> int:
 
 def store_signature(png: bytes) -> str:
     """Store a signature PNG content-addressed (like every medium) and return its SHA-256."""
-    from server.services.media_store import fsync_file, media_dir, media_path, sniff_mime
+    from server.services.media_store import sniff_mime, store_bytes
 
     if len(png) > MAX_SIGNATURE_BYTES or sniff_mime(png) != "image/png":
         raise ApiError("validation_error", errors={"signature": ["a PNG image is required"]})
-    sha = hashlib.sha256(png).hexdigest()
-    target = media_path(sha)
-    if not target.is_file():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = media_dir() / "uploads" / f"sig-{uuid.uuid4()}.part"
-        tmp.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "wb") as fh:
-            fh.write(png)
-            fsync_file(fh)
-        os.replace(tmp, target)
-    if db.session.get(Media, sha) is None:
-        db.session.add(Media(sha256=sha, mime="image/png", size=len(png)))
-    return sha
+    return store_bytes(png, "image/png")
 
 
 def record_self_signin(
