@@ -156,7 +156,8 @@ def test_a_base_cannot_approve_or_record_its_own_plan(filing):
         assert response.status_code == 403, move
     # Nor may the city seal in the county's place, nor an inspector.
     assert filing.call("post", f"/plan-versions/{vid}/approve", "city", json={}).status_code == 403
-    assert filing.call("post", f"/plan-versions/{vid}/approve", "inspector_a", json={}).status_code == 403
+    # An inspector sees only filed plans: a submitted one does not exist for them.
+    assert filing.call("post", f"/plan-versions/{vid}/approve", "inspector_a", json={}).status_code == 404
     # Recording before approval is no transition.
     early = filing.call("post", f"/plan-versions/{vid}/record", "city", json={})
     assert early.status_code == 409 and early.get_json()["code"] == "plan.invalid_transition"
@@ -299,9 +300,11 @@ def test_roster_json_rows_report_violations_and_mask_ids(filing):
     assert [r["enrolled"] for r in body["rows"]] == [True, True, False, True, False]
     raw_ids = {r["id_number"] for r in rows}
     assert not any(raw in response.get_data(as_text=True) for raw in raw_ids)
-    view = filing.call("get", f"/plan-versions/{vid}/roster", "county_a").get_json()
+    view = filing.call("get", f"/plan-versions/{vid}/roster", "base_a").get_json()
     assert sorted(v["code"] for r in view["rows"] for v in r["violations"]) == [
         "R3.age", "R3.public_institution"]
+    # A draft is the base's own work in progress: the county sees it once submitted.
+    assert filing.call("get", f"/plan-versions/{vid}/roster", "county_a").status_code == 404
 
 
 def test_bad_input_is_a_422_and_changes_nothing(filing):

@@ -57,10 +57,21 @@ def get_class(user: User, class_id: uuid.UUID) -> TrainingClass:
     return klass
 
 
+# A draft is the base's work in progress; reviewers see what was submitted; inspectors check
+# visits against filed plans only (approved by the county or recorded by the city).
+VISIBLE_STATUSES = {
+    "base_staff": ("draft", "submitted", "returned", "approved", "recorded"),
+    "county_admin": ("submitted", "returned", "approved", "recorded"),
+    "city_admin": ("submitted", "returned", "approved", "recorded"),
+    "inspector": ("approved", "recorded"),
+}
+
+
 def get_version(user: User, version_id: uuid.UUID) -> PlanVersion:
-    """Return a plan version in the user's scope, or 404."""
+    """Return a plan version in the user's scope that their role may see, or 404."""
     version = db.session.get(PlanVersion, version_id)
-    if version is None or not can_see_base(user, version.plan.training_class.base):
+    if (version is None or version.status not in VISIBLE_STATUSES.get(user.role, ())
+            or not can_see_base(user, version.plan.training_class.base)):
         raise ApiError("not_found")
     return version
 
@@ -129,6 +140,7 @@ def in_force(plan: Plan, before: int | None = None) -> PlanVersion | None:
 def list_versions(user: User, status: str | None = None) -> list[PlanVersion]:
     """Return plan versions in scope, optionally by status, oldest submission first (a queue)."""
     query = scope_classes(user, select(PlanVersion).join(Plan).join(TrainingClass))
+    query = query.where(PlanVersion.status.in_(VISIBLE_STATUSES.get(user.role, ())))
     if status:
         query = query.where(PlanVersion.status == status)
     query = query.order_by(PlanVersion.submitted_at, PlanVersion.created_at)
