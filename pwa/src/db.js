@@ -112,6 +112,21 @@ export async function addDraftPhoto(draft, media) {
   await tx.done;
 }
 
+/**
+ * Keep a trainee's signature PNG (bytes + hash) taken at a badge scan and put its hash on that
+ * sign-in of the draft, in one transaction; the bytes upload with the visit's other media.
+ */
+export async function addSigninSignature(draft, signinId, media) {
+  const tx = (await db()).transaction(['media', 'drafts'], 'readwrite');
+  tx.objectStore('media').put({ ...media, visit_id: draft.id, submitted: false, confirmed: false,
+    created_at: new Date().toISOString() });
+  const signin = draft.signins.find((s) => s.id === signinId);
+  if (signin) signin.signature_sha256 = media.sha256;
+  draft.updated_at = new Date().toISOString();
+  tx.objectStore('drafts').put(draft);
+  await tx.done;
+}
+
 /** Remove a photo from a draft (and its bytes, unless another record uses the same picture). */
 export async function removeDraftPhoto(draft, sha256) {
   const tx = (await db()).transaction(['media', 'drafts'], 'readwrite');

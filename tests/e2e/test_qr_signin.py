@@ -4,6 +4,7 @@ worker), and the self sign-in flow on a trainee's own phone in a second browser 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import subprocess
 import sys
@@ -87,8 +88,10 @@ def test_badges_scanned_offline_with_the_camera_reach_the_server(live_server, pl
     badges = make_badges(live_server, tmp_path / "badges")
     first, second = facts["roster"]["a"][0], facts["roster"]["a"][1]
     forged = forged_badge_png(badges[first], tmp_path / "forged.png")
+    # The first badge stays in view while its trainee signs (the scanner pauses, then resumes
+    # with the badge still held up), so the next code seen is the second badge.
     video = write_y4m(tmp_path / "badges.y4m", [
-        (badges[first], 12), (None, 6), (badges[second], 12), (None, 6), (forged, 12), (None, 6)])
+        (badges[first], 30), (None, 6), (badges[second], 12), (None, 6), (forged, 12), (None, 6)])
     args = [*CHROMIUM_ARGS, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
             f"--use-file-for-fake-video-capture={video}"]
     # A browser of its own: the fake camera is a launch option.
@@ -115,7 +118,18 @@ def test_badges_scanned_offline_with_the_camera_reach_the_server(live_server, pl
         message = page.get_by_test_id("scan-message")
         message.filter(has_text="a学员0 签到成功").wait_for(timeout=20000)
         screenshot(page, "qr-01-scanner")
+        # 本人签名 on the inspector's phone: the first trainee signs, the second skips.
+        page.get_by_test_id("signin-signature").wait_for()
+        assert page.get_by_test_id("signin-signature-confirm").is_disabled()
+        draw_signature(page, "signin-signature")
+        page.locator('[data-testid=signin-signature][data-signed="true"]').wait_for()
+        screenshot(page, "qr-07-trainee-signature")
+        page.get_by_test_id("signin-signature-confirm").click()
+        message.filter(has_text="a学员0 已签名").wait_for()
+        assert page.get_by_test_id("signin-signature").count() == 0
         message.filter(has_text="a学员1 签到成功").wait_for(timeout=20000)
+        page.get_by_test_id("signin-signature-skip").click()
+        assert page.get_by_test_id("signin-signature").count() == 0
         message.filter(has_text="伪造或损坏").wait_for(timeout=20000)
         message.filter(has_text="a学员0 已签到").wait_for(timeout=20000)  # the loop shows it again
         page.get_by_test_id("scan-close").click()
@@ -155,6 +169,15 @@ def test_badges_scanned_offline_with_the_camera_reach_the_server(live_server, pl
     rejected = [json.loads(r[0]) for r in live_server.sql(
         "SELECT result FROM sync_ledger WHERE type = 'signin.create' AND status = 'rejected'")]
     assert [r["code"] for r in rejected] == ["signin.badge_invalid"]
+    # The confirmed signature reached the server by tus as a Media file whose bytes hash to the
+    # sign-in's signature_sha256; the skipped scan and the repeat scan carry none.
+    signed = [sha for (sha,) in live_server.sql("SELECT signature_sha256 FROM sign_in ORDER BY at")]
+    assert signed[1:] == [None, None] and signed[0] is not None
+    assert live_server.sql("SELECT mime FROM media WHERE sha256 = ?", (signed[0],)) == [("image/png",)]
+    stored = (Path(live_server.env["MEDIA_DIR"]) / signed[0][:2] / signed[0]).read_bytes()
+    assert stored.startswith(b"\x89PNG") and hashlib.sha256(stored).hexdigest() == signed[0]
+    payload = json.loads(live_server.sql("SELECT payload FROM visit")[0][0])
+    assert signed[0] not in {s["sha256"] for s in payload["signatures"] + payload["photos"]}
     checks = json.loads(live_server.sql("SELECT checks FROM visit")[0][0])
     assert checks["reconciliation"]["rate"] == 0.4
     assert {a["name"] for a in checks["reconciliation"]["absent"]} == {"a学员2", "a学员3", "a学员4"}

@@ -62,7 +62,8 @@ export async function makeDecoder() {
 
 /**
  * Start the camera in `video` and call onCode(text) for each code shown.
- * Returns {stop(), engine}. Throws when there is no camera or permission is refused.
+ * Returns {stop(), pause(), resume(), engine}. Throws when there is no camera or permission is
+ * refused. Paused, the camera keeps running (resuming is instant) but no frame is decoded.
  */
 export async function startScanner(video, onCode) {
   const stream = await navigator.mediaDevices.getUserMedia({
@@ -75,13 +76,14 @@ export async function startScanner(video, onCode) {
   const canvas = document.createElement('canvas');
   const ctx = canvas.getContext('2d', { willReadFrequently: true });
   let running = true;
+  let paused = false;
   let last = { text: null, seen: 0 };
   let timer = null;
 
   async function tick() {
     if (!running) return;
     const started = performance.now();
-    if (video.readyState >= 2 && video.videoWidth) {
+    if (!paused && video.readyState >= 2 && video.videoWidth) {
       const scale = Math.min(1, MAX_WIDTH / video.videoWidth);
       canvas.width = Math.round(video.videoWidth * scale);
       canvas.height = Math.round(video.videoHeight * scale);
@@ -89,7 +91,7 @@ export async function startScanner(video, onCode) {
       const frame = ctx.getImageData(0, 0, canvas.width, canvas.height);
       const text = await decoder.decode(frame, canvas);
       const now = performance.now();
-      if (text && running) {
+      if (text && running && !paused) {
         const fresh = text !== last.text || now - last.seen > GONE_MS;
         last = { text, seen: now };
         if (fresh) onCode(text);
@@ -100,6 +102,15 @@ export async function startScanner(video, onCode) {
   tick();
   return {
     engine: decoder.engine,
+    pause() {
+      paused = true;
+    },
+    resume() {
+      // The badge that caused the pause may still be held up: it counts again only once it
+      // has left the view, as if it had been seen up to now.
+      last = { text: last.text, seen: performance.now() };
+      paused = false;
+    },
     stop() {
       running = false;
       clearTimeout(timer);

@@ -22,6 +22,11 @@ const MESSAGES = {
     'qr.self_no_key': '本机没有签到密钥，请退出后重新登录',
     'qr.rapid': '扫码过快（连续 {n} 次间隔不足 1 秒），已标记',
     'qr.count': '扫码 {n} 次，异常 {bad} 次',
+    'qr.sign_prompt': '请学员本人签名',
+    'qr.sign_skip': '跳过',
+    'qr.sign_clear': '重写',
+    'qr.sign_confirm': '确认',
+    'qr.sign_saved': '{name} 已签名',
   },
   en: {
     'qr.title': 'QR sign-in',
@@ -43,6 +48,11 @@ const MESSAGES = {
     'qr.self_no_key': 'No sign-in key on this phone: log out and in again',
     'qr.rapid': 'Scans too fast ({n} in a row under 1 s apart); flagged',
     'qr.count': '{n} scans, {bad} anomalies',
+    'qr.sign_prompt': 'Trainee, please sign in person',
+    'qr.sign_skip': 'Skip',
+    'qr.sign_clear': 'Clear',
+    'qr.sign_confirm': 'Confirm',
+    'qr.sign_saved': '{name} signed',
   },
 };
 

@@ -3,7 +3,8 @@
 import { verifyBadge } from '../capture/badge.js';
 import { startScanner } from '../capture/qr.js';
 import { makeSelfCode, selfSigninUrl, WINDOW_SECONDS, windowOf } from '../capture/selfcode.js';
-import { deviceId, getMeta } from '../db.js';
+import { attachSignature } from '../capture/signature.js';
+import { addSigninSignature, deviceId, getMeta } from '../db.js';
 import { h } from '../ui.js';
 import { registerAttendanceExtension } from './attendance.js';
 import { tq } from './signin_messages.js';
@@ -15,6 +16,7 @@ let overlay = null; // lives on <body>: the attendance step re-renders under it 
 let scanner = null;
 let selfTimer = null;
 let current = null; // {ctx} of the attendance step last rendered
+let signPad = null; // the trainee signature pad open over the scanner, if any
 const log = new Map(); // draft id -> [{kind, text}] newest first (this session only)
 
 function ensureStyles() {
@@ -34,6 +36,7 @@ function note(draftId, kind, text) {
 }
 
 function closeOverlay() {
+  closeSignPad();
   scanner?.stop();
   scanner = null;
   clearInterval(selfTimer);
@@ -78,7 +81,9 @@ async function onBadge(text) {
   // Every scan is kept, the doubtful ones too: the server checks the badge again and flags or
   // rejects it, so the record shows the anomaly rather than hiding it.
   if (trainee && (result.ok || result.reason === 'no_key')) {
+    const first = !draft.signins.some((s) => s.method === 'badge' && s.trainee_id === trainee.trainee_id);
     markPresent(trainee.trainee_id, signin);
+    if (first) openSignPad(draft, signin, trainee);
   } else {
     draft.signins.push(signin);
     save();
@@ -86,6 +91,59 @@ async function onBadge(text) {
   }
   const run = rapidRun(draft.signins);
   if (run >= RAPID_COUNT) note(draft.id, 'bad', tq('qr.rapid', { n: run }));
+}
+
+function closeSignPad() {
+  if (!signPad) return;
+  signPad.pad?.destroy();
+  signPad.node.remove();
+  overlay?.classList.remove('signing');
+  signPad = null;
+  scanner?.resume();
+}
+
+/**
+ * Offer the trainee just scanned a pad to sign (本人签名) on this phone. The scanner pauses
+ * while it is open and resumes on 确认 or 跳过; skipping keeps the sign-in without a signature.
+ */
+function openSignPad(draft, signin, trainee) {
+  if (!overlay || signPad) return;
+  scanner?.pause();
+  let result = null;
+  const canvas = h('canvas', { class: 'sig', 'data-testid': 'signin-signature', role: 'img',
+    'aria-label': tq('qr.sign_prompt'), 'data-signed': 'false' });
+  const confirm = h('button', { type: 'button', class: 'primary', disabled: true,
+    'data-testid': 'signin-signature-confirm',
+    onclick: async () => {
+      if (!result) return;
+      confirm.disabled = true;
+      const png = result.png;
+      await addSigninSignature(draft, signin.id,
+        { sha256: result.sha256, mime: 'image/png', bytes: png, size: png.byteLength });
+      closeSignPad();
+      note(draft.id, 'ok', tq('qr.sign_saved', { name: trainee.name }));
+    } }, tq('qr.sign_confirm'));
+  const node = h('section', { class: 'signin-pad', 'aria-label': tq('qr.sign_prompt') },
+    h('p', { class: 'self-hint' }, tq('qr.sign_prompt'), ' · ', h('strong', {}, trainee.name)),
+    canvas,
+    h('div', { class: 'row-between' },
+      h('button', { type: 'button', 'data-testid': 'signin-signature-skip', onclick: closeSignPad },
+        tq('qr.sign_skip')),
+      h('button', { type: 'button', class: 'small', onclick: () => signPad?.pad?.clear() }, tq('qr.sign_clear')),
+      confirm));
+  overlay.classList.add('signing');
+  overlay.querySelector('.scan-frame')?.after(node);
+  signPad = { node, pad: null };
+  const pad = signPad;
+  // The canvas needs its layout size before the pad attaches.
+  requestAnimationFrame(() => {
+    if (signPad !== pad) return;
+    pad.pad = attachSignature(canvas, null, (value) => {
+      result = value;
+      canvas.dataset.signed = String(!!value);
+      confirm.disabled = !value;
+    });
+  });
 }
 
 async function openScanner() {

@@ -219,7 +219,8 @@ async function submit(draft) {
       signatureMedia.push({ sha256: s.sha256, mime: 'image/png', bytes: s.png, size: s.png.byteLength });
     }
   }
-  const media = [...new Set([...draft.photos.map((p) => p.sha256), ...signatureMedia.map((m) => m.sha256)])];
+  const media = [...new Set([...draft.photos.map((p) => p.sha256), ...signatureMedia.map((m) => m.sha256),
+    ...signins.filter((s) => s.signature_sha256).map((s) => s.signature_sha256)])];
   const checks = computeChecks(draft);
   await submitVisit({
     visit: {
