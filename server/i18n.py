@@ -8,7 +8,7 @@ from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from flask import Flask, request
+from flask import Flask, has_request_context, request
 
 LANGUAGES = ("zh", "en")
 _MESSAGES_DIR = Path(__file__).parent / "messages"
@@ -27,6 +27,8 @@ def catalogue(lang: str) -> dict[str, str]:
 
 def current_language() -> str:
     """Return the language of this request: query, then cookie, then Chinese."""
+    if not has_request_context():
+        return "zh"  # commands and documents made outside a request: Chinese first
     # Kept on the request, not on `g`: an app context (and its `g`) may outlive one request.
     lang = request.environ.get("spotcheck.lang")
     if lang:

@@ -287,3 +287,18 @@ def test_check_reasons_read_in_chinese_first_and_english_on_the_switch(app):
         english = render_template_string("{{ r | check_reason }}", r=reason)
     assert english == reason
     assert chinese != reason and not chinese.isascii()
+
+
+def test_the_plan_beside_the_observation_reads_in_the_chosen_language(app, world):
+    from server.services.review import comparison
+    from tests.documents_support import make_visit
+
+    visit = make_visit(world)
+    with app.test_request_context("/bureau/visits"):
+        chinese = {row["check"]: row for row in comparison(visit)}
+    with app.test_request_context("/bureau/visits?lang=en"):
+        english = {row["check"]: row for row in comparison(visit)}
+    assert chinese["attendance"]["planned"].startswith("名册")
+    assert english["attendance"]["planned"].startswith("Roster:")
+    assert "米" in chinese["place"]["planned"] and " m)" in english["place"]["planned"]
+    assert english["teacher"]["observed"].startswith(("As planned", "Differs", "Not confirmed"))

@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from server.errors import ApiError
 from server.extensions import db
+from server.i18n import translate
 from server.models import (
     Media,
     PlanSession,
@@ -170,25 +171,31 @@ def comparison(visit: Visit) -> list[dict[str, Any]]:
     observed = payload.get("observed") if isinstance(payload.get("observed"), dict) else {}
     gps = payload.get("gps") or {}
     roster = len(visit.plan_version.enrollments)
+    site = session.site if session else None
     planned = {
-        "place": f"{session.site.name}（{session.site.address}；{session.site.lat:.5f}, "
-                 f"{session.site.lon:.5f}，半径 {session.site.radius_m:.0f} 米）" if session else "",
+        "place": translate("bureau.cmp.site", name=site.name, address=site.address,
+                           lat=f"{site.lat:.5f}", lon=f"{site.lon:.5f}",
+                           radius=f"{site.radius_m:.0f}") if site else "",
         "time": f"{session.date} {session.start_time:%H:%M}–{session.end_time:%H:%M}" if session else "",
         "teacher": session.teacher.name if session else "",
         "content": session.topic if session else "",
-        "attendance": f"名册 {roster} 人",
+        "attendance": translate("bureau.cmp.roster", n=roster),
     }
     started = visit.started_at.astimezone(SHANGHAI)
     sign_ins = visit_sign_ins(visit)
     headcount = observed.get("headcount")
+    has_fix = isinstance(gps, dict) and gps.get("lat") is not None
     obs = {
-        "place": (f"{gps['lat']:.5f}, {gps['lon']:.5f}（±{gps.get('accuracy') or 0:.0f} 米"
-                  f"{'，疑似虚拟定位' if gps.get('mocked') else ''}）"
-                  if isinstance(gps, dict) and gps.get("lat") is not None else "未定位"),
+        "place": translate("bureau.cmp.gps", lat=f"{gps['lat']:.5f}", lon=f"{gps['lon']:.5f}",
+                           accuracy=f"{gps.get('accuracy') or 0:.0f}",
+                           mocked=translate("bureau.cmp.mocked") if gps.get("mocked") else "")
+                 if has_fix else translate("bureau.cmp.no_fix"),
         "time": f"{started:%Y-%m-%d %H:%M}",
         "teacher": _observed_text(observed, "teacher_matches", "teacher_name"),
         "content": _observed_text(observed, "content_matches", "topic"),
-        "attendance": f"点名 {headcount if headcount is not None else '—'} 人，签到 {len(sign_ins)} 人",
+        "attendance": translate("bureau.cmp.headcount",
+                                headcount=headcount if headcount is not None else "—",
+                                signins=len(sign_ins)),
     }
     rows = []
     for name in CHECKS:
@@ -199,9 +206,10 @@ def comparison(visit: Visit) -> list[dict[str, Any]]:
 
 
 def _observed_text(observed: dict[str, Any], matches_key: str, text_key: str) -> str:
-    verdict = {True: "与计划一致", False: "与计划不一致", None: "未确认"}[observed.get(matches_key)]
+    key = {True: "as_planned", False: "not_as_planned", None: "unconfirmed"}[observed.get(matches_key)]
+    verdict = translate(f"bureau.cmp.{key}")
     text = observed.get(text_key) or ""
-    return f"{verdict}：{text}" if text else verdict
+    return translate("bureau.cmp.observed", verdict=verdict, text=text) if text else verdict
 
 
 def visit_team(visit: Visit) -> list[str]:
