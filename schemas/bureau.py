@@ -184,6 +184,8 @@ class RectificationOutSchema(StrictSchema):
     answered_at = UTCDateTime(allow_none=True)
     closed_at = UTCDateTime(allow_none=True)
     closing_comment = fields.String(required=True)
+    return_comment = fields.String(required=True)
+    returned_at = UTCDateTime(allow_none=True)
 
 
 class RectificationListSchema(StrictSchema):
@@ -236,4 +238,12 @@ class RectificationFormSchema(StrictSchema):
 
 
 class CloseFormSchema(CloseSchema):
+    csrf_token = fields.String(load_default=None)
+
+
+class ReturnSchema(StrictSchema):
+    comment = fields.String(required=True, validate=validate.Length(min=1, max=4000))
+
+
+class ReturnFormSchema(ReturnSchema):
     csrf_token = fields.String(load_default=None)

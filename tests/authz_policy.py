@@ -145,6 +145,11 @@ POLICY: dict[tuple[str, str], Rule] = {
         lambda s, k, u: Call({"rectification_id": s.fresh_rectification(k, "open")},
                              json={"text": "已整改"}),
         effect=lambda s, c: s.rectification_status(c.params["rectification_id"])),
+    ("api_bureau.return_rectification", "POST"): Rule(
+        REVIEWERS, COUNTY,
+        lambda s, k, u: Call({"rectification_id": s.fresh_rectification(k, "answered")},
+                             json={"comment": "证明材料不足"}),
+        effect=lambda s, c: s.rectification_status(c.params["rectification_id"])),
     ("api_bureau.close_rectification", "POST"): Rule(
         REVIEWERS, COUNTY,
         lambda s, k, u: Call({"rectification_id": s.fresh_rectification(k, "answered")},
@@ -294,6 +299,11 @@ POLICY: dict[tuple[str, str], Rule] = {
         BASE, COUNTY,
         lambda s, k, u: Call({"rectification_id": s.fresh_rectification(k, "open")},
                              form={"text": "已整改"}),
+        ok=(302,), effect=lambda s, c: s.rectification_status(c.params["rectification_id"])),
+    ("bureau.return_answer", "POST"): Rule(
+        REVIEWERS, COUNTY,
+        lambda s, k, u: Call({"rectification_id": s.fresh_rectification(k, "answered")},
+                             form={"comment": "证明材料不足"}),
         ok=(302,), effect=lambda s, c: s.rectification_status(c.params["rectification_id"])),
     ("bureau.close", "POST"): Rule(
         REVIEWERS, COUNTY,

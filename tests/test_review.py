@@ -302,3 +302,47 @@ def test_the_plan_beside_the_observation_reads_in_the_chosen_language(app, world
     assert english["attendance"]["planned"].startswith("Roster:")
     assert "米" in chinese["place"]["planned"] and " m)" in english["place"]["planned"]
     assert english["teacher"]["observed"].startswith(("As planned", "Differs", "Not confirmed"))
+
+
+def test_an_answer_that_is_not_enough_goes_back_to_the_base_then_is_answered_and_closed(
+        visits, client, world):
+    login(client, "county_a")
+    client.post(f"/bureau/visits/{visits['a_bad']}/rectification", data={
+        "sanction": "criticism", "order_text": "理论课教师与备案不符"})
+    rect_id = db.session.scalar(select(Rectification.id))
+    # Nothing to send back before an answer.
+    client.post(f"/bureau/rectifications/{rect_id}/return", data={"comment": "不够"})
+    db.session.expire_all()
+    assert db.session.get(Rectification, rect_id).returned_at is None
+
+    login(client, "base_a")
+    client.post(f"/bureau/rectifications/{rect_id}/answer", data={"text": "已整改"},
+                content_type="multipart/form-data")
+    # The base cannot send its own answer back.
+    client.post(f"/bureau/rectifications/{rect_id}/return", data={"comment": "x"})
+    db.session.expire_all()
+    assert db.session.get(Rectification, rect_id).status == "answered"
+
+    login(client, "county_a")
+    empty = client.post(f"/bureau/rectifications/{rect_id}/return", data={"comment": ""})
+    assert empty.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Rectification, rect_id).status == "answered"  # a reason is required
+    client.post(f"/bureau/rectifications/{rect_id}/return", data={"comment": "未附证明材料"})
+    db.session.expire_all()
+    rect = db.session.get(Rectification, rect_id)
+    assert rect.status == "open" and rect.return_comment == "未附证明材料" and rect.returned_at
+
+    login(client, "base_a")
+    page = client.get(f"/bureau/rectifications/{rect_id}").get_data(as_text=True)
+    assert "未附证明材料" in page and 'data-testid="return-comment"' in page
+    client.post(f"/bureau/rectifications/{rect_id}/answer", data={"text": "补充签到表"},
+                content_type="multipart/form-data")
+    login(client, "county_a")
+    client.post(f"/bureau/rectifications/{rect_id}/close", data={"comment": "整改到位"})
+    db.session.expire_all()
+    assert db.session.get(Rectification, rect_id).status == "closed"
+    actions = [a for a in db.session.scalars(select(AuditEvent.action).where(
+        AuditEvent.entity_id == str(rect_id)).order_by(AuditEvent.at))]
+    assert actions == ["rectification.open", "rectification.answer", "rectification.return",
+                       "rectification.answer", "rectification.close"]

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 18:22:38.370443
+Create Date: 2026-11-27 19:09:23.484565
 
 """
 from alembic import op
@@ -439,6 +439,8 @@ def upgrade():
     sa.Column('answered_at', sa.DateTime(), nullable=True),
     sa.Column('closed_at', sa.DateTime(), nullable=True),
     sa.Column('closing_comment', sa.Text(), nullable=False),
+    sa.Column('return_comment', sa.Text(), nullable=False),
+    sa.Column('returned_at', sa.DateTime(), nullable=True),
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.ForeignKeyConstraint(['base_id'], ['training_base.id'], name=op.f('fk_rectification_base_id_training_base')),
     sa.ForeignKeyConstraint(['created_by_id'], ['app_user.id'], name=op.f('fk_rectification_created_by_id_app_user')),

@@ -27,6 +27,7 @@ from schemas.bureau import (
     RectificationQuerySchema,
     RectificationRequestSchema,
     ReinspectSchema,
+    ReturnSchema,
     ReviewOutSchema,
     VisitDetailSchema,
     VisitListSchema,
@@ -85,7 +86,8 @@ def rectification_dict(r: Rectification) -> dict[str, Any]:
             "status": r.status, "response_text": r.response_text,
             "response_media": r.response_media or [], "created_at": r.created_at,
             "answered_at": r.answered_at, "closed_at": r.closed_at,
-            "closing_comment": r.closing_comment}
+            "closing_comment": r.closing_comment, "return_comment": r.return_comment,
+            "returned_at": r.returned_at}
 
 
 def review_dict(review, assignment=None, rectification=None) -> dict[str, Any]:
@@ -269,6 +271,19 @@ def answer_rectification(rectification_id: uuid.UUID):
     data = load_or_422(AnswerSchema(), request.get_json(silent=True))
     rectification = review_service.answer_rectification(
         g.user, review_service.get_rectification(g.user, rectification_id), data["text"])
+    db.session.commit()
+    return RectificationOutSchema().dump(rectification_dict(rectification))
+
+
+@bp.post("/rectifications/<uuid:rectification_id>/return")
+@token_required(*REVIEWER_ROLES)
+@api_doc("Send an answer back to the base as not enough (it answers again)", body=ReturnSchema,
+         responses={200: RectificationOutSchema}, tags=TAGS)
+def return_rectification(rectification_id: uuid.UUID):
+    """Return an answered rectification to the base."""
+    data = load_or_422(ReturnSchema(), request.get_json(silent=True))
+    rectification = review_service.return_rectification(
+        g.user, review_service.get_rectification(g.user, rectification_id), data["comment"])
     db.session.commit()
     return RectificationOutSchema().dump(rectification_dict(rectification))
 

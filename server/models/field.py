@@ -153,5 +153,8 @@ class Rectification(UUIDMixin, Model):
     answered_at: Mapped[datetime | None] = mapped_column(default=None)
     closed_at: Mapped[datetime | None] = mapped_column(default=None)
     closing_comment: Mapped[str] = mapped_column(Text, default="")
+    # The reviewer sent the answer back (not enough): the base answers again.
+    return_comment: Mapped[str] = mapped_column(Text, default="")
+    returned_at: Mapped[datetime | None] = mapped_column(default=None)
 
     visit: Mapped[Visit] = relationship()

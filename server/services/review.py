@@ -507,6 +507,23 @@ def close_rectification(user: User, rectification: Rectification, comment: str =
     return rectification
 
 
+def return_rectification(user: User, rectification: Rectification, comment: str) -> Rectification:
+    """The reviewer sends an answer back to the base as not enough; the base answers again."""
+    _require_reviewer(user)
+    if not can_see_rectification(user, rectification):
+        raise ApiError("not_found")
+    if rectification.status != "answered":
+        raise ApiError("review.invalid_state", "只有已答复的整改可以退回",
+                       details={"status": rectification.status})
+    if not comment.strip():
+        raise ApiError("validation_error", errors={"comment": ["退回须说明原因"]})
+    rectification.status = "open"
+    rectification.return_comment = comment.strip()
+    rectification.returned_at = utcnow()
+    audit("rectification.return", "rectification", rectification.id, user=user, comment=comment)
+    return rectification
+
+
 def visit_reviews(visit: Visit) -> list[VisitReview]:
     """Decisions taken on a visit, oldest first."""
     return list(db.session.scalars(

@@ -22,6 +22,7 @@ from schemas.bureau import (
     DrawFormSchema,
     RectificationFormSchema,
     ReinspectFormSchema,
+    ReturnFormSchema,
     VisitQuerySchema,
 )
 from server.errors import ApiError
@@ -263,6 +264,20 @@ def answer(rectification_id: uuid.UUID):
         data["text"], files)
     db.session.commit()
     flash(translate("bureau.rect.answered"))
+    return redirect(url_for("bureau.rectification", rectification_id=rectification_id))
+
+
+@bp.post("/rectifications/<uuid:rectification_id>/return")
+@login_required
+@_back_on_error
+def return_answer(rectification_id: uuid.UUID):
+    """The reviewer sends the base's answer back."""
+    data = _form(ReturnFormSchema())
+    review_service.return_rectification(
+        current_user, review_service.get_rectification(current_user, rectification_id),
+        data["comment"])
+    db.session.commit()
+    flash(translate("bureau.rect.returned"))
     return redirect(url_for("bureau.rectification", rectification_id=rectification_id))
 
 
