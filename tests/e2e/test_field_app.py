@@ -209,6 +209,9 @@ def test_reload_mid_visit_keeps_the_draft(live_server, context, page, tmp_path):
     page.get_by_test_id("photo-count").filter(has_text="1").wait_for()
     next_step(page, "findings")
     page.get_by_test_id("finding-text").fill("替课教师无资质证明")
+    # Every change is written to IndexedDB as it is made; reload once the newest write is done
+    # (a reload in the same millisecond as the keystroke may abort that one write).
+    page.locator("html[data-draft-saved=true]").wait_for(state="attached")
 
     page.reload()
     page.locator('.visit[data-step="findings"]').wait_for()

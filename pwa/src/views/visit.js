@@ -247,9 +247,15 @@ export async function renderVisit(root, { id, navigate }) {
     return;
   }
   let saving = Promise.resolve();
-  // Saves are chained so a slow write can never overwrite a newer one.
+  let latestSave = 0;
+  // Saves are chained so a slow write can never overwrite a newer one. The page says when the
+  // newest one is on disk (data-draft-saved), for people and tests who reload right after typing.
   const save = () => {
-    saving = saving.then(() => saveDraft(draft)).catch((error) => toast(error.message));
+    const mine = ++latestSave;
+    document.documentElement.dataset.draftSaved = 'false';
+    saving = saving.then(() => saveDraft(draft))
+      .then(() => { if (mine === latestSave) document.documentElement.dataset.draftSaved = 'true'; })
+      .catch((error) => toast(error.message));
     return saving;
   };
   let cleanups = [];
