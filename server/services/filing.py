@@ -39,7 +39,7 @@ from server.services.audit import audit
 from server.services.changes import publish_plan_version, record_change
 from server.services.idcard import birth_date_of, mask_id_number, normalise_id_number
 from server.services.pii import encrypt_id_number, id_number_hash
-from server.services.scope import can_see_base, scope_classes
+from server.services.scope import base_ids_in_scope, can_see_base, scope_classes
 
 IN_FORCE_STATES = ("approved", "recorded")
 SESSION_FIELDS = ("date", "start_time", "end_time", "category", "topic", "teacher_id", "site_id",
@@ -652,19 +652,10 @@ def version_view(version: PlanVersion) -> dict[str, Any]:
 # ---------------------------------------------------------------- sites and teachers
 
 
-def _bases_in_scope(user: User) -> list[uuid.UUID] | None:
-    if user.role == "base_staff":
-        return [user.base_id]
-    if user.is_city:
-        return None
-    return list(db.session.scalars(select(TrainingBase.id).where(
-        TrainingBase.county_id == user.county_id)))
-
-
 def list_sites(user: User) -> list[Site]:
     """Return the sites of the bases in scope."""
     query = select(Site).order_by(Site.name)
-    bases = _bases_in_scope(user)
+    bases = base_ids_in_scope(user)
     if bases is not None:
         query = query.where(Site.base_id.in_(bases))
     return list(db.session.scalars(query))
@@ -722,7 +713,7 @@ def site_view(site: Site) -> dict[str, Any]:
 def list_teachers(user: User) -> list[Teacher]:
     """Return the teachers of the bases in scope."""
     query = select(Teacher).order_by(Teacher.name)
-    bases = _bases_in_scope(user)
+    bases = base_ids_in_scope(user)
     if bases is not None:
         query = query.where(Teacher.base_id.in_(bases))
     return list(db.session.scalars(query))

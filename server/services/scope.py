@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import Select
+from sqlalchemy import Select, select
 
 from server.errors import ApiError
+from server.extensions import db
 from server.models import TrainingBase, TrainingClass, User
 
 REVIEWER_ROLES = ("city_admin", "county_admin")
@@ -50,6 +51,16 @@ def require_role(user: User, *roles: str) -> None:
     """Raise 403 unless the user has one of the roles."""
     if user.role not in roles:
         raise ApiError("forbidden")
+
+
+def base_ids_in_scope(user: User) -> list[uuid.UUID] | None:
+    """Return the ids of the bases a user may see, or None when they see every base."""
+    if user.role == "base_staff":
+        return [user.base_id]
+    county = county_filter(user)
+    if county is None:
+        return None
+    return list(db.session.scalars(select(TrainingBase.id).where(TrainingBase.county_id == county)))
 
 
 def scope_classes(user: User, query: Select) -> Select:
