@@ -2,29 +2,17 @@
 
 from __future__ import annotations
 
-import importlib
+from flask import Flask
 
-from flask import Blueprint, Flask
-
+from server.api import auth, bureau, filing, media, openapi, sync, trainees, visits
 from server.extensions import csrf
 
-# Each module defines `bp`, a Blueprint mounted under /api/v1.
-API_MODULES = [
-    "server.api.auth",
-    "server.api.bureau",
-    "server.api.openapi",
-    "server.api.sync",
-    "server.api.visits",
-    "server.api.filing",
-    "server.api.media",
-    "server.api.trainees",
-]
+# In registration order; each is mounted under /api/v1.
+BLUEPRINTS = [auth.bp, bureau.bp, openapi.bp, sync.bp, visits.bp, filing.bp, media.bp, trainees.bp]
 
 
 def register_api(app: Flask) -> None:
     """Mount every API blueprint under /api/v1; bearer-token APIs need no CSRF token."""
-    for name in API_MODULES:
-        module = importlib.import_module(name)
-        blueprint: Blueprint = module.bp
+    for blueprint in BLUEPRINTS:
         csrf.exempt(blueprint)
         app.register_blueprint(blueprint, url_prefix="/api/v1" + (blueprint.url_prefix or ""))

@@ -1,19 +1,10 @@
 """All models, importable from one place."""
 
 from server.models.assessment import AssessmentResult
+from server.models.assignments import Assignment, Draw, assignment_inspector
 from server.models.audit import AuditEvent
 from server.models.base import Model, utcnow
-from server.models.field import (
-    Assignment,
-    Draw,
-    Media,
-    Rectification,
-    SignIn,
-    Upload,
-    Visit,
-    VisitReview,
-    assignment_inspector,
-)
+from server.models.media import Media, Upload
 from server.models.org import County, Occupation, Site, TrainingBase
 from server.models.people import ROLES, ApiToken, Teacher, Trainee, User
 from server.models.plans import (
@@ -25,8 +16,10 @@ from server.models.plans import (
     PlanVersion,
     TrainingClass,
 )
+from server.models.review import Rectification, VisitReview
 from server.models.security import FailedLogin
 from server.models.sync import ChangeLog, SyncLedger, SyncState
+from server.models.visits import SignIn, Visit
 
 __all__ = [
     "ApiToken", "AssessmentResult", "Assignment", "AuditEvent", "CATEGORIES", "ChangeLog", "County", "Draw",

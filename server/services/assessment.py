@@ -11,7 +11,7 @@ from server.errors import ApiError
 from server.extensions import db
 from server.models import AssessmentResult, Trainee, TrainingClass, User
 from server.services.audit import audit
-from server.services.documents import current_version
+from server.services.documents.common import current_version
 from server.services.pii import id_number_hash
 
 # Column headings of the import sheet (first row), Chinese as the assessment centre writes them.

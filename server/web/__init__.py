@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import importlib
-
 from flask import Flask
 
-# Each module defines `bp`, a Blueprint.
-WEB_MODULES = [
-    "server.web.auth",
-    "server.web.filing",
-    "server.web.bureau",
-    "server.web.documents",
-    "server.web.pwa",
-    "server.web.selfsignin",
-]
+from server.web import auth, bureau, documents, filing, pwa, selfsignin
+
+# In registration order; each module's `bp` is a Blueprint.
+BLUEPRINTS = [auth.bp, filing.bp, bureau.bp, documents.bp, pwa.bp, selfsignin.bp]
 
 
 def register_web(app: Flask) -> None:
     """Register every page blueprint."""
-    for name in WEB_MODULES:
-        app.register_blueprint(importlib.import_module(name).bp)
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)

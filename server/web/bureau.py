@@ -41,7 +41,7 @@ bp = Blueprint("bureau", __name__, url_prefix="/bureau")
 def check_reason_filter(reason: str | None) -> str:
     """The judge writes its reasons in English; Chinese readers get them in Chinese."""
     from server.i18n import current_language
-    from server.services.visit_pdf import reason_in_chinese
+    from server.services.documents.visit_pdf import reason_in_chinese
 
     if not reason:
         return ""

@@ -15,12 +15,12 @@ from flask_login import current_user, login_required
 from schemas.documents import BaseYearSchema, VisitDocumentSchema
 from server.extensions import db
 from server.models import utcnow
-from server.services import documents as documents_service
-from server.services.archive import build_archive
-from server.services.attachment2 import build_attachment2
 from server.services.audit import audit
-from server.services.subsidy import build_subsidy_xlsx, subsidy_summary
-from server.services.visit_pdf import build_visit_pdf
+from server.services.documents import common as documents_service
+from server.services.documents.archive import build_archive
+from server.services.documents.attachment2 import build_attachment2
+from server.services.documents.subsidy import build_subsidy_xlsx, subsidy_summary
+from server.services.documents.visit_pdf import build_visit_pdf
 
 bp = Blueprint("documents", __name__, url_prefix="/documents")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -17,100 +17,36 @@ from tests.e2e.conftest import (
     PASSWORD,
     LiveServer,
     at_site,
-    draw_signature,
     ensure_pwa_built,
     new_phone,
     screenshot,
     wait_for_sw_control,
 )
+from tests.e2e.field_app import (
+    fill_visit,
+    login,
+    make_photo,
+    next_step,
+    server_visits,
+    start_visit,
+    wait_synced,
+)
 
 pytestmark = pytest.mark.e2e
 
 
-def make_photo(path: Path, size=(2400, 1800)) -> Path:
-    """A JPEG bigger than 1600 px, so the app must downscale it."""
-    image = Image.new("RGB", size, (40, 110, 160))
-    for x in range(0, size[0], 200):
-        for y in range(0, size[1], 200):
-            image.paste((230, 200, 60), (x, y, x + 100, y + 100))
-    image.save(path, "JPEG", quality=90)
-    return path
 
 
-def login(page, server: LiveServer, username: str = "inspector_a") -> None:
-    """Open the app, log in and wait for the pulled assignment list."""
-    page.goto(f"{server.url}/app/")
-    page.get_by_test_id("login-username").fill(username)
-    page.get_by_test_id("login-password").fill(PASSWORD)
-    page.get_by_test_id("login-submit").click()
-    page.get_by_test_id("assignment").first.wait_for(timeout=15000)
 
 
-def start_visit(page) -> None:
-    """Open today's assignment and start the visit (the GPS fix is taken at once)."""
-    page.get_by_test_id("assignment").first.click()
-    page.get_by_test_id("visit-start").click()
-    page.locator('[data-testid=check-place][data-status]').wait_for()
-    page.wait_for_function(
-        "() => !document.querySelector('.gps').textContent.includes('…')", timeout=10000)
 
 
-def next_step(page, key: str) -> None:
-    page.get_by_test_id("visit-next").click()
-    page.locator(f'.visit[data-step="{key}"]').wait_for()
 
 
-def fill_visit(page, photo: Path, shots: str | None = None) -> None:
-    """From the checks step to the summary: teacher, content, attendance, photo, verdict, signatures."""
-    next_step(page, "teacher")
-    page.get_by_test_id("teacher-yes").click()
-    page.get_by_test_id("content-no").click()
-    page.get_by_test_id("content-topic").fill("车床安全操作")
-    if shots:
-        screenshot(page, f"{shots}-03-teacher")
-    next_step(page, "attendance")
-    page.get_by_test_id("headcount").fill("5")
-    for i in range(5):
-        page.get_by_test_id("attendee").nth(i).click()
-        page.locator(f'[data-testid=attendee] >> nth={i}').and_(
-            page.locator('[data-present="true"]')).wait_for()
-    if shots:
-        screenshot(page, f"{shots}-04-attendance")
-    next_step(page, "photos")
-    page.get_by_test_id("photo-input").set_input_files(str(photo))
-    page.get_by_test_id("photo-count").filter(has_text="1").wait_for()
-    page.locator("ul.thumbs img[src^='blob:']").wait_for()
-    if shots:
-        screenshot(page, f"{shots}-05-photos")
-    next_step(page, "findings")
-    page.locator('input[data-code="R7.content"]').check()
-    page.get_by_test_id("finding-text").fill("教学内容与备案不一致")
-    page.get_by_test_id("verdict-issues").click()
-    if shots:
-        screenshot(page, f"{shots}-06-findings")
-    next_step(page, "signatures")
-    draw_signature(page, "signature-inspector")
-    page.get_by_test_id("base-rep-name").fill("王校长")
-    draw_signature(page, "signature-base")
-    page.locator('[data-testid=signature-base][data-signed="true"]').wait_for()
-    page.locator('[data-testid=signature-inspector][data-signed="true"]').wait_for()
-    if shots:
-        screenshot(page, f"{shots}-07-signatures")
-    next_step(page, "summary")
 
 
-def wait_synced(page, timeout_ms: int = 20000) -> None:
-    """Press 同步 and wait until nothing is left only on the phone."""
-    page.get_by_test_id("sync-now").click()
-    page.wait_for_function(
-        "() => document.querySelector('[data-testid=sync-pending]')?.textContent === '0'",
-        timeout=timeout_ms)
 
 
-def server_visits(server: LiveServer) -> list[dict]:
-    rows = server.sql("SELECT id, payload, checks, seal FROM visit")
-    return [{"id": r[0], "payload": json.loads(r[1]), "checks": json.loads(r[2]), "seal": r[3]}
-            for r in rows]
 
 
 def review_visit(server: LiveServer, visit_id: str, decision: str, comment: str) -> None:

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from tests.e2e.conftest import screenshot, wait_for_sw_control
-from tests.e2e.test_field_app import (
+from tests.e2e.field_app import (
     fill_visit,
     login,
     make_photo,

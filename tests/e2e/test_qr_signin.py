@@ -27,7 +27,7 @@ from tests.e2e.conftest import (
     screenshot,
     wait_for_sw_control,
 )
-from tests.e2e.test_field_app import login, make_photo, next_step, start_visit, wait_synced
+from tests.e2e.field_app import login, make_photo, next_step, start_visit, wait_synced
 
 pytestmark = pytest.mark.e2e
 

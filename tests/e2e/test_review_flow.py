@@ -21,8 +21,8 @@ def seed_flagged_visit(server: LiveServer) -> dict:
     """Create the server's database with the test world and one visit whose teacher mismatched."""
     from server.extensions import db
     from tests.factories import build_world
-    from tests.sync_client import visit_payload
-    from tests.sync_fixtures import phone, publish_world, today_session
+    from tests.sync.client import visit_payload
+    from tests.sync.fixtures import phone, publish_world, today_session
 
     app = make_test_app(f"sqlite:///{server.db_path}", server.instance,
                         SECRET_KEY=server.env["SECRET_KEY"], MEDIA_DIR=server.env["MEDIA_DIR"])

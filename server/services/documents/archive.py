@@ -1,0 +1,287 @@
+"""The yearly archive of a base (R12): plans, rosters, sign-ins, visits, their PDFs, media,
+assessments and teachers in one ZIP, with a manifest of SHA-256 hashes that `verify` re-checks.
+
+Rosters carry masked ID numbers only: an archive leaves the server, the key does not.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import zipfile
+import zlib
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from server.errors import ApiError
+from server.extensions import db
+from server.models import (
+    Media,
+    Rectification,
+    SignIn,
+    Teacher,
+    Trainee,
+    TrainingBase,
+    TrainingClass,
+    Visit,
+    VisitReview,
+)
+from server.services.documents.common import (
+    LEVEL_LABELS,
+    classes_of_year,
+    media_file,
+    results_of,
+    roster,
+)
+from server.services.documents.visit_pdf import build_visit_pdf, seal_state
+from sync.canonical import canonical_json
+
+MANIFEST = "manifest.json"
+FORMAT = "spotcheck-archive/1"
+_EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "video/mp4": ".mp4",
+               "video/webm": ".webm"}
+_READ_SIZE = 1 << 20
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def _json_bytes(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True,
+                      default=_default).encode("utf-8")
+
+
+def _csv_bytes(header: list[str], rows: list[list[Any]]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return ("\ufeff" + out.getvalue()).encode("utf-8")  # BOM: Excel opens it as UTF-8
+
+
+class _Writer:
+    """Add entries to the ZIP and remember each one's hash and size for the manifest."""
+
+    def __init__(self, zf: zipfile.ZipFile, stamp: tuple[int, ...]) -> None:
+        self.zf = zf
+        self.stamp = stamp
+        self.files: dict[str, dict[str, Any]] = {}
+
+    def add(self, name: str, data: bytes) -> None:
+        info = zipfile.ZipInfo(name, date_time=self.stamp)
+        info.compress_type = zipfile.ZIP_DEFLATED
+        self.zf.writestr(info, data)
+        self.files[name] = {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+
+    def add_file(self, name: str, path: Path) -> None:
+        digest = hashlib.sha256()
+        size = 0
+        info = zipfile.ZipInfo(name, date_time=self.stamp)
+        info.compress_type = zipfile.ZIP_STORED  # photos and videos are compressed already
+        with open(path, "rb") as source, self.zf.open(info, "w") as target:
+            while piece := source.read(_READ_SIZE):
+                digest.update(piece)
+                size += len(piece)
+                target.write(piece)
+        self.files[name] = {"sha256": digest.hexdigest(), "size": size}
+
+
+def _class_record(klass: TrainingClass) -> dict[str, Any]:
+    return {"id": klass.id, "name": klass.name, "occupation": klass.occupation.name,
+            "occupation_code": klass.occupation.code, "level": LEVEL_LABELS.get(klass.level),
+            "start_date": klass.start_date, "end_date": klass.end_date,
+            "head_teacher": klass.head_teacher.name if klass.head_teacher else None}
+
+
+def _version_record(klass: TrainingClass, version) -> dict[str, Any]:
+    return {
+        "class": _class_record(klass), "number": version.number, "status": version.status,
+        "reason": version.reason, "diff": version.diff, "review_comment": version.review_comment,
+        "submitted_at": version.submitted_at, "approved_at": version.approved_at,
+        "recorded_at": version.recorded_at, "roster_size": len(version.enrollments),
+        "sessions": [
+            {"id": s.id, "lineage_id": s.lineage_id, "date": s.date,
+             "start_time": s.start_time.strftime("%H:%M"), "end_time": s.end_time.strftime("%H:%M"),
+             "category": s.category, "topic": s.topic, "teacher": s.teacher.name,
+             "site": s.site.name, "address": s.site.address, "online": s.online}
+            for s in version.sessions
+        ],
+    }
+
+
+def _roster_rows(version) -> list[list[Any]]:
+    return [[i, e.trainee.name, e.trainee.gender, e.trainee.id_masked, e.trainee.education,
+             e.trainee.occupation_name, e.trainee.certificate_level,
+             _default(e.trainee.certificate_date) if e.trainee.certificate_date else "",
+             e.trainee.employer, e.trainee.employer_kind]
+            for i, e in enumerate(roster(version), start=1)]
+
+
+ROSTER_HEADER = ["序号", "姓名", "性别", "身份证号（脱敏）", "学历", "原职业（工种）", "证书等级",
+                 "取证日期", "工作单位", "单位性质"]
+
+
+def _visit_record(visit: Visit) -> dict[str, Any]:
+    computed, verified = seal_state(visit)
+    reviews = db.session.execute(
+        db.select(VisitReview).where(VisitReview.visit_id == visit.id).order_by(VisitReview.at)
+    ).scalars()
+    rectifications = db.session.execute(
+        db.select(Rectification).where(Rectification.visit_id == visit.id)
+        .order_by(Rectification.created_at)
+    ).scalars()
+    return {
+        "id": visit.id, "class_id": visit.class_id, "session_id": visit.session_id,
+        "plan_version": visit.plan_version.number, "inspector": visit.inspector.display_name,
+        "device_id": visit.device_id, "started_at": visit.started_at, "ended_at": visit.ended_at,
+        "received_at": visit.received_at, "verdict": visit.verdict, "seal": visit.seal,
+        "seal_recomputed": computed, "seal_verified": verified, "checks": visit.checks,
+        "flags": visit.flags, "supersedes_id": visit.supersedes_id,
+        "review_status": visit.review_status, "payload": visit.payload,
+        "reviews": [{"decision": r.decision, "comment": r.comment, "at": r.at,
+                     "reviewer": r.reviewer.display_name} for r in reviews],
+        "rectifications": [{"sanction": r.sanction, "order_text": r.order_text,
+                            "deadline": r.deadline, "status": r.status,
+                            "response_text": r.response_text, "response_media": r.response_media,
+                            "created_at": r.created_at, "answered_at": r.answered_at,
+                            "closed_at": r.closed_at, "closing_comment": r.closing_comment}
+                           for r in rectifications],
+    }
+
+
+def _media_hashes(visit: Visit, signins: list[SignIn], record: dict[str, Any]) -> set[str]:
+    payload = visit.payload
+    hashes = {str(p.get("sha256")) for p in payload.get("photos") or [] if p.get("sha256")}
+    hashes |= {str(s.get("sha256")) for s in payload.get("signatures") or [] if s.get("sha256")}
+    hashes |= {s.signature_sha256 for s in signins if s.signature_sha256}
+    for rectification in record["rectifications"]:
+        for item in rectification["response_media"] or []:
+            sha = item.get("sha256") if isinstance(item, dict) else item
+            if sha:
+                hashes.add(str(sha))
+    return hashes
+
+
+def _signin_record(signin: SignIn) -> dict[str, Any]:
+    trainee = db.session.get(Trainee, signin.trainee_id) if signin.trainee_id else None
+    return {"id": signin.id, "trainee_id": signin.trainee_id,
+            "trainee_name": trainee.name if trainee else None,
+            "id_masked": trainee.id_masked if trainee else None, "method": signin.method,
+            "at": signin.at, "gps": signin.gps, "signature_sha256": signin.signature_sha256,
+            "device_id": signin.device_id, "received_at": signin.received_at,
+            "flags": signin.flags}
+
+
+def build_archive(base: TrainingBase, year: int, out: Path | io.BufferedIOBase, *,
+                  now: datetime) -> dict[str, Any]:
+    """Write the base's archive of the year to `out` (a path or binary file); return the manifest."""
+    local = now.astimezone(UTC)
+    stamp = (local.year, local.month, local.day, local.hour, local.minute, local.second)
+    classes = classes_of_year(base, year)
+    media: set[str] = set()
+    index: list[dict[str, Any]] = []
+    with zipfile.ZipFile(out, "w") as zf:
+        writer = _Writer(zf, stamp)
+        for klass in classes:
+            folder = f"classes/{klass.id}"
+            index.append({**_class_record(klass), "folder": folder})
+            writer.add(f"{folder}/class.json", _json_bytes(_class_record(klass)))
+            versions = [v for v in (klass.plan.versions if klass.plan else []) if v.is_filed]
+            for version in versions:
+                writer.add(f"{folder}/plan_v{version.number}.json",
+                           _json_bytes(_version_record(klass, version)))
+                writer.add(f"{folder}/roster_v{version.number}.csv",
+                           _csv_bytes(ROSTER_HEADER, _roster_rows(version)))
+            results = sorted(results_of(klass).values(), key=lambda r: r.trainee.name)
+            writer.add(f"{folder}/assessments.csv", _csv_bytes(
+                ["姓名", "身份证号（脱敏）", "等级", "考核日期", "是否合格", "证书编号"],
+                [[r.trainee.name, r.trainee.id_masked, LEVEL_LABELS.get(r.level, r.level),
+                  r.assessed_on.isoformat(), "合格" if r.passed else "不合格", r.certificate_no]
+                 for r in results]))
+            visits = db.session.execute(
+                db.select(Visit).where(Visit.class_id == klass.id).order_by(Visit.started_at)
+            ).scalars()
+            for visit in visits:
+                signins = list(db.session.execute(
+                    db.select(SignIn).where(SignIn.visit_id == visit.id).order_by(SignIn.at)
+                ).scalars())
+                record = _visit_record(visit)
+                writer.add(f"{folder}/visits/{visit.id}.json", _json_bytes(record))
+                writer.add(f"{folder}/visits/{visit.id}.pdf", build_visit_pdf(visit))
+                writer.add(f"{folder}/visits/{visit.id}_signins.json",
+                           _json_bytes([_signin_record(s) for s in signins]))
+                media |= _media_hashes(visit, signins, record)
+        teachers = db.session.execute(
+            db.select(Teacher).where(Teacher.base_id == base.id).order_by(Teacher.name)
+        ).scalars()
+        writer.add("teachers.csv", _csv_bytes(
+            ["姓名", "专业技术职务", "技能资格", "证书编号"],
+            [[t.name, t.professional_title, t.skill_qualification, t.certificate_no]
+             for t in teachers]))
+        missing = []
+        for sha in sorted(media):
+            path = media_file(sha)
+            if path is None:
+                missing.append(sha)
+                continue
+            row = db.session.get(Media, sha)
+            writer.add_file(f"media/{sha}{_EXTENSIONS.get(row.mime, '') if row else ''}", path)
+        manifest = {
+            "format": FORMAT, "base": base.name, "base_id": str(base.id),
+            "county": base.county.name, "year": year, "created_at": _default(now),
+            "classes": index, "media_not_on_server": missing,
+            "files": writer.files,
+            "files_sha256": hashlib.sha256(canonical_json(writer.files)).hexdigest(),
+        }
+        info = zipfile.ZipInfo(MANIFEST, date_time=stamp)
+        info.compress_type = zipfile.ZIP_DEFLATED
+        zf.writestr(info, _json_bytes(manifest))
+    return manifest
+
+
+def archive_problems(path: Path | io.BufferedIOBase) -> list[tuple[str, str]]:
+    """Return (name, problem) for every file that is changed, missing or extra, and the manifest."""
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as error:
+        raise ApiError("archive.invalid", details={"reason": str(error)}) from error
+    problems: list[tuple[str, str]] = []
+    with zf:
+        names = set(zf.namelist())
+        try:
+            manifest = json.loads(zf.read(MANIFEST))
+            files: dict[str, dict[str, Any]] = manifest["files"]
+        except (KeyError, ValueError, TypeError):
+            return [(MANIFEST, "missing or unreadable")]
+        if hashlib.sha256(canonical_json(files)).hexdigest() != manifest.get("files_sha256"):
+            problems.append((MANIFEST, "files_sha256 does not match the file list"))
+        for name in sorted(files):
+            if name not in names:
+                problems.append((name, "missing"))
+                continue
+            digest = hashlib.sha256()
+            try:
+                with zf.open(name) as fh:
+                    while piece := fh.read(_READ_SIZE):
+                        digest.update(piece)
+            except (zipfile.BadZipFile, OSError, zlib.error):
+                problems.append((name, "unreadable"))  # a flipped byte can break the CRC first
+                continue
+            if digest.hexdigest() != files[name].get("sha256"):
+                problems.append((name, "sha256 mismatch"))
+        for name in sorted(names - set(files) - {MANIFEST}):
+            problems.append((name, "not in manifest"))
+    return problems
+
+
+def verify_archive(path: Path | io.BufferedIOBase) -> list[str]:
+    """Return the names of the files that do not match the manifest (empty when all match)."""
+    return [name for name, _ in archive_problems(path)]

@@ -1,0 +1,119 @@
+"""Coverage per county and for the city, and the year's deadlines (R10, R11, R13)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+
+from server.extensions import db
+from server.models import TrainingBase
+from server.services.coverage import compute_coverage, compute_deadlines
+from tests.factories import make_class
+from tests.sync.client import visit_payload
+from tests.sync.fixtures import phone, publish_world, today_session
+
+
+def add_class(world, key: str, county: str, start: date, status: str = "recorded"):
+    base = TrainingBase(name=f"{key}基地", county=world.counties[county], quota=10)
+    db.session.add(base)
+    klass, _ = make_class(key, base, world.occupation, world.sites[county],
+                          world.teachers[f"{county}_theory"], world.teachers[f"{county}_practical"],
+                          start, [], status=status)
+    db.session.commit()
+    return klass
+
+
+def push_visit(client, world, key: str, username: str, **kwargs) -> None:
+    """Push a visit of today's session with every trainee of the class signed in."""
+    device = phone(client, username, f"phone-{username}-{key}")
+    visit_id = uuid.uuid4()
+    signins = [device.add_signin(visit_id=visit_id, class_id=world.classes[key].id,
+                                 trainee_id=t.id)["entity_id"]
+               for t in world.trainees if t.name.startswith(key)]
+    payload = visit_payload(class_id=world.classes[key].id, session=today_session(world, key),
+                            plan_version_id=world.versions[key].id, site=world.sites[key],
+                            signins=signins, **kwargs)
+    device.add_visit(payload, visit_id=visit_id)
+    assert device.push()[0] == 200
+
+
+def test_coverage_counts_classes_visits_and_issues(client, world):
+    publish_world(world)
+    today = date.today()
+    late = add_class(world, "a3", "a", today + timedelta(days=2))
+    add_class(world, "draft", "a", today, status="draft")  # not filed: not counted
+    push_visit(client, world, "a", "inspector_a", teacher_matches=False, verdict="issues")
+    push_visit(client, world, "b", "inspector_b")
+
+    city = compute_coverage(world.users["city"], today=today)
+    figures = {c.county.name: (c.total, c.visited, c.visits, c.visits_with_issues)
+               for c in city.counties}
+    assert figures == {"奎文区": (2, 1, 1, 1), "寿光市": (1, 1, 1, 0)}
+    assert (city.total, city.visited, city.visits_with_issues) == (3, 2, 1)
+    (county_a,) = [c for c in city.counties if c.county.name == "奎文区"]
+    (waiting,) = county_a.not_visited
+    assert waiting.training_class.id == late.id
+    assert waiting.days_left == (late.end_date - today).days
+
+    own = compute_coverage(world.users["county_a"], today=today)
+    assert [c.county.name for c in own.counties] == ["奎文区"]
+    assert (own.total, own.visited) == (2, 1)
+
+
+def test_coverage_of_another_year_is_empty(world):
+    assert compute_coverage(world.users["city"], year=2001).total == 0
+
+
+def test_deadlines_say_what_is_missing(client, world):
+    publish_world(world)
+    push_visit(client, world, "a", "inspector_a")
+    today = date(date.today().year, 12, 1)
+    assessment, report = compute_deadlines(world.users["county_a"], today=today)
+    assert (assessment.due, assessment.days_left) == (date(today.year, 12, 31), 30)
+    assert (report.due, report.days_left) == (date(today.year + 1, 1, 10), 40)
+    assert assessment.missing == {"classes_not_assessed": 1, "classes_not_visited": 0}
+    assert report.missing["visits_pending_review"] == 1
+    assert report.missing["rectifications_open"] == 0
+    assert not report.complete
+
+
+def test_coverage_api_and_dashboard(client, api, world):
+    publish_world(world)
+    push_visit(client, world, "a", "inspector_a")
+    body = client.get("/api/v1/bureau/coverage", headers=api.headers("county_b")).get_json()
+    assert [c["county"] for c in body["counties"]] == ["寿光市"]
+    assert (body["classes"], body["visited"]) == (1, 0)
+    assert body["counties"][0]["not_visited"][0]["name"] == world.classes["b"].name
+    assert [d["key"] for d in body["deadlines"]] == ["assessment", "report"]
+    bad = client.get("/api/v1/bureau/coverage?year=abc", headers=api.headers("city"))
+    assert bad.status_code == 422
+    from tests.conftest import TEST_PASSWORD
+
+    client.post("/login", data={"username": "city", "password": TEST_PASSWORD})
+    page = client.get("/bureau/").get_data(as_text=True)
+    assert page.count('data-testid="county-row"') == 2
+    assert "<svg class=\"bar\"" in page and "style=" not in page
+
+
+def test_demo_shows_a_year_in_progress(app):
+    """The demo has drawn assignments, compliant and flagged visits and an open rectification."""
+    from sqlalchemy import select
+
+    from server.demo import load_demo_data
+    from server.models import Assignment, Draw, Rectification, User, Visit
+    from server.services.draw import verify_draw
+
+    today = date(2026, 3, 2)
+    assert load_demo_data(today)
+    draws = db.session.scalars(select(Draw)).all()
+    assert len(draws) == 4 and all(verify_draw(d) for d in draws)
+    assert sum(1 for d in draws if d.period_to < today) == 3
+    visits = db.session.scalars(select(Visit)).all()
+    assert {v.verdict for v in visits} == {"compliant", "issues"}
+    assert db.session.scalar(select(Assignment).where(Assignment.draw_id.is_not(None),
+                                                      Assignment.status == "open")) is not None
+    (rectification,) = db.session.scalars(select(Rectification)).all()
+    assert rectification.status == "open" and rectification.deadline == today + timedelta(days=14)
+    city = db.session.scalar(select(User).where(User.username == "city"))
+    coverage = compute_coverage(city, today=today)
+    assert coverage.visited == len({v.class_id for v in visits}) and coverage.visits_with_issues >= 1

@@ -1,0 +1,143 @@
+"""The filing pages: a base drafts and submits in the browser, the county and city decide."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from io import BytesIO
+
+from sqlalchemy import select
+
+from server.extensions import db
+from server.models import PlanVersion, TrainingClass
+from tests.conftest import TEST_PASSWORD
+from tests.plans.filing_support import person, workbook_bytes
+
+
+def login(client, username: str) -> None:
+    response = client.post("/login", data={"username": username, "password": TEST_PASSWORD})
+    assert response.status_code == 302
+
+
+def page(client, path: str) -> str:
+    response = client.get(path)
+    assert response.status_code == 200, path
+    return response.get_data(as_text=True)
+
+
+def test_base_drafts_a_plan_in_the_browser_and_the_county_approves(client, world):
+    login(client, "base_a")
+    assert "新建班次" in page(client, "/filing/")
+    start = date.today() + timedelta(days=30)
+    created = client.post("/filing/classes", data={
+        "name": "网页新建班", "occupation_id": str(world.occupation.id), "level": "2",
+        "start_date": start.isoformat(), "end_date": (start + timedelta(days=40)).isoformat()})
+    assert created.status_code == 302
+    version_url = created.headers["Location"]
+    version = db.session.scalar(select(PlanVersion).join(PlanVersion.plan).join(TrainingClass)
+                                .where(TrainingClass.name == "网页新建班"))
+    theory, practical = world.teachers["a_theory"], world.teachers["a_practical"]
+    for category, teacher, days, first in (("politics", theory, 3, 0), ("theory", theory, 28, 3),
+                                           ("practical", practical, 23, 31)):
+        response = client.post(f"{version_url}/sessions", data={
+            "date": (start + timedelta(days=first)).isoformat(), "start": "08:30", "end": "11:30",
+            "category": category, "topic": f"{category} 课", "teacher_id": str(teacher.id),
+            "site_id": str(world.sites["a"].id), "repeat_days": str(days)})
+        assert response.status_code == 302
+    html = page(client, version_url)
+    assert "216" in html and "花名册为空" in html
+
+    upload = client.post(f"{version_url}/roster", content_type="multipart/form-data", data={
+        "file": (BytesIO(workbook_bytes([person(31), person(32, education="初中")])), "名单.xlsx")})
+    assert upload.status_code == 200
+    html = upload.get_data(as_text=True)
+    assert "导入结果：已纳入 2 人，未纳入 0 行" in html and "R3.education" in html
+
+    refused = client.post(f"{version_url}/submit", follow_redirects=True)
+    assert "计划不符合规定" in refused.get_data(as_text=True)
+    assert db.session.get(PlanVersion, version.id).status == "draft"
+
+    client.post(f"{version_url}/roster", content_type="multipart/form-data",
+                data={"file": (BytesIO(workbook_bytes([person(31)])), "名单.xlsx")})
+    submitted = client.post(f"{version_url}/submit", follow_redirects=True)
+    assert "已报送县市区人社局审核" in submitted.get_data(as_text=True)
+    # The base sees no approve button and cannot approve by posting either.
+    assert "审核通过并盖章" not in page(client, version_url)
+    assert client.post(f"{version_url}/approve", data={}).status_code == 403
+
+    client.post("/logout")
+    login(client, "county_a")
+    queue = page(client, "/filing/queue")
+    assert "网页新建班" in queue
+    approved = client.post(f"{version_url}/approve", data={"comment": "同意"}, follow_redirects=True)
+    assert "已审核通过" in approved.get_data(as_text=True)
+    client.post("/logout")
+    login(client, "city")
+    assert "网页新建班" in page(client, "/filing/queue")
+    client.post(f"{version_url}/record", data={})
+    assert db.session.get(PlanVersion, version.id).status == "recorded"
+
+
+def test_county_b_gets_404_on_county_a_pages(client, world):
+    login(client, "county_b")
+    version = world.versions["a"]
+    assert client.get(f"/filing/versions/{version.id}").status_code == 404
+    assert client.get(f"/filing/classes/{world.classes['a'].id}").status_code == 404
+    assert client.post(f"/filing/versions/{version.id}/return", data={"comment": "x"}).status_code == 404
+    assert world.classes["a"].name not in page(client, "/filing/")
+
+
+def test_returning_needs_a_comment(client, world):
+    login(client, "base_a")
+    new = client.post(f"/filing/classes/{world.classes['a'].id}/versions", data={"reason": "调课"})
+    version_url = new.headers["Location"]
+    client.post(f"{version_url}/submit")
+    client.post("/logout")
+    login(client, "county_a")
+    refused = client.post(f"{version_url}/return", data={"comment": " "}, follow_redirects=True)
+    assert "请求内容不符合要求" in refused.get_data(as_text=True)
+    returned = client.post(f"{version_url}/return", data={"comment": "课时安排过密"}, follow_redirects=True)
+    html = returned.get_data(as_text=True)
+    assert "已退回基地修改" in html and "课时安排过密" in html
+
+
+def test_pages_switch_to_english(client, world):
+    login(client, "base_a")
+    html = page(client, f"/filing/versions/{world.versions['a'].id}?lang=en")
+    assert "Teaching plan, version 1" in html and "Recorded by the city" in html
+    assert "教学计划" not in html
+
+
+def test_site_form_converts_from_amap_and_says_so(client, world):
+    login(client, "base_a")
+    response = client.post("/filing/sites", data={
+        "name": "新实训楼", "address": "奎文区", "lat": "36.70794", "lon": "119.16688",
+        "datum": "gcj02", "radius_m": "150"}, follow_redirects=True)
+    html = response.get_data(as_text=True)
+    assert "坐标已由 GCJ-02（高德、腾讯地图） 换算为 WGS-84" in html
+    assert "36.707500" in html  # the WGS-84 point, a few metres from the gate's GPS fix
+    bad = client.post("/filing/sites", data={"name": "x", "address": "y", "lat": "north",
+                                             "lon": "1", "datum": "wgs84"}, follow_redirects=True)
+    assert "请求内容不符合要求" in bad.get_data(as_text=True)
+
+
+def test_teacher_form_and_template_download(client, world):
+    login(client, "base_a")
+    client.post("/filing/teachers", data={"name": "赵老师", "professional_title": "中级",
+                                          "skill_qualification": "高级技师"})
+    assert "赵老师" in page(client, "/filing/teachers")
+    template = client.get("/filing/roster-template.xlsx")
+    assert template.status_code == 200 and template.data[:2] == b"PK"
+
+
+def test_a_form_post_without_csrf_token_is_refused(app, client, world):
+    login(client, "base_a")
+    app.config["WTF_CSRF_ENABLED"] = True
+    refused = client.post("/filing/teachers", data={"name": "无令牌老师"})
+    assert refused.status_code == 400
+    html = page(client, "/filing/teachers")
+    assert "无令牌老师" not in html
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    accepted = client.post("/filing/teachers", data={"name": "有令牌老师", "csrf_token": token})
+    assert accepted.status_code == 302
+    assert "有令牌老师" in page(client, "/filing/teachers")

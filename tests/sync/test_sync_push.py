@@ -1,0 +1,247 @@
+"""Push scenarios: an inspector's phone drains its outbox over a bad network (DESIGN §4)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+
+from server.extensions import db
+from server.models import ApiToken, SignIn, SyncLedger, Visit
+from tests.conftest import TEST_PASSWORD
+from tests.sync.client import seal, visit_payload
+from tests.sync.fixtures import new_plan_version, phone, publish_world, queue_visit, today_session
+
+
+def count(model) -> int:
+    db.session.expire_all()
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+
+
+def test_same_batch_twice_is_replayed_and_nothing_doubles(client, world):
+    device = phone(client)
+    queue_visit(device, world)
+    batch = list(device.outbox)
+    status, first = device.send(batch)
+    assert status == 200
+    assert [r["status"] for r in first["results"]] == ["applied"] * 6
+    assert not any(r["replayed"] for r in first["results"])
+    status, second = device.send(batch)
+    assert status == 200
+    assert all(r["replayed"] for r in second["results"])
+    assert [r["status"] for r in second["results"]] == [r["status"] for r in first["results"]]
+    assert second["last_seq"] == first["last_seq"] == 6
+    assert (count(Visit), count(SignIn), count(SyncLedger)) == (1, 5, 6)
+
+
+def test_commit_then_response_lost_the_retry_is_a_replay(client, world):
+    device = phone(client)
+    visit_id = queue_visit(device, world)
+    device.send(device.outbox)  # committed; the answer never reaches the phone
+    assert len(device.outbox) == 6
+    status, body = device.push()
+    assert status == 200 and all(r["replayed"] for r in body["results"])
+    assert device.outbox == []
+    assert count(Visit) == 1 and db.session.get(Visit, visit_id) is not None
+
+
+def test_a_seq_gap_stops_the_batch_and_nothing_after_it_applies(client, world):
+    device = phone(client)
+    klass = world.classes["a"]
+    visit_id = uuid.uuid4()
+    for trainee in world.trainees[:4]:
+        device.add_signin(visit_id=visit_id, class_id=klass.id, trainee_id=trainee.id)
+    one, two, three, four = device.outbox
+    status, body = device.send([one, three, four])
+    assert [r["status"] for r in body["results"]] == ["applied", "gap", "gap"]
+    assert body["results"][1]["code"] == "sync.gap"
+    assert body["last_seq"] == 1 and count(SignIn) == 1 and count(SyncLedger) == 1
+    status, body = device.send([two, three, four])
+    assert [r["status"] for r in body["results"]] == ["applied"] * 3
+    assert body["last_seq"] == 4 and count(SignIn) == 4
+
+
+def test_two_devices_reporting_on_one_session_keep_two_visits_the_second_flagged(client, world):
+    first, second = phone(client, device_id="phone-a1"), phone(client, "inspector_a", "phone-a2")
+    one = queue_visit(first, world)
+    two = queue_visit(second, world)
+    assert first.push()[1]["results"][-1]["status"] == "applied"
+    result = second.push()[1]["results"][-1]
+    assert result["status"] == "flagged" and result["code"] == "visit.duplicate_session"
+    assert db.session.get(Visit, one).flags == []
+    assert db.session.get(Visit, two).flags == ["visit.duplicate_session"]
+    assert count(Visit) == 2
+
+
+def test_a_correction_supersedes_and_is_not_a_duplicate(client, world):
+    device = phone(client)
+    first = queue_visit(device, world)
+    device.push()
+    correction = queue_visit(device, world, supersedes=first, verdict="issues")
+    result = device.push()[1]["results"][-1]
+    assert result["status"] == "applied", result
+    stored = db.session.get(Visit, correction)
+    assert stored.supersedes_id == first and stored.verdict == "issues"
+    assert db.session.get(Visit, first).verdict == "compliant"  # evidence is never changed
+
+
+def test_plan_changed_meanwhile_the_visit_is_accepted_and_flagged(client, world):
+    publish_world(world)
+    device = phone(client)
+    old = world.versions["a"]
+    visit_id = queue_visit(device, world)  # made against version 1
+    newer = new_plan_version(old)
+    result = device.push()[1]["results"][-1]
+    assert result["status"] == "flagged" and result["code"] == "plan.outdated"
+    visit = db.session.get(Visit, visit_id)
+    assert visit.plan_version_id == old.id and "plan.outdated" in visit.flags
+    # judged against what the class should be doing now: the same session in the new version
+    judged = uuid.UUID(visit.checks["judged_session_id"])
+    assert judged in {s.id for s in newer.sessions}
+
+
+def test_a_device_clock_a_day_off_is_flagged_and_cannot_prove_the_time(client, world):
+    device = phone(client)
+    device.clock_offset = timedelta(days=1)
+    visit_id = queue_visit(device, world)
+    result = device.push()[1]["results"][-1]
+    assert result["status"] == "flagged" and result["code"] == "clock.skew"
+    visit = db.session.get(Visit, visit_id)
+    assert visit.checks["time"]["status"] == "unverifiable"
+    assert abs(visit.checks["clock_skew_s"] - 86400) < 60
+    assert visit.received_at < visit.client_time  # device time recorded, server time kept
+
+
+def test_a_wrong_seal_is_rejected_and_the_seq_is_consumed_and_kept(client, world):
+    device = phone(client)
+    payload = visit_payload(class_id=world.classes["a"].id, session=today_session(world),
+                            plan_version_id=world.versions["a"].id, site=world.sites["a"])
+    payload["verdict"] = "issues"  # changed after sealing
+    device.add_visit(payload)
+    status, body = device.push()
+    result = body["results"][0]
+    assert result["status"] == "rejected" and result["code"] == "visit.seal_mismatch"
+    assert body["last_seq"] == 1 and count(Visit) == 0
+    ledger = db.session.scalar(select(SyncLedger))
+    assert ledger.status == "rejected" and ledger.result["code"] == "visit.seal_mismatch"
+
+
+def test_a_rejection_does_not_undo_the_rest_of_the_batch(client, world):
+    device = phone(client)
+    visit_id = uuid.uuid4()
+    device.add_signin(visit_id=visit_id, class_id=world.classes["a"].id, trainee_id=world.trainees[0].id)
+    device.add_signin(visit_id=visit_id, class_id=world.classes["a"].id, trainee_id=uuid.uuid4())
+    device.add_signin(visit_id=visit_id, class_id=world.classes["a"].id, trainee_id=world.trainees[1].id)
+    body = device.push()[1]
+    assert [r["status"] for r in body["results"]] == ["applied", "rejected", "applied"]
+    assert body["results"][1]["code"] == "signin.unknown_trainee"
+    assert count(SignIn) == 2 and count(SyncLedger) == 3
+
+
+def test_an_id_already_taken_rejects_only_that_mutation(client, world):
+    device = phone(client)
+    klass = world.classes["a"]
+    taken = device.add_signin(visit_id=uuid.uuid4(), class_id=klass.id, trainee_id=world.trainees[0].id)
+    device.push()
+    device.add_signin(visit_id=uuid.uuid4(), class_id=klass.id, trainee_id=world.trainees[1].id)
+    device.add_signin(visit_id=uuid.uuid4(), class_id=klass.id, trainee_id=world.trainees[2].id,
+                      signin_id=taken["entity_id"])
+    device.add_signin(visit_id=uuid.uuid4(), class_id=klass.id, trainee_id=world.trainees[3].id)
+    body = device.push()[1]
+    assert [r["status"] for r in body["results"]] == ["applied", "rejected", "applied"]
+    assert body["results"][1]["code"] == "sync.conflict"
+    assert count(SignIn) == 3 and body["last_seq"] == 4
+
+
+def test_a_mutation_id_reused_with_another_seq_is_rejected(client, world):
+    device = phone(client)
+    klass = world.classes["a"]
+    first = device.add_signin(visit_id=uuid.uuid4(), class_id=klass.id, trainee_id=world.trainees[0].id)
+    device.push()
+    again = device.add_signin(visit_id=uuid.uuid4(), class_id=klass.id, trainee_id=world.trainees[1].id)
+    again["mutation_id"] = first["mutation_id"]
+    result = device.push()[1]["results"][0]
+    assert result["status"] == "rejected" and result["code"] == "sync.mutation_reused"
+    assert count(SignIn) == 1 and count(SyncLedger) == 2
+
+
+def test_a_seq_taken_by_another_mutation_is_not_reported_as_applied(client, world):
+    device = phone(client)
+    klass = world.classes["a"]
+    device.add_signin(visit_id=uuid.uuid4(), class_id=klass.id, trainee_id=world.trainees[0].id)
+    device.push()
+    other = device.add_signin(visit_id=uuid.uuid4(), class_id=klass.id, trainee_id=world.trainees[1].id)
+    other["seq"] = 1
+    result = device.push()[1]["results"][0]
+    assert result["status"] == "rejected" and result["code"] == "sync.seq_reused"
+    assert count(SignIn) == 1
+
+
+def test_pushing_for_another_device_is_forbidden_and_changes_nothing(client, world):
+    device = phone(client)
+    device.add_signin(visit_id=uuid.uuid4(), class_id=world.classes["a"].id, trainee_id=world.trainees[0].id)
+    device.device_id = "someone-elses-phone"
+    status, body = device.send(device.outbox)
+    assert status == 403 and body["code"] == "sync.device_mismatch"
+    assert count(SyncLedger) == 0
+
+
+def test_a_malformed_batch_is_422_and_changes_nothing(client, world):
+    device = phone(client)
+    device.add_signin(visit_id=uuid.uuid4(), class_id=world.classes["a"].id, trainee_id=world.trainees[0].id)
+    device.outbox[0]["seq"] = 0
+    status, body = device.send(device.outbox)
+    assert status == 422 and body["code"] == "validation_error"
+    assert "mutations" in body["errors"]
+    assert count(SyncLedger) == 0 and count(SignIn) == 0
+
+
+def test_a_base_user_cannot_push(client, world):
+    status, body = phone(client, "base_a", "base-phone").send([])
+    assert status == 403
+
+
+def test_expired_token_is_401_then_after_login_the_outbox_applies_once(client, world):
+    device = phone(client)
+    queue_visit(device, world)
+    token = db.session.scalar(select(ApiToken).where(ApiToken.device_id == device.device_id))
+    token.expires_at = datetime.now(UTC) - timedelta(minutes=1)
+    db.session.commit()
+    status, body = device.push()
+    assert status == 401 and body["code"] == "auth.token_invalid"
+    assert len(device.outbox) == 6 and count(SyncLedger) == 0
+    assert device.login("inspector_a", TEST_PASSWORD) == 200
+    status, body = device.push()
+    assert status == 200 and [r["status"] for r in body["results"]] == ["applied"] * 6
+    assert device.outbox == [] and count(Visit) == 1 and count(SignIn) == 5
+
+
+def test_a_visit_out_of_the_inspectors_county_is_rejected(client, world):
+    device = phone(client)  # county a
+    queue_visit(device, world, key="b")
+    result = device.push()[1]["results"][-1]
+    assert result["status"] == "rejected" and result["code"] == "visit.unknown_class"
+    assert count(Visit) == 0
+
+
+def test_a_payload_that_breaks_the_schema_is_rejected_with_field_errors(client, world):
+    device = phone(client)
+    payload = visit_payload(class_id=world.classes["a"].id, session=today_session(world),
+                            plan_version_id=world.versions["a"].id, site=world.sites["a"])
+    payload["verdict"] = "fine"
+    device.add_visit(seal(payload))
+    result = device.push()[1]["results"][0]
+    assert result["status"] == "rejected" and result["code"] == "validation_error"
+    assert "verdict" in result["errors"]
+
+
+def test_unknown_mutation_type_is_rejected_and_consumes_its_seq(client, world):
+    device = phone(client)
+    device.add("visit.teleport", {"x": 1})
+    device.add_signin(visit_id=uuid.uuid4(), class_id=world.classes["a"].id, trainee_id=world.trainees[0].id)
+    body = device.push()[1]
+    assert [r["status"] for r in body["results"]] == ["rejected", "applied"]
+    assert body["results"][0]["code"] == "sync.unknown_type" and body["last_seq"] == 2

@@ -1,0 +1,265 @@
+"""Self sign-in: rotating codes made offline on the inspector's phone, /s/<code> on the trainee's."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from flask import g
+from sqlalchemy import select
+
+from server.errors import ApiError
+from server.extensions import db
+from server.models import AuditEvent, Media, SignIn
+from server.services import selfsignin
+from server.services.selfsignin import WINDOW_SECONDS, check_code, window_of
+from server.services.signin_flags import visit_anomalies
+from tests.visits.signin_helpers import (
+    TICKET,
+    code_for,
+    inspector_token,
+    last6,
+    self_sign_in,
+    signature_data_url,
+)
+
+NOW = datetime(2026, 3, 2, 1, 30, 10, tzinfo=UTC)  # 09:30:10 in Shanghai
+
+
+def _flip(code: str, index: int) -> str:
+    raw = bytearray(base64.urlsafe_b64decode(code + "=" * (-len(code) % 4)))
+    raw[index] ^= 0x01
+    return base64.urlsafe_b64encode(bytes(raw)).rstrip(b"=").decode()
+
+
+@pytest.fixture
+def token(world, api):
+    return inspector_token(api)
+
+
+@pytest.fixture
+def class_a(world):
+    return world.classes["a"]
+
+
+def test_a_code_is_accepted_in_its_window_and_the_next(token, class_a):
+    visit_id = uuid.uuid4()
+    code = code_for(token, class_a.id, visit_id, NOW)
+    for seconds in (-WINDOW_SECONDS, 0, WINDOW_SECONDS, 2 * WINDOW_SECONDS - 11):
+        decoded = check_code(code, now=NOW + timedelta(seconds=seconds))
+        assert (decoded.class_id, decoded.visit_id) == (class_a.id, visit_id)
+        assert decoded.device_id == "phone-1"
+
+
+def test_a_new_code_every_30_seconds(token, class_a):
+    visit_id = uuid.uuid4()
+    start = NOW - timedelta(seconds=10)  # the start of a window
+    codes = {code_for(token, class_a.id, visit_id, start + timedelta(seconds=s))
+             for s in range(0, 120, 10)}
+    assert len(codes) == 4
+    assert window_of(NOW + timedelta(seconds=20)) == window_of(NOW) + 1
+
+
+def test_an_expired_code_is_refused_and_recorded(token, class_a):
+    visit_id = uuid.uuid4()
+    code = code_for(token, class_a.id, visit_id, NOW)
+    with pytest.raises(ApiError) as refused:
+        check_code(code, now=NOW + timedelta(seconds=2 * WINDOW_SECONDS))
+    assert refused.value.code == "signin.code_expired"
+    anomalies = visit_anomalies(visit_id)
+    assert [a["code"] for a in anomalies] == ["signin.code_expired"]
+    assert anomalies[0]["details"]["late_seconds"] == 60
+
+
+def test_a_code_from_a_clock_far_ahead_is_refused(token, class_a):
+    code = code_for(token, class_a.id, uuid.uuid4(), NOW + timedelta(minutes=5))
+    with pytest.raises(ApiError) as refused:
+        check_code(code, now=NOW)
+    assert refused.value.code == "signin.code_invalid"
+
+
+@pytest.mark.parametrize("index", [0, 5, 20, 34, 36, 40, 50, 60])
+def test_an_altered_code_is_refused(token, class_a, index):
+    code = _flip(code_for(token, class_a.id, uuid.uuid4(), NOW), index)
+    with pytest.raises(ApiError) as refused:
+        check_code(code, now=NOW)
+    assert refused.value.code == "signin.code_invalid"
+
+
+def test_a_code_made_with_another_key_or_for_another_class_is_refused(api, token, class_a, world):
+    inspector_token(api, device_id="phone-2")
+    genuine = code_for(token, class_a.id, uuid.uuid4(), NOW)
+    raw = bytearray(base64.urlsafe_b64decode(genuine + "=="))
+    raw[38:45] = b"phone-2"  # claim the other phone's key
+    with pytest.raises(ApiError):
+        check_code(base64.urlsafe_b64encode(bytes(raw)).rstrip(b"=").decode(), now=NOW)
+    raw = bytearray(base64.urlsafe_b64decode(genuine + "=="))
+    raw[1:17] = world.classes["b"].id.bytes  # move the code to class b
+    with pytest.raises(ApiError):
+        check_code(base64.urlsafe_b64encode(bytes(raw)).rstrip(b"=").decode(), now=NOW)
+
+
+def test_a_phone_logged_in_again_still_has_its_codes_checked(api, token, class_a):
+    again = inspector_token(api)  # same device, new token and key
+    assert again.id != token.id
+    for made_by in (token, again):
+        code = code_for(made_by, class_a.id, uuid.uuid4(), NOW)
+        assert check_code(code, now=NOW).token_id == made_by.id
+
+
+def test_a_base_user_cannot_make_codes(api, world, class_a):
+    staff = inspector_token(api, username="base_a", device_id="base-phone")
+    with pytest.raises(ApiError):
+        check_code(code_for(staff, class_a.id, uuid.uuid4(), NOW), now=NOW)
+
+
+@pytest.mark.parametrize("garbage", ["", "abc", "%%%", "A" * 92, "A" * 500])
+def test_garbage_codes_are_refused(token, garbage):
+    with pytest.raises(ApiError) as refused:
+        check_code(garbage, now=NOW)
+    assert refused.value.code == "signin.code_invalid"
+
+
+def test_a_revoked_phone_cannot_make_codes_any_more(token, class_a):
+    token.revoked_at = NOW
+    db.session.commit()
+    with pytest.raises(ApiError):
+        check_code(code_for(token, class_a.id, uuid.uuid4(), NOW + timedelta(seconds=40)),
+                   now=NOW + timedelta(seconds=40))
+
+
+def test_a_trainee_signs_in_on_their_own_phone(client, token, class_a, world):
+    visit_id = uuid.uuid4()
+    trainee = world.trainees[0]
+    site = world.sites["a"]
+    response = self_sign_in(client, code_for(token, class_a.id, visit_id), trainee,
+                            lat=site.lat, lon=site.lon)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200, body
+    assert "签到成功" in body and trainee.name in body
+    assert last6(trainee) not in body
+    signin = db.session.scalars(select(SignIn)).one()
+    assert (signin.visit_id, signin.trainee_id, signin.method) == (visit_id, trainee.id, "self")
+    assert signin.flags == []
+    assert signin.device_id.startswith("web:")
+    assert signin.gps["lat"] == pytest.approx(site.lat)
+    media = db.session.get(Media, signin.signature_sha256)
+    assert media is not None and media.mime == "image/png"
+    assert "sc_dev=" in response.headers.get("Set-Cookie", "") or client.get_cookie("sc_dev")
+
+
+def test_the_form_shows_in_chinese_and_never_an_id_number(client, token, class_a, world):
+    page = client.get(f"/s/{code_for(token, class_a.id, uuid.uuid4())}")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "学员签到" in html and "身份证号后6位" in html and class_a.name in html
+    assert all(t.id_masked not in html for t in world.trainees)
+    assert "<script>" not in html  # the CSP forbids inline script
+    # Tests share one app context across requests, so the language remembered in g must go.
+    g.pop("lang", None)
+    english = client.get(f"/s/{code_for(token, class_a.id, uuid.uuid4())}?lang=en")
+    assert "Trainee sign-in" in english.get_data(as_text=True)
+
+
+def test_an_expired_code_gets_a_clear_refusal_page(client, token, class_a):
+    visit_id = uuid.uuid4()
+    old = code_for(token, class_a.id, visit_id, datetime.now(UTC) - timedelta(minutes=3))
+    page = client.get(f"/s/{old}")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 410
+    assert "签到二维码已过期" in html and 'data-code="signin.code_expired"' in html
+    assert db.session.scalars(select(AuditEvent).where(
+        AuditEvent.action == "signin.code_expired")).one().entity_id == str(visit_id)
+
+
+def test_someone_not_on_the_roster_is_refused(client, token, class_a, world):
+    outsider = world.trainees[5]  # enrolled in class b, not a
+    response = self_sign_in(client, code_for(token, class_a.id, uuid.uuid4()), outsider,
+                            lat=None, lon=None)
+    assert response.status_code == 422
+    assert "不在本班次已备案的名册中" in response.get_data(as_text=True)
+    wrong_tail = self_sign_in(client, code_for(token, class_a.id, uuid.uuid4()), world.trainees[0],
+                              lat=None, lon=None, id_last6="000000")
+    assert wrong_tail.status_code == 422
+    assert db.session.scalars(select(SignIn)).all() == []
+
+
+def test_names_typed_with_spaces_and_a_lowercase_x_still_match(client, token, class_a, world):
+    trainee = world.trainees[1]
+    response = self_sign_in(client, code_for(token, class_a.id, uuid.uuid4()), trainee,
+                            lat=None, lon=None, name=" ".join(trainee.name),
+                            id_last6=last6(trainee).lower())
+    assert response.status_code == 200
+
+
+def test_guessing_id_numbers_is_stopped(client, token, class_a, world):
+    visit_id = uuid.uuid4()
+    code = code_for(token, class_a.id, visit_id)
+    for guess in range(selfsignin.MAX_ROSTER_MISSES):
+        assert self_sign_in(client, code, world.trainees[0], lat=None, lon=None,
+                            id_last6=f"{guess:06d}").status_code == 422
+    blocked = self_sign_in(client, code, world.trainees[0], lat=None, lon=None)
+    assert blocked.status_code == 429
+    assert db.session.scalars(select(SignIn)).all() == []
+
+
+def test_a_bad_form_is_shown_again_with_the_reason(client, token, class_a, world):
+    code = code_for(token, class_a.id, uuid.uuid4())
+    ticket = TICKET.search(client.get(f"/s/{code}").get_data(as_text=True)).group(1)
+    response = client.post(f"/s/{code}", data={
+        "ticket": ticket, "name": world.trainees[0].name, "id_last6": "12",
+        "signature": "not-a-picture"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "请输入身份证号后6位" in html and "请在签名框内签名" in html
+    assert db.session.scalars(select(SignIn)).all() == []
+
+
+def test_a_signature_that_is_not_a_png_is_refused(client, token, class_a, world):
+    code = code_for(token, class_a.id, uuid.uuid4())
+    ticket = TICKET.search(client.get(f"/s/{code}").get_data(as_text=True)).group(1)
+    response = client.post(f"/s/{code}", data={
+        "ticket": ticket, "name": world.trainees[0].name, "id_last6": last6(world.trainees[0]),
+        "signature": "data:image/png;base64," + base64.b64encode(b"GIF89a....").decode()})
+    assert response.status_code == 422
+    assert db.session.scalars(select(SignIn)).all() == []
+
+
+def test_a_stale_form_must_be_scanned_again(client, token, class_a, world, monkeypatch):
+    monkeypatch.setattr(selfsignin, "FORM_MINUTES", -1)
+    response = self_sign_in(client, code_for(token, class_a.id, uuid.uuid4()), world.trainees[0],
+                            lat=None, lon=None)
+    assert response.status_code == 410
+    assert "重新扫描" in response.get_data(as_text=True)
+
+
+def test_a_ticket_of_another_code_is_refused(client, token, class_a, world):
+    first = code_for(token, class_a.id, uuid.uuid4())
+    second = code_for(token, class_a.id, uuid.uuid4())
+    ticket = TICKET.search(client.get(f"/s/{first}").get_data(as_text=True)).group(1)
+    response = client.post(f"/s/{second}", data={
+        "ticket": ticket, "name": world.trainees[0].name, "id_last6": last6(world.trainees[0]),
+        "signature": signature_data_url()})
+    assert response.status_code == 400
+    assert db.session.scalars(select(SignIn)).all() == []
+
+
+class TestCsrf:
+    @pytest.fixture
+    def app_config(self):
+        return {"WTF_CSRF_ENABLED": True}
+
+    def test_the_form_without_its_csrf_token_is_refused(self, client, token, class_a, world):
+        code = code_for(token, class_a.id, uuid.uuid4())
+        html = client.get(f"/s/{code}").get_data(as_text=True)
+        ticket = TICKET.search(html).group(1)
+        form = {"ticket": ticket, "name": world.trainees[0].name,
+                "id_last6": last6(world.trainees[0]), "signature": signature_data_url()}
+        assert client.post(f"/s/{code}", data=form).status_code == 400
+        assert db.session.scalars(select(SignIn)).all() == []
+        import re
+
+        form["csrf_token"] = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+        assert client.post(f"/s/{code}", data=form).status_code == 200
