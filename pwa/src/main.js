@@ -8,9 +8,10 @@ import { h, mount, toast } from './ui.js';
 import { covertInfo, renderCovertSessions, renderList } from './views/list.js';
 import { renderLogin } from './views/login.js';
 import { renderStatus } from './views/status.js';
-import { renderStart, renderVisit } from './views/visit.js';
+import { renderStart } from './views/start.js';
+import { renderVisit } from './views/visit.js';
 
-export { registerAttendanceExtension } from './views/attendance.js';
+export { registerAttendanceExtension } from './views/steps/attendance.js';
 import './views/signin_panel.js'; // QR badge scans and self sign-in codes on the attendance step
 
 const app = document.getElementById('app');

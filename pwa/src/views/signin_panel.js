@@ -6,7 +6,7 @@ import { makeSelfCode, selfSigninUrl, WINDOW_SECONDS, windowOf } from '../captur
 import { attachSignature } from '../capture/signature.js';
 import { addSigninSignature, deviceId, getMeta } from '../db.js';
 import { h } from '../ui.js';
-import { registerAttendanceExtension } from './attendance.js';
+import { registerAttendanceExtension } from './steps/attendance.js';
 import { tq } from './signin_messages.js';
 
 const RAPID_COUNT = 10;

@@ -1,7 +1,7 @@
 // The attendance step: headcount and roster toggles. Other capture methods (QR badge scans)
 // plug in with registerAttendanceExtension without touching this file.
-import { t } from '../i18n.js';
-import { h } from '../ui.js';
+import { t } from '../../i18n.js';
+import { h } from '../../ui.js';
 
 const extensions = [];
 
