@@ -122,3 +122,28 @@ def test_an_archive_without_its_manifest_fails(archive, tmp_path):
     bare = tmp_path / "bare.zip"
     rewrite(path, bare, drop=MANIFEST)
     assert archive_problems(bare) == [(MANIFEST, "missing or unreadable")]
+
+
+def test_entry_times_are_wall_time_in_the_configured_zone(world, tmp_path):
+    # 00:30 on 1 January in Beijing is still 31 December in UTC: the archive must not say so.
+    now = datetime(2026, 12, 31, 16, 30, tzinfo=UTC)
+    path = tmp_path / "new-year.zip"
+    build_archive(world.bases["a"], world.classes["a"].start_date.year, path, now=now)
+    with zipfile.ZipFile(path) as zf:
+        stamps = {info.date_time[:5] for info in zf.infolist()}
+        extra = zf.infolist()[0].extra
+    assert stamps == {(2027, 1, 1, 0, 30)}
+    # The real instant rides along in the extended-timestamp field (0x5455) for tools that read it.
+    assert extra[:2] == b"\x55\x54" and int.from_bytes(extra[5:9], "little") == int(now.timestamp())
+
+
+def test_the_archive_streams_in_pieces_that_form_the_same_zip(world, app):
+    from server.services.documents.archive import stream_archive
+    from server.services.documents.common import people_zone
+
+    make_visit(world, "a")
+    stream = stream_archive(world.bases["a"], world.classes["a"].start_date.year, now=NOW,
+                            zone=people_zone())
+    pieces = list(stream)
+    assert len(pieces) > 5 and stream.manifest is not None
+    assert verify_archive(io.BytesIO(b"".join(pieces))) == []

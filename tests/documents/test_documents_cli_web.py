@@ -6,6 +6,7 @@ import io
 import json
 import zipfile
 from datetime import date
+from urllib.parse import quote
 
 import pytest
 from openpyxl import Workbook, load_workbook
@@ -130,21 +131,33 @@ def test_county_reviewer_downloads_in_scope_only(world, client, year):
     assert client.get(f"/documents/bases/{base_a}/{year}/subsidy.xlsx").status_code == 200
     response = client.get(f"/documents/bases/{base_a}/{year}/archive.zip")
     assert response.status_code == 200
-    assert f"filename*=UTF-8''archive-{year}-" in response.headers["Content-Disposition"]
+    disposition = response.headers["Content-Disposition"]
+    assert "filename*=UTF-8''" + quote(f"{world.bases['a'].name}-{year}年-培训档案.zip") in disposition
     assert verify_archive(io.BytesIO(response.data)) == []
+    # Streamed: the audit is written once the last byte went out.
+    built = db.session.execute(db.select(AuditEvent).where(
+        AuditEvent.action == "archive.built")).scalar_one()
+    assert built.details["via"] == "web" and built.details["year"] == int(year)
     assert client.get(f"/documents/bases/{base_a}/1900/archive.zip").status_code == 422
     assert client.get(f"/documents/bases/not-a-uuid/{year}/archive.zip").status_code == 422
 
 
-def test_base_staff_get_their_attachment2_and_nothing_else(world, client, year):
-    visit = make_visit(world, "a")
+def test_base_staff_get_their_own_documents_and_no_other_base(world, client, year):
+    visit, other = make_visit(world, "a"), make_visit(world, "b")
     login(client, "base_a")
     base_a, base_b = world.bases["a"].id, world.bases["b"].id
-    assert client.get(f"/documents/bases/{base_a}/{year}/attachment2.xlsx").status_code == 200
-    assert client.get(f"/documents/bases/{base_b}/{year}/attachment2.xlsx").status_code == 404
+    for name in ("attachment2.xlsx", "subsidy.xlsx", "archive.zip"):
+        assert client.get(f"/documents/bases/{base_a}/{year}/{name}").status_code == 200, name
+        assert client.get(f"/documents/bases/{base_b}/{year}/{name}").status_code == 404, name
+    assert client.get(f"/documents/visits/{visit.id}.pdf").status_code == 200
+    assert client.get(f"/documents/visits/{other.id}.pdf").status_code == 404
+
+
+def test_an_inspector_downloads_no_document(world, client, year):
+    visit = make_visit(world, "a")
+    login(client, "inspector_a")
     assert client.get(f"/documents/visits/{visit.id}.pdf").status_code == 403
-    assert client.get(f"/documents/bases/{base_a}/{year}/archive.zip").status_code == 403
-    assert client.get(f"/documents/bases/{base_a}/{year}/subsidy.json").status_code == 403
+    assert client.get(f"/documents/bases/{world.bases['a'].id}/{year}/archive.zip").status_code == 403
 
 
 def test_downloads_need_a_login(world, client, year):

@@ -314,15 +314,15 @@ POLICY: dict[tuple[str, str], Rule] = {
         REVIEWERS | BASE, COUNTY,
         lambda s, k, u: Call({"rectification_id": s.rectification(k), "sha256": s.answer_file(k)})),
 
-    # ---- pages: documents (reviewers in scope; base staff only their own Attachment 2) ---------
+    # ---- pages: documents (reviewers in scope; base staff their own base's) --------------------
     ("documents.visit_pdf", "GET"): Rule(
-        REVIEWERS, COUNTY, lambda s, k, u: Call({"visit_id": s.visit(k)})),
+        REVIEWERS | BASE, COUNTY, lambda s, k, u: Call({"visit_id": s.visit(k)})),
     ("documents.attachment2", "GET"): Rule(
         REVIEWERS | BASE, COUNTY, lambda s, k, u: Call({"base_id": s.base_id(k), "year": s.year()})),
     ("documents.subsidy", "GET"): Rule(
-        REVIEWERS, COUNTY, lambda s, k, u: Call({"base_id": s.base_id(k), "year": s.year(), "fmt": "json"})),
+        REVIEWERS | BASE, COUNTY, lambda s, k, u: Call({"base_id": s.base_id(k), "year": s.year(), "fmt": "json"})),
     ("documents.archive", "GET"): Rule(
-        REVIEWERS, COUNTY, lambda s, k, u: Call({"base_id": s.base_id(k), "year": s.year()})),
+        REVIEWERS | BASE, COUNTY, lambda s, k, u: Call({"base_id": s.base_id(k), "year": s.year()})),
 
     # ---- pages: filing ---------------------------------------------------------------------------
     ("filing.classes", "GET"): Rule(ANY_USER),

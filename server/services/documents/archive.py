@@ -1,6 +1,11 @@
 """The yearly archive of a base (R12): plans, rosters, sign-ins, visits, their PDFs, media,
 assessments and teachers in one ZIP, with a manifest of SHA-256 hashes that `verify` re-checks.
 
+The ZIP is written as it is built (`stream_archive` yields pieces of it), so a year of videos
+never sits in memory or in a temporary file. Entry times are wall time in the configured zone
+(ZIP times carry no zone and unzip tools show them as local time), with the UTC instant in an
+extended-timestamp field beside them.
+
 Rosters carry masked ID numbers only: an archive leaves the server, the key does not.
 """
 
@@ -10,11 +15,14 @@ import csv
 import hashlib
 import io
 import json
+import struct
 import zipfile
 import zlib
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from server.errors import ApiError
 from server.extensions import db
@@ -33,6 +41,7 @@ from server.services.documents.common import (
     LEVEL_LABELS,
     classes_of_year,
     media_file,
+    people_zone,
     results_of,
     roster,
 )
@@ -67,31 +76,70 @@ def _csv_bytes(header: list[str], rows: list[list[Any]]) -> bytes:
     return ("\ufeff" + out.getvalue()).encode("utf-8")  # BOM: Excel opens it as UTF-8
 
 
-class _Writer:
-    """Add entries to the ZIP and remember each one's hash and size for the manifest."""
+class _Sink(io.RawIOBase):
+    """An unseekable file that keeps what the ZIP writer wrote until it is taken."""
 
-    def __init__(self, zf: zipfile.ZipFile, stamp: tuple[int, ...]) -> None:
-        self.zf = zf
-        self.stamp = stamp
+    def __init__(self) -> None:
+        super().__init__()
+        self._pieces: list[bytes] = []
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:  # type: ignore[override]
+        self._pieces.append(bytes(data))
+        return len(data)
+
+    def take(self) -> bytes:
+        data = b"".join(self._pieces)
+        self._pieces.clear()
+        return data
+
+
+class _Writer:
+    """Add entries to a streamed ZIP and remember each one's hash and size for the manifest."""
+
+    def __init__(self, now: datetime, zone: ZoneInfo) -> None:
+        local = now.astimezone(zone)
+        self.stamp = (local.year, local.month, local.day, local.hour, local.minute, local.second)
+        # Info-ZIP's extended timestamp (0x5455): the modification time as a UTC instant.
+        self.extra = struct.pack("<HHBl", 0x5455, 5, 1, int(now.timestamp()))
+        self.sink = _Sink()
+        self.zf = zipfile.ZipFile(self.sink, "w")
         self.files: dict[str, dict[str, Any]] = {}
 
-    def add(self, name: str, data: bytes) -> None:
+    def _info(self, name: str, compress_type: int) -> zipfile.ZipInfo:
         info = zipfile.ZipInfo(name, date_time=self.stamp)
-        info.compress_type = zipfile.ZIP_DEFLATED
-        self.zf.writestr(info, data)
-        self.files[name] = {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+        info.compress_type = compress_type
+        info.extra = self.extra
+        info.external_attr = 0o644 << 16
+        return info
 
-    def add_file(self, name: str, path: Path) -> None:
+    def add(self, name: str, data: bytes) -> bytes:
+        """Write one small entry; return the ZIP bytes written so far."""
+        self.zf.writestr(self._info(name, zipfile.ZIP_DEFLATED), data)
+        self.files[name] = {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+        return self.sink.take()
+
+    def add_file(self, name: str, path: Path) -> Iterator[bytes]:
+        """Copy a stored file in pieces, yielding the ZIP bytes after each piece."""
         digest = hashlib.sha256()
         size = 0
-        info = zipfile.ZipInfo(name, date_time=self.stamp)
-        info.compress_type = zipfile.ZIP_STORED  # photos and videos are compressed already
-        with open(path, "rb") as source, self.zf.open(info, "w") as target:
+        # Photos and videos are compressed already.
+        info = self._info(name, zipfile.ZIP_STORED)
+        with open(path, "rb") as source, self.zf.open(info, "w", force_zip64=True) as target:
             while piece := source.read(_READ_SIZE):
                 digest.update(piece)
                 size += len(piece)
                 target.write(piece)
+                yield self.sink.take()
         self.files[name] = {"sha256": digest.hexdigest(), "size": size}
+        yield self.sink.take()
+
+    def close(self) -> bytes:
+        """Write the central directory; return the last bytes."""
+        self.zf.close()
+        return self.sink.take()
 
 
 def _class_record(klass: TrainingClass) -> dict[str, Any]:
@@ -180,28 +228,31 @@ def _signin_record(signin: SignIn) -> dict[str, Any]:
             "flags": signin.flags}
 
 
-def build_archive(base: TrainingBase, year: int, out: Path | io.BufferedIOBase, *,
-                  now: datetime) -> dict[str, Any]:
-    """Write the base's archive of the year to `out` (a path or binary file); return the manifest."""
-    local = now.astimezone(UTC)
-    stamp = (local.year, local.month, local.day, local.hour, local.minute, local.second)
-    classes = classes_of_year(base, year)
-    media: set[str] = set()
-    index: list[dict[str, Any]] = []
-    with zipfile.ZipFile(out, "w") as zf:
-        writer = _Writer(zf, stamp)
-        for klass in classes:
+class ArchiveStream:
+    """The ZIP of a base's year as an iterable of bytes; `manifest` is set once it is exhausted."""
+
+    def __init__(self, base: TrainingBase, year: int, *, now: datetime, zone: ZoneInfo) -> None:
+        self.base, self.year, self.now, self.zone = base, year, now, zone
+        # Read now: a streamed response is iterated after the request's session is gone.
+        self.about = {"base": base.name, "base_id": str(base.id), "county": base.county.name}
+        self.manifest: dict[str, Any] | None = None
+
+    def __iter__(self) -> Iterator[bytes]:
+        writer = _Writer(self.now, self.zone)
+        media: set[str] = set()
+        index: list[dict[str, Any]] = []
+        for klass in classes_of_year(self.base, self.year):
             folder = f"classes/{klass.id}"
             index.append({**_class_record(klass), "folder": folder})
-            writer.add(f"{folder}/class.json", _json_bytes(_class_record(klass)))
+            yield writer.add(f"{folder}/class.json", _json_bytes(_class_record(klass)))
             versions = [v for v in (klass.plan.versions if klass.plan else []) if v.is_filed]
             for version in versions:
-                writer.add(f"{folder}/plan_v{version.number}.json",
-                           _json_bytes(_version_record(klass, version)))
-                writer.add(f"{folder}/roster_v{version.number}.csv",
-                           _csv_bytes(ROSTER_HEADER, _roster_rows(version)))
+                yield writer.add(f"{folder}/plan_v{version.number}.json",
+                                 _json_bytes(_version_record(klass, version)))
+                yield writer.add(f"{folder}/roster_v{version.number}.csv",
+                                 _csv_bytes(ROSTER_HEADER, _roster_rows(version)))
             results = sorted(results_of(klass).values(), key=lambda r: r.trainee.name)
-            writer.add(f"{folder}/assessments.csv", _csv_bytes(
+            yield writer.add(f"{folder}/assessments.csv", _csv_bytes(
                 ["姓名", "身份证号（脱敏）", "等级", "考核日期", "是否合格", "证书编号"],
                 [[r.trainee.name, r.trainee.id_masked, LEVEL_LABELS.get(r.level, r.level),
                   r.assessed_on.isoformat(), "合格" if r.passed else "不合格", r.certificate_no]
@@ -214,15 +265,15 @@ def build_archive(base: TrainingBase, year: int, out: Path | io.BufferedIOBase, 
                     db.select(SignIn).where(SignIn.visit_id == visit.id).order_by(SignIn.at)
                 ).scalars())
                 record = _visit_record(visit)
-                writer.add(f"{folder}/visits/{visit.id}.json", _json_bytes(record))
-                writer.add(f"{folder}/visits/{visit.id}.pdf", build_visit_pdf(visit))
-                writer.add(f"{folder}/visits/{visit.id}_signins.json",
-                           _json_bytes([_signin_record(s) for s in signins]))
+                yield writer.add(f"{folder}/visits/{visit.id}.json", _json_bytes(record))
+                yield writer.add(f"{folder}/visits/{visit.id}.pdf", build_visit_pdf(visit))
+                yield writer.add(f"{folder}/visits/{visit.id}_signins.json",
+                                 _json_bytes([_signin_record(s) for s in signins]))
                 media |= _media_hashes(visit, signins, record)
         teachers = db.session.execute(
-            db.select(Teacher).where(Teacher.base_id == base.id).order_by(Teacher.name)
+            db.select(Teacher).where(Teacher.base_id == self.base.id).order_by(Teacher.name)
         ).scalars()
-        writer.add("teachers.csv", _csv_bytes(
+        yield writer.add("teachers.csv", _csv_bytes(
             ["姓名", "专业技术职务", "技能资格", "证书编号"],
             [[t.name, t.professional_title, t.skill_qualification, t.certificate_no]
              for t in teachers]))
@@ -233,18 +284,38 @@ def build_archive(base: TrainingBase, year: int, out: Path | io.BufferedIOBase, 
                 missing.append(sha)
                 continue
             row = db.session.get(Media, sha)
-            writer.add_file(f"media/{sha}{_EXTENSIONS.get(row.mime, '') if row else ''}", path)
+            yield from writer.add_file(
+                f"media/{sha}{_EXTENSIONS.get(row.mime, '') if row else ''}", path)
+        files = dict(writer.files)
         manifest = {
-            "format": FORMAT, "base": base.name, "base_id": str(base.id),
-            "county": base.county.name, "year": year, "created_at": _default(now),
+            "format": FORMAT, **self.about, "year": self.year, "created_at": _default(self.now),
             "classes": index, "media_not_on_server": missing,
-            "files": writer.files,
-            "files_sha256": hashlib.sha256(canonical_json(writer.files)).hexdigest(),
+            "files": files, "files_sha256": hashlib.sha256(canonical_json(files)).hexdigest(),
         }
-        info = zipfile.ZipInfo(MANIFEST, date_time=stamp)
-        info.compress_type = zipfile.ZIP_DEFLATED
-        zf.writestr(info, _json_bytes(manifest))
-    return manifest
+        yield writer.add(MANIFEST, _json_bytes(manifest))
+        yield writer.close()
+        self.manifest = manifest
+
+
+def stream_archive(base: TrainingBase, year: int, *, now: datetime,
+                   zone: ZoneInfo) -> ArchiveStream:
+    """Return the base's archive of the year as a stream of ZIP bytes (built as it is read)."""
+    return ArchiveStream(base, year, now=now, zone=zone)
+
+
+def build_archive(base: TrainingBase, year: int, out: Path | io.BufferedIOBase, *,
+                  now: datetime, zone: ZoneInfo | None = None) -> dict[str, Any]:
+    """Write the base's archive of the year to `out` (a path or binary file); return the manifest."""
+    stream = stream_archive(base, year, now=now, zone=zone or people_zone())
+    target = open(out, "wb") if isinstance(out, Path) else out  # noqa: SIM115
+    try:
+        for piece in stream:
+            target.write(piece)
+    finally:
+        if isinstance(out, Path):
+            target.close()
+    assert stream.manifest is not None
+    return stream.manifest
 
 
 def archive_problems(path: Path | io.BufferedIOBase) -> list[tuple[str, str]]:

@@ -6,7 +6,9 @@ import uuid
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from flask import current_app, has_app_context
 from sqlalchemy import extract
 
 from server.errors import ApiError
@@ -22,7 +24,8 @@ from server.models import (
     Visit,
 )
 from server.services.media_store import media_path
-from server.services.scope import REVIEWER_ROLES, require_base, require_class
+from server.services.review import can_see_visit
+from server.services.scope import REVIEWER_ROLES, require_base
 from server.services.visits import current_plan_version
 from sync.canonical import compute_seal
 
@@ -88,24 +91,43 @@ def check_year(year: int) -> int:
     return year
 
 
+_UNSAFE_IN_NAMES = str.maketrans({c: "_" for c in '/\\:*?"<>|\r\n\t'})
+
+
+def download_name(*parts: str, ext: str) -> str:
+    """Return a readable file name from its parts (base or class, date, document), safe on disk."""
+    stem = "-".join(p.strip().translate(_UNSAFE_IN_NAMES) for p in parts if p and p.strip())
+    return f"{stem}.{ext}"
+
+
+def people_zone() -> ZoneInfo:
+    """Return the configured zone of times shown to people (TIMEZONE; Asia/Shanghai by default)."""
+    if has_app_context():
+        return ZoneInfo(current_app.config.get("TIMEZONE") or "Asia/Shanghai")
+    return SHANGHAI
+
+
 def today_local() -> date:
     """Return today's date in Asia/Shanghai (a report's 填报时间)."""
     return datetime.now(SHANGHAI).date()
 
 
-def visit_for_reviewer(user: User, visit_id: uuid.UUID) -> Visit:
-    """Return a visit a reviewer may see; 403 for other roles, 404 outside their scope."""
-    if user.role not in REVIEWER_ROLES:
+def visit_for_documents(user: User, visit_id: uuid.UUID) -> Visit:
+    """Return a visit whose record the user may download: as the visit page shows it.
+
+    Reviewers in scope; base staff for their own base once the visit happened (they signed it).
+    Inspectors and everyone else: 403.
+    """
+    if user.role not in (*REVIEWER_ROLES, "base_staff"):
         raise ApiError("forbidden")
     visit = db.session.get(Visit, visit_id)
-    if visit is None:
+    if visit is None or not can_see_visit(user, visit):
         raise ApiError("not_found")
-    require_class(user, visit.training_class)
     return visit
 
 
-def base_for_documents(user: User, base_id: uuid.UUID, *, base_staff: bool = False) -> TrainingBase:
-    """Return a base whose documents the user may download (its own staff only where allowed)."""
-    if user.role not in REVIEWER_ROLES and not (base_staff and user.role == "base_staff"):
+def base_for_documents(user: User, base_id: uuid.UUID) -> TrainingBase:
+    """Return a base whose documents the user may download: reviewers in scope, its own staff."""
+    if user.role not in (*REVIEWER_ROLES, "base_staff"):
         raise ApiError("forbidden")
     return require_base(user, db.session.get(TrainingBase, base_id))
