@@ -76,6 +76,10 @@ CATALOGUE: dict[str, tuple[int, str, str]] = {
     "assessment.not_enrolled": (422, "该学员不在此班次已备案的名册中",
                                 "The trainee is not on the class's filed roster"),
     "archive.invalid": (422, "档案包无法读取", "The archive cannot be read"),
+    # Hostile files (every decoder bounded)
+    "spreadsheet.too_large": (413, "表格解压后过大", "The workbook is too large once uncompressed"),
+    "spreadsheet.too_many_rows": (422, "表格行数过多", "The sheet has too many rows"),
+    "spreadsheet.cell_too_long": (422, "表格中有过长的单元格", "A cell of the sheet is too long"),
 }
 
 

@@ -5,20 +5,23 @@ from __future__ import annotations
 from datetime import date, datetime
 from pathlib import Path
 
-from openpyxl import load_workbook
-
 from server.errors import ApiError
 from server.extensions import db
+from server.i18n import translate
 from server.models import AssessmentResult, Trainee, TrainingClass, User
 from server.services.audit import audit
 from server.services.documents.common import current_version
+from server.services.idcard import normalise_id_number
 from server.services.pii import id_number_hash
+from server.services.spreadsheet import SpreadsheetError, XlsxLimits, read_first_sheet
 
 # Column headings of the import sheet (first row), Chinese as the assessment centre writes them.
 IMPORT_COLUMNS = {"班次": "class_name", "身份证号": "id_number", "结果": "result",
                   "考核日期": "assessed_on", "证书编号": "certificate_no"}
 PASS_WORDS = {"合格", "通过", "pass", "passed", "1", "true", "是"}
 FAIL_WORDS = {"不合格", "未通过", "fail", "failed", "0", "false", "否"}
+# A results sheet lists one city's trainees of a year: a few thousand rows at most.
+READ_LIMITS = XlsxLimits(max_rows_read=20000, max_cell_chars=200, max_columns=30)
 
 
 def record_result(
@@ -80,28 +83,43 @@ def _parse_date(raw: object) -> date | None:
 
 def import_results_xlsx(path: Path, user: User | None = None) -> tuple[int, list[str]]:
     """Import results from an XLSX sheet; return (rows recorded, row errors). All or nothing."""
-    sheet = load_workbook(path, read_only=True, data_only=True).active
-    rows = sheet.iter_rows(values_only=True)
-    header = [str(cell).strip() if cell is not None else "" for cell in next(rows, ())]
+    try:
+        with open(path, "rb") as fh:
+            rows = read_first_sheet(fh.read(READ_LIMITS.max_uncompressed + 1), READ_LIMITS)
+            first = next(rows, None)
+    except (OSError, SpreadsheetError) as error:
+        code = error.code if isinstance(error, SpreadsheetError) else "spreadsheet.unreadable"
+        return 0, [translate(code, **getattr(error, "values", {}))]
+    cells = first[1] if first and first[0] == 1 else ()
+    header = [str(cell).strip() if cell is not None else "" for cell in cells]
     missing = [name for name in IMPORT_COLUMNS if name not in header]
     if missing:
         return 0, [f"第1行：缺少列 {'、'.join(missing)}"]
     index = {IMPORT_COLUMNS[name]: header.index(name) for name in IMPORT_COLUMNS}
     errors: list[str] = []
     recorded = 0
-    for number, row in enumerate(rows, start=2):
-        if not any(cell not in (None, "") for cell in row):
-            continue
-        value = {key: row[i] if i < len(row) else None for key, i in index.items()}
-        try:
-            recorded += _import_row(value, user)
-        except ApiError as error:
-            detail = "；".join(f"{k}: {'、'.join(v)}" for k, v in (error.errors or {}).items())
-            errors.append(f"第{number}行：{error.message}{('（' + detail + '）') if detail else ''}")
+    try:
+        for number, row in rows:
+            problems = _import_line(number, row, index, user)
+            errors += problems
+            recorded += not problems
+    except SpreadsheetError as error:
+        errors.append(translate(error.code, **error.values))
     if errors:
         db.session.rollback()
         return 0, errors
     return recorded, []
+
+
+def _import_line(number: int, row: tuple, index: dict[str, int], user: User | None) -> list[str]:
+    """Record one row; return its error lines (none when it was recorded)."""
+    value = {key: row[i] if i < len(row) else None for key, i in index.items()}
+    try:
+        _import_row(value, user)
+    except ApiError as error:
+        detail = "；".join(f"{k}: {'、'.join(v)}" for k, v in (error.errors or {}).items())
+        return [f"第{number}行：{error.message}{('（' + detail + '）') if detail else ''}"]
+    return []
 
 
 def _import_row(value: dict, user: User | None) -> int:
@@ -110,7 +128,7 @@ def _import_row(value: dict, user: User | None) -> int:
     ).scalar_one_or_none()
     if klass is None:
         raise ApiError("not_found", f"班次不存在：{value['class_name']}")
-    number = str(value["id_number"] or "").strip().upper()
+    number = normalise_id_number(str(value["id_number"] or ""))
     trainee = db.session.execute(
         db.select(Trainee).where(Trainee.id_number_hash == id_number_hash(number))
     ).scalar_one_or_none() if number else None

@@ -356,7 +356,7 @@ def import_roster_xlsx(user: User, version_id: uuid.UUID, stream: IO[bytes]) -> 
     try:
         rows = roster.read_roster(stream)
     except roster.RosterReadError as error:
-        raise ApiError("validation_error", errors={"file": [str(error)]}) from error
+        raise ApiError(error.code, errors={"file": [str(error)]}) from error
     checked = roster.check_roster(rows, version.plan.training_class.start_date)
     entries = [(r.row, _item_from_row(r), c["details"]) for r, c in zip(rows, checked, strict=True)]
     return _enrol(user, version, entries, "xlsx")

@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import re
-import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime
-from io import BytesIO
 from os import PathLike
 from typing import IO, Any
 
-from openpyxl import Workbook, load_workbook
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from server.i18n import translate
 from server.services.idcard import normalise_id_number, synthetic_id_number
 from server.services.rules import TraineeFacts, Violation, check_trainee, violation
+from server.services.spreadsheet import (
+    SpreadsheetError,
+    XlsxLimits,
+    new_workbook,
+    put_row,
+    read_first_sheet,
+    workbook_bytes,
+)
 
 # The header row, in this order; the attribute each column fills.
 COLUMNS = (
@@ -33,13 +38,19 @@ EDUCATION_CHOICES = ("小学", "初中", "高中", "中专", "技校", "职高",
 GENDER_CHOICES = ("男", "女")
 # A roster is a class of a few dozen; this bounds the work a hostile file can cause.
 MAX_DATA_ROWS = 2000
+# What a roster file may hold before and while it is read (blank rows count towards the rows).
+READ_LIMITS = XlsxLimits(max_rows_read=MAX_DATA_ROWS + 500, max_cell_chars=200, max_columns=20)
 TEMPLATE_ROWS = 500
 
 _DATE_TEXT = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$")
 
 
 class RosterReadError(Exception):
-    """The file is no readable roster: not an XLSX, or not our header."""
+    """The file is no readable roster: not an XLSX, over a limit, or not our header."""
+
+    def __init__(self, message: str, code: str = "validation_error") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass
@@ -115,35 +126,39 @@ def _make_row(number: int, cells: tuple[Any, ...]) -> RosterRow:
     )
 
 
+def _source_bytes(source: str | PathLike[str] | IO[bytes]) -> bytes | IO[bytes]:
+    if isinstance(source, str | PathLike):
+        try:
+            with open(source, "rb") as fh:
+                return fh.read(READ_LIMITS.max_uncompressed + 1)
+        except OSError as error:
+            raise RosterReadError(translate("spreadsheet.unreadable")) from error
+    return source
+
+
 def read_roster(source: str | PathLike[str] | IO[bytes]) -> list[RosterRow]:
-    """Read the roster's first sheet; blank rows are skipped, row numbers are the sheet's."""
+    """Read the roster's first sheet within READ_LIMITS; blank rows are skipped, row numbers are the sheet's."""
+    rows = read_first_sheet(_source_bytes(source), READ_LIMITS)
     try:
-        workbook = load_workbook(source, read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, OSError, KeyError, ValueError) as error:
-        raise RosterReadError(f"无法读取花名册（须为 .xlsx 文件）: {error}") from error
-    try:
-        if not workbook.worksheets:
-            raise RosterReadError("花名册没有工作表")
-        rows = workbook.worksheets[0].iter_rows(values_only=True)
-        header = tuple(_text(cell) for cell in next(rows, ()))
+        first = next(rows, None)
+        header = tuple(_text(cell) for cell in (first[1] if first and first[0] == 1 else ()))
         if header[: len(HEADER)] != HEADER or any(header[len(HEADER):]):
+            rows.close()
             raise RosterReadError(
                 f"表头应为：{'、'.join(HEADER)}；实为：{'、'.join(h for h in header if h) or '（空）'}")
         result: list[RosterRow] = []
-        for number, cells in enumerate(rows, start=2):
+        for number, cells in rows:
             cells = tuple(cells[: len(HEADER)])
             if all(_text(cell) == "" for cell in cells):
                 continue
             if len(result) >= MAX_DATA_ROWS:
-                raise RosterReadError(f"花名册超过 {MAX_DATA_ROWS} 行")
+                rows.close()
+                raise RosterReadError(f"花名册超过 {MAX_DATA_ROWS} 行", "spreadsheet.too_many_rows")
             result.append(_make_row(number, cells))
         return result
-    except RosterReadError:
-        raise
-    except Exception as error:  # a damaged sheet inside a valid zip fails in many ways
-        raise RosterReadError(f"无法读取花名册: {error}") from error
-    finally:
-        workbook.close()
+    except SpreadsheetError as error:
+        code = "validation_error" if error.code == "spreadsheet.unreadable" else error.code
+        raise RosterReadError(translate(error.code, **error.values), code) from error
 
 
 def _row_violations(row: RosterRow, class_start: date) -> list[Violation]:
@@ -197,10 +212,10 @@ def check_roster(rows: list[RosterRow], class_start: date) -> list[dict[str, Any
 
 def roster_template() -> bytes:
     """Return the XLSX template: header, drop-down lists, text columns, and a sheet of guidance."""
-    workbook = Workbook()
+    workbook = new_workbook()
     sheet = workbook.active
     sheet.title = "花名册"
-    sheet.append(HEADER)
+    put_row(sheet, HEADER)
     widths = (10, 22, 6, 10, 14, 10, 12, 28, 12, 14)
     bold = Font(bold=True)
     fill = PatternFill("solid", fgColor="DDEBF7")
@@ -237,7 +252,7 @@ def roster_template() -> bytes:
     dates.add(f"G2:G{last}")
 
     guide = workbook.create_sheet("填写说明")
-    guide.append(["填写说明（本页不会被导入）"])
+    put_row(guide, ["填写说明（本页不会被导入）"])
     guide["A1"].font = Font(bold=True, size=12)
     for line in (
         "1. 在“花名册”工作表第 2 行起每行填写一名学员，不要改动第 1 行表头。",
@@ -249,18 +264,16 @@ def roster_template() -> bytes:
         "",
         "示例（虚构人员）：",
     ):
-        guide.append([line])
-    guide.append(list(HEADER))
+        put_row(guide, [line])
+    put_row(guide, list(HEADER))
     for cell in guide[guide.max_row]:
         cell.font = bold
-    guide.append(["张示例", synthetic_id_number("370702", date(1988, 5, 12), 321), "男", "高中",
+    put_row(guide, ["张示例", synthetic_id_number("370702", date(1988, 5, 12), 321), "男", "高中",
                   "车工", "高级工", date(2018, 6, 1), "潍坊某机械有限公司", "企业", "13800000000"])
     guide.cell(row=guide.max_row, column=7).number_format = "yyyy-mm-dd"
     guide.column_dimensions["A"].width = 12
     for letter, width in zip("BCDEFGHIJ", widths[1:], strict=True):
         guide.column_dimensions[letter].width = width
     workbook.active = 0
-    out = BytesIO()
-    workbook.save(out)
-    return out.getvalue()
+    return workbook_bytes(workbook)
 

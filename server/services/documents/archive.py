@@ -11,7 +11,6 @@ Rosters carry masked ID numbers only: an archive leaves the server, the key does
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import json
@@ -46,6 +45,7 @@ from server.services.documents.common import (
     roster,
 )
 from server.services.documents.visit_pdf import build_visit_pdf, seal_state
+from server.services.spreadsheet import csv_bytes
 from sync.canonical import canonical_json
 
 MANIFEST = "manifest.json"
@@ -66,14 +66,6 @@ def _default(value: Any) -> Any:
 def _json_bytes(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True,
                       default=_default).encode("utf-8")
-
-
-def _csv_bytes(header: list[str], rows: list[list[Any]]) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return ("\ufeff" + out.getvalue()).encode("utf-8")  # BOM: Excel opens it as UTF-8
 
 
 class _Sink(io.RawIOBase):
@@ -250,9 +242,9 @@ class ArchiveStream:
                 yield writer.add(f"{folder}/plan_v{version.number}.json",
                                  _json_bytes(_version_record(klass, version)))
                 yield writer.add(f"{folder}/roster_v{version.number}.csv",
-                                 _csv_bytes(ROSTER_HEADER, _roster_rows(version)))
+                                 csv_bytes(ROSTER_HEADER, _roster_rows(version)))
             results = sorted(results_of(klass).values(), key=lambda r: r.trainee.name)
-            yield writer.add(f"{folder}/assessments.csv", _csv_bytes(
+            yield writer.add(f"{folder}/assessments.csv", csv_bytes(
                 ["姓名", "身份证号（脱敏）", "等级", "考核日期", "是否合格", "证书编号"],
                 [[r.trainee.name, r.trainee.id_masked, LEVEL_LABELS.get(r.level, r.level),
                   r.assessed_on.isoformat(), "合格" if r.passed else "不合格", r.certificate_no]
@@ -273,7 +265,7 @@ class ArchiveStream:
         teachers = db.session.execute(
             db.select(Teacher).where(Teacher.base_id == self.base.id).order_by(Teacher.name)
         ).scalars()
-        yield writer.add("teachers.csv", _csv_bytes(
+        yield writer.add("teachers.csv", csv_bytes(
             ["姓名", "专业技术职务", "技能资格", "证书编号"],
             [[t.name, t.professional_title, t.skill_qualification, t.certificate_no]
              for t in teachers]))

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from io import BytesIO
 
-from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, Side
 
 from server.models import TrainingBase
 from server.services.documents.common import classes_of_year, current_version, results_of, roster
+from server.services.spreadsheet import new_workbook, put_cell, workbook_bytes
 
 TITLE = "{year} 年度“潍坊市青年技师素质提升计划”培训情况统计表"
 FOOTER = ("分管院长（校长）：", "填报处室：", "处室负责人：", "填报人：", "联系电话：")
@@ -52,7 +51,7 @@ def attachment2_rows(base: TrainingBase, year: int) -> list[OccupationRow]:
 def build_attachment2(base: TrainingBase, year: int, *, today: date) -> bytes:
     """Return Attachment 2 as XLSX bytes in the notice's layout, with the 合计 row computed."""
     rows = attachment2_rows(base, year)
-    book = Workbook()
+    book = new_workbook()
     sheet = book.active
     sheet.title = "培训情况统计表"
     thin = Side(style="thin")
@@ -60,12 +59,12 @@ def build_attachment2(base: TrainingBase, year: int, *, today: date) -> bytes:
     centre = Alignment(horizontal="center", vertical="center", wrap_text=True)
 
     sheet.merge_cells("A1:E1")
-    sheet["A1"] = TITLE.format(year=year)
+    put_cell(sheet, 1, 1, TITLE.format(year=year))
     sheet["A1"].font = Font(name="宋体", size=14, bold=True)
     sheet["A1"].alignment = centre
     sheet.row_dimensions[1].height = 36
     sheet.merge_cells("A2:C2")
-    sheet["A2"] = f"填报单位（盖章）：{base.name}"
+    put_cell(sheet, 2, 1, f"填报单位（盖章）：{base.name}")
     sheet.merge_cells("D2:E2")
     sheet["D2"] = f"填报时间：{today.year} 年 {today.month} 月 {today.day} 日"
 
@@ -82,7 +81,7 @@ def build_attachment2(base: TrainingBase, year: int, *, today: date) -> bytes:
     line = FIRST_DATA_ROW
     for row in rows:
         numbers = row.numbers()
-        sheet.cell(line, 1, row.name)
+        put_cell(sheet, line, 1, row.name)
         for offset, value in enumerate(numbers):
             sheet.cell(line, 2 + offset, value)
             totals[offset] += value
@@ -107,6 +106,4 @@ def build_attachment2(base: TrainingBase, year: int, *, today: date) -> bytes:
     for column in "BCDE":
         sheet.column_dimensions[column].width = 18
     sheet.print_title_rows = "3:4"
-    out = BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return workbook_bytes(book)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from io import BytesIO
 from typing import Any
 
-from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from server.models import TrainingBase
@@ -16,6 +14,7 @@ from server.services.documents.common import (
     results_of,
     roster,
 )
+from server.services.spreadsheet import new_workbook, put_row, workbook_bytes
 
 
 def subsidy_summary(base: TrainingBase, year: int) -> dict[str, Any]:
@@ -49,29 +48,27 @@ def subsidy_summary(base: TrainingBase, year: int) -> dict[str, Any]:
 
 def build_subsidy_xlsx(summary: dict[str, Any]) -> bytes:
     """Return the summary as XLSX: a sheet of classes with totals and a sheet of eligible trainees."""
-    book = Workbook()
+    book = new_workbook()
     sheet = book.active
     sheet.title = "补贴汇总"
-    sheet.append([f"{summary['year']} 年度 {summary['base']} 培训补贴人数汇总（列入培训计划且考核评定合格）"])
+    put_row(sheet, [f"{summary['year']} 年度 {summary['base']} 培训补贴人数汇总（列入培训计划且考核评定合格）"])
     sheet["A1"].font = Font(bold=True, size=13)
     heading = ["班次", "职业（工种）", "等级", "计划版本", "名册人数", "已考核人数", "合格人数"]
-    sheet.append(heading)
+    put_row(sheet, heading)
     for klass in summary["classes"]:
-        sheet.append([klass["class_name"], klass["occupation"], klass["level"],
+        put_row(sheet, [klass["class_name"], klass["occupation"], klass["level"],
                       klass["plan_version"], klass["enrolled"], klass["assessed"], klass["passed"]])
-    sheet.append(["合计", "", "", "", summary["enrolled"],
+    put_row(sheet, ["合计", "", "", "", summary["enrolled"],
                   sum(c["assessed"] for c in summary["classes"]), summary["passed"]])
     for cell in (*sheet[2], *sheet[sheet.max_row]):
         cell.font = Font(bold=True)
     people = book.create_sheet("合格学员")
-    people.append(["班次", "姓名", "身份证号（脱敏）", "考核日期", "证书编号"])
+    put_row(people, ["班次", "姓名", "身份证号（脱敏）", "考核日期", "证书编号"])
     for klass in summary["classes"]:
         for trainee in klass["trainees"]:
-            people.append([klass["class_name"], trainee["name"], trainee["id_masked"],
+            put_row(people, [klass["class_name"], trainee["name"], trainee["id_masked"],
                            trainee["assessed_on"], trainee["certificate_no"]])
     for column, width in zip("ABCDEFG", (28, 16, 22, 12, 12, 12, 12), strict=True):
         sheet.column_dimensions[column].width = width
         people.column_dimensions[column].width = width
-    out = BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return workbook_bytes(book)
