@@ -6,13 +6,13 @@ import json
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from flask import Flask, has_request_context, request
 
+from server.services.clock import format_local
+
 LANGUAGES = ("zh", "en")
 _MESSAGES_DIR = Path(__file__).parent / "messages"
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 @cache
@@ -47,10 +47,8 @@ def translate(key: str, **values: object) -> str:
 
 
 def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """Format an aware UTC time for people, in Asia/Shanghai."""
-    if value is None:
-        return ""
-    return value.astimezone(SHANGHAI).strftime(fmt)
+    """Format an aware UTC time for people, in local time (the TIMEZONE setting)."""
+    return format_local(value, fmt)
 
 
 def local_date(value: date | None) -> str:

@@ -17,6 +17,9 @@ from geopy.distance import geodesic
 MATCH = "match"
 MISMATCH = "mismatch"
 UNVERIFIABLE = "unverifiable"
+# What a spot check checks (R10: content, teacher, time and place match the plan, and attendance),
+# in the order every page, answer and document lists them.
+CHECKS = ("place", "time", "teacher", "content", "attendance")
 
 
 @dataclass

@@ -53,11 +53,12 @@ def visit_pdf_command(visit_id: str, out: str) -> None:
 @click.option("--out", required=True, type=click.Path(dir_okay=False, writable=True))
 def attachment2_command(base_name: str, year: int, out: str) -> None:
     """Write Attachment 2 (培训情况统计表) of a base and year as XLSX."""
+    from server.services.clock import local_today
     from server.services.documents.attachment2 import build_attachment2
-    from server.services.documents.common import check_year, find_base, today_local
+    from server.services.documents.common import check_year, find_base
 
     try:
-        data = build_attachment2(find_base(base_name), check_year(year), today=today_local())
+        data = build_attachment2(find_base(base_name), check_year(year), today=local_today())
     except ApiError as error:
         _fail(error)
     _write(out, data)

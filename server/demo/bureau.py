@@ -32,7 +32,8 @@ from server.models import (
     Visit,
 )
 from server.services.auth import create_user
-from server.services.draw import SHANGHAI, draw_assignments, draw_visits, find_county
+from server.services.clock import local_instant, local_today
+from server.services.draw import draw_assignments, draw_visits, find_county
 from server.services.review import accept_visit, open_rectification, store_media_bytes
 from server.services.sync_store import push
 from sync.canonical import compute_seal
@@ -84,7 +85,7 @@ def _visit(assignment: Assignment, index: int) -> uuid.UUID:
     team = sorted(assignment.inspectors, key=lambda u: u.username)
     inspector = team[0]
     wrong = MISMATCHES.get(klass.occupation.name, {})
-    started = datetime.combine(session.date, session.start_time, SHANGHAI) + timedelta(minutes=35)
+    started = local_instant(session.date, session.start_time) + timedelta(minutes=35)
     received = started + timedelta(hours=3)
     roster = db.session.scalars(select(Enrollment.trainee_id)
                                 .where(Enrollment.plan_version_id == version.id)).all()
@@ -147,7 +148,7 @@ def demo_day() -> date:
                    TrainingClass.level == level))
         if start is not None:
             return start - timedelta(days=offset)
-    return datetime.now(SHANGHAI).date()
+    return local_today()
 
 
 def _draw(county_name: str, start: date, end: date, *, today: date, **kwargs) -> Draw | None:
@@ -166,7 +167,7 @@ def load_demo_bureau(today: date | None = None) -> None:
     today = today or demo_day()
     _ensure_inspectors()
     county_admin = db.session.scalar(select(User).where(User.username == "county"))
-    drawn_at = datetime.combine(today - timedelta(days=10), time(9), SHANGHAI).astimezone(UTC)
+    drawn_at = local_instant(today - timedelta(days=10), time(9)).astimezone(UTC)
     visits: list[Visit] = []
     index = 0
     for county_name in TEAMS:
@@ -176,7 +177,7 @@ def load_demo_bureau(today: date | None = None) -> None:
             index += 1
             visits.append(db.session.get(Visit, _visit(assignment, index)))
     _draw("奎文区", today, today + timedelta(days=30), actor=county_admin, today=today,
-          now=datetime.combine(today, time(9), SHANGHAI).astimezone(UTC))
+          now=local_instant(today, time(9)).astimezone(UTC))
     kuiwen = [v for v in visits if v.training_class.base.county.name == "奎文区"]
     for visit in kuiwen:
         if visit.verdict == "compliant":

@@ -18,6 +18,11 @@ CATEGORIES = ("politics", "theory", "practical")  # 思政 / 理论 / 实操 (R6
 # Version states (R5): draft → submitted → approved (county, sealed) → recorded (city 备案);
 # submitted → returned (with a comment) → a new draft version.
 VERSION_STATES = ("draft", "submitted", "returned", "approved", "recorded")
+# The states every reader uses (services/plan_versions.py holds the rules built on them):
+# in force = reviewed and sealed by the county (and perhaps recorded by the city): teaching must
+# follow it (R7); filed = out of the base's hands, under review or in force (R5, R1 quotas).
+IN_FORCE_STATES = ("approved", "recorded")
+FILED_STATES = ("submitted", *IN_FORCE_STATES)
 
 
 class TrainingClass(UUIDMixin, TimestampMixin, Model):

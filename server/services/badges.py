@@ -30,6 +30,8 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 )
 from flask import current_app
 
+from server.services.plan_versions import roster_version
+
 EPOCH = date(2000, 1, 1)
 VERSION_ECDSA_P256 = 1
 VERSION_ED25519 = 2
@@ -238,34 +240,9 @@ def serialise_badge_key(entity_id: uuid.UUID) -> dict[str, object] | None:
     return data
 
 
-IN_FORCE_STATES = ("approved", "recorded")
-
-
-def current_filed_version(class_id: uuid.UUID):
-    """Return the plan version in force for a class: the latest approved or recorded one.
-
-    A class whose only filed versions are still under review falls back to the latest
-    submitted one, so a visit to a brand-new class still has a roster to check against.
-    """
-    from sqlalchemy import select
-
-    from server.extensions import db
-    from server.models import Plan, PlanVersion
-
-    versions = db.session.scalars(
-        select(PlanVersion).join(Plan).where(Plan.class_id == class_id)
-        .order_by(PlanVersion.number.desc())
-    ).all()
-    for states in (IN_FORCE_STATES, ("submitted",)):
-        for version in versions:
-            if version.status in states:
-                return version
-    return None
-
-
 def class_roster(class_id: uuid.UUID) -> list:
     """Return the trainees enrolled in the class's version in force, ordered by name."""
-    version = current_filed_version(class_id)
+    version = roster_version(class_id)
     if version is None:
         return []
     return sorted((e.trainee for e in version.enrollments), key=lambda t: (t.name, str(t.id)))

@@ -20,15 +20,14 @@ from server.models import (
     User,
     Visit,
 )
-from server.services.draw import filed_version, local_today
+from server.services.clock import local_today
+from server.services.plan_versions import class_version_in_force
 from server.services.scope import REVIEWER_ROLES
+from sync.judge import CHECKS
 
 # The one verdict that means "nothing wrong"; anything else, a mismatched check or a flag is an issue.
 CLEAN_VERDICTS = ("compliant",)
 MISMATCH = "mismatch"
-
-
-CHECKS = ("place", "time", "teacher", "content", "attendance")
 
 
 def check_status(value: Any) -> str:
@@ -153,7 +152,7 @@ def year_classes(county_ids: list[uuid.UUID], year: int) -> list[TrainingClass]:
                TrainingClass.end_date >= date(year, 1, 1))
         .order_by(TrainingClass.start_date, TrainingClass.name)
     ).all()
-    return [c for c in classes if filed_version(c) is not None]
+    return [c for c in classes if class_version_in_force(c) is not None]
 
 
 def compute_coverage(user: User, year: int | None = None, today: date | None = None) -> Coverage:

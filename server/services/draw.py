@@ -25,7 +25,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from geopy.distance import geodesic
@@ -39,7 +38,6 @@ from server.models import (
     County,
     Draw,
     Plan,
-    PlanVersion,
     TrainingBase,
     TrainingClass,
     User,
@@ -47,15 +45,10 @@ from server.models import (
 )
 from server.services.assignments import create_assignment
 from server.services.audit import audit
+from server.services.clock import local_today
+from server.services.plan_versions import class_version_in_force
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-FILED_STATES = ("approved", "recorded")
 DEFAULT_TEAM_SIZE = 2
-
-
-def local_today() -> date:
-    """Return today's date in Asia/Shanghai (the draw day and period are local dates)."""
-    return datetime.now(SHANGHAI).date()
 
 
 def canonical_json(value: Any) -> bytes:
@@ -68,15 +61,6 @@ def sha256_hex(data: bytes | str) -> str:
     return hashlib.sha256(data.encode() if isinstance(data, str) else data).hexdigest()
 
 
-def filed_version(training_class: TrainingClass) -> PlanVersion | None:
-    """Return the newest approved or recorded plan version of a class, or None."""
-    plan = training_class.plan
-    if plan is None:
-        return None
-    filed = [v for v in plan.versions if v.status in FILED_STATES]
-    return max(filed, key=lambda v: v.number) if filed else None
-
-
 def active_classes(county_id: uuid.UUID, period_from: date, period_to: date) -> list[TrainingClass]:
     """Classes of a county with a filed plan whose dates overlap the period (bases not revoked)."""
     classes = db.session.scalars(
@@ -86,7 +70,7 @@ def active_classes(county_id: uuid.UUID, period_from: date, period_to: date) -> 
         .where(TrainingBase.county_id == county_id, TrainingBase.status != "revoked",
                TrainingClass.start_date <= period_to, TrainingClass.end_date >= period_from)
     ).all()
-    return [c for c in classes if filed_version(c) is not None]
+    return [c for c in classes if class_version_in_force(c) is not None]
 
 
 def build_class_list(classes: list[TrainingClass], period_from: date, period_to: date,
@@ -94,7 +78,7 @@ def build_class_list(classes: list[TrainingClass], period_from: date, period_to:
     """Return the canonical class list and the ids of active classes with nothing left to draw."""
     entries, exhausted = [], []
     for training_class in classes:
-        version = filed_version(training_class)
+        version = class_version_in_force(training_class)
         sessions = sorted(
             str(s.id) for s in version.sessions
             if s.date >= draw_day and period_from <= s.date <= period_to

@@ -39,9 +39,9 @@ from server.services.audit import audit
 from server.services.changes import publish_plan_version, record_change
 from server.services.idcard import birth_date_of, mask_id_number, normalise_id_number
 from server.services.pii import encrypt_id_number, id_number_hash
+from server.services.plan_versions import version_in_force
 from server.services.scope import base_ids_in_scope, can_see_base, scope_classes
 
-IN_FORCE_STATES = ("approved", "recorded")
 SESSION_FIELDS = ("date", "start_time", "end_time", "category", "topic", "teacher_id", "site_id",
                   "online")
 
@@ -130,13 +130,6 @@ def create_class(user: User, data: dict[str, Any]) -> TrainingClass:
     return klass
 
 
-def in_force(plan: Plan, before: int | None = None) -> PlanVersion | None:
-    """Return the latest approved or recorded version (optionally numbered below `before`)."""
-    filed = [v for v in plan.versions if v.status in IN_FORCE_STATES
-             and (before is None or v.number < before)]
-    return filed[-1] if filed else None
-
-
 def list_versions(user: User, status: str | None = None) -> list[PlanVersion]:
     """Return plan versions in scope, optionally by status, oldest submission first (a queue)."""
     query = scope_classes(user, select(PlanVersion).join(Plan).join(TrainingClass))
@@ -157,7 +150,7 @@ def start_version(user: User, class_id: uuid.UUID, reason: str) -> PlanVersion:
         raise ApiError("plan.invalid_transition",
                        "已有草稿或待审核的版本" if latest.status == "draft" else "上一版本尚在审核中")
     reason = (reason or "").strip()
-    if in_force(plan) is not None and not reason:
+    if version_in_force(plan) is not None and not reason:
         raise ApiError("plan.reason_required", errors={"reason": ["变更计划须说明原因"]})
     version = PlanVersion(plan=plan, number=(latest.number + 1) if latest else 1, status="draft",
                           reason=reason, created_by_id=user.id)
@@ -503,7 +496,7 @@ def diff_of(version: PlanVersion) -> dict[str, Any]:
     """Return the stored diff of a filed version, or the live one of a draft."""
     if version.status != "draft":
         return version.diff or {}
-    return compute_diff(in_force(version.plan, before=version.number), version)
+    return compute_diff(version_in_force(version.plan, before=version.number), version)
 
 
 # ---------------------------------------------------------------- transitions
@@ -522,7 +515,7 @@ def submit(user: User, version_id: uuid.UUID, now: datetime | None = None) -> Pl
     _own_base(user, version.plan.training_class.base)
     if version.status != "draft":
         raise ApiError("plan.invalid_transition", details={"status": version.status, "to": "submitted"})
-    previous = in_force(version.plan, before=version.number)
+    previous = version_in_force(version.plan, before=version.number)
     if previous is not None and not version.reason.strip():
         raise ApiError("plan.reason_required", errors={"reason": ["变更计划须说明原因"]})
     violations = check_version(version)
@@ -609,7 +602,7 @@ def version_summary(version: PlanVersion) -> dict[str, Any]:
 def class_view(klass: TrainingClass) -> dict[str, Any]:
     """Return a class with its versions and the one in force."""
     plan = klass.plan
-    current = in_force(plan) if plan else None
+    current = version_in_force(plan) if plan else None
     return {
         "id": klass.id, "name": klass.name, "base": _ref(klass.base),
         "county": _ref(klass.base.county),

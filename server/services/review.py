@@ -13,7 +13,7 @@ import re
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import current_app
@@ -38,14 +38,16 @@ from server.models import (
 from server.services.assignments import create_assignment
 from server.services.audit import audit
 from server.services.changes import publish_visit_review
+from server.services.clock import local_day_start, local_today, to_local
 from server.services.coverage import check_reason, check_status, flag_code, visit_issues
-from server.services.draw import SHANGHAI, county_inspectors, filed_version, local_today
+from server.services.draw import county_inspectors
+from server.services.plan_versions import class_version_in_force
 from server.services.scope import REVIEWER_ROLES
 from sync.canonical import compute_seal as protocol_seal
+from sync.judge import CHECKS
 
 SANCTIONS = ("criticism", "deadline", "recovery", "revocation")  # R15, in the notice's order
 DECISIONS = ("accepted", "reinspect", "rectification")
-CHECKS = ("place", "time", "teacher", "content", "attendance")
 REVOCATION_YEARS = 3
 ANSWER_MIMES = ("image/jpeg", "image/png", "application/pdf")
 MAX_ANSWER_FILES = 5
@@ -94,10 +96,6 @@ class VisitFilters:
     date_to: date | None = None
 
 
-def _local_start(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=SHANGHAI).astimezone(UTC)
-
-
 def list_visits(user: User, filters: VisitFilters | None = None,
                 now: datetime | None = None) -> list[Visit]:
     """Visits in the user's scope matching the filters, newest first."""
@@ -122,9 +120,9 @@ def list_visits(user: User, filters: VisitFilters | None = None,
     if f.review_status:
         query = query.where(Visit.review_status == f.review_status)
     if f.date_from:
-        query = query.where(Visit.started_at >= _local_start(f.date_from))
+        query = query.where(Visit.started_at >= local_day_start(f.date_from))
     if f.date_to:
-        query = query.where(Visit.started_at < _local_start(f.date_to + timedelta(days=1)))
+        query = query.where(Visit.started_at < local_day_start(f.date_to + timedelta(days=1)))
     visits = list(db.session.scalars(query).all())
     if f.flag:
         # Flags are a JSON list whose shape differs by engine; a few hundred rows a year per
@@ -181,7 +179,7 @@ def comparison(visit: Visit) -> list[dict[str, Any]]:
         "content": session.topic if session else "",
         "attendance": translate("bureau.cmp.roster", n=roster),
     }
-    started = visit.started_at.astimezone(SHANGHAI)
+    started = to_local(visit.started_at)
     sign_ins = visit_sign_ins(visit)
     headcount = observed.get("headcount")
     has_fix = isinstance(gps, dict) and gps.get("lat") is not None
@@ -325,7 +323,7 @@ def accept_visit(user: User, visit: Visit, comment: str = "") -> VisitReview:
 def future_sessions(training_class: TrainingClass, today: date | None = None) -> list[PlanSession]:
     """Sessions of the class's filed plan not yet held (from today on)."""
     today = today or local_today()
-    version = filed_version(training_class)
+    version = class_version_in_force(training_class)
     return [s for s in version.sessions if s.date >= today] if version else []
 
 

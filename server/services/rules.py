@@ -23,7 +23,7 @@ from sqlalchemy import func
 from server.extensions import db
 from server.i18n import catalogue
 from server.models.people import Trainee
-from server.models.plans import Enrollment, Plan, PlanVersion, TrainingClass
+from server.models.plans import FILED_STATES, Enrollment, Plan, PlanVersion, TrainingClass
 from server.services.idcard import (
     birth_date_of,
     check_character,
@@ -45,8 +45,6 @@ QUOTA_FACTOR_PERCENT = 120
 # R6 minimum class hours per category, and in total.
 MIN_HOURS = {"politics": 10, "theory": 110, "practical": 90}
 MIN_TOTAL_HOURS = 210
-# Versions that have left the base's hands and count as filed (R5).
-FILED_STATES = ("submitted", "approved", "recorded")
 
 # 高中, 中专, 技校, 职高 or higher pass; the sets hold the usual ways clerks write them.
 EDUCATION_PASS = frozenset({

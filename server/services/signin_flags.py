@@ -11,7 +11,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import bindparam, select, update
@@ -20,8 +19,10 @@ from sqlalchemy.orm.util import identity_key
 from server.errors import ApiError
 from server.extensions import db
 from server.models import AuditEvent, PlanSession, SignIn, Site, Trainee, Visit
-from server.services.badges import BadgeClaims, current_filed_version, verify_badge_token
+from server.services.badges import BadgeClaims, verify_badge_token
+from server.services.clock import local_date_of
 from server.services.geo import distance_m
+from server.services.plan_versions import roster_version
 
 SAME_DEVICE = "signin.same_device_multiple"
 DUPLICATE = "signin.duplicate_trainee"
@@ -34,7 +35,6 @@ NOT_ON_ROSTER = "signin.not_on_roster"
 PROXY_FLAGS = (SAME_DEVICE, OUTSIDE, CODE_EXPIRED, RAPID)
 RAPID_SCAN_COUNT = 10  # this many scans in a row ...
 RAPID_SCAN_SECONDS = 1.0  # ... each less than this after the one before: nobody presents so fast
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Push context cache key: visit id -> the stored visit (or None), loaded once per batch.
 STORED_VISITS = "visits.stored"
 
@@ -62,12 +62,12 @@ def verify_badge_for(token: str | None, *, class_id: uuid.UUID,
 
 def class_sites(class_id: uuid.UUID, on: datetime | None = None) -> list[Site]:
     """Return the sites a sign-in may happen at: that day's sessions', else all the plan's."""
-    version = current_filed_version(class_id)
+    version = roster_version(class_id)
     if version is None:
         return []
     sessions: list[PlanSession] = list(version.sessions)
     if on is not None:
-        day = on.astimezone(SHANGHAI).date()
+        day = local_date_of(on)
         same_day = [s for s in sessions if s.date == day]
         sessions = same_day or sessions
     seen: dict[uuid.UUID, Site] = {}
@@ -365,7 +365,7 @@ def _flag_batch(new_signins: list[tuple[dict[str, Any], uuid.UUID]]) -> None:
 
     def sites_for(signin: Any) -> list[Site]:
         # class_sites depends on the class and the sign-in's local day only.
-        key = (class_of[signin.id], signin.at.astimezone(SHANGHAI).date())
+        key = (class_of[signin.id], local_date_of(signin.at))
         if key not in sites:
             sites[key] = class_sites(key[0], signin.at)
         return sites[key]

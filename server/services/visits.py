@@ -22,7 +22,6 @@ from server.models import (
     Assignment,
     Enrollment,
     Media,
-    Plan,
     PlanSession,
     PlanVersion,
     SignIn,
@@ -31,11 +30,14 @@ from server.models import (
     User,
     Visit,
 )
+from server.services.clock import zone_name
+from server.services.plan_versions import class_version_in_force
 from server.services.scope import REVIEWER_ROLES, county_filter
 from server.services.signin_flags import stored_visits
 from server.services.sync_store import FINISHERS, PushContext, register_handler
 from sync.canonical import seal_matches
 from sync.judge import (
+    CHECKS,
     GpsFix,
     clock_skew,
     judge_attendance,
@@ -49,19 +51,6 @@ from sync.push import Mutation, Outcome, Rejected
 # An inspector may arrive a little before a session starts or just after it ends (the class
 # is still in the room); 15 minutes either side still counts as visiting that session.
 TIME_TOLERANCE = timedelta(minutes=15)
-CURRENT_STATES = ("approved", "recorded")
-CHECK_NAMES = ("place", "time", "teacher", "content", "attendance")
-
-
-def current_plan_version(class_id: uuid.UUID) -> PlanVersion | None:
-    """Return the class's current plan version: the newest approved or recorded one."""
-    return db.session.scalar(
-        select(PlanVersion).join(Plan, PlanVersion.plan_id == Plan.id)
-        .where(Plan.class_id == class_id, PlanVersion.status.in_(CURRENT_STATES))
-        .order_by(PlanVersion.number.desc()).limit(1)
-    )
-
-
 def _in_scope(user: User, training_class: TrainingClass) -> bool:
     return user.county_id is None or user.county_id == training_class.base.county_id
 
@@ -144,7 +133,7 @@ def submit_visit(context: PushContext, mutation: Mutation) -> Outcome:
             raise Rejected("visit.unknown_supersedes")
 
     config = current_app.config
-    current = current_plan_version(training_class.id)
+    current = class_version_in_force(training_class.id)
     judged = _judged_session(session, current)
     flags: list[str] = []
     if current is not None and current.id != version.id:
@@ -168,7 +157,7 @@ def submit_visit(context: PushContext, mutation: Mutation) -> Outcome:
                              config["GPS_MAX_ACCURACY_M"]).to_dict(),
         "time": judge_time(data["started_at"], data["ended_at"],
                            session_window(judged.date, judged.start_time, judged.end_time,
-                                          config["TIMEZONE"]),
+                                          zone_name()),
                            TIME_TOLERANCE, skew).to_dict(),
         "teacher": judge_observation(observed.get("teacher_matches"), "teacher",
                                      observed.get("teacher_name"), judged.teacher.name).to_dict(),
@@ -247,7 +236,7 @@ def list_visits(user: User, class_id: uuid.UUID | None, since: datetime | None) 
         "plan_version_id": v.plan_version_id, "inspector_id": v.inspector_id,
         "supersedes_id": v.supersedes_id, "verdict": v.verdict, "started_at": v.started_at,
         "received_at": v.received_at,
-        "checks": {k: v.checks[k] for k in CHECK_NAMES if k in v.checks},
+        "checks": {k: v.checks[k] for k in CHECKS if k in v.checks},
         "flags": list(v.flags or []), "media_complete": complete[v.id],
     } for v in visits]
 

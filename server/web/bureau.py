@@ -32,6 +32,7 @@ from server.models import County, TrainingBase
 from server.services import coverage as coverage_service
 from server.services import draw as draw_service
 from server.services import review as review_service
+from server.services.clock import local_today
 from server.services.scope import REVIEWER_ROLES
 
 bp = Blueprint("bureau", __name__, url_prefix="/bureau")
@@ -115,7 +116,7 @@ def draws():
     """Draws in scope and the form to make one."""
     _reviewer()
     return render_template("bureau/draws.html", draws=draw_service.list_draws(current_user),
-                           counties=_counties_in_scope(), today=draw_service.local_today(),
+                           counties=_counties_in_scope(), today=local_today(),
                            county_names={c.id: c.name for c in _counties_in_scope()})
 
 

@@ -18,6 +18,7 @@ from server.extensions import db
 from server.i18n import local_time
 from server.models import utcnow
 from server.services.audit import audit
+from server.services.clock import local_today, local_zone
 from server.services.documents import common as documents_service
 from server.services.documents.archive import stream_archive
 from server.services.documents.attachment2 import build_attachment2
@@ -63,7 +64,7 @@ def visit_pdf(visit_id: str):
 def attachment2(base_id: str, year: str):
     """Download Attachment 2 (培训情况统计表) of a base and year."""
     base, year_ = _base_year(base_id, year)
-    data = build_attachment2(base, year_, today=documents_service.today_local())
+    data = build_attachment2(base, year_, today=local_today())
     return _download(data, XLSX, documents_service.download_name(
         base.name, f"{year_}年", "培训情况统计表（附件2）", ext="xlsx"))
 
@@ -85,7 +86,7 @@ def subsidy(base_id: str, year: str, fmt: str):
 def archive(base_id: str, year: str):
     """Stream the base's yearly archive (R12) with its hash manifest, built as it is sent."""
     base, year_ = _base_year(base_id, year)
-    stream = stream_archive(base, year_, now=utcnow(), zone=documents_service.people_zone())
+    stream = stream_archive(base, year_, now=utcnow(), zone=local_zone())
 
     def pieces():
         yield from stream

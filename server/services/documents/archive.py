@@ -36,11 +36,11 @@ from server.models import (
     Visit,
     VisitReview,
 )
+from server.services.clock import local_zone
 from server.services.documents.common import (
     LEVEL_LABELS,
     classes_of_year,
     media_file,
-    people_zone,
     results_of,
     roster,
 )
@@ -298,7 +298,7 @@ def stream_archive(base: TrainingBase, year: int, *, now: datetime,
 def build_archive(base: TrainingBase, year: int, out: Path | io.BufferedIOBase, *,
                   now: datetime, zone: ZoneInfo | None = None) -> dict[str, Any]:
     """Write the base's archive of the year to `out` (a path or binary file); return the manifest."""
-    stream = stream_archive(base, year, now=now, zone=zone or people_zone())
+    stream = stream_archive(base, year, now=now, zone=zone or local_zone())
     target = open(out, "wb") if isinstance(out, Path) else out  # noqa: SIM115
     try:
         for piece in stream:

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from flask import current_app, has_app_context
 from sqlalchemy import extract
 
 from server.errors import ApiError
 from server.extensions import db
-from server.i18n import SHANGHAI
 from server.models import (
     AssessmentResult,
     Enrollment,
@@ -24,9 +20,9 @@ from server.models import (
     Visit,
 )
 from server.services.media_store import media_path
+from server.services.plan_versions import class_version_in_force
 from server.services.review import can_see_visit
 from server.services.scope import REVIEWER_ROLES, require_base
-from server.services.visits import current_plan_version
 from sync.canonical import compute_seal
 
 LEVEL_LABELS = {2: "技师", 1: "高级技师"}
@@ -52,8 +48,8 @@ def classes_of_year(base: TrainingBase, year: int) -> list[TrainingClass]:
 
 
 def current_version(training_class: TrainingClass) -> PlanVersion | None:
-    """Return the class's current plan version (newest approved or recorded), as visits judge it."""
-    return current_plan_version(training_class.id)
+    """Return the class's plan version in force, as visits are judged against it."""
+    return class_version_in_force(training_class)
 
 
 def roster(version: PlanVersion | None) -> list[Enrollment]:
@@ -98,18 +94,6 @@ def download_name(*parts: str, ext: str) -> str:
     """Return a readable file name from its parts (base or class, date, document), safe on disk."""
     stem = "-".join(p.strip().translate(_UNSAFE_IN_NAMES) for p in parts if p and p.strip())
     return f"{stem}.{ext}"
-
-
-def people_zone() -> ZoneInfo:
-    """Return the configured zone of times shown to people (TIMEZONE; Asia/Shanghai by default)."""
-    if has_app_context():
-        return ZoneInfo(current_app.config.get("TIMEZONE") or "Asia/Shanghai")
-    return SHANGHAI
-
-
-def today_local() -> date:
-    """Return today's date in Asia/Shanghai (a report's 填报时间)."""
-    return datetime.now(SHANGHAI).date()
 
 
 def visit_for_documents(user: User, visit_id: uuid.UUID) -> Visit:

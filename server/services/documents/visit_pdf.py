@@ -30,6 +30,7 @@ from server.extensions import db
 from server.i18n import local_time
 from server.models import Assignment, PlanSession, SignIn, Visit
 from server.services.documents.common import LEVEL_LABELS, media_file, payload_seal
+from sync.judge import CHECKS
 
 FONT = "STSong-Light"  # built into reportlab: no font file to ship
 TITLE = "培训班次现场抽查记录表"
@@ -237,7 +238,7 @@ def _comparison(visit: Visit, st: dict[str, ParagraphStyle]) -> Table:
     }
     rows = [[_p(h, st["body"]) for h in ("项目", "备案计划", "现场实际", "核查结果", "说明")]]
     highlight = []
-    for key in CHECK_LABELS:
+    for key in CHECKS:
         check = (visit.checks or {}).get(key) or {}
         rows.append(_check_row(key, check, planned[key], seen[key], st))
         if check.get("status") == "mismatch":

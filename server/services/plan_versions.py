@@ -1,0 +1,49 @@
+"""Which plan version is in force (R5, R7): the one rule every page, judge, draw and document uses.
+
+A version is in force once the county approved it (and stays so when the city records it); the
+newest such version wins. A later version under review changes nothing until it is approved.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+
+from server.extensions import db
+from server.models import Plan, PlanVersion, TrainingClass
+from server.models.plans import FILED_STATES, IN_FORCE_STATES
+
+__all__ = ["FILED_STATES", "IN_FORCE_STATES", "version_in_force", "class_version_in_force",
+           "roster_version"]
+
+
+def version_in_force(plan: Plan | None, before: int | None = None) -> PlanVersion | None:
+    """Return the plan's newest approved or recorded version (optionally numbered below `before`)."""
+    if plan is None:
+        return None
+    candidates = [v for v in plan.versions if v.status in IN_FORCE_STATES
+                  and (before is None or v.number < before)]
+    return max(candidates, key=lambda v: v.number) if candidates else None
+
+
+def class_version_in_force(training_class: TrainingClass | uuid.UUID) -> PlanVersion | None:
+    """Return the version in force of a class (given as a row or an id), or None."""
+    if isinstance(training_class, TrainingClass):
+        return version_in_force(training_class.plan)
+    return db.session.scalar(
+        select(PlanVersion).join(Plan, PlanVersion.plan_id == Plan.id)
+        .where(Plan.class_id == training_class, PlanVersion.status.in_(IN_FORCE_STATES))
+        .order_by(PlanVersion.number.desc()).limit(1))
+
+
+def roster_version(class_id: uuid.UUID) -> PlanVersion | None:
+    """Return the version whose roster badges and sign-ins are checked against.
+
+    The version in force; a brand-new class whose only filed version is still under review
+    falls back to that one, so a visit to it still has a roster to check against.
+    """
+    return class_version_in_force(class_id) or db.session.scalar(
+        select(PlanVersion).join(Plan, PlanVersion.plan_id == Plan.id)
+        .where(Plan.class_id == class_id, PlanVersion.status == "submitted")
+        .order_by(PlanVersion.number.desc()).limit(1))
