@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from schemas.common import StrictSchema, UTCDateTime
+from schemas.common import StrictSchema, Text, UTCDateTime
 
 SANCTIONS = ("criticism", "deadline", "recovery", "revocation")
 
@@ -25,24 +25,24 @@ class DrawRequestSchema(StrictSchema):
 class AssignmentOutSchema(StrictSchema):
     id = fields.UUID(required=True)
     class_id = fields.UUID(required=True)
-    class_name = fields.String(required=True)
+    class_name = Text(required=True)
     session_id = fields.UUID(required=True)
     date = fields.Date(required=True)
     start_time = fields.Time(required=True, metadata={"description": "local time, Asia/Shanghai"})
-    site = fields.String(required=True)
-    inspectors = fields.List(fields.String(), required=True)
-    status = fields.String(required=True)
+    site = Text(required=True)
+    inspectors = fields.List(Text(), required=True)
+    status = Text(required=True)
 
 
 class DrawOutSchema(StrictSchema):
     id = fields.UUID(required=True)
-    county = fields.String(required=True)
+    county = Text(required=True)
     period_from = fields.Date(required=True, data_key="from")
     period_to = fields.Date(required=True, data_key="to")
-    seed_sha256 = fields.String(required=True)
-    seed = fields.String(allow_none=True, metadata={"description": "revealed once the period is over"})
+    seed_sha256 = Text(required=True)
+    seed = Text(allow_none=True, metadata={"description": "revealed once the period is over"})
     class_list = fields.List(fields.Dict(), required=True)
-    inspector_list = fields.List(fields.String(), required=True)
+    inspector_list = fields.List(Text(), required=True)
     created_at = UTCDateTime(required=True)
     assignments = fields.List(fields.Nested(AssignmentOutSchema), required=True)
 
@@ -54,7 +54,7 @@ class DrawListSchema(StrictSchema):
 
 class DrawVerifySchema(StrictSchema):
     verified = fields.Boolean(required=True)
-    problems = fields.List(fields.String(), required=True)
+    problems = fields.List(Text(), required=True)
 
 
 class AssignmentListSchema(StrictSchema):
@@ -67,7 +67,7 @@ class CoverageQuerySchema(StrictSchema):
 
 class CountyCoverageSchema(StrictSchema):
     county_id = fields.UUID(required=True)
-    county = fields.String(required=True)
+    county = Text(required=True)
     classes = fields.Integer(required=True)
     visited = fields.Integer(required=True)
     visits = fields.Integer(required=True)
@@ -77,11 +77,11 @@ class CountyCoverageSchema(StrictSchema):
 
 
 class DeadlineSchema(StrictSchema):
-    key = fields.String(required=True)
-    rule = fields.String(required=True)
+    key = Text(required=True)
+    rule = Text(required=True)
     due = fields.Date(required=True)
     days_left = fields.Integer(required=True)
-    missing = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+    missing = fields.Dict(keys=Text(), values=fields.Integer(), required=True)
 
 
 class CoverageSchema(StrictSchema):
@@ -98,9 +98,9 @@ class VisitQuerySchema(StrictSchema):
     county_id = fields.UUID(load_default=None)
     base_id = fields.UUID(load_default=None)
     class_id = fields.UUID(load_default=None)
-    verdict = fields.String(load_default=None, validate=validate.Length(max=24))
-    flag = fields.String(load_default=None, validate=validate.Length(max=64))
-    review_status = fields.String(load_default=None, validate=validate.OneOf(
+    verdict = Text(load_default=None, validate=validate.Length(max=24))
+    flag = Text(load_default=None, validate=validate.Length(max=64))
+    review_status = Text(load_default=None, validate=validate.OneOf(
         ["pending", "accepted", "reinspect", "rectification"]))
     date_from = fields.Date(load_default=None)
     date_to = fields.Date(load_default=None)
@@ -109,13 +109,13 @@ class VisitQuerySchema(StrictSchema):
 class VisitRowSchema(StrictSchema):
     id = fields.UUID(required=True)
     class_id = fields.UUID(required=True)
-    class_name = fields.String(required=True)
-    base = fields.String(required=True)
-    county = fields.String(required=True)
+    class_name = Text(required=True)
+    base = Text(required=True)
+    county = Text(required=True)
     started_at = UTCDateTime(required=True)
-    verdict = fields.String(required=True)
-    review_status = fields.String(required=True)
-    issues = fields.List(fields.String(), required=True)
+    verdict = Text(required=True)
+    review_status = Text(required=True)
+    issues = fields.List(Text(), required=True)
 
 
 class VisitListSchema(StrictSchema):
@@ -123,19 +123,19 @@ class VisitListSchema(StrictSchema):
 
 
 class ComparisonRowSchema(StrictSchema):
-    check = fields.String(required=True)
-    planned = fields.String(required=True)
-    observed = fields.String(required=True)
-    status = fields.String(required=True, metadata={"description": "match | mismatch | cannot_verify"})
-    reason = fields.String(required=True)
+    check = Text(required=True)
+    planned = Text(required=True)
+    observed = Text(required=True)
+    status = Text(required=True, metadata={"description": "match | mismatch | cannot_verify"})
+    reason = Text(required=True)
 
 
 class SealStateSchema(StrictSchema):
-    stored = fields.String(required=True)
-    recomputed = fields.String(required=True)
+    stored = Text(required=True)
+    recomputed = Text(required=True)
     intact = fields.Boolean(required=True)
     media_total = fields.Integer(required=True)
-    media_missing = fields.List(fields.String(), required=True)
+    media_missing = fields.List(Text(), required=True)
 
 
 class VisitDetailSchema(VisitRowSchema):
@@ -146,7 +146,7 @@ class VisitDetailSchema(VisitRowSchema):
 
 
 class DecisionSchema(StrictSchema):
-    comment = fields.String(load_default="", validate=validate.Length(max=1024))
+    comment = Text(multiline=True, load_default="", validate=validate.Length(max=1024))
 
 
 class ReinspectSchema(DecisionSchema):
@@ -155,16 +155,16 @@ class ReinspectSchema(DecisionSchema):
 
 
 class RectificationRequestSchema(StrictSchema):
-    sanction = fields.String(required=True, validate=validate.OneOf(SANCTIONS))
-    order_text = fields.String(required=True, validate=validate.Length(min=1, max=4000))
+    sanction = Text(required=True, validate=validate.OneOf(SANCTIONS))
+    order_text = Text(multiline=True, required=True, validate=validate.Length(min=1, max=4000))
     deadline = fields.Date(load_default=None)
 
 
 class ReviewOutSchema(StrictSchema):
     id = fields.UUID(required=True)
     visit_id = fields.UUID(required=True)
-    decision = fields.String(required=True)
-    comment = fields.String(required=True)
+    decision = Text(required=True)
+    comment = Text(required=True)
     at = UTCDateTime(required=True)
     assignment_id = fields.UUID(allow_none=True)
     rectification_id = fields.UUID(allow_none=True)
@@ -173,18 +173,18 @@ class ReviewOutSchema(StrictSchema):
 class RectificationOutSchema(StrictSchema):
     id = fields.UUID(required=True)
     visit_id = fields.UUID(required=True)
-    base = fields.String(required=True)
-    sanction = fields.String(required=True)
-    order_text = fields.String(required=True)
+    base = Text(required=True)
+    sanction = Text(required=True)
+    order_text = Text(required=True)
     deadline = fields.Date(allow_none=True)
-    status = fields.String(required=True)
-    response_text = fields.String(required=True)
+    status = Text(required=True)
+    response_text = Text(required=True)
     response_media = fields.List(fields.Dict(), required=True)
     created_at = UTCDateTime(required=True)
     answered_at = UTCDateTime(allow_none=True)
     closed_at = UTCDateTime(allow_none=True)
-    closing_comment = fields.String(required=True)
-    return_comment = fields.String(required=True)
+    closing_comment = Text(required=True)
+    return_comment = Text(required=True)
     returned_at = UTCDateTime(allow_none=True)
 
 
@@ -193,36 +193,36 @@ class RectificationListSchema(StrictSchema):
 
 
 class RectificationQuerySchema(StrictSchema):
-    status = fields.String(load_default=None, validate=validate.OneOf(["open", "answered", "closed"]))
+    status = Text(load_default=None, validate=validate.OneOf(["open", "answered", "closed"]))
 
 
 class AnswerSchema(StrictSchema):
     """The base's answer over the API: text only (files come through the page's upload form)."""
 
-    text = fields.String(required=True, validate=validate.Length(min=1, max=8000))
+    text = Text(multiline=True, required=True, validate=validate.Length(min=1, max=8000))
 
 
 class CloseSchema(StrictSchema):
-    comment = fields.String(load_default="", validate=validate.Length(max=4000))
+    comment = Text(multiline=True, load_default="", validate=validate.Length(max=4000))
 
 
 class AnswerFormSchema(StrictSchema):
     """The page's answer form (multipart): text, plus files checked by the service."""
 
-    text = fields.String(required=True, validate=validate.Length(min=1, max=8000))
-    csrf_token = fields.String(load_default=None)
+    text = Text(multiline=True, required=True, validate=validate.Length(min=1, max=8000))
+    csrf_token = Text(load_default=None)
 
 
 class DrawFormSchema(StrictSchema):
     county_id = fields.UUID(load_default=None)
     period_from = fields.Date(required=True)
     period_to = fields.Date(required=True)
-    csrf_token = fields.String(load_default=None)
+    csrf_token = Text(load_default=None)
 
 
 class DecisionFormSchema(StrictSchema):
-    comment = fields.String(load_default="", validate=validate.Length(max=1024))
-    csrf_token = fields.String(load_default=None)
+    comment = Text(multiline=True, load_default="", validate=validate.Length(max=1024))
+    csrf_token = Text(load_default=None)
 
 
 class ReinspectFormSchema(DecisionFormSchema):
@@ -231,19 +231,19 @@ class ReinspectFormSchema(DecisionFormSchema):
 
 
 class RectificationFormSchema(StrictSchema):
-    sanction = fields.String(required=True, validate=validate.OneOf(SANCTIONS))
-    order_text = fields.String(required=True, validate=validate.Length(min=1, max=4000))
+    sanction = Text(required=True, validate=validate.OneOf(SANCTIONS))
+    order_text = Text(multiline=True, required=True, validate=validate.Length(min=1, max=4000))
     deadline = fields.Date(load_default=None)
-    csrf_token = fields.String(load_default=None)
+    csrf_token = Text(load_default=None)
 
 
 class CloseFormSchema(CloseSchema):
-    csrf_token = fields.String(load_default=None)
+    csrf_token = Text(load_default=None)
 
 
 class ReturnSchema(StrictSchema):
-    comment = fields.String(required=True, validate=validate.Length(min=1, max=4000))
+    comment = Text(multiline=True, required=True, validate=validate.Length(min=1, max=4000))
 
 
 class ReturnFormSchema(ReturnSchema):
-    csrf_token = fields.String(load_default=None)
+    csrf_token = Text(load_default=None)

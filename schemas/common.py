@@ -1,7 +1,10 @@
-"""Shared schema pieces: strict base class, the error body, aware UTC datetimes."""
+"""Shared schema pieces: strict base class, clean text, strict JSON numbers, UTC datetimes."""
 
 from __future__ import annotations
 
+import math
+import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,6 +18,113 @@ class StrictSchema(Schema):
         unknown = RAISE
 
 
+# C0 controls, DEL and C1 controls. Free text may hold tab, newline and carriage return
+# (a browser sends a textarea's line breaks as CR LF); nothing else invisible is stored.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_CONTROL_ONE_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# JSON bodies nested deeper than this are refused before they are parsed (400 json.too_deep).
+MAX_JSON_DEPTH = 32
+
+
+def has_control_characters(value: str, multiline: bool = False) -> bool:
+    """True when a string holds a control character it may not hold."""
+    return (_CONTROL if multiline else _CONTROL_ONE_LINE).search(value) is not None
+
+
+def find_unclean(value: Any, depth: int = 0) -> str | None:
+    """Return why a decoded JSON value cannot be stored (a control character, too deep), or None."""
+    if depth > MAX_JSON_DEPTH:
+        return "too_deep"
+    if isinstance(value, str):
+        return "control_character" if has_control_characters(value, multiline=True) else None
+    if isinstance(value, float) and not math.isfinite(value):
+        return "not_finite"
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            why = find_unclean(key, depth + 1) or find_unclean(item, depth + 1)
+            if why:
+                return why
+    elif isinstance(value, list | tuple):
+        for item in value:
+            why = find_unclean(item, depth + 1)
+            if why:
+                return why
+    return None
+
+
+class Text(fields.String):
+    """The one text field of every input: no NUL or other control characters.
+
+    One-line values (names, codes, addresses) refuse every control character; free text
+    (`multiline=True`: findings, reasons, notes) may also hold tab and line breaks.
+    """
+
+    default_error_messages = {"control": "Control characters are not allowed."}
+
+    def __init__(self, *args: Any, multiline: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.multiline = multiline
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        result = super()._deserialize(value, attr, data, **kwargs)
+        if has_control_characters(result, self.multiline):
+            raise self.make_error("control")
+        return result
+
+
+class JsonFloat(fields.Float):
+    """A JSON number, never a string or a boolean (the stored value keeps its JSON type)."""
+
+    default_error_messages = {"type": "Must be a JSON number."}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_nan", False)
+        super().__init__(*args, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.make_error("type")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class JsonInteger(fields.Integer):
+    """A JSON integer, never a string, a boolean or a float."""
+
+    default_error_messages = {"type": "Must be a JSON integer."}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["strict"] = True
+        super().__init__(*args, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.make_error("type")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class JsonBoolean(fields.Boolean):
+    """A JSON true or false, never "true", 1 or "yes"."""
+
+    default_error_messages = {"type": "Must be true or false."}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("type")
+        return value
+
+
+class CleanDict(fields.Dict):
+    """A JSON object kept as received, refused when it holds control characters or nests too deep."""
+
+    default_error_messages = {"unclean": "Holds control characters or nests too deeply."}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        result = super()._deserialize(value, attr, data, **kwargs)
+        if find_unclean(result):
+            raise self.make_error("unclean")
+        return result
+
+
 class UTCDateTime(fields.AwareDateTime):
     """An ISO 8601 time with a zone on the way in, UTC with `Z` on the way out."""
 
@@ -22,6 +132,8 @@ class UTCDateTime(fields.AwareDateTime):
         super().__init__(format="iso", default_timezone=None, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str) or has_control_characters(value):
+            raise self.make_error("invalid", input=value, obj_type=self.OBJ_TYPE)
         result = super()._deserialize(value, attr, data, **kwargs)
         return result.astimezone(UTC)
 

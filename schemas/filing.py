@@ -6,7 +6,7 @@ from datetime import date
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from schemas.common import StrictSchema, UTCDateTime
+from schemas.common import StrictSchema, Text, UTCDateTime
 
 # Plans are for real years; the bound also keeps date arithmetic (repeat_days) in range.
 PLAN_DATES = validate.Range(min=date(2000, 1, 1), max=date(2100, 12, 31))
@@ -19,7 +19,7 @@ EDUCATIONS = ("小学", "初中", "高中", "中专", "技校", "职高", "大�
 CERTIFICATE_LEVELS = ("初级工", "中级工", "高级工", "技师", "高级技师")
 EMPLOYER_KINDS = ("企业", "技工院校", "职业院校", "机关", "事业单位", "其他")
 
-_text = fields.String
+_text = Text
 
 
 # ---- input ---------------------------------------------------------------------------------
@@ -45,7 +45,7 @@ class ClassCreateSchema(StrictSchema):
 class NewVersionSchema(StrictSchema):
     """Start a new draft version; a reason is required once a version was approved (R7)."""
 
-    reason = _text(load_default="", validate=validate.Length(max=512))
+    reason = _text(multiline=True, load_default="", validate=validate.Length(max=512))
 
 
 class SessionInSchema(StrictSchema):
@@ -107,13 +107,13 @@ class RosterReplaceSchema(StrictSchema):
 class ReviewSchema(StrictSchema):
     """A reviewer's decision: approve and record take an optional comment."""
 
-    comment = _text(load_default="", validate=validate.Length(max=512))
+    comment = _text(multiline=True, load_default="", validate=validate.Length(max=512))
 
 
 class ReturnSchema(StrictSchema):
     """Returning a version needs a comment saying what to fix."""
 
-    comment = _text(required=True, validate=validate.Length(min=1, max=512))
+    comment = _text(multiline=True, required=True, validate=validate.Length(min=1, max=512))
 
 
 class VersionQuerySchema(StrictSchema):
@@ -178,38 +178,38 @@ class RefSchema(Schema):
     """A referenced record: id and name."""
 
     id = fields.UUID()
-    name = fields.String()
+    name = Text()
 
 
 class OccupationSchema(Schema):
     id = fields.UUID()
-    code = fields.String()
-    name = fields.String()
+    code = Text()
+    name = Text()
 
 
 class ViolationSchema(Schema):
     """One broken rule: stable code, Chinese and English message, the row and field it concerns."""
 
-    code = fields.String(required=True, metadata={"description": "e.g. R3.age, R6.total_hours"})
-    message = fields.String()
-    message_en = fields.String()
+    code = Text(required=True, metadata={"description": "e.g. R3.age, R6.total_hours"})
+    message = Text()
+    message_en = Text()
     row = fields.Raw(allow_none=True)
-    field = fields.String(allow_none=True)
-    column = fields.String(allow_none=True, metadata={"description": "spreadsheet column, on import"})
-    entity_id = fields.String(allow_none=True, metadata={"description": "trainee, teacher or base"})
-    subject = fields.String(allow_none=True, metadata={"description": "the trainee's or teacher's name"})
+    field = Text(allow_none=True)
+    column = Text(allow_none=True, metadata={"description": "spreadsheet column, on import"})
+    entity_id = Text(allow_none=True, metadata={"description": "trainee, teacher or base"})
+    subject = Text(allow_none=True, metadata={"description": "the trainee's or teacher's name"})
 
 
 class VersionSummarySchema(Schema):
     id = fields.UUID()
     number = fields.Integer()
-    status = fields.String()
+    status = Text()
     class_id = fields.UUID()
-    class_name = fields.String()
+    class_name = Text()
     base = fields.Nested(RefSchema)
     county = fields.Nested(RefSchema)
-    reason = fields.String()
-    review_comment = fields.String()
+    reason = Text()
+    review_comment = Text()
     created_at = UTCDateTime()
     submitted_at = UTCDateTime(allow_none=True)
     approved_at = UTCDateTime(allow_none=True)
@@ -222,12 +222,12 @@ class VersionListSchema(Schema):
 
 class ClassSchema(Schema):
     id = fields.UUID()
-    name = fields.String()
+    name = Text()
     base = fields.Nested(RefSchema)
     county = fields.Nested(RefSchema)
     occupation = fields.Nested(OccupationSchema)
     level = fields.Integer()
-    level_name = fields.String()
+    level_name = Text()
     start_date = fields.Date()
     end_date = fields.Date()
     head_teacher = fields.Nested(RefSchema, allow_none=True)
@@ -246,8 +246,8 @@ class SessionSchema(Schema):
     date = fields.Date()
     start = fields.Time(format="%H:%M")
     end = fields.Time(format="%H:%M")
-    category = fields.String()
-    topic = fields.String()
+    category = Text()
+    topic = Text()
     teacher = fields.Nested(RefSchema)
     site = fields.Nested(RefSchema)
     online = fields.Boolean()
@@ -259,14 +259,14 @@ class RosterRowSchema(Schema):
 
     row = fields.Integer(allow_none=True, metadata={"description": "spreadsheet row, when imported"})
     trainee_id = fields.UUID(allow_none=True)
-    name = fields.String()
-    id_masked = fields.String()
-    gender = fields.String()
-    education = fields.String()
-    certificate_level = fields.String()
+    name = Text()
+    id_masked = Text()
+    gender = Text()
+    education = Text()
+    certificate_level = Text()
     certificate_date = fields.Date(allow_none=True)
-    employer = fields.String()
-    employer_kind = fields.String()
+    employer = Text()
+    employer_kind = Text()
     enrolled = fields.Boolean()
     violations = fields.List(fields.Nested(ViolationSchema))
 
@@ -295,22 +295,22 @@ class VersionSchema(VersionSummarySchema):
     hours = fields.Nested(HoursSchema)
     violations = fields.List(fields.Nested(ViolationSchema))
     diff = fields.Dict(metadata={"description": "sessions added/removed/changed by lineage, roster, teachers"})
-    approved_by = fields.String(allow_none=True)
-    recorded_by = fields.String(allow_none=True)
+    approved_by = Text(allow_none=True)
+    recorded_by = Text(allow_none=True)
 
 
 class SiteSchema(Schema):
     id = fields.UUID()
     base = fields.Nested(RefSchema)
-    name = fields.String()
-    address = fields.String()
+    name = Text()
+    address = Text()
     lat = fields.Float(metadata={"description": "WGS-84"})
     lon = fields.Float(metadata={"description": "WGS-84"})
     radius_m = fields.Float()
-    entered_datum = fields.String()
+    entered_datum = Text()
     entered_lat = fields.Float(allow_none=True)
     entered_lon = fields.Float(allow_none=True)
-    converted_from = fields.String(allow_none=True,
+    converted_from = Text(allow_none=True,
                                    metadata={"description": "the datum converted from, null for WGS-84"})
     shift_m = fields.Float(metadata={"description": "distance between the entered and the WGS-84 point"})
 
@@ -322,11 +322,11 @@ class SiteListSchema(Schema):
 class TeacherSchema(Schema):
     id = fields.UUID()
     base = fields.Nested(RefSchema)
-    name = fields.String()
-    professional_title = fields.String()
-    skill_qualification = fields.String()
-    certificate_no = fields.String()
-    phone = fields.String()
+    name = Text()
+    professional_title = Text()
+    skill_qualification = Text()
+    certificate_no = Text()
+    phone = Text()
     theory_qualified = fields.Boolean(metadata={"description": "R4: may teach theory"})
     practical_qualified = fields.Boolean(metadata={"description": "R4: may teach practical skills"})
 

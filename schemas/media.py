@@ -7,7 +7,7 @@ import binascii
 
 from marshmallow import ValidationError, fields, pre_load, validate
 
-from schemas.common import StrictSchema, UTCDateTime
+from schemas.common import StrictSchema, Text, UTCDateTime
 
 SHA256_HEX = validate.Regexp(r"^[0-9a-f]{64}$", error="SHA-256 的十六进制小写形式 (64 chars)")
 MIMES = ("image/jpeg", "image/png", "video/mp4", "video/webm")
@@ -16,10 +16,10 @@ MIMES = ("image/jpeg", "image/png", "video/mp4", "video/webm")
 class UploadMetadataSchema(StrictSchema):
     """The decoded Upload-Metadata pairs; `filename`/`filetype` are what tus clients add."""
 
-    sha256 = fields.String(required=True, validate=SHA256_HEX)
-    mime = fields.String(required=True)
-    filename = fields.String(validate=validate.Length(max=255))
-    filetype = fields.String(validate=validate.Length(max=100))
+    sha256 = Text(required=True, validate=SHA256_HEX)
+    mime = Text(required=True)
+    filename = Text(validate=validate.Length(max=255))
+    filetype = Text(validate=validate.Length(max=100))
 
 
 class UploadCreateHeadersSchema(StrictSchema):
@@ -57,7 +57,7 @@ class UploadPatchHeadersSchema(StrictSchema):
                             data_key="Upload-Offset")
     content_length = fields.Integer(required=True, validate=validate.Range(min=0),
                                     data_key="Content-Length")
-    checksum = fields.String(data_key="Upload-Checksum",
+    checksum = Text(data_key="Upload-Checksum",
                              validate=validate.Regexp(r"^(sha1|sha256) [A-Za-z0-9+/]+={0,2}$"))
 
 
@@ -65,8 +65,8 @@ class UploadSchema(StrictSchema):
     """An upload's state (also in the tus headers); `complete` once the file is stored."""
 
     id = fields.UUID(required=True)
-    sha256 = fields.String(required=True)
-    mime = fields.String(required=True)
+    sha256 = Text(required=True)
+    mime = Text(required=True)
     length = fields.Integer(required=True)
     offset = fields.Integer(required=True)
     expires_at = UTCDateTime(required=True)
@@ -76,14 +76,14 @@ class UploadSchema(StrictSchema):
 class MissingRequestSchema(StrictSchema):
     """POST /media/missing: the hashes a phone holds."""
 
-    sha256 = fields.List(fields.String(validate=SHA256_HEX), required=True,
+    sha256 = fields.List(Text(validate=SHA256_HEX), required=True,
                          validate=validate.Length(min=0, max=1000))
 
 
 class MissingResponseSchema(StrictSchema):
     """What the server lacks; `partial` = this user's unfinished uploads (offset, upload id)."""
 
-    missing = fields.List(fields.String(), required=True)
-    partial = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
-    uploads = fields.Dict(keys=fields.String(), values=fields.String(), required=True,
+    missing = fields.List(Text(), required=True)
+    partial = fields.Dict(keys=Text(), values=fields.Integer(), required=True)
+    uploads = fields.Dict(keys=Text(), values=Text(), required=True,
                           metadata={"description": "sha256 → upload id to resume with HEAD/PATCH"})

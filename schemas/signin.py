@@ -8,7 +8,7 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, post_load, validate, validates_schema
 
-from schemas.common import StrictSchema, UTCDateTime
+from schemas.common import StrictSchema, Text, UTCDateTime
 
 PNG_DATA_URL = "data:image/png;base64,"
 METHODS = ("badge", "self", "manual")
@@ -25,16 +25,16 @@ class GpsSchema(StrictSchema):
 class SelfSignInFormSchema(StrictSchema):
     """The trainee's form at /s/<code>: name, last 6 ID characters, signature, location."""
 
-    csrf_token = fields.String(load_default="")
-    ticket = fields.String(required=True, validate=validate.Length(min=1, max=512))
-    name = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    id_last6 = fields.String(required=True, validate=validate.Regexp(
+    csrf_token = Text(load_default="")
+    ticket = Text(required=True, validate=validate.Length(min=1, max=512))
+    name = Text(required=True, validate=validate.Length(min=1, max=64))
+    id_last6 = Text(required=True, validate=validate.Regexp(
         r"^\s*\d{5}[\dXx]\s*$", error="请输入身份证号后6位"))
-    signature = fields.String(required=True, validate=validate.Length(min=1, max=400_000))
-    lat = fields.String(load_default="")
-    lon = fields.String(load_default="")
-    accuracy = fields.String(load_default="")
-    geo_error = fields.String(load_default="", validate=validate.Length(max=200))
+    signature = Text(required=True, validate=validate.Length(min=1, max=400_000))
+    lat = Text(load_default="")
+    lon = Text(load_default="")
+    accuracy = Text(load_default="")
+    geo_error = Text(load_default="", validate=validate.Length(max=200))
 
     @validates_schema(skip_on_field_errors=False)
     def check_signature(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -70,24 +70,24 @@ class SignInSchema(StrictSchema):
     id = fields.UUID()
     visit_id = fields.UUID()
     trainee_id = fields.UUID(allow_none=True)
-    method = fields.String(validate=validate.OneOf(METHODS))
+    method = Text(validate=validate.OneOf(METHODS))
     at = UTCDateTime()
     gps = fields.Dict(allow_none=True)
-    signature_sha256 = fields.String(allow_none=True)
-    flags = fields.List(fields.String())
+    signature_sha256 = Text(allow_none=True)
+    flags = fields.List(Text())
 
 
 class PersonSchema(StrictSchema):
-    trainee_id = fields.String(allow_none=True)
-    name = fields.String()
-    id_masked = fields.String()
-    methods = fields.List(fields.String())
-    method = fields.String()
-    signin_id = fields.String()
+    trainee_id = Text(allow_none=True)
+    name = Text()
+    id_masked = Text()
+    methods = fields.List(Text())
+    method = Text()
+    signin_id = Text()
 
 
 class FindingSchema(StrictSchema):
-    code = fields.String(required=True)
+    code = Text(required=True)
     details = fields.Dict()
 
 
@@ -100,6 +100,6 @@ class AttendanceSchema(StrictSchema):
     unknown = fields.List(fields.Nested(PersonSchema))
     headcount = fields.Integer(allow_none=True)
     rate = fields.Float()
-    by_method = fields.Dict(keys=fields.String(), values=fields.Integer())
-    flags = fields.Dict(keys=fields.String(), values=fields.Integer())
+    by_method = fields.Dict(keys=Text(), values=fields.Integer())
+    flags = fields.Dict(keys=Text(), values=fields.Integer())
     findings = fields.List(fields.Nested(FindingSchema))

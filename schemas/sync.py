@@ -2,7 +2,7 @@
 
 from marshmallow import fields, validate
 
-from schemas.common import StrictSchema, UTCDateTime
+from schemas.common import StrictSchema, Text, UTCDateTime
 
 MAX_BATCH = 1000
 
@@ -16,7 +16,7 @@ class MutationSchema(StrictSchema):
     mutation_id = fields.UUID(required=True)
     seq = fields.Integer(required=True, strict=True, validate=validate.Range(min=1),
                          metadata={"description": "1, 2, 3, ... per device, never reused"})
-    type = fields.String(required=True, validate=validate.Length(min=1, max=32),
+    type = Text(required=True, validate=validate.Length(min=1, max=32),
                          metadata={"description": "visit.submit | signin.create"})
     entity_id = fields.UUID(allow_none=True, load_default=None,
                             metadata={"description": "the client-made id of the record"})
@@ -28,19 +28,19 @@ class MutationSchema(StrictSchema):
 
 
 class PushRequestSchema(StrictSchema):
-    device_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    device_id = Text(required=True, validate=validate.Length(min=1, max=64))
     mutations = fields.List(fields.Nested(MutationSchema), required=True,
                             validate=validate.Length(max=MAX_BATCH))
 
 
 class MutationResultSchema(StrictSchema):
-    mutation_id = fields.String(required=True)
+    mutation_id = Text(required=True)
     seq = fields.Integer(required=True)
-    status = fields.String(required=True, metadata={"description": "applied | flagged | rejected | gap"})
+    status = Text(required=True, metadata={"description": "applied | flagged | rejected | gap"})
     replayed = fields.Boolean(required=True)
-    code = fields.String()
-    message = fields.String()
-    flags = fields.List(fields.String())
+    code = Text()
+    message = Text()
+    flags = fields.List(Text())
     errors = fields.Raw()
 
 
@@ -50,19 +50,19 @@ class PushResponseSchema(StrictSchema):
 
 
 class PullQuerySchema(StrictSchema):
-    cursor = fields.String(load_default=None, validate=validate.Length(max=512),
+    cursor = Text(load_default=None, validate=validate.Length(max=512),
                            metadata={"description": "opaque; absent = from the beginning"})
     limit = fields.Integer(load_default=500, validate=validate.Range(min=1, max=1000))
 
 
 class ChangeSchema(StrictSchema):
-    type = fields.String(required=True)
-    id = fields.String(required=True)
-    op = fields.String(required=True, metadata={"description": "put | delete"})
+    type = Text(required=True)
+    id = Text(required=True)
+    op = Text(required=True, metadata={"description": "put | delete"})
     data = fields.Raw(allow_none=True, metadata={"description": "the entity's current state; null for delete"})
 
 
 class PullResponseSchema(StrictSchema):
     changes = fields.List(fields.Nested(ChangeSchema), required=True)
-    cursor = fields.String(required=True)
+    cursor = Text(required=True)
     has_more = fields.Boolean(required=True)

@@ -2,10 +2,10 @@
 
 from marshmallow import fields
 
-from schemas.common import StrictSchema
+from schemas.common import StrictSchema, Text
 
 
 class TraineeIdentitySchema(StrictSchema):
     id = fields.UUID(required=True)
-    name = fields.String(required=True)
-    id_number = fields.String(required=True, metadata={"description": "unmasked; every read is audited"})
+    name = Text(required=True)
+    id_number = Text(required=True, metadata={"description": "unmasked; every read is audited"})

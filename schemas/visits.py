@@ -1,50 +1,52 @@
 """Visit and sign-in payloads (inside sync mutations) and the visit list."""
 
-from marshmallow import INCLUDE, Schema, fields, validate
+from datetime import UTC, datetime
 
-from schemas.common import StrictSchema, UTCDateTime
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from schemas.common import JsonBoolean, JsonFloat, JsonInteger, StrictSchema, Text, UTCDateTime
 
 SHA256 = validate.Regexp(r"^[0-9a-f]{64}$", error="64 lowercase hex digits")
+# Evidence times are real times: a wrong phone clock far off is refused at the door (a smaller
+# error is judged: time check `unverifiable`, flag `clock.skew`, see services/visits.py).
+EVIDENCE_TIMES = validate.Range(min=datetime(2000, 1, 1, tzinfo=UTC), max=datetime(2100, 1, 1, tzinfo=UTC),
+                                error="not a plausible time")
 
 
 class GpsSchema(StrictSchema):
-    lat = fields.Float(required=True, validate=validate.Range(min=-90, max=90))
-    lon = fields.Float(required=True, validate=validate.Range(min=-180, max=180))
-    accuracy = fields.Float(required=True, validate=validate.Range(min=0))
-    captured_at = UTCDateTime(required=True)
-    mocked = fields.Boolean(load_default=False)
+    lat = JsonFloat(required=True, validate=validate.Range(min=-90, max=90))
+    lon = JsonFloat(required=True, validate=validate.Range(min=-180, max=180))
+    accuracy = JsonFloat(required=True, validate=validate.Range(min=0, max=100000))
+    captured_at = UTCDateTime(required=True, validate=EVIDENCE_TIMES)
+    mocked = JsonBoolean(load_default=False)
 
 
 class ObservedSchema(StrictSchema):
-    teacher_matches = fields.Boolean(allow_none=True, load_default=None)
-    teacher_name = fields.String(allow_none=True, validate=validate.Length(max=64))
-    content_matches = fields.Boolean(allow_none=True, load_default=None)
-    topic = fields.String(allow_none=True, validate=validate.Length(max=256))
-    headcount = fields.Integer(allow_none=True, load_default=None, strict=True,
-                               validate=validate.Range(min=0, max=10000))
+    teacher_matches = JsonBoolean(allow_none=True, load_default=None)
+    teacher_name = Text(allow_none=True, validate=validate.Length(max=64))
+    content_matches = JsonBoolean(allow_none=True, load_default=None)
+    topic = Text(allow_none=True, validate=validate.Length(max=256))
+    headcount = JsonInteger(allow_none=True, load_default=None, validate=validate.Range(min=0, max=10000))
 
 
 class FindingSchema(StrictSchema):
-    code = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    text = fields.String(required=True, validate=validate.Length(max=2000))
+    code = Text(required=True, validate=validate.Length(min=1, max=64))
+    text = Text(multiline=True, required=True, validate=validate.Length(max=2000))
 
 
 class SignatureSchema(StrictSchema):
-    role = fields.String(required=True, validate=validate.OneOf(["inspector", "base_representative"]))
-    name = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    sha256 = fields.String(required=True, validate=SHA256)
+    role = Text(required=True, validate=validate.OneOf(["inspector", "base_representative"]))
+    name = Text(required=True, validate=validate.Length(min=1, max=64))
+    sha256 = Text(required=True, validate=SHA256)
 
 
 class PhotoSchema(StrictSchema):
-    sha256 = fields.String(required=True, validate=SHA256)
-    caption = fields.String(allow_none=True, validate=validate.Length(max=256))
+    sha256 = Text(required=True, validate=SHA256)
+    caption = Text(allow_none=True, validate=validate.Length(max=256))
 
 
-class VisitPayloadSchema(Schema):
-    """The sealed visit. Members beyond these are kept (they are sealed too), not rejected."""
-
-    class Meta:
-        unknown = INCLUDE
+class VisitPayloadSchema(StrictSchema):
+    """The sealed visit: exactly these members, each in its JSON type (the seal covers them all)."""
 
     class_id = fields.UUID(required=True)
     session_id = fields.UUID(required=True)
@@ -52,28 +54,35 @@ class VisitPayloadSchema(Schema):
     plan_version_id = fields.UUID(required=True)
     supersedes = fields.UUID(allow_none=True, load_default=None,
                              metadata={"description": "the visit this one corrects"})
-    started_at = UTCDateTime(required=True)
-    ended_at = UTCDateTime(allow_none=True, load_default=None)
+    started_at = UTCDateTime(required=True, validate=EVIDENCE_TIMES)
+    ended_at = UTCDateTime(allow_none=True, load_default=None, validate=EVIDENCE_TIMES)
     gps = fields.Nested(GpsSchema, allow_none=True, load_default=None)
     observed = fields.Nested(ObservedSchema, required=True)
-    signins = fields.List(fields.UUID(), load_default=list)
-    findings = fields.List(fields.Nested(FindingSchema), load_default=list)
-    verdict = fields.String(required=True,
+    present = fields.List(fields.UUID(), load_default=list, validate=validate.Length(max=1000),
+                          metadata={"description": "trainees the inspector marked present"})
+    signins = fields.List(fields.UUID(), load_default=list, validate=validate.Length(max=1000))
+    findings = fields.List(fields.Nested(FindingSchema), load_default=list, validate=validate.Length(max=100))
+    verdict = Text(required=True,
                             validate=validate.OneOf(["compliant", "issues", "could_not_inspect"]))
-    signatures = fields.List(fields.Nested(SignatureSchema), load_default=list)
-    photos = fields.List(fields.Nested(PhotoSchema), load_default=list)
-    seal = fields.String(required=True, validate=SHA256)
+    signatures = fields.List(fields.Nested(SignatureSchema), load_default=list, validate=validate.Length(max=20))
+    photos = fields.List(fields.Nested(PhotoSchema), load_default=list, validate=validate.Length(max=200))
+    seal = Text(required=True, validate=SHA256)
+
+    @validates_schema
+    def _ends_after_start(self, data, **kwargs):
+        if data.get("ended_at") is not None and data["ended_at"] < data["started_at"]:
+            raise ValidationError("must not be before started_at", "ended_at")
 
 
 class SignInPayloadSchema(StrictSchema):
     visit_id = fields.UUID(required=True)
     class_id = fields.UUID(required=True)
     trainee_id = fields.UUID(allow_none=True, load_default=None)
-    method = fields.String(required=True, validate=validate.OneOf(["badge", "self", "manual"]))
-    at = UTCDateTime(required=True)
+    method = Text(required=True, validate=validate.OneOf(["badge", "self", "manual"]))
+    at = UTCDateTime(required=True, validate=EVIDENCE_TIMES)
     gps = fields.Nested(GpsSchema, allow_none=True, load_default=None)
-    signature_sha256 = fields.String(allow_none=True, load_default=None, validate=SHA256)
-    badge_token = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=2048))
+    signature_sha256 = Text(allow_none=True, load_default=None, validate=SHA256)
+    badge_token = Text(allow_none=True, load_default=None, validate=validate.Length(max=2048))
 
 
 class VisitListQuerySchema(StrictSchema):
@@ -82,8 +91,8 @@ class VisitListQuerySchema(StrictSchema):
 
 
 class CheckSchema(Schema):
-    status = fields.String(required=True, metadata={"description": "match | mismatch | unverifiable"})
-    reason = fields.String()
+    status = Text(required=True, metadata={"description": "match | mismatch | unverifiable"})
+    reason = Text()
     distance_m = fields.Float(allow_none=True)
 
 
@@ -102,11 +111,11 @@ class VisitSummarySchema(Schema):
     plan_version_id = fields.UUID(required=True)
     inspector_id = fields.UUID()
     supersedes_id = fields.UUID(allow_none=True)
-    verdict = fields.String(required=True)
+    verdict = Text(required=True)
     started_at = UTCDateTime()
     received_at = UTCDateTime(required=True)
     checks = fields.Nested(VisitChecksSchema, required=True)
-    flags = fields.List(fields.String(), required=True)
+    flags = fields.List(Text(), required=True)
     media_complete = fields.Boolean(required=True)
 
 

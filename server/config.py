@@ -25,6 +25,10 @@ class Config:
     CLASS_HOUR_MINUTES = 45  # one 学时 (R6)
     GPS_MAX_ACCURACY_M = 200.0  # a fix worse than this cannot verify the place
     CLOCK_SKEW_MINUTES = 10
+    # A GPS fix, photo or sign-in captured further than this outside its visit cannot verify it.
+    EVIDENCE_TOLERANCE_MINUTES = 15
+    # How long the field app keeps acknowledged evidence (to re-send it after a server restore).
+    PHONE_KEEP_DAYS = 30
     # Test hook only: after this many mutations of a push, flush, write SYNC_TEST_HANG_MARKER
     # and wait to be killed (the crash-mid-batch test). 0 = off.
     SYNC_TEST_HANG_AFTER = 0
@@ -47,7 +51,7 @@ class Config:
         "MEDIA_MAX_BYTES", "UPLOAD_EXPIRY_HOURS", "MAX_CONTENT_LENGTH", "TOKEN_TTL_HOURS",
         "CLASS_HOUR_MINUTES", "CLOCK_SKEW_MINUTES", "SYNC_TEST_HANG_AFTER", "RETENTION_YEARS",
         "LOGIN_MAX_FAILURES", "LOGIN_LOCKOUT_MINUTES", "LOGIN_IP_MAX_FAILURES",
-        "LOGIN_IP_WINDOW_MINUTES",
+        "LOGIN_IP_WINDOW_MINUTES", "EVIDENCE_TOLERANCE_MINUTES", "PHONE_KEEP_DAYS",
     }
     _FLOAT = {"GPS_MAX_ACCURACY_M", "ATTENDANCE_MIN_RATE"}
     _BOOL = {"SESSION_COOKIE_SECURE"}

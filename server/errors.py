@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
 from marshmallow import ValidationError
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
 # code -> (HTTP status, message). Messages are Chinese first; the English is in `message_en`.
 CATALOGUE: dict[str, tuple[int, str, str]] = {
     "validation_error": (422, "请求内容不符合要求", "The request does not match the schema"),
     "bad_request": (400, "请求无法解析", "The request cannot be parsed"),
+    "json.too_deep": (400, "请求内容嵌套层数过多", "The JSON body is nested too deeply"),
     "csrf_failed": (400, "表单已过期或来源不明，请刷新后重试", "CSRF token missing or invalid"),
     "auth.required": (401, "需要登录", "Authentication required"),
     "auth.invalid_credentials": (401, "用户名或密码错误", "Wrong username or password"),
@@ -41,6 +44,7 @@ CATALOGUE: dict[str, tuple[int, str, str]] = {
     "sync.mutation_reused": (409, "变更编号已被使用", "This mutation_id was already used with another seq"),
     "sync.seq_reused": (409, "序号已被其他变更占用", "This seq already belongs to another mutation"),
     "sync.conflict": (409, "该记录与已保存的记录冲突", "The record conflicts with one already stored"),
+    "sync.unstorable": (422, "记录中有无法保存的内容", "The record holds a value the database cannot store"),
     "visit.seal_mismatch": (422, "封签与内容不符", "The seal is not the SHA-256 of the visit"),
     "visit.unknown_class": (422, "班次不存在或不在您的范围内", "Unknown class, or not in your scope"),
     "visit.unknown_plan_version": (422, "计划版本不属于该班次", "The plan version is not one of the class"),
@@ -50,6 +54,8 @@ CATALOGUE: dict[str, tuple[int, str, str]] = {
     "visit.exists": (409, "该抽查记录已存在；更正请提交新记录", "The visit exists; a correction is a new visit"),
     "visit.duplicate_session": (200, "同一课次已有抽查记录", "Another visit covers the same session"),
     "plan.outdated": (200, "检查所依据的计划版本已不是现行版本", "Checked against a plan version that is no longer current"),
+    "visit.implausible_time": (200, "抽查时间不可信", "The visit's times cannot be true (outside its class's dates or after receipt)"),
+    "evidence.stale": (200, "证据采集时间不在抽查期间", "Evidence captured outside the visit"),
     "clock.skew": (200, "设备时钟与服务器相差过大", "The device clock is off by more than the allowed skew"),
     "signin.unknown_trainee": (422, "学员不存在", "Unknown trainee"),
     "signin.unknown_class": (422, "班次或抽查记录不存在或不在您的范围内",
@@ -136,9 +142,40 @@ def error_response(error: ApiError) -> Response | tuple[Any, int]:
     return render_template("error.html", error=error), error.status
 
 
+# A JSON string (escapes included), removed before the brackets are counted.
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+def json_depth(body: bytes, limit: int) -> int:
+    """Return how deeply a JSON text nests (stopping once past limit), without parsing it."""
+    depth = deepest = 0
+    for byte in _JSON_STRING.sub(b"", body).translate(None, _NOT_BRACKETS):
+        if byte in b"[{":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > limit:
+                    break
+        else:
+            depth -= 1
+    return deepest
+
+
+def refuse_deep_json() -> None:
+    """Refuse a JSON body nested deeper than MAX_JSON_DEPTH before anything parses it."""
+    from schemas.common import MAX_JSON_DEPTH
+
+    if request.is_json and request.content_length != 0:
+        if json_depth(request.get_data(cache=True), MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+            raise ApiError("json.too_deep")
+
+
 def register_error_handlers(app: Flask) -> None:
     """Route every error through the one JSON shape (or an HTML page for browsers)."""
     from server.extensions import db
+
+    app.before_request(refuse_deep_json)
 
     @app.errorhandler(ApiError)
     def handle_api_error(error: ApiError):
@@ -157,6 +194,13 @@ def register_error_handlers(app: Flask) -> None:
         if error.code == 400 and "CSRF" in (error.description or ""):
             return error_response(ApiError("csrf_failed"))
         return error_response(ApiError(code, status=error.code))
+
+    @app.errorhandler(DataError)
+    def handle_data_error(error: DataError):
+        # A value the database refuses (the schemas should have): bad input, not a server fault.
+        db.session.rollback()
+        app.logger.warning("database refused a value: %s", error.orig)
+        return error_response(ApiError("validation_error"))
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception):

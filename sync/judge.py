@@ -43,16 +43,47 @@ class GpsFix:
     lon: float
     accuracy: float
     mocked: bool = False
+    captured_at: datetime | None = None
+
+
+def outside_visit(at: datetime | None, started_at: datetime, ended_at: datetime | None,
+                  tolerance: timedelta) -> bool:
+    """True when a capture time lies outside the visit widened by the tolerance (stale or made up)."""
+    if at is None:
+        return False
+    end = ended_at if ended_at is not None and ended_at > started_at else started_at
+    return at < started_at - tolerance or at > end + tolerance
+
+
+def implausible_time(started_at: datetime, ended_at: datetime | None, class_start: date, class_end: date,
+                     received_at: datetime, skew: timedelta, zone: str) -> str | None:
+    """Say why a visit's own times cannot be true (outside its class's dates, after its receipt)."""
+    latest = ended_at if ended_at is not None and ended_at > started_at else started_at
+    if latest > received_at + skew:
+        return "the visit is dated after the server received it"
+    tz = ZoneInfo(zone)
+    first = datetime.combine(class_start, time.min, tz)
+    last = datetime.combine(class_end + timedelta(days=1), time.min, tz)
+    if started_at < first or started_at >= last:
+        return "the visit is dated outside its class's dates"
+    return None
 
 
 def judge_place(
-    fix: GpsFix | None, site_lat: float, site_lon: float, radius_m: float, max_accuracy_m: float
+    fix: GpsFix | None, site_lat: float, site_lon: float, radius_m: float, max_accuracy_m: float,
+    stale: bool = False,
 ) -> Check:
     """Match when the fix lies within the site's radius plus the fix's own accuracy."""
     if fix is None:
         return Check(UNVERIFIABLE, "no GPS fix")
     if fix.mocked:
         return Check(UNVERIFIABLE, "the fix comes from a mock location provider",
+                     {"accuracy_m": fix.accuracy})
+    if stale:
+        return Check(UNVERIFIABLE, "the fix was taken outside the visit (a cached or old position)",
+                     {"accuracy_m": fix.accuracy})
+    if stale:
+        return Check(UNVERIFIABLE, "the fix was taken outside the visit (a cached or old position)",
                      {"accuracy_m": fix.accuracy})
     distance = geodesic((fix.lat, fix.lon), (site_lat, site_lon)).meters
     figures = {"distance_m": round(distance, 1), "radius_m": radius_m, "accuracy_m": fix.accuracy}
@@ -80,6 +111,7 @@ def judge_time(
     window: tuple[datetime, datetime],
     tolerance: timedelta,
     clock_skew: timedelta | None = None,
+    implausible: str | None = None,
 ) -> Check:
     """Match when the visit overlaps the session window widened by the tolerance on both ends.
 
@@ -92,6 +124,10 @@ def judge_time(
     if clock_skew is not None:
         minutes = abs(clock_skew.total_seconds()) / 60
         return Check(UNVERIFIABLE, f"the device clock is off by {minutes:.0f} min", figures)
+    if implausible is not None:
+        return Check(UNVERIFIABLE, implausible, figures)
+    if implausible is not None:
+        return Check(UNVERIFIABLE, implausible, figures)
     visit_end = ended_at if ended_at is not None and ended_at > started_at else started_at
     if started_at <= end + tolerance and visit_end >= start - tolerance:
         return Check(MATCH, "the visit overlaps the session window", figures)

@@ -23,7 +23,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import func, insert, select
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 from server.errors import ApiError
 from server.extensions import db
@@ -130,6 +130,10 @@ class SqlStore:
                     yield
             except IntegrityError as error:
                 raise Rejected("sync.conflict", "该记录与已保存的记录冲突") from error
+            except DataError as error:
+                # A value the database cannot hold (the schemas should have refused it):
+                # this mutation is rejected, the rest of the batch goes on.
+                raise Rejected("sync.unstorable", "记录中有无法保存的内容") from error
             return
         before = set(db.session.new)
         try:
@@ -172,7 +176,7 @@ class SqlStore:
 
 
 def _is_retryable(error: Exception) -> bool:
-    if isinstance(error, IntegrityError):
+    if isinstance(error, IntegrityError | DataError):
         return True
     # SQLite: a second writer that cannot take the lock (busy_timeout ran out or a stale snapshot).
     return isinstance(error, OperationalError) and "locked" in str(error.orig).lower()
@@ -220,7 +224,7 @@ def push(
             if commit:
                 db.session.commit()
             return response
-        except (IntegrityError, OperationalError) as error:
+        except (IntegrityError, DataError, OperationalError) as error:
             db.session.rollback()
             if not _is_retryable(error):
                 raise

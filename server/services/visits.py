@@ -40,10 +40,12 @@ from sync.judge import (
     CHECKS,
     GpsFix,
     clock_skew,
+    implausible_time,
     judge_attendance,
     judge_observation,
     judge_place,
     judge_time,
+    outside_visit,
     session_window,
 )
 from sync.push import Mutation, Outcome, Rejected
@@ -51,6 +53,13 @@ from sync.push import Mutation, Outcome, Rejected
 # An inspector may arrive a little before a session starts or just after it ends (the class
 # is still in the room); 15 minutes either side still counts as visiting that session.
 TIME_TOLERANCE = timedelta(minutes=15)
+
+
+def evidence_tolerance() -> timedelta:
+    """How far outside its visit a capture time (GPS fix, photo, sign-in) may lie and still count."""
+    return timedelta(minutes=current_app.config["EVIDENCE_TOLERANCE_MINUTES"])
+
+
 def _in_scope(user: User, training_class: TrainingClass) -> bool:
     return user.county_id is None or user.county_id == training_class.base.county_id
 
@@ -148,17 +157,26 @@ def submit_visit(context: PushContext, mutation: Mutation) -> Outcome:
         # Evidence is never dropped, but a visit under someone else's assignment needs a look.
         flags.append("assignment.not_on_team")
 
+    implausible = implausible_time(
+        data["started_at"], data["ended_at"], training_class.start_date, training_class.end_date,
+        context.received_at, timedelta(minutes=config["CLOCK_SKEW_MINUTES"]), zone_name())
+    if implausible is not None:
+        flags.append("visit.implausible_time")
     gps = data["gps"]
-    fix = GpsFix(gps["lat"], gps["lon"], gps["accuracy"], gps["mocked"]) if gps else None
+    fix = GpsFix(gps["lat"], gps["lon"], gps["accuracy"], gps["mocked"], gps["captured_at"]) if gps else None
+    stale = fix is not None and outside_visit(
+        fix.captured_at, data["started_at"], data["ended_at"], evidence_tolerance())
+    if stale:
+        flags.append("evidence.stale")
     site = judged.site
     observed = data["observed"]
     checks = {
         "place": judge_place(fix, site.lat, site.lon, site.radius_m,
-                             config["GPS_MAX_ACCURACY_M"]).to_dict(),
+                             config["GPS_MAX_ACCURACY_M"], stale=stale).to_dict(),
         "time": judge_time(data["started_at"], data["ended_at"],
                            session_window(judged.date, judged.start_time, judged.end_time,
                                           zone_name()),
-                           TIME_TOLERANCE, skew).to_dict(),
+                           TIME_TOLERANCE, skew, implausible).to_dict(),
         "teacher": judge_observation(observed.get("teacher_matches"), "teacher",
                                      observed.get("teacher_name"), judged.teacher.name).to_dict(),
         "content": judge_observation(observed.get("content_matches"), "content",

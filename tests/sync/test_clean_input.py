@@ -1,0 +1,159 @@
+"""Only clean, plausible values are stored: JSON types kept, no control characters, bounded
+nesting and times, and a value the database refuses rejects one mutation, never the batch.
+Runs on both engines (TEST_DATABASE_URL for PostgreSQL)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, insert, select
+
+from server.extensions import db
+from server.models import AuditEvent, Visit
+from server.services import sync_store
+from sync.push import Outcome
+from tests.sync.client import seal, utc_iso, visit_payload
+from tests.sync.fixtures import phone, today_session
+
+
+def _payload(world, **changes):
+    session = today_session(world)
+    payload = visit_payload(class_id=world.classes["a"].id, session=session,
+                            plan_version_id=world.versions["a"].id, site=world.sites["a"])
+    payload.update(changes)
+    return seal(payload)
+
+
+def _visits() -> int:
+    db.session.expire_all()
+    return db.session.scalar(select(func.count()).select_from(Visit))
+
+
+@pytest.mark.parametrize("change", [
+    lambda p: {"gps": dict(p["gps"], lat=str(p["gps"]["lat"]))},
+    lambda p: {"gps": dict(p["gps"], accuracy="15")},
+    lambda p: {"gps": dict(p["gps"], mocked="false")},
+    lambda p: {"observed": dict(p["observed"], teacher_matches="true")},
+    lambda p: {"observed": dict(p["observed"], headcount="5")},
+    lambda p: {"observed": dict(p["observed"], headcount=True)},
+    lambda p: {"extra_member": 1},
+], ids=["lat-string", "accuracy-string", "mocked-string", "bool-string", "int-string", "int-bool", "unknown"])
+def test_a_value_in_the_wrong_json_type_is_rejected_not_coerced(client, world, change):
+    device = phone(client)
+    good = _payload(world)
+    device.add_visit(seal({**good, **change(good)}))
+    status, body = device.push()
+    assert status == 200
+    assert body["results"][0]["status"] == "rejected"
+    assert body["results"][0]["code"] == "validation_error"
+    assert _visits() == 0
+
+
+@pytest.mark.parametrize("text", ["见照片\u0000", "a\u0007b", "\u001bX", "x\u0085"])
+def test_control_characters_reject_one_mutation_and_the_batch_goes_on(client, world, text):
+    device = phone(client)
+    device.add_visit(_payload(world))
+    device.add_visit(_payload(world, findings=[{"code": "other", "text": text}], verdict="issues"))
+    device.add_visit(_payload(world))
+    status, body = device.push()
+    assert status == 200
+    assert [r["status"] for r in body["results"]][0] in ("applied", "flagged")
+    assert body["results"][1]["status"] == "rejected"
+    assert body["results"][2]["status"] in ("applied", "flagged")
+    assert body["last_seq"] == 3
+    assert _visits() == 2
+
+
+def test_free_text_keeps_tab_and_line_breaks(client, world):
+    device = phone(client)
+    device.add_visit(_payload(world, findings=[{"code": "note", "text": "第一行\n第二行\t完"}], verdict="issues"))
+    status, body = device.push()
+    assert body["results"][0]["status"] in ("applied", "flagged")
+
+
+def test_a_nul_in_a_login_or_a_filing_form_is_a_4xx(client, api, world):
+    r = client.post("/api/v1/auth/token", json={"username": "city\u0000", "password": "x", "device_id": "d"})
+    assert r.status_code == 422 and r.get_json()["code"] == "validation_error"
+    r = client.post("/api/v1/sites", headers=api.headers("base_a"), json={
+        "name": "场所\u0000", "address": "地址", "lat": 36.7, "lon": 119.1})
+    assert r.status_code == 422
+
+
+@pytest.mark.parametrize("path", ["/api/v1/auth/token", "/api/v1/sync/push", "/api/v1/sites"])
+def test_deeply_nested_json_is_400_with_the_one_error_shape(client, api, world, path):
+    body = b'{"username":' + b"[" * 5000 + b"]" * 5000 + b"}"
+    r = client.post(path, data=body, headers={"Content-Type": "application/json", **api.headers("base_a")})
+    assert r.status_code == 400
+    assert r.get_json()["code"] == "json.too_deep"
+    assert set(r.get_json()) >= {"code", "message"}
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting(client, world):
+    device = phone(client)
+    device.add_visit(_payload(world, findings=[{"code": "other", "text": "[" * 100 + "\"{" * 50}],
+                              verdict="issues"))
+    status, body = device.push()
+    assert status == 200 and body["results"][0]["status"] in ("applied", "flagged")
+
+
+def test_a_visit_dated_far_in_the_future_is_refused(client, world):
+    device = phone(client)
+    device.add_visit(_payload(world, started_at="9999-12-31T23:59:59Z", ended_at="9999-12-31T23:59:59Z"))
+    device.add_visit(_payload(world, started_at="2999-01-01T00:00:00Z", ended_at="2999-01-01T01:00:00Z"))
+    status, body = device.push()
+    assert [r["status"] for r in body["results"]] == ["rejected", "rejected"]
+    assert _visits() == 0
+
+
+def test_a_visit_after_its_receipt_or_outside_its_class_is_flagged_and_unverifiable(client, world):
+    device = phone(client)
+    ids = []
+    for when in (datetime.now(UTC) + timedelta(hours=3), datetime(2001, 5, 1, 2, tzinfo=UTC)):
+        payload = _payload(world, started_at=utc_iso(when), ended_at=utc_iso(when + timedelta(minutes=30)))
+        payload["gps"]["captured_at"] = utc_iso(when)
+        ids.append(uuid.uuid4())
+        device.add_visit(seal(payload), visit_id=ids[-1])
+    status, body = device.push()
+    for result in body["results"]:
+        assert result["status"] == "flagged" and "visit.implausible_time" in result["flags"]
+    for visit_id in ids:
+        assert db.session.get(Visit, visit_id).checks["time"]["status"] == "unverifiable"
+
+
+def test_a_gps_fix_taken_outside_the_visit_cannot_verify_the_place(client, world, app):
+    device = phone(client)
+    stale = _payload(world)
+    started = datetime.fromisoformat(stale["started_at"].replace("Z", "+00:00"))
+    stale["gps"]["captured_at"] = utc_iso(started - timedelta(hours=2))
+    visit_id = uuid.uuid4()
+    device.add_visit(seal(stale), visit_id=visit_id)
+    status, body = device.push()
+    assert body["results"][0]["status"] == "flagged"
+    assert "evidence.stale" in body["results"][0]["flags"]
+    visit = db.session.get(Visit, visit_id)
+    assert visit.checks["place"]["status"] == "unverifiable"
+    fresh_id = uuid.uuid4()
+    device.add_visit(_payload(world), visit_id=fresh_id)
+    device.push()
+    assert db.session.get(Visit, fresh_id).checks["place"]["status"] == "match"
+
+
+def test_a_database_error_inside_one_mutation_rejects_that_mutation_only(client, world, monkeypatch):
+    """A value the database refuses (here a NOT NULL broken by a buggy handler) never 500s the batch."""
+
+    def broken(context, mutation):
+        db.session.execute(insert(AuditEvent.__table__), [{"id": uuid.uuid4(), "action": None}])
+        return Outcome()
+
+    monkeypatch.setitem(sync_store.HANDLERS, "test.broken", broken)
+    device = phone(client)
+    device.add_visit(_payload(world))
+    device.add("test.broken", {})
+    device.add_visit(_payload(world))
+    status, body = device.push()
+    assert status == 200
+    assert [r["status"] for r in body["results"]][1] == "rejected"
+    assert body["results"][0]["status"] != "rejected" and body["results"][2]["status"] != "rejected"
+    assert _visits() == 2
