@@ -6,7 +6,10 @@ import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFi
 import { join, relative } from 'node:path';
 import { writeIcon } from './icons.mjs';
 
-const DIST = 'dist';
+// SPOTCHECK_DIST picks another output folder; SPOTCHECK_TEST_HOOKS=1 builds the test-only
+// switches in (IndexedDB writes that fail on purpose). The production bundle never has them.
+const DIST = process.env.SPOTCHECK_DIST || 'dist';
+const TEST_HOOKS = process.env.SPOTCHECK_TEST_HOOKS === '1';
 rmSync(DIST, { recursive: true, force: true });
 mkdirSync(DIST, { recursive: true });
 
@@ -21,6 +24,7 @@ await build({
   outdir: DIST,
   target: ['chrome100'],
   legalComments: 'none',
+  define: { __TEST_HOOKS__: TEST_HOOKS ? 'true' : 'false' },
 });
 cpSync('public', DIST, { recursive: true });
 mkdirSync(join(DIST, 'icons'), { recursive: true });

@@ -1,21 +1,25 @@
 // A visit draft and what it becomes: the new draft, the checks the phone can judge, the sign-ins,
 // the sealed visit.submit payload and the mutations stored with it. No DOM here.
 import { sealOf } from './canonical.js';
-import { checkAttendance, checkObserved, checkPlace, checkTime } from './checks.js';
+import {
+  checkAttendance, checkObserved, checkPlace, checkTime, sessionWindow, TIME_TOLERANCE_MS,
+} from './checks.js';
 import { submitVisit } from './db.js';
 import { t } from './i18n.js';
 import { qualification } from './scope.js';
 
 export const STEPS = ['checks', 'teacher', 'attendance', 'photos', 'findings', 'signatures', 'summary'];
 export const FINDING_CODES = ['R7.teacher', 'R7.content', 'R7.hours', 'R4', 'R8', 'R9',
-  'R10.place', 'R10.attendance', 'R3'];
+  'R10.place', 'R10.time', 'R10.attendance', 'R3'];
 
 /** A fresh draft for one filed session; `me` is the logged-in user (its author). */
 export function newDraft(info, assignmentId, me) {
-  const ids = info.inspector_ids?.length ? [...info.inspector_ids] : [me.id];
-  if (!ids.includes(me.id)) ids.unshift(me.id);
+  const ids = (info.inspector_ids || []).filter((id) => id !== me.id);
+  ids.unshift(me.id);
+  const names = new Map((info.inspectors || []).map((i) => [i.id, i.name]));
   return {
     id: crypto.randomUUID(),
+    user_id: me.id,
     assignment_id: assignmentId || null,
     covert: !assignmentId,
     class_id: info.class_id,
@@ -40,9 +44,11 @@ export function newDraft(info, assignmentId, me) {
     findings: { codes: [], text: '' },
     verdict: null,
     signatures: {
-      inspectors: ids.map((id) => ({ user_id: id, name: id === me.id ? (me.display_name || me.username) : '',
+      // One slot per member of the team, named from the assignment; the logged-in one first.
+      inspectors: ids.map((id) => ({ user_id: id,
+        name: id === me.id ? (me.display_name || me.username) : (names.get(id) || ''),
         sha256: null, png: null, points: null })),
-      base: { name: '', sha256: null, png: null, points: null },
+      base: { name: '', sha256: null, png: null, points: null, refused: false, refused_reason: '' },
     },
   };
 }
@@ -66,9 +72,9 @@ export function missingItems(draft) {
   if (draft.teacher.matches === null) missing.push(t('summary.need_teacher'));
   if (draft.content.matches === null) missing.push(t('summary.need_content'));
   if (draft.headcount === '') missing.push(t('summary.need_headcount'));
+  if (!draft.photos.length) missing.push(t('summary.need_photo'));
   if (!draft.verdict) missing.push(t('summary.need_verdict'));
-  const sigs = [...draft.signatures.inspectors, draft.signatures.base];
-  if (sigs.some((s) => !s.sha256 || !s.name.trim())) missing.push(t('summary.need_signatures'));
+  if (!signaturesDone(draft)) missing.push(t('summary.need_signatures'));
   return missing;
 }
 
@@ -102,11 +108,16 @@ export function buildPayload(draft, endedAt, signins) {
     verdict: draft.verdict,
     signatures: [
       ...draft.signatures.inspectors.map((s) => ({ role: 'inspector', name: s.name.trim(), sha256: s.sha256 })),
-      { role: 'base_representative', name: draft.signatures.base.name.trim(),
-        sha256: draft.signatures.base.sha256 },
+      ...(baseRefused(draft) ? [] : [{ role: 'base_representative', name: draft.signatures.base.name.trim(),
+        sha256: draft.signatures.base.sha256 }]),
     ],
     photos: draft.photos.map((p) => ({ sha256: p.sha256 })),
   };
+  if (baseRefused(draft)) {
+    // 拒签: who refused (when the name is known) and why, sealed with the record.
+    payload.base_refused = { name: draft.signatures.base.name.trim(),
+      reason: draft.signatures.base.refused_reason.trim() };
+  }
   if (draft.assignment_id) payload.assignment_id = draft.assignment_id;
   return payload;
 }
@@ -144,7 +155,7 @@ export async function sealDraft(draft) {
   const signins = collectSignins(draft, ended);
   const payload = buildPayload(draft, ended, signins);
   payload.seal = await sealOf(payload);
-  const signatures = [...draft.signatures.inspectors, draft.signatures.base];
+  const signatures = [...draft.signatures.inspectors, ...(baseRefused(draft) ? [] : [draft.signatures.base])];
   const signatureMedia = [];
   for (const s of signatures) {
     if (!signatureMedia.some((m) => m.sha256 === s.sha256)) {
@@ -160,6 +171,8 @@ export async function sealDraft(draft) {
       assignment_id: draft.assignment_id, covert: draft.covert, class_name: draft.filed.class_name,
       session: draft.filed.session, site_name: draft.filed.site?.name || '', checks,
       verdict: draft.verdict, seal: payload.seal, media, started_at: draft.started_at,
+      // What was sealed, for the read-only view (no media bytes: those stay in `media`).
+      payload, filed: draft.filed, signins,
     },
     mutations: [
       ...signins.map((signin) => signinMutation(draft, signin, ended)),
@@ -169,4 +182,121 @@ export async function sealDraft(draft) {
     signatureMedia,
   });
   return payload.seal;
+}
+
+/**
+ * Where now stands against a session's window (widened by the server's tolerance):
+ * {phase: 'before'|'on'|'after', minutes} with minutes until the start when before.
+ */
+export function sessionPhase(session, now = new Date()) {
+  const [start, end] = sessionWindow(session);
+  const at = now.getTime();
+  if (at < start.getTime() - TIME_TOLERANCE_MS) {
+    return { phase: 'before', minutes: Math.ceil((start.getTime() - at) / 60000) };
+  }
+  if (at > end.getTime() + TIME_TOLERANCE_MS) return { phase: 'after', minutes: 0 };
+  return { phase: 'on', minutes: 0 };
+}
+
+/** "3 小时 20 分钟" / "2 天": how long until a session starts, for people. */
+export function startsIn(minutes) {
+  if (minutes >= 48 * 60) return t('time.in_days', { n: Math.floor(minutes / 1440) });
+  if (minutes >= 60) return t('time.in_hours', { h: Math.floor(minutes / 60), m: minutes % 60 });
+  return t('time.in_minutes', { n: minutes });
+}
+
+/** The base representative refused to sign, with a reason: the refusal is sealed instead. */
+export function baseRefused(draft) {
+  return !!draft.signatures.base.refused && !!(draft.signatures.base.refused_reason || '').trim();
+}
+
+/** Whether every signature slot is done: signed with a name, or the base's refusal recorded. */
+export function signaturesDone(draft) {
+  const inspectorsDone = draft.signatures.inspectors.every((s) => s.sha256 && s.name.trim());
+  const base = draft.signatures.base;
+  return inspectorsDone && (baseRefused(draft) || (!!base.sha256 && !!base.name.trim()));
+}
+
+/**
+ * What the step bar shows for each step: done | incomplete | mismatch. Passing a step is not
+ * doing it: a step is done only when what it asks for is there and nothing in it disagrees.
+ */
+export function stepState(draft, key, checks = computeChecks(draft)) {
+  switch (key) {
+    case 'checks':
+      if (checks.place.status === 'mismatch' || checks.time.status === 'mismatch') return 'mismatch';
+      return checks.place.status === 'match' && checks.time.status === 'match' ? 'done' : 'incomplete';
+    case 'teacher':
+      if (draft.teacher.matches === false || draft.content.matches === false) return 'mismatch';
+      return draft.teacher.matches && draft.content.matches ? 'done' : 'incomplete';
+    case 'attendance':
+      if (checks.attendance.status === 'mismatch') return 'mismatch';
+      return checks.attendance.status === 'match' ? 'done' : 'incomplete';
+    case 'photos':
+      return draft.photos.length ? 'done' : 'incomplete';
+    case 'findings':
+      return draft.verdict ? 'done' : 'incomplete';
+    case 'signatures':
+      return signaturesDone(draft) ? 'done' : 'incomplete';
+    default:
+      return missingItems(draft).length ? 'incomplete' : 'done';
+  }
+}
+
+// The finding each detected mismatch suggests (the inspector may uncheck or reword it).
+const MISMATCH_FINDINGS = {
+  place: 'R10.place', time: 'R10.time', teacher: 'R7.teacher', content: 'R7.content', attendance: 'R10.attendance',
+};
+
+/** Planned beside observed for each mismatch: {key, text} ("教师：李志强 → 王秀英"). */
+export function mismatchLines(draft, checks = computeChecks(draft)) {
+  const lines = [];
+  const filed = draft.filed;
+  if (checks.place.status === 'mismatch') {
+    lines.push({ key: 'place', text: t('mismatch.place', { d: Math.round(checks.place.distance_m),
+      r: filed.site?.radius_m ?? '—', site: filed.site?.name || '—' }) });
+  }
+  if (checks.time.status === 'mismatch') {
+    const local = checks.time.local;
+    lines.push({ key: 'time', text: t('mismatch.time', { date: filed.session.date,
+      start: filed.session.start.slice(0, 5), end: filed.session.end.slice(0, 5),
+      at: `${local.date === filed.session.date ? '' : `${local.date} `}${local.time.slice(0, 5)}` }) });
+  }
+  if (checks.teacher.status === 'mismatch') {
+    lines.push({ key: 'teacher', text: t('mismatch.teacher', { planned: filed.teacher?.name || '—',
+      observed: draft.teacher.name.trim() || t('mismatch.unknown') }) });
+  }
+  if (checks.content.status === 'mismatch') {
+    lines.push({ key: 'content', text: t('mismatch.content', { planned: filed.session.topic,
+      observed: draft.content.topic.trim() || t('mismatch.unknown') }) });
+  }
+  const roster = filed.roster.length;
+  const present = filed.roster.filter((r) => draft.present[r.trainee_id]).length;
+  if (checks.attendance.status === 'mismatch') {
+    lines.push({ key: 'attendance', text: t('mismatch.attendance', { p: present, n: roster,
+      rate: roster ? Math.round((present / roster) * 100) : 0, h: draft.headcount }) });
+  }
+  return lines;
+}
+
+/**
+ * Carry each newly detected mismatch into the findings once: its rule checked and a line of
+ * planned beside observed added to the text. What the inspector changed afterwards stays.
+ */
+export function prefillFindings(draft) {
+  const checks = computeChecks(draft);
+  draft.findings.auto = draft.findings.auto || {};
+  let changed = false;
+  for (const line of mismatchLines(draft, checks)) {
+    if (draft.findings.auto[line.key]) continue;
+    draft.findings.auto[line.key] = true;
+    const code = MISMATCH_FINDINGS[line.key];
+    if (!draft.findings.codes.includes(code)) {
+      const set = new Set([...draft.findings.codes, code]);
+      draft.findings.codes = FINDING_CODES.filter((c) => set.has(c));
+    }
+    draft.findings.text = draft.findings.text.trim() ? `${draft.findings.text.trim()}\n${line.text}` : line.text;
+    changed = true;
+  }
+  return changed;
 }

@@ -1,13 +1,17 @@
 // The field app: boot, routes, the update banner and the sync bar.
+import { rememberAccount } from './accounts.js';
 import { api, setToken } from './api.js';
-import { deleteMeta, getMeta } from './db.js';
+import {
+  adoptUnauthored, claimServerCache, deleteMeta, deviceIdFor, getMeta, requeueRejected, setActiveUser, setMeta,
+} from './db.js';
 import { initLanguage, t, toggleLanguage } from './i18n.js';
 import { loadScope } from './scope.js';
 import { startSyncLoop, syncEvents, syncNow } from './sync.js';
 import { h, mount, toast } from './ui.js';
 import { covertInfo, renderCovertSessions, renderList } from './views/list.js';
 import { renderLogin } from './views/login.js';
-import { renderStatus } from './views/status.js';
+import { renderRecord } from './views/record.js';
+import { renderStatus, unsentSummary } from './views/status.js';
 import { renderStart } from './views/start.js';
 import { renderVisit } from './views/visit.js';
 
@@ -21,6 +25,7 @@ let auth = null;
 let waitingWorker = null;
 let userAskedUpdate = false;
 let syncLoopStarted = false;
+let offlinePassword = null; // kept in memory only, to get a token once the network returns
 const statusBox = h('div', { id: 'status' });
 
 function navigate(hash) {
@@ -41,12 +46,15 @@ function renderHeader() {
         navigator.onLine ? t('app.online') : t('app.offline')),
       h('button', { type: 'button', class: 'small', 'aria-label': t('app.lang_switch'),
         'data-testid': 'lang-switch', onclick: () => { toggleLanguage(); route(); } }, t('app.lang_switch')),
-      auth ? h('button', { type: 'button', class: 'small', onclick: logout }, t('app.logout')) : null),
+      auth ? h('button', { type: 'button', class: 'small', 'data-testid': 'logout', onclick: askLogout },
+        t('app.logout')) : null),
     auth && !inVisit() ? statusBox : null);
 }
 
 async function refreshStatus() {
-  if (auth && !inVisit()) await renderStatus(statusBox);
+  if (auth && !inVisit()) {
+    await renderStatus(statusBox, { offlineSession: !auth.token, onLoginAgain: loginAgain });
+  }
 }
 
 function showBanner() {
@@ -60,27 +68,99 @@ function showBanner() {
   }
 }
 
+/** Logout; with records only on this phone, first say how many and ask (logout-confirm). */
+async function askLogout() {
+  const unsent = await unsentSummary();
+  if (!unsent.total) {
+    await logout();
+    return;
+  }
+  const close = () => dialog.remove();
+  const dialog = h('div', { class: 'modal', role: 'dialog', 'aria-modal': 'true', 'data-testid': 'logout-confirm',
+    'aria-labelledby': 'logout-title' },
+  h('div', { class: 'modal-box' },
+    h('h2', { id: 'logout-title' }, t('logout.title')),
+    h('p', { 'data-testid': 'logout-count', 'data-count': String(unsent.total) },
+      t('logout.count', { n: unsent.total })),
+    unsent.drafts ? h('p', { class: 'muted' }, t('logout.drafts', { n: unsent.drafts })) : null,
+    h('p', {}, t('logout.kept')),
+    h('div', { class: 'row' },
+      h('button', { type: 'button', 'data-testid': 'logout-cancel', onclick: close }, t('logout.cancel')),
+      h('button', { type: 'button', class: 'primary danger', 'data-testid': 'logout-proceed',
+        onclick: async () => { close(); await logout(); } }, t('logout.proceed')))));
+  document.body.append(dialog);
+  dialog.querySelector('[data-testid=logout-cancel]').focus();
+}
+
 async function logout() {
-  try {
-    await api('/auth/revoke', { method: 'POST' });
-  } catch {
-    // Offline or already expired: the local login is forgotten either way.
+  if (auth?.token) {
+    try {
+      await api('/auth/revoke', { method: 'POST' });
+    } catch {
+      // Offline or already expired: the local login is forgotten either way.
+    }
   }
   await deleteMeta('auth');
   auth = null;
+  offlinePassword = null;
   setToken(null);
+  setActiveUser(null);
   navigate('#/');
 }
 
-function onLoggedIn(newAuth) {
+/** Make `who` the user whose records the app shows and pushes. */
+async function becomeActive(who) {
+  setActiveUser({ ...who.user, device_id: who.device_id });
+  await claimServerCache(who.user.id);
+}
+
+function onLoggedIn(newAuth, password) {
   auth = newAuth;
-  if (!syncLoopStarted) {
-    syncLoopStarted = true;
-    startSyncLoop();
-  } else {
+  offlinePassword = newAuth.offline ? password : null;
+  (async () => {
+    await becomeActive(newAuth);
+    // Records from before authors were kept belong to the owner of the phone's seq space.
+    await adoptUnauthored({ ...newAuth.user, device_id: newAuth.device_id });
+    if (!syncLoopStarted) {
+      syncLoopStarted = true;
+      startSyncLoop();
+    } else {
+      syncNow('login');
+    }
+    navigate('#/');
+  })();
+}
+
+/** Logged in offline: once online, get a token with the password held in memory. */
+async function reauthenticate() {
+  if (!auth?.offline || !offlinePassword || !navigator.onLine) return;
+  try {
+    const answer = await api('/auth/token', { method: 'POST', json: {
+      username: auth.user.username, password: offlinePassword, device_id: auth.device_id } });
+    const fresh = { token: answer.token, expires_at: answer.expires_at, user: answer.user,
+      device_key: answer.device_key || auth.device_key, device_id: auth.device_id };
+    await rememberAccount(auth.user.username, offlinePassword, fresh);
+    await setMeta('auth', fresh);
+    auth = fresh;
+    offlinePassword = null;
+    setToken(fresh.token);
     syncNow('login');
+  } catch {
+    // Still no way through (or the password changed): the status bar offers to log in again.
   }
-  navigate('#/');
+  renderHeader();
+  refreshStatus();
+}
+
+/** An offline session without a password in memory: log in again, nothing on the phone is lost. */
+export async function loginAgain() {
+  const username = auth?.user?.username || '';
+  await deleteMeta('auth');
+  auth = null;
+  setToken(null);
+  setActiveUser(null);
+  mount(app);
+  await renderLogin(app, { onLoggedIn, username });
 }
 
 let routeSerial = 0;
@@ -98,6 +178,11 @@ async function route(notice) {
   let m = hash.match(/^#\/visit\/([\w-]+)$/);
   if (m) {
     await renderVisit(app, { id: m[1], navigate });
+    return;
+  }
+  m = hash.match(/^#\/record\/([\w-]+)$/);
+  if (m) {
+    await renderRecord(app, { id: m[1], navigate });
     return;
   }
   const scope = await loadScope();
@@ -123,6 +208,11 @@ async function route(notice) {
   }
   await renderList(app, { scope, auth, navigate });
   app.dataset.ready = 'true';
+  if (sessionStorage.getItem('spotcheck-top')) {
+    // Just sealed: the list opens at the top, where the new record is.
+    sessionStorage.removeItem('spotcheck-top');
+    window.scrollTo(0, 0);
+  }
 }
 
 async function registerWorker() {
@@ -155,12 +245,21 @@ async function boot() {
   registerWorker().catch((error) => console.warn('service worker', error));
   auth = (await getMeta('auth')) || null;
   if (auth && auth.expires_at && new Date(auth.expires_at) < new Date()) auth = null;
-  if (auth) setToken(auth.token);
+  if (auth && !auth.device_id) auth = { ...auth, device_id: await deviceIdFor(auth.user.username) };
+  if (auth) {
+    setToken(auth.token);
+    await becomeActive(auth);
+  }
   window.addEventListener('hashchange', () => route());
   window.addEventListener('online', renderHeader);
+  window.addEventListener('online', reauthenticate);
   window.addEventListener('offline', renderHeader);
   syncEvents.addEventListener('change', refreshStatus);
-  syncEvents.addEventListener('scope', () => { if (!inVisit()) route(); });
+  syncEvents.addEventListener('scope', async () => {
+    // The scope or a plan changed: what the server refused before may be accepted now.
+    if (auth && await requeueRejected({ onlyIfCursorChanged: true })) syncNow('retry');
+    if (!inVisit()) route();
+  });
   syncEvents.addEventListener('change', () => {
     if (auth && !inVisit() && (location.hash || '#/') === '#/') route();
   });
@@ -168,6 +267,7 @@ async function boot() {
     await deleteMeta('auth');
     auth = null;
     setToken(null);
+    setActiveUser(null);
     if (!inVisit()) route(t('sync.session_expired'));
     else toast(t('sync.session_expired'));
   });

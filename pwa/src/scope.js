@@ -45,6 +45,7 @@ function resolve(scope, assignment) {
     id: assignment.id,
     assignment,
     inspector_ids: assignment.inspector_ids || [],
+    inspectors: assignment.inspectors || [],
     ...describe(scope, assignment.class_id, found.session, found.version),
   };
 }

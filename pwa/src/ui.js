@@ -58,3 +58,22 @@ export function formatDistance(m) {
 export function statusPill(status) {
   return h('span', { class: `pill pill-${status}` }, t(`check.${status}`));
 }
+
+/**
+ * Show a message that stays until the person closes it (a storage failure must not vanish
+ * in 3.5 seconds). One per `key`: showing it again replaces the text.
+ */
+export function showLasting(key, message) {
+  let box = document.querySelector(`[data-lasting="${key}"]`);
+  if (!box) {
+    box = h('div', { class: 'lasting', role: 'alert', 'data-testid': 'lasting-message', 'data-lasting': key });
+    document.body.append(box);
+  }
+  box.replaceChildren(h('p', {}, message),
+    h('button', { type: 'button', class: 'small', onclick: () => box.remove() }, t('lasting.close')));
+}
+
+/** Remove a lasting message, if shown. */
+export function clearLasting(key) {
+  document.querySelector(`[data-lasting="${key}"]`)?.remove();
+}

@@ -103,7 +103,9 @@ def _plan_version(entity_id: uuid.UUID) -> dict[str, Any] | None:
             "category": s.category, "topic": s.topic, "teacher_id": str(s.teacher_id),
             "site_id": str(s.site_id),
         } for s in version.sessions],
-        "roster": [{"trainee_id": str(e.trainee_id), "name": e.trainee.name}
+        # The last four characters of the ID (already in the masked form) let an inspector check a
+        # person against the roster; the rest of the number never leaves the server.
+        "roster": [{"trainee_id": str(e.trainee_id), "name": e.trainee.name, "id_tail": e.trainee.id_masked[-4:]}
                    for e in sorted(version.enrollments, key=lambda e: (e.trainee.name, str(e.trainee_id)))],
     }
 
@@ -114,6 +116,9 @@ def _assignment(entity_id: uuid.UUID) -> dict[str, Any] | None:
         "class_id": str(assignment.class_id), "session_id": str(assignment.session_id),
         "date": assignment.date.isoformat(), "status": assignment.status,
         "inspector_ids": sorted(str(u.id) for u in assignment.inspectors),
+        # The team by name: one labelled signature slot per member on the phone.
+        "inspectors": [{"id": str(u.id), "name": u.display_name or u.username}
+                       for u in sorted(assignment.inspectors, key=lambda u: str(u.id))],
     }
 
 

@@ -92,6 +92,15 @@ def fill_visit(page, photo: Path, shots: str | None = None) -> None:
 
 
 
+def seal(page) -> None:
+    """Press 封存并保存 and confirm in the dialog that lists what will be sealed."""
+    page.get_by_test_id("visit-submit").click()
+    page.get_by_test_id("seal-confirm").wait_for()
+    page.get_by_test_id("seal-proceed").click()
+    page.get_by_test_id("seal-confirm").wait_for(state="detached")
+
+
+
 def wait_synced(page, timeout_ms: int = 20000) -> None:
     """Press 同步 and wait until nothing is left only on the phone."""
     page.get_by_test_id("sync-now").click()

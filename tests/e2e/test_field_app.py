@@ -27,6 +27,7 @@ from tests.e2e.field_app import (
     login,
     make_photo,
     next_step,
+    seal,
     server_visits,
     start_visit,
     wait_synced,
@@ -85,10 +86,11 @@ def test_whole_visit_offline_reaches_the_server_exactly_once(live_server, contex
     fill_visit(page, make_photo(tmp_path / "classroom.jpg"), shots="visit")
     screenshot(page, "08-summary")
     assert "内容" in page.get_by_test_id("summary-mismatches").inner_text()
-    page.get_by_test_id("visit-submit").click()
+    seal(page)
     page.get_by_test_id("visit-row").first.wait_for()
-    # 5 sign-ins + the visit + 1 photo + 2 signatures are only on this phone.
-    assert page.get_by_test_id("sync-pending").inner_text() == "9"
+    # One visit record (its 5 sign-ins inside it), with 1 photo and 2 signatures, is only on this phone.
+    assert page.get_by_test_id("sync-pending").inner_text() == "1"
+    assert "1 份抽查记录（1 张照片、2 个签名）未上传" in page.get_by_test_id("sync-line").inner_text()
     assert page.get_by_test_id("visit-row").first.get_attribute("data-state") == "local"
     screenshot(page, "09-pending")
     assert server_visits(live_server) == []
@@ -179,7 +181,7 @@ def test_gps_two_km_away_is_a_place_mismatch_shown_and_stored(live_server, conte
     screenshot(page, "11-place-mismatch")
     fill_visit(page, make_photo(tmp_path / "far.jpg", (640, 480)))
     assert "地点" in page.get_by_test_id("summary-mismatches").inner_text()
-    page.get_by_test_id("visit-submit").click()
+    seal(page)
     wait_synced(page)
     (visit,) = server_visits(live_server)
     assert visit["checks"]["place"]["status"] == "mismatch"
@@ -206,11 +208,11 @@ def test_server_killed_during_sync_then_exactly_once_after_restart(live_server, 
     start_visit(page)
     fill_visit(page, make_photo(tmp_path / "k.jpg"))
     live_server.kill()
-    page.get_by_test_id("visit-submit").click()
+    seal(page)
     page.get_by_test_id("visit-row").first.wait_for()
     page.get_by_test_id("sync-now").click()
     page.get_by_test_id("sync-error").wait_for(timeout=15000)  # the push failed: back-off
-    assert page.get_by_test_id("sync-pending").inner_text() == "9"
+    assert page.get_by_test_id("sync-pending").inner_text() == "1"
     assert page.get_by_test_id("visit-row").first.get_attribute("data-state") == "local"
     # 导出未同步数据: one file with every unsynced mutation and media file, bytes intact.
     with page.expect_download() as download:
@@ -241,7 +243,7 @@ def test_server_killed_during_sync_then_exactly_once_after_restart(live_server, 
     context.unroute("**/api/v1/sync/push")
     assert len(pushes) == 1 and len(pushes[0]["mutations"]) == 6
     assert len(server_visits(live_server)) == 1  # applied on the server...
-    assert page.get_by_test_id("sync-pending").inner_text() == "9"  # ...but not known to the phone
+    assert page.get_by_test_id("sync-pending").inner_text() == "1"  # ...but not known to the phone
 
     live_server.start()
     wait_synced(page, timeout_ms=30000)

@@ -16,6 +16,7 @@ from tests.e2e.field_app import (
     fill_visit,
     login,
     make_photo,
+    seal,
     server_visits,
     start_visit,
     wait_synced,
@@ -61,7 +62,7 @@ def test_photo_upload_cut_mid_way_resumes_from_the_server_offset(live_server, co
     context.set_offline(True)
     start_visit(page)
     fill_visit(page, make_noisy_photo(tmp_path / "noise.jpg"))
-    page.get_by_test_id("visit-submit").click()
+    seal(page)
     page.get_by_test_id("visit-row").first.wait_for()
     photo = phone_photo(page)
     assert photo["hashed"] == photo["sha256"]
@@ -186,7 +187,7 @@ def test_sync_reset_wipes_the_server_cache_keeps_the_outbox_and_stops(live_serve
     context.route("**/api/v1/sync/pull*", hold_first_pull)
     with page.expect_request(lambda r: "/api/v1/sync/pull" in r.url, timeout=15000):
         context.set_offline(False)  # the 'online' event starts a sync
-    page.get_by_test_id("visit-submit").click()
+    seal(page)
     page.get_by_test_id("visit-row").first.wait_for()
     outbox = page.evaluate(IDB_READ, ["outbox"])
     assert sorted(m["type"] for m in outbox) == ["signin.create"] * 5 + ["visit.submit"]

@@ -27,7 +27,7 @@ from tests.e2e.conftest import (
     screenshot,
     wait_for_sw_control,
 )
-from tests.e2e.field_app import login, make_photo, next_step, start_visit, wait_synced
+from tests.e2e.field_app import login, make_photo, next_step, seal, start_visit, wait_synced
 
 pytestmark = pytest.mark.e2e
 
@@ -150,7 +150,7 @@ def test_badges_scanned_offline_with_the_camera_reach_the_server(live_server, pl
         draw_signature(page, "signature-base")
         page.locator('[data-testid=signature-base][data-signed="true"]').wait_for()
         next_step(page, "summary")
-        page.get_by_test_id("visit-submit").click()
+        seal(page)
         page.get_by_test_id("visit-row").first.wait_for()
         assert live_server.sql("SELECT count(*) FROM sign_in") == [(0,)]
 

@@ -35,6 +35,13 @@ function note(draftId, kind, text) {
   }
 }
 
+/** An anomaly: shown in the log and counted on the draft, so the count survives a reload. */
+function noteBad(draft, text) {
+  noteBad(draft, text);
+  draft.scan_anomalies = (draft.scan_anomalies || 0) + 1;
+  current?.save();
+}
+
 function closeOverlay() {
   closeSignPad();
   scanner?.stop();
@@ -61,7 +68,7 @@ async function onBadge(text) {
   if (/\/s\/[\w-]+$/.test(text)) return; // the self sign-in code, seen over a shoulder
   const result = await verifyBadge(text, draft.class_id);
   if (result.reason === 'garbled') {
-    note(draft.id, 'bad', tq('qr.garbled'));
+    noteBad(draft, tq('qr.garbled'));
     return;
   }
   const signin = {
@@ -72,11 +79,11 @@ async function onBadge(text) {
   const trainee = roster.find((r) => r.trainee_id === result.trainee_id);
   if (result.ok || result.reason === 'no_key') {
     const again = draft.signins.some((s) => s.method === 'badge' && s.trainee_id === result.trainee_id);
-    if (!trainee) note(draft.id, 'bad', tq('qr.not_on_roster'));
-    else if (again) note(draft.id, 'bad', tq('qr.duplicate', { name: trainee.name }));
+    if (!trainee) noteBad(draft, tq('qr.not_on_roster'));
+    else if (again) noteBad(draft, tq('qr.duplicate', { name: trainee.name }));
     else note(draft.id, result.ok ? 'ok' : 'warn', result.ok ? tq('qr.ok', { name: trainee.name }) : tq('qr.no_key'));
   } else {
-    note(draft.id, 'bad', tq(`qr.${result.reason}`));
+    noteBad(draft, tq(`qr.${result.reason}`));
   }
   // Every scan is kept, the doubtful ones too: the server checks the badge again and flags or
   // rejects it, so the record shows the anomaly rather than hiding it.
@@ -90,7 +97,7 @@ async function onBadge(text) {
     rerender();
   }
   const run = rapidRun(draft.signins);
-  if (run >= RAPID_COUNT) note(draft.id, 'bad', tq('qr.rapid', { n: run }));
+  if (run >= RAPID_COUNT) noteBad(draft, tq('qr.rapid', { n: run }));
 }
 
 function closeSignPad() {
@@ -160,10 +167,11 @@ async function openScanner() {
   document.body.append(overlay);
   try {
     scanner = await startScanner(video, (text) => { onBadge(text); });
-    engine.textContent = tq('qr.engine', { engine: scanner.engine });
+    // Which decoder reads the codes is for tests and support, not for the person scanning.
     engine.dataset.engine = scanner.engine;
+    engine.textContent = tq('qr.ready');
   } catch (error) {
-    message.textContent = tq('qr.no_camera', { message: error.message || String(error) });
+    message.textContent = tq('qr.no_camera');
     message.className = 'scan-message bad';
   }
 }
@@ -210,7 +218,7 @@ async function openSelfCode(draft) {
 registerAttendanceExtension((ctx) => {
   current = ctx;
   const entries = log.get(ctx.draft.id) || [];
-  const bad = entries.filter((e) => e.kind === 'bad').length;
+  const bad = ctx.draft.scan_anomalies || 0;
   const scans = ctx.draft.signins.filter((s) => s.method === 'badge').length;
   const list = h('ul', { class: 'scan-log', 'data-testid': 'scan-log' },
     entries.slice(0, 5).map((e) => h('li', { class: e.kind }, e.text)));

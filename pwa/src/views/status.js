@@ -1,15 +1,35 @@
-// The sync bar: what is still only on this phone, the age of the oldest, 同步 and export.
-import { allMedia, deviceId, listDrafts, listVisits, outboxEntries } from '../db.js';
+// The status bar: what is still only on this phone, counted as a person would (records, with
+// their photos and signatures), storage use, 同步 and export.
+import { allMedia, deviceId, listDrafts, listRejected, listVisits, outboxEntries } from '../db.js';
 import { t } from '../i18n.js';
 import { syncNow, syncState } from '../sync.js';
 import { formatAge, h, mount, toast } from '../ui.js';
 
-/** Count what the server does not hold yet: outbox mutations and unconfirmed media. */
-export async function pendingSummary() {
-  const [outbox, media] = await Promise.all([outboxEntries(), allMedia()]);
-  const items = [...outbox, ...media.filter((m) => m.submitted && !m.confirmed)];
-  const oldest = items.map((i) => i.created_at).sort()[0] || null;
-  return { count: items.length, oldest };
+const STORAGE_WARN = 0.8; // warn when the app uses this share of its quota
+
+/**
+ * What of the active user's work the server does not hold yet: sealed visits with an entry
+ * in the outbox, a refused entry or a file not yet confirmed (one record each, however many
+ * sign-ins and files it has), other outbox entries (one record each), and drafts apart.
+ */
+export async function unsentSummary() {
+  const [outbox, media, visits, drafts, rejected] = await Promise.all([
+    outboxEntries(), allMedia(), listVisits(), listDrafts(), listRejected()]);
+  const visitIds = new Set(visits.map((v) => v.id));
+  const waiting = [...outbox, ...rejected];
+  const unconfirmed = media.filter((m) => m.submitted && !m.confirmed);
+  const pendingVisits = visits.filter((v) => waiting.some((e) => e.entity_id === v.id || e.payload?.visit_id === v.id)
+    || unconfirmed.some((m) => m.visit_id === v.id) || v.state === 'rejected');
+  const others = waiting.filter((e) => !visitIds.has(e.entity_id) && !visitIds.has(e.payload?.visit_id));
+  const photoShas = new Set(pendingVisits.flatMap((v) => (v.payload?.photos || []).map((p) => p.sha256)));
+  const files = unconfirmed.filter((m) => pendingVisits.some((v) => v.id === m.visit_id));
+  const photos = files.filter((m) => photoShas.has(m.sha256) || m.mime?.startsWith('image/jpeg')).length;
+  const oldest = [...waiting, ...unconfirmed].map((i) => i.created_at).filter(Boolean).sort()[0] || null;
+  return {
+    visits: pendingVisits.length, others: others.length, photos, signatures: files.length - photos,
+    drafts: drafts.length, records: pendingVisits.length + others.length,
+    total: pendingVisits.length + others.length + drafts.length, oldest,
+  };
 }
 
 function toBase64(buffer) {
@@ -19,10 +39,10 @@ function toBase64(buffer) {
   return btoa(text);
 }
 
-/** Download everything not yet on the server as one JSON file. */
+/** Download everything of the active user not yet on the server (refused records too) as JSON. */
 export async function exportUnsynced() {
-  const [outbox, media, drafts, visits, device] = await Promise.all([
-    outboxEntries(), allMedia(), listDrafts(), listVisits(), deviceId()]);
+  const [outbox, media, drafts, visits, rejected, device] = await Promise.all([
+    outboxEntries(), allMedia(), listDrafts(), listVisits(), listRejected(), deviceId()]);
   const encode = (obj) => JSON.parse(JSON.stringify(obj, (key, value) => (
     value instanceof ArrayBuffer ? { base64: toBase64(value) } : value)));
   const file = {
@@ -30,6 +50,7 @@ export async function exportUnsynced() {
     exported_at: new Date().toISOString(),
     device_id: device,
     outbox,
+    rejected,
     visits: visits.filter((v) => v.state !== 'pushed' || outbox.some((o) => o.entity_id === v.id)),
     drafts: encode(drafts),
     media: media.filter((m) => !m.confirmed && m.bytes).map((m) => ({
@@ -42,29 +63,58 @@ export async function exportUnsynced() {
   link.click();
   link.remove();
   setTimeout(() => URL.revokeObjectURL(url), 10000);
-  toast(t('sync.export_done', { n: file.outbox.length + file.media.length + file.drafts.length }));
+  toast(t('sync.export_done', { n: file.outbox.length + file.rejected.length + file.media.length
+    + file.drafts.length }));
 }
 
-/** Render the sync bar into root. */
-export async function renderStatus(root) {
-  const { count, oldest } = await pendingSummary();
+/** The pending line: "1 份抽查记录（2 张照片、4 个签名）未上传", the number in sync-pending. */
+function pendingLine(summary) {
+  const count = h('strong', { 'data-testid': 'sync-pending' }, String(summary.records));
+  const files = summary.photos || summary.signatures
+    ? t('sync.files', { p: summary.photos, s: summary.signatures }) : '';
+  const text = summary.others
+    ? t('sync.pending_mixed', { v: summary.visits, o: summary.others, files })
+    : t('sync.pending_visits', { files });
+  return h('p', { class: 'pending', 'data-testid': 'sync-line' }, count, text,
+    summary.oldest ? h('span', { class: 'muted' }, ` · ${t('sync.oldest', { age: formatAge(summary.oldest) })}`) : null);
+}
+
+async function storageLine() {
+  if (!navigator.storage?.estimate) return null;
+  const { usage = 0, quota = 0 } = await navigator.storage.estimate();
+  if (!quota) return null;
+  const share = usage / quota;
+  const mb = (n) => (n / 1024 / 1024).toFixed(n < 10 * 1024 * 1024 ? 1 : 0);
+  return h('p', { class: share >= STORAGE_WARN ? 'warn small-print' : 'muted small-print',
+    'data-testid': 'storage-use', 'data-share': share.toFixed(4), role: share >= STORAGE_WARN ? 'alert' : null },
+  share >= STORAGE_WARN ? t('storage.nearly_full', { used: mb(usage), quota: mb(quota), pct: Math.round(share * 100) })
+    : t('storage.use', { used: mb(usage), quota: mb(quota), pct: Math.max(1, Math.round(share * 100)) }));
+}
+
+/** Render the status bar into root. */
+export async function renderStatus(root, { offlineSession = false, onLoginAgain = null } = {}) {
+  const [summary, storage] = await Promise.all([unsentSummary(), storageLine()]);
   const state = syncState();
-  const [before, after] = t('sync.pending', { n: '\u0000' }).split('\u0000');
-  const line = count
-    ? h('p', { class: 'pending' }, before, h('strong', { 'data-testid': 'sync-pending' }, String(count)), after,
-      oldest ? h('span', { class: 'muted' }, ` · ${t('sync.oldest', { age: formatAge(oldest) })}`) : null)
+  const line = summary.records
+    ? pendingLine(summary)
     : h('p', { class: 'pending ok' }, h('span', { 'data-testid': 'sync-pending', class: 'sr-count' }, '0'),
       t('sync.all_done'));
   mount(root,
     h('div', { class: 'syncbar', 'data-running': String(state.running) },
       line,
+      offlineSession && navigator.onLine ? h('p', { class: 'warn small-print', 'data-testid': 'need-login' },
+        t('sync.need_login')) : null,
       state.running ? h('p', { class: 'muted' }, t('sync.running'))
         : !navigator.onLine ? h('p', { class: 'muted small-print' }, t('sync.offline'))
-          : state.lastError ? h('p', { class: 'warn small-print', 'data-testid': 'sync-error' }, t('sync.failed', {
-            message: state.lastError === 'network' ? t('error.network') : state.lastError })) : null,
+          : state.lastError ? h('p', { class: 'warn small-print', 'data-testid': 'sync-error' },
+            t('sync.failed_plain')) : null,
+      storage,
       h('div', { class: 'row' },
-        h('button', { type: 'button', class: 'primary', 'data-testid': 'sync-now',
-          onclick: () => syncNow('manual') }, t('sync.now')),
-        count ? h('button', { type: 'button', 'data-testid': 'sync-export', onclick: exportUnsynced },
+        offlineSession && navigator.onLine && onLoginAgain
+          ? h('button', { type: 'button', class: 'primary', 'data-testid': 'login-again', onclick: onLoginAgain },
+            t('sync.login_again'))
+          : h('button', { type: 'button', class: 'primary', 'data-testid': 'sync-now',
+            onclick: () => syncNow('manual') }, t('sync.now')),
+        summary.total ? h('button', { type: 'button', 'data-testid': 'sync-export', onclick: exportUnsynced },
           t('sync.export')) : null)));
 }

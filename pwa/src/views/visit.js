@@ -2,9 +2,10 @@
 // The draft and what it becomes when sealed live in ../draft.js.
 import { getFix } from '../capture/gps.js';
 import { discardDraft, getDraft, saveDraft, setMeta } from '../db.js';
-import { STEPS } from '../draft.js';
+import { computeChecks, prefillFindings, STEPS, stepState } from '../draft.js';
 import { t } from '../i18n.js';
-import { h, mount, toast } from '../ui.js';
+import { clearLasting, h, mount } from '../ui.js';
+import { reportWriteFailure } from './storage_errors.js';
 import { renderAttendance } from './steps/attendance.js';
 import { renderChecks } from './steps/checks.js';
 import { sessionLine } from './steps/common.js';
@@ -36,12 +37,24 @@ export async function renderVisit(root, { id, navigate }) {
   let latestSave = 0;
   // Saves are chained so a slow write can never overwrite a newer one. The page says when the
   // newest one is on disk (data-draft-saved), for people and tests who reload right after typing.
+  // A failed write undoes what the screen showed: the draft goes back to what is on disk.
   const save = () => {
     const mine = ++latestSave;
     document.documentElement.dataset.draftSaved = 'false';
     saving = saving.then(() => saveDraft(draft))
-      .then(() => { if (mine === latestSave) document.documentElement.dataset.draftSaved = 'true'; })
-      .catch((error) => toast(error.message));
+      .then(() => {
+        if (mine === latestSave) document.documentElement.dataset.draftSaved = 'true';
+        clearLasting('storage');
+      })
+      .catch(async (error) => {
+        const stored = await getDraft(draft.id);
+        if (stored) {
+          for (const key of Object.keys(draft)) delete draft[key];
+          Object.assign(draft, stored);
+        }
+        reportWriteFailure(error, t('what.draft'));
+        rerender();
+      });
     return saving;
   };
   let cleanups = [];
@@ -75,6 +88,11 @@ export async function renderVisit(root, { id, navigate }) {
     for (const cleanup of cleanups) cleanup();
     cleanups = [];
     const key = STEPS[draft.step];
+    // Mismatches found so far become findings the inspector can edit (once each).
+    if (key === 'findings' || key === 'summary') {
+      if (prefillFindings(draft)) save();
+    }
+    const checks = computeChecks(draft);
     const nav = h('nav', { class: 'stepnav' },
       draft.step > 0 ? h('button', { type: 'button', 'data-testid': 'visit-prev', onclick: () => go(draft.step - 1) },
         `‹ ${t('visit.prev')}`) : h('button', { type: 'button', onclick: () => navigate('#/') }, `‹ ${t('visit.back')}`),
@@ -84,9 +102,14 @@ export async function renderVisit(root, { id, navigate }) {
       h('div', { class: 'visit', 'data-visit-id': draft.id, 'data-step': key },
         h('p', { class: 'muted small-print' }, `${draft.filed.class_name} · ${sessionLine(draft.filed.session)}`),
         h('ol', { class: 'progress', 'aria-label': t('visit.step', { n: draft.step + 1, total: STEPS.length }) },
-          STEPS.map((s, i) => h('li', { class: i === draft.step ? 'on' : i < draft.step ? 'done' : '',
-            'aria-current': i === draft.step ? 'step' : null }, h('button', { type: 'button',
-            'aria-label': t(`step.${s}`), onclick: () => go(i) }, String(i + 1))))),
+          STEPS.map((s, i) => {
+            const state = stepState(draft, s, checks);
+            return h('li', { class: `${i === draft.step ? 'on ' : ''}state-${state}`,
+              'aria-current': i === draft.step ? 'step' : null }, h('button', { type: 'button',
+              'data-testid': 'step-tab', 'data-step': s, 'data-state': state,
+              'aria-label': `${t(`step.${s}`)}：${t(`stepstate.${state}`)}`, onclick: () => go(i) },
+            state === 'mismatch' ? '!' : state === 'done' ? '✓' : String(i + 1)));
+          })),
         h('h2', {}, `${t('visit.step', { n: draft.step + 1, total: STEPS.length })} · ${t(`step.${key}`)}`),
         h('div', { class: 'step-body' }, STEP_BODIES[key](ctx)),
         nav,

@@ -38,20 +38,28 @@ export function renderAttendance({ draft, save, rerender }) {
     n: roster.length, p: roster.filter((r) => draft.present[r.trainee_id]).length,
     h: draft.headcount === '' ? '—' : draft.headcount });
   const summary = h('p', { class: 'muted', 'aria-live': 'polite' }, summaryText());
+  // How each trainee came to be present: a badge scan, their own phone, or the inspector's tap.
+  const methodOf = new Map();
+  for (const signin of draft.signins) {
+    if (signin.trainee_id && !methodOf.has(signin.trainee_id)) methodOf.set(signin.trainee_id, signin.method);
+  }
   const rows = roster.map((trainee) => {
     const present = !!draft.present[trainee.trainee_id];
+    const method = present ? (methodOf.get(trainee.trainee_id) || 'manual') : 'none';
     return h('li', {},
       h('button', {
-        type: 'button', class: `attendee ${present ? 'present' : 'absent'}`,
+        type: 'button', class: `attendee ${present ? 'present' : 'absent'} method-${method}`,
         'data-testid': 'attendee', 'data-present': String(present), 'aria-pressed': String(present),
-        'data-trainee-id': trainee.trainee_id,
+        'data-trainee-id': trainee.trainee_id, 'data-method': method,
         onclick: () => {
           draft.present[trainee.trainee_id] = !present;
           save();
           rerender();
         },
-      }, h('span', { class: 'name' }, trainee.name),
-      h('span', { class: 'mark' }, present ? t('attendance.present') : t('attendance.absent'))));
+      }, h('span', { class: 'name' }, trainee.name,
+        trainee.id_tail ? h('span', { class: 'id-tail', 'data-testid': 'id-tail' },
+          t('attendance.id_tail', { tail: trainee.id_tail })) : null),
+      h('span', { class: 'mark' }, present ? t(`attendance.by_${method}`) : t('attendance.absent'))));
   });
   const ctx = { draft, roster, save, rerender, markPresent };
   return [
