@@ -45,6 +45,11 @@ class PhotoSchema(StrictSchema):
     caption = Text(allow_none=True, validate=validate.Length(max=256))
 
 
+class BaseRefusalSchema(StrictSchema):
+    name = Text(allow_none=True, load_default=None, validate=validate.Length(max=64))
+    reason = Text(multiline=True, required=True, validate=validate.Length(min=1, max=500))
+
+
 class VisitPayloadSchema(StrictSchema):
     """The sealed visit: exactly these members, each in its JSON type (the seal covers them all)."""
 
@@ -66,6 +71,8 @@ class VisitPayloadSchema(StrictSchema):
                             validate=validate.OneOf(["compliant", "issues", "could_not_inspect"]))
     signatures = fields.List(fields.Nested(SignatureSchema), load_default=list, validate=validate.Length(max=20))
     photos = fields.List(fields.Nested(PhotoSchema), load_default=list, validate=validate.Length(max=200))
+    base_refused = fields.Nested(BaseRefusalSchema, allow_none=True, load_default=None, metadata={
+        "description": "拒签: the base representative refused to sign (no base signature then), and why"})
     seal = Text(required=True, validate=SHA256)
 
     @validates_schema

@@ -115,8 +115,8 @@ export function buildPayload(draft, endedAt, signins) {
   };
   if (baseRefused(draft)) {
     // 拒签: who refused (when the name is known) and why, sealed with the record.
-    payload.base_refused = { name: draft.signatures.base.name.trim(),
-      reason: draft.signatures.base.refused_reason.trim() };
+    payload.base_refused = { reason: draft.signatures.base.refused_reason.trim() };
+    if (draft.signatures.base.name.trim()) payload.base_refused.name = draft.signatures.base.name.trim();
   }
   if (draft.assignment_id) payload.assignment_id = draft.assignment_id;
   return payload;

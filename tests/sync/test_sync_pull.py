@@ -44,6 +44,13 @@ def test_first_pull_brings_the_inspectors_scope_and_nothing_else(client, world):
     assert set(seen["county"]) == {str(world.counties["a"].id)}
     assert set(seen["assignment"]) == {str(mine.id)}
     assert seen["assignment"][str(mine.id)]["data"]["inspector_ids"] == [str(world.users["inspector_a"].id)]
+    # The team by name (one signature slot each) and each roster row's last four ID characters.
+    inspector = world.users["inspector_a"]
+    assert seen["assignment"][str(mine.id)]["data"]["inspectors"] == [
+        {"id": str(inspector.id), "name": inspector.display_name or inspector.username}]
+    tails = {r["trainee_id"]: r["id_tail"] for r in data["roster"]}
+    for trainee in (t for t in world.trainees if str(t.id) in tails):
+        assert tails[str(trainee.id)] == trainee.id_masked[-4:] and "*" not in tails[str(trainee.id)]
     assert str(theirs.id) not in str(changes)
     assert {"base", "teacher", "training_class"} <= set(seen)
 

@@ -161,3 +161,25 @@ def test_a_reviewers_decision_reaches_the_inspectors_phone(client, world):
     assert [(c["type"], c["data"]["decision"]) for c in changes] == [("visit_review", "reinspect")]
     other, _ = phone(client, "inspector_b", "phone-b").pull_all(None)
     assert all(c["type"] != "visit_review" for c in other)
+
+
+def test_a_base_refusal_to_sign_is_sealed_and_kept(client, world):
+    """拒签: no base signature, the refusal and its reason inside the sealed payload."""
+    from server.models import Visit
+    from tests.sync.client import seal
+
+    device = phone(client)
+    session = today_session(world)
+    payload = visit_payload(class_id=world.classes["a"].id, session=session,
+                            plan_version_id=world.versions["a"].id, site=world.sites["a"])
+    payload.pop("seal")
+    payload["base_refused"] = {"reason": "负责人称需请示领导，拒绝签字"}
+    visit_id = uuid.uuid4()
+    device.add_visit(seal(payload), visit_id=visit_id)
+    result = device.push()[1]["results"][-1]
+    assert result["status"] in ("applied", "flagged"), result
+    stored = db.session.scalar(db.select(Visit).where(Visit.id == visit_id))
+    assert stored.payload["base_refused"] == {"reason": "负责人称需请示领导，拒绝签字"}
+    blank = dict(payload, base_refused={"reason": ""})
+    device.add_visit(seal(blank), visit_id=uuid.uuid4())
+    assert device.push()[1]["results"][-1]["status"] == "rejected"
