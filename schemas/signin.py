@@ -29,7 +29,7 @@ class SelfSignInFormSchema(StrictSchema):
     ticket = Text(required=True, validate=validate.Length(min=1, max=512))
     name = Text(required=True, validate=validate.Length(min=1, max=64))
     id_last6 = Text(required=True, validate=validate.Regexp(
-        r"^\s*\d{5}[\dXx]\s*$", error="请输入身份证号后6位"))
+        r"^\s*\d{5}[\dXxＸｘ]\s*$", error="请输入身份证号后6位"))
     signature = Text(required=True, validate=validate.Length(min=1, max=400_000))
     lat = Text(load_default="")
     lon = Text(load_default="")

@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 from flask_login import UserMixin
 from sqlalchemy import ForeignKey, LargeBinary, String
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from server.models.base import Model, TimestampMixin, UUIDMixin
 from server.models.org import County, TrainingBase
@@ -83,6 +83,8 @@ class Trainee(UUIDMixin, TimestampMixin, Model):
     id_number_enc: Mapped[bytes] = mapped_column(LargeBinary)
     id_number_hash: Mapped[str] = mapped_column(String(64), unique=True)
     id_masked: Mapped[str] = mapped_column(String(18))
+    # Only the birth year is kept (stored as 1 January of it): beside id_masked the exact date
+    # narrows the ID number to one or two candidates. R3's age check decrypts the number instead.
     birth_date: Mapped[date]
     education: Mapped[str] = mapped_column(String(16))
     occupation_name: Mapped[str] = mapped_column(String(64), default="")
@@ -93,3 +95,7 @@ class Trainee(UUIDMixin, TimestampMixin, Model):
     phone: Mapped[str] = mapped_column(String(32), default="")
     # Set when personal data was erased after the retention period (R12 keeps 5 years).
     purged_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    @validates("birth_date")
+    def _keep_birth_year_only(self, key: str, value: date | None) -> date | None:
+        return value.replace(month=1, day=1) if value else value

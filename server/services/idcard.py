@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -11,8 +12,20 @@ _PATTERN = re.compile(r"^\d{17}[\dX]$")
 
 
 def normalise_id_number(raw: str) -> str:
-    """Strip spaces and accept a lowercase x as X."""
-    return (raw or "").strip().replace(" ", "").upper()
+    """Return an ID number as ASCII digits and X, however it was typed.
+
+    The one form used for validation, duplicate checks, storage and the look-up hash: Unicode
+    NFKC (full-width ０-９ and Ｘ from a Chinese IME), then every decimal digit of any script as
+    its ASCII digit, x as X, and spaces and invisible format characters dropped. Anything else is
+    kept, so the number still fails validation.
+    """
+    out = []
+    for char in unicodedata.normalize("NFKC", raw or ""):
+        if char.isspace() or unicodedata.category(char) == "Cf":
+            continue
+        digit = unicodedata.decimal(char, None)
+        out.append(str(digit) if digit is not None else char.upper())
+    return "".join(out)
 
 
 def check_character(first17: str) -> str:

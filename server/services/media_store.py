@@ -18,10 +18,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from flask import current_app
+from flask import current_app, has_app_context
 from PIL import Image
 from sqlalchemy import select
 
+from server.config import Config
 from server.extensions import db
 from server.models import Media, Upload, utcnow
 
@@ -234,11 +235,25 @@ def _check_mp4(path: Path) -> bool:
     return position == total and types[:1] == [b"ftyp"] and (b"moov" in types or b"moof" in types)
 
 
+def image_too_large(image: Image.Image) -> bool:
+    """True when an image has more pixels than MEDIA_MAX_PIXELS (read from the header only)."""
+    width, height = image.size
+    limit = (current_app.config["MEDIA_MAX_PIXELS"] if has_app_context()
+             else Config.MEDIA_MAX_PIXELS)
+    return width * height > limit
+
+
 def _check_image(path: Path) -> str | None:
-    """Let Pillow parse the header and verify the structure (PNG chunk CRCs, JPEG markers)."""
+    """Let Pillow parse the header and verify the structure (PNG chunk CRCs, JPEG markers).
+
+    A small file may declare a huge canvas (a decompression bomb): the pixel count is checked
+    from the header, before anything would be decoded.
+    """
     try:
         with Image.open(path, formats=list(_PILLOW_FORMATS)) as image:
             kind = _PILLOW_FORMATS.get(image.format or "")
+            if image_too_large(image):
+                return None
             image.verify()
         return kind
     except Exception:  # Pillow raises many types for broken input; all mean "not an image"

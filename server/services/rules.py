@@ -276,8 +276,8 @@ def check_trainee(facts: TraineeFacts, class_start: date, *, row: int | None = N
             assert born is not None  # a valid number always carries a real date
             age = age_in_full_years(born, class_start)
             if age > MAX_AGE:
-                add("R3.age", field="id_number", born=born.isoformat(), start=class_start.isoformat(),
-                    age=age)
+                # The age, never the birth date: beside a masked ID number the date gives it away.
+                add("R3.age", field="id_number", start=class_start.isoformat(), age=age)
 
     if present["education"]:
         passes = education_passes(facts.education or "")

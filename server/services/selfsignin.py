@@ -34,6 +34,7 @@ from server.extensions import db
 from server.models import ApiToken, AuditEvent, SignIn, Trainee, User, utcnow
 from server.services.audit import audit
 from server.services.badges import class_roster
+from server.services.idcard import normalise_id_number
 from server.services.pii import decrypt_id_number
 from server.services.signin_flags import flag_signin, note_refused_attempt
 
@@ -173,11 +174,11 @@ def normalise_name(name: str) -> str:
 def match_roster(class_id: uuid.UUID, name: str, id_last6: str) -> Trainee | None:
     """Return the enrolled trainee with this name and these last 6 ID characters, if any."""
     wanted_name = normalise_name(name)
-    wanted_tail = (id_last6 or "").strip().upper()
+    wanted_tail = normalise_id_number(id_last6)
     for trainee in class_roster(class_id):
         if normalise_name(trainee.name) != wanted_name:
             continue
-        tail = decrypt_id_number(trainee.id_number_enc)[-6:].upper()
+        tail = normalise_id_number(decrypt_id_number(trainee.id_number_enc))[-6:]
         if hmac.compare_digest(tail.encode(), wanted_tail.encode()):
             return trainee
     return None

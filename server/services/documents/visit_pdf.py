@@ -30,6 +30,7 @@ from server.extensions import db
 from server.i18n import local_time
 from server.models import Assignment, PlanSession, SignIn, Visit
 from server.services.documents.common import LEVEL_LABELS, media_file, payload_seal
+from server.services.media_store import image_too_large
 from sync.judge import CHECKS
 
 FONT = "STSong-Light"  # built into reportlab: no font file to ship
@@ -128,8 +129,11 @@ def _image(sha256: str | None, box: tuple[float, float], *, flatten: bool) -> Im
         return None
     try:
         with PILImage.open(path) as source:
+            if image_too_large(source):
+                return None
+            source.draft("RGB", (900, 900))  # JPEG: decode at a reduced scale, not full size
             picture = source.convert("RGBA")
-    except (OSError, ValueError):
+    except (OSError, ValueError, PILImage.DecompressionBombError):
         return None
     # Signatures are transparent PNGs: put them on white so every viewer shows the ink.
     background = PILImage.new("RGB", picture.size, "white")
