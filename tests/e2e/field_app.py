@@ -114,3 +114,63 @@ def server_visits(server: LiveServer) -> list[dict]:
     rows = server.sql("SELECT id, payload, checks, seal FROM visit")
     return [{"id": r[0], "payload": json.loads(r[1]), "checks": json.loads(r[2]), "seal": r[3]}
             for r in rows]
+
+
+def login_as(page, server: LiveServer, username: str, password: str = PASSWORD) -> None:
+    """Log in from the login form (already open) and wait for the home screen's sync bar."""
+    page.get_by_test_id("login-username").fill(username)
+    page.get_by_test_id("login-password").fill(password)
+    page.get_by_test_id("login-submit").click()
+    page.locator("#status .syncbar").wait_for(timeout=15000)
+
+
+def idb_all(page, store: str) -> list:
+    """Every row of one IndexedDB store of the app (read behind the app's back)."""
+    return page.evaluate("""async (store) => {
+        const req = indexedDB.open('spotcheck');
+        const db = await new Promise((ok) => { req.onsuccess = () => ok(req.result); });
+        return new Promise((ok) => {
+          const r = db.transaction(store).objectStore(store).getAll();
+          r.onsuccess = () => ok(JSON.parse(JSON.stringify(r.result, (k, v) =>
+            v instanceof ArrayBuffer ? v.byteLength : v)));
+        });
+    }""", store)
+
+
+# Every element a finger can act on: buttons, inputs, selects, text areas, links, labels styled
+# as buttons, and anything with role=button. A visually hidden file input (its label is the
+# target) and elements not rendered are left out.
+TOUCH_TARGETS_JS = """() => {
+  const out = [];
+  const sel = 'button, input, select, textarea, a[href], label.button, [role=button]';
+  for (const el of document.querySelectorAll(sel)) {
+    const style = getComputedStyle(el);
+    if (el.type === 'hidden' || style.display === 'none' || style.visibility === 'hidden') continue;
+    if (el.classList.contains('file') || style.opacity === '0') continue;
+    if (el.closest('[hidden]')) continue;
+    const box = el.getBoundingClientRect();
+    if (!box.width && !box.height) continue;
+    if (box.width < 43.5 || box.height < 43.5) {
+      out.push(`${el.tagName.toLowerCase()}${el.dataset.testid ? `[${el.dataset.testid}]` : ''}`
+        + ` "${(el.textContent || el.value || el.getAttribute('aria-label') || '').trim().slice(0, 20)}"`
+        + ` ${Math.round(box.width)}x${Math.round(box.height)}`);
+    }
+  }
+  return out;
+}"""
+
+
+def small_touch_targets(page) -> list[str]:
+    """The touch targets on screen smaller than 44x44 CSS px, described for a failure message."""
+    return page.evaluate(TOUCH_TARGETS_JS)
+
+
+def build_with_test_hooks(out: Path) -> Path:
+    """Build the field app with its test-only switches (IndexedDB writes failing on purpose)."""
+    import os
+    import subprocess
+
+    root = Path(__file__).resolve().parents[2] / "pwa"
+    env = {**os.environ, "SPOTCHECK_DIST": str(out), "SPOTCHECK_TEST_HOOKS": "1"}
+    subprocess.run(["node", "build.mjs"], cwd=root, env=env, check=True, capture_output=True)
+    return out

@@ -76,7 +76,9 @@ function pendingLine(summary) {
     ? t('sync.pending_mixed', { v: summary.visits, o: summary.others, files })
     : t('sync.pending_visits', { files });
   return h('p', { class: 'pending', 'data-testid': 'sync-line' }, count, text,
-    summary.oldest ? h('span', { class: 'muted' }, ` · ${t('sync.oldest', { age: formatAge(summary.oldest) })}`) : null);
+    // "waiting 0 minutes" says nothing: the age shows from the first minute on.
+    summary.oldest && Date.now() - new Date(summary.oldest).getTime() >= 60_000
+      ? h('span', { class: 'muted' }, ` · ${t('sync.oldest', { age: formatAge(summary.oldest) })}`) : null);
 }
 
 async function storageLine() {

@@ -97,11 +97,21 @@ export function renderSummary({ draft, navigate }) {
       h('li', { 'data-check': key, 'data-status': check.status },
         h('span', {}, t(`check.${key}`)), statusPill(check.status)))),
     h('h3', {}, t('summary.planned_observed')),
-    h('ul', { class: 'mismatches', 'data-testid': 'summary-compare' },
-      h('li', { 'data-key': 'teacher' }, t('summary.teacher', { planned: draft.filed.teacher?.name || '—',
-        observed: draft.teacher.matches === false ? (draft.teacher.name.trim() || t('mismatch.unknown'))
-          : draft.teacher.matches ? (draft.filed.teacher?.name || '—') : '—' })),
-      h('li', { 'data-key': 'attendance' }, attendanceLine(draft))),
+    h('ul', { class: 'compare', 'data-testid': 'summary-compare' },
+      h('li', { 'data-key': 'teacher', class: draft.teacher.matches === false ? 'differs' : null },
+        draft.teacher.matches === false
+          ? t('summary.teacher', { planned: draft.filed.teacher?.name || '—',
+            observed: draft.teacher.name.trim() || t('mismatch.unknown') })
+          : t(draft.teacher.matches ? 'summary.teacher_same' : 'summary.teacher_open',
+            { planned: draft.filed.teacher?.name || '—' })),
+      h('li', { 'data-key': 'content', class: draft.content.matches === false ? 'differs' : null },
+        draft.content.matches === false
+          ? t('summary.content', { planned: draft.filed.session.topic,
+            observed: draft.content.topic.trim() || t('mismatch.unknown') })
+          : t(draft.content.matches ? 'summary.content_same' : 'summary.content_open',
+            { planned: draft.filed.session.topic })),
+      h('li', { 'data-key': 'attendance', class: checks.attendance.status === 'mismatch' ? 'differs' : null },
+        attendanceLine(draft))),
     h('h3', {}, t('summary.mismatches')),
     lines.length
       ? h('ul', { class: 'mismatches', 'data-testid': 'summary-mismatches' }, lines.map((line) =>
