@@ -47,6 +47,8 @@ class MutationResultSchema(StrictSchema):
 class PushResponseSchema(StrictSchema):
     results = fields.List(fields.Nested(MutationResultSchema), required=True)
     last_seq = fields.Integer(required=True, metadata={"description": "the device's last recorded seq"})
+    resend_from = fields.Integer(metadata={
+        "description": "on a gap: the next seq the server expects; re-send from it everything still held"})
 
 
 class PullQuerySchema(StrictSchema):

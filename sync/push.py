@@ -5,7 +5,9 @@ Rules (DESIGN §4):
   and changes nothing;
 - the next expected seq (last + 1) is applied through its type's handler; a permanent
   rejection still consumes the seq and is kept in the ledger;
-- a seq beyond last + 1 is a gap: it and everything after it in the batch are not applied;
+- a seq beyond last + 1 is a gap: it and everything after it in the batch are not applied, and
+  the answer says `resend_from` (last + 1): the device re-sends from there what it still holds
+  (after a server restore the ledger may have gone back; records already stored count as done);
 - a mutation_id already used by another (device, seq) is rejected `sync.mutation_reused`;
 - the same (device, seq) with a different mutation_id is rejected `sync.seq_reused` and
   recorded nowhere (the seq belongs to the first mutation).
@@ -138,10 +140,14 @@ class PushResponse:
 
     results: list[Result]
     last_seq: int
+    resend_from: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the wire form."""
-        return {"results": [r.to_dict() for r in self.results], "last_seq": self.last_seq}
+        """Return the wire form (`resend_from` only when the batch hit a gap)."""
+        body: dict[str, Any] = {"results": [r.to_dict() for r in self.results], "last_seq": self.last_seq}
+        if self.resend_from is not None:
+            body["resend_from"] = self.resend_from
+        return body
 
     def counts(self) -> dict[str, int]:
         """Count results by status (replays counted apart)."""
@@ -214,4 +220,5 @@ def apply_push(
         seen[mutation.seq] = LedgerEntry(mutation.mutation_id, result)
         last = mutation.seq
         results[index] = result
-    return PushResponse(results=[r for r in results if r is not None], last_seq=last)
+    return PushResponse(results=[r for r in results if r is not None], last_seq=last,
+                        resend_from=last + 1 if gap_from is not None else None)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 19:09:23.484565
+Create Date: 2026-11-29 13:02:16.254962
 
 """
 from alembic import op
@@ -236,17 +236,17 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_sign_in_visit_id'), ['visit_id'], unique=False)
 
     op.create_table('sync_ledger',
+    sa.Column('user_id', sa.Uuid(), nullable=False),
     sa.Column('device_id', sa.String(length=64), nullable=False),
     sa.Column('seq', sa.BigInteger(), nullable=False),
     sa.Column('mutation_id', sa.Uuid(), nullable=False),
-    sa.Column('user_id', sa.Uuid(), nullable=False),
     sa.Column('type', sa.String(length=32), nullable=False),
     sa.Column('entity_id', sa.Uuid(), nullable=True),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('result', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['app_user.id'], name=op.f('fk_sync_ledger_user_id_app_user')),
-    sa.PrimaryKeyConstraint('device_id', 'seq', name=op.f('pk_sync_ledger')),
+    sa.PrimaryKeyConstraint('user_id', 'device_id', 'seq', name=op.f('pk_sync_ledger')),
     sa.UniqueConstraint('mutation_id', name=op.f('uq_sync_ledger_mutation_id'))
     )
     op.create_table('training_class',

@@ -13,13 +13,17 @@ from server.models.base import Model, utcnow
 
 
 class SyncLedger(Model):
-    """One row per (device, seq): the mutation's result, committed with its effect."""
+    """One row per (user, device, seq): the mutation's result, committed with its effect.
+
+    A device's seq space belongs to the user who pushes with it: another user presenting the
+    same device id has a seq space of its own and cannot consume this one's (DESIGN §4).
+    """
 
     __tablename__ = "sync_ledger"
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id"), primary_key=True)
     device_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     mutation_id: Mapped[uuid.UUID] = mapped_column(unique=True)
-    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id"))
     type: Mapped[str] = mapped_column(String(32))
     entity_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
     status: Mapped[str] = mapped_column(String(16))

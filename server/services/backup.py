@@ -120,3 +120,18 @@ def restore(source: Path, database_url: str, media_dir: Path) -> None:
             shutil.move(str(uploads), tmp / "uploads")
         shutil.rmtree(media_dir, ignore_errors=True)
         os.replace(tmp, media_dir)
+    start_new_epoch()
+
+
+def start_new_epoch() -> None:
+    """Begin a new sync epoch in the restored database: every older pull cursor gets sync.reset.
+
+    The restored ledger may be behind what phones were told; their next push reports a gap with
+    `resend_from`, and they re-send what they still hold (DESIGN §4).
+    """
+    from server.services.changes import new_epoch
+
+    db.session.remove()
+    db.engine.dispose()
+    new_epoch()
+    db.session.commit()

@@ -66,8 +66,11 @@ def create_signin(context: PushContext, mutation: Mutation) -> Outcome:
         raise Rejected("signin.unknown_class")
     if not _trainee_exists(context, trainee_id):
         raise Rejected("signin.unknown_trainee")
-    # A sign-in id already stored fails the batch's flush; the careful retry then rejects
-    # just this mutation (sync.conflict), so no per-mutation look-up is spent on it here.
+    # A sign-in id already stored fails the batch's flush; the careful retry then looks it up:
+    # the same sign-in sent again (a re-send after a server restore) is done, another one with
+    # that id is rejected (sync.conflict). No per-mutation look-up is spent in the fast try.
+    if context.careful and _already_stored(context, mutation, data, trainee_id):
+        return Outcome(message="already stored")
     row = {
         "id": context.uuid_of(mutation.entity_id), "visit_id": data["visit_id"], "trainee_id": trainee_id,
         "method": data["method"], "badge_token": data["badge_token"], "at": data["at"],
@@ -79,6 +82,13 @@ def create_signin(context: PushContext, mutation: Mutation) -> Outcome:
     context.touched_visits.add(data["visit_id"])
     context.cache.setdefault(NEW_SIGNINS, []).append((row, data["class_id"]))
     return Outcome()
+
+
+def _already_stored(context: PushContext, mutation: Mutation, data: dict[str, Any],
+                    trainee_id: uuid.UUID) -> bool:
+    stored = db.session.get(SignIn, context.uuid_of(mutation.entity_id))
+    return (stored is not None and stored.user_id == context.user.id and stored.visit_id == data["visit_id"]
+            and stored.trainee_id == trainee_id)
 
 
 def _in_scope(context: PushContext, class_id: uuid.UUID, visit_id: uuid.UUID) -> bool:

@@ -96,7 +96,8 @@ class SqlStore:
     def last_seq(self, device_id: str) -> int:
         """Return the highest recorded seq of the device."""
         return db.session.scalar(
-            select(func.max(SyncLedger.seq)).where(SyncLedger.device_id == device_id)
+            select(func.max(SyncLedger.seq))
+            .where(SyncLedger.user_id == self.context.user.id, SyncLedger.device_id == device_id)
         ) or 0
 
     def ledger_entries(self, device_id: str, seqs: Sequence[int]) -> dict[int, LedgerEntry]:
@@ -105,7 +106,8 @@ class SqlStore:
             return {}
         rows = db.session.execute(
             select(SyncLedger.seq, SyncLedger.result)
-            .where(SyncLedger.device_id == device_id, SyncLedger.seq.in_(sorted(set(seqs))))
+            .where(SyncLedger.user_id == self.context.user.id, SyncLedger.device_id == device_id,
+                   SyncLedger.seq.in_(sorted(set(seqs))))
         ).all()
         return {seq: LedgerEntry(str(result["mutation_id"]), Result.from_dict(result))
                 for seq, result in rows}

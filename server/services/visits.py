@@ -120,7 +120,11 @@ def submit_visit(context: PushContext, mutation: Mutation) -> Outcome:
                        errors={"base": {"plan_version_id": ["differs from the payload"]}})
     visit_id = uuid.UUID(mutation.entity_id)
     context.write_inserts()  # this batch's sign-ins count for attendance
-    if db.session.get(Visit, visit_id) is not None:
+    stored = db.session.get(Visit, visit_id)
+    if stored is not None:
+        if stored.inspector_id == context.user.id and stored.seal == str(payload["seal"]).lower():
+            # The same sealed record sent again (a re-send after a server restore): done.
+            return Outcome(flags=list(stored.flags or []), message="already stored")
         raise Rejected("visit.exists", "该抽查记录已存在；更正请提交新记录")
     training_class = db.session.get(TrainingClass, data["class_id"])
     if training_class is None or not _in_scope(context.user, training_class):
