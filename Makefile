@@ -14,7 +14,8 @@ PWA_SOURCES := $(shell find pwa/src pwa/public pwa/*.mjs -type f 2>/dev/null)
 .PHONY: run test setup venv pwa db chromium test-sqlite test-postgres lint bench migration clean
 
 run: setup db
-	@$(FLASK) demo logins
+	@$(FLASK) demo refresh
+	@HOST=$(HOST) PORT=$(PORT) $(FLASK) demo logins
 	@echo "Serving on http://$(HOST):$(PORT)"
 	$(FLASK) run --host $(HOST) --port $(PORT)
 

@@ -18,16 +18,14 @@ from typing import Any
 from PIL import Image, ImageDraw
 from sqlalchemy import select
 
-from server.demo.data import CLASSES, DEMO_PASSWORD
+from server.demo.calendar import demo_day
+from server.demo.data import DEMO_PASSWORD
 from server.errors import ApiError
 from server.extensions import db
 from server.models import (
     Assignment,
     Draw,
     Enrollment,
-    Occupation,
-    TrainingBase,
-    TrainingClass,
     User,
     Visit,
 )
@@ -139,18 +137,6 @@ def _visit(assignment: Assignment, index: int) -> uuid.UUID:
     return visit_id
 
 
-def demo_day() -> date:
-    """The day the filing demo was loaded for, read back from its classes' offsets."""
-    for base_name, occupation, level, offset, _ in CLASSES:
-        start = db.session.scalar(
-            select(TrainingClass.start_date).join(TrainingBase).join(Occupation)
-            .where(TrainingBase.name == base_name, Occupation.name == occupation,
-                   TrainingClass.level == level))
-        if start is not None:
-            return start - timedelta(days=offset)
-    return local_today()
-
-
 def _draw(county_name: str, start: date, end: date, *, today: date, **kwargs) -> Draw | None:
     try:
         return draw_visits(find_county(county_name), start, end, today=today, **kwargs)
@@ -164,7 +150,7 @@ def load_demo_bureau(today: date | None = None) -> None:
     """Add draws, visits, a decision and an open rectification to the filing demo."""
     if db.session.scalar(select(Draw.id).limit(1)) is not None:
         return
-    today = today or demo_day()
+    today = today or demo_day() or local_today()
     _ensure_inspectors()
     county_admin = db.session.scalar(select(User).where(User.username == "county"))
     drawn_at = local_instant(today - timedelta(days=10), time(9)).astimezone(UTC)

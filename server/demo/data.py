@@ -340,8 +340,10 @@ def load_demo_organisations(today: date) -> bool:
     builder.organisations()
     builder.users()
     in_force: list[tuple[TrainingClass, PlanVersion]] = []
+    made: list[TrainingClass] = []
     for base, occupation, level, offset, state in CLASSES:
         klass, versions = builder.training_class(base, occupation, level, offset, state)
+        made.append(klass)
         filed = [v for v in versions if v.status in ("approved", "recorded")]
         if filed:
             in_force.append((klass, filed[-1]))
@@ -349,6 +351,8 @@ def load_demo_organisations(today: date) -> bool:
     for _, version in in_force:
         publish_plan_version(version)
     assignments = _assign_inspections(in_force, today)
-    audit("demo.load", "system", "demo", classes=len(CLASSES), assignments=assignments)
+    # The demo's own classes, in CLASSES order: `demo refresh` moves these and nothing else.
+    audit("demo.load", "system", "demo", classes=len(CLASSES), assignments=assignments,
+          class_ids=[str(k.id) for k in made])
     db.session.commit()
     return True

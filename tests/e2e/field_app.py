@@ -36,9 +36,11 @@ def login(page, server: LiveServer, username: str = "inspector_a") -> None:
 
 
 
-def start_visit(page) -> None:
-    """Open today's assignment and start the visit (the GPS fix is taken at once)."""
-    page.get_by_test_id("assignment").first.click()
+def start_visit(page, card_text: str | None = None) -> None:
+    """Open today's assignment (the first, or the one showing `card_text`) and start the visit
+    (the GPS fix is taken at once)."""
+    cards = page.get_by_test_id("assignment")
+    (cards.filter(has_text=card_text) if card_text else cards).first.click()
     page.get_by_test_id("visit-start").click()
     page.locator('[data-testid=check-place][data-status]').wait_for()
     page.wait_for_function(

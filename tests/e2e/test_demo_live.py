@@ -1,0 +1,78 @@
+"""The demo at 23:30: a newcomer does the demo visit and place and time match (issue 16)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from server.demo import DEMO_PASSWORD
+from tests.e2e.conftest import (
+    ROOT,
+    LiveServer,
+    at_site,
+    ensure_pwa_built,
+    new_phone,
+    screenshot,
+    wait_for_sw_control,
+)
+from tests.e2e.field_app import fill_visit, make_photo, start_visit, wait_synced
+
+pytestmark = pytest.mark.e2e
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+@pytest.fixture
+def demo_server(tmp_path):
+    """A server on a demo loaded at 23:30 Shanghai time yesterday (a visit synced next morning)."""
+    ensure_pwa_built()
+    moment = datetime.combine(datetime.now(SHANGHAI).date() - timedelta(days=1), time(23, 30),
+                              SHANGHAI)
+    server = LiveServer(tmp_path)
+    out = tmp_path / "facts.json"
+    subprocess.run([sys.executable, "-m", "tests.e2e.demo_seed", str(out), moment.isoformat()],
+                   cwd=ROOT, env=server.env, check=True)
+    server.facts = json.loads(out.read_text(encoding="utf-8"))
+    server.start()
+    yield server
+    server.kill()
+
+
+def test_the_demo_visit_at_23_30_matches_place_and_time(browser, demo_server, tmp_path):
+    moment = datetime.fromisoformat(demo_server.facts["now"])
+    context = new_phone(browser, demo_server.facts)
+    at_site(context, demo_server.facts, "live", accuracy=12)
+    page = context.new_page()
+    page.clock.install(time=moment)  # the phone's clock says 23:30; it runs on from there
+    page.goto(f"{demo_server.url}/app/")
+    page.get_by_test_id("login-username").fill("covert")  # a team of one: one inspector signs
+    page.get_by_test_id("login-password").fill(DEMO_PASSWORD)
+    page.get_by_test_id("login-submit").click()
+    page.get_by_test_id("assignment").first.wait_for(timeout=15000)
+
+    # The newcomer picks the session in progress now (22:30–23:59), not this morning's.
+    start_visit(page, card_text="22:30")
+    screenshot(page, "demo-2330-checks")
+    assert page.locator("[data-testid=check-place]").get_attribute("data-status") == "match"
+    assert page.locator("[data-testid=check-time]").get_attribute("data-status") == "match"
+    fill_visit(page, make_photo(tmp_path / "photo.jpg"))
+    # No signal at 23:30: the visit is sealed offline and synced next morning, when the
+    # phone's clock agrees with the server's again (a skewed clock would make time unverifiable).
+    wait_for_sw_control(page)
+    context.set_offline(True)
+    page.get_by_test_id("visit-submit").click()
+    page.get_by_test_id("visit-row").first.wait_for()
+    page.clock.set_system_time(datetime.now(SHANGHAI))
+    context.set_offline(False)
+    wait_synced(page)
+
+    (checks,) = demo_server.sql("SELECT checks FROM visit WHERE device_id NOT LIKE 'demo-%'")[0:1]
+    checks = json.loads(checks[0])
+    assert checks["place"]["status"] == "match"
+    assert checks["time"]["status"] == "match"
+    assert len(demo_server.sql("SELECT id FROM visit WHERE device_id NOT LIKE 'demo-%'")) == 1
+    context.close()
