@@ -20,10 +20,21 @@ from tests.e2e.conftest import (
     screenshot,
     wait_for_sw_control,
 )
-from tests.e2e.field_app import fill_visit, make_photo, start_visit, wait_synced
+from tests.e2e.field_app import fill_visit, make_photo, seal, start_visit, wait_synced
 
 pytestmark = pytest.mark.e2e
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+# Playwright's clock fakes the page's Date but not the time stamp Chromium puts on a GPS fix, so
+# a fix would look hours old (and could not verify the visit). On a real phone at 23:30 both
+# clocks say 23:30: stamp the (real, context-given) position with the page's clock.
+FIX_ON_PAGE_CLOCK = """
+(() => {
+  const geo = navigator.geolocation;
+  const real = geo.getCurrentPosition.bind(geo);
+  geo.getCurrentPosition = (ok, fail, options) => real(
+    (p) => ok({ coords: p.coords, timestamp: Date.now() }), fail, options);
+})();
+"""
 
 
 @pytest.fixture
@@ -47,6 +58,7 @@ def test_the_demo_visit_at_23_30_matches_place_and_time(browser, demo_server, tm
     context = new_phone(browser, demo_server.facts)
     at_site(context, demo_server.facts, "live", accuracy=12)
     page = context.new_page()
+    page.add_init_script(FIX_ON_PAGE_CLOCK)
     page.clock.install(time=moment)  # the phone's clock says 23:30; it runs on from there
     page.goto(f"{demo_server.url}/app/")
     page.get_by_test_id("login-username").fill("covert")  # a team of one: one inspector signs
@@ -64,8 +76,8 @@ def test_the_demo_visit_at_23_30_matches_place_and_time(browser, demo_server, tm
     # phone's clock agrees with the server's again (a skewed clock would make time unverifiable).
     wait_for_sw_control(page)
     context.set_offline(True)
-    page.get_by_test_id("visit-submit").click()
-    page.get_by_test_id("visit-row").first.wait_for()
+    seal(page)
+    page.locator('[data-testid=record][data-state=sealed]').first.wait_for()
     page.clock.set_system_time(datetime.now(SHANGHAI))
     context.set_offline(False)
     wait_synced(page)

@@ -90,7 +90,7 @@ def test_every_filed_plan_passes_the_rules(loaded):
     for version_id in published - {v.id for _, v in filed}:
         superseded = db.session.get(PlanVersion, version_id)
         assert superseded.status in ("approved", "recorded")
-        assert filing.in_force(superseded.plan).number > superseded.number
+        assert version_in_force(superseded.plan).number > superseded.number
 
 
 def test_trainees_are_synthetic_valid_and_a_few_ineligible_are_shown(loaded):
