@@ -50,12 +50,15 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.setdefault("MEDIA_DIR", None)
     if not app.config["MEDIA_DIR"]:
         app.config["MEDIA_DIR"] = str(Path(app.instance_path) / "media")
-    Path(app.config["MEDIA_DIR"]).mkdir(parents=True, exist_ok=True)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
     login_manager.init_app(app)
     csrf.init_app(app)
+
+    from server.services.media_store import init_media_store
+
+    init_media_store(app)
 
     from server.compression import init_compression
     from server.errors import register_error_handlers

@@ -18,6 +18,12 @@ class Config:
     # Key that signs trainees' QR badges (PEM, Ed25519 private key); empty: derived from SECRET_KEY.
     BADGE_SIGNING_KEY = ""
     MEDIA_DIR: str | None = None  # None: <instance>/media
+    # Where media live: "local" (MEDIA_DIR) or "s3" (any S3-compatible store; credentials from
+    # the standard AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY environment variables).
+    MEDIA_STORAGE = "local"
+    S3_ENDPOINT_URL = ""  # empty: AWS itself
+    S3_BUCKET = ""
+    S3_REGION = "us-east-1"
     MEDIA_MAX_BYTES = 20 * 1024 * 1024
     # Largest image canvas accepted (width × height, from the header): a phone photo is ≤ 50 MP.
     MEDIA_MAX_PIXELS = 64_000_000

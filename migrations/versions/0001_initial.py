@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 13:02:16.254962
+Create Date: 2026-11-29 13:07:22.429696
 
 """
 from alembic import op
@@ -310,6 +310,14 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_plan')),
     sa.UniqueConstraint('class_id', name=op.f('uq_plan_class_id'))
     )
+    op.create_table('upload_chunk',
+    sa.Column('upload_id', sa.Uuid(), nullable=False),
+    sa.Column('offset', sa.BigInteger(), nullable=False),
+    sa.Column('size', sa.BigInteger(), nullable=False),
+    sa.Column('key', sa.String(length=200), nullable=False),
+    sa.ForeignKeyConstraint(['upload_id'], ['upload.id'], name=op.f('fk_upload_chunk_upload_id_upload'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('upload_id', 'offset', name=op.f('pk_upload_chunk'))
+    )
     op.create_table('plan_version',
     sa.Column('plan_id', sa.Uuid(), nullable=False),
     sa.Column('number', sa.Integer(), nullable=False),
@@ -505,6 +513,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_plan_version_plan_id'))
 
     op.drop_table('plan_version')
+    op.drop_table('upload_chunk')
     op.drop_table('plan')
     with op.batch_alter_table('assessment_result', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_assessment_result_trainee_id'))

@@ -15,12 +15,12 @@ from server.extensions import db
 @click.command("backup")
 @click.argument("path", type=click.Path(path_type=Path))
 def backup_command(path: Path) -> None:
-    """Back up the database and the media into the folder PATH."""
+    """Back up the database and the media (local folder or S3 bucket) into the folder PATH."""
     from server.services.backup import BackupError, backup
+    from server.services.media_store import store
 
     try:
-        manifest = backup(path, current_app.config["SQLALCHEMY_DATABASE_URI"],
-                          Path(current_app.config["MEDIA_DIR"]))
+        manifest = backup(path, current_app.config["SQLALCHEMY_DATABASE_URI"], store())
     except BackupError as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(2)
@@ -30,12 +30,12 @@ def backup_command(path: Path) -> None:
 @click.command("restore")
 @click.argument("path", type=click.Path(path_type=Path, exists=True, file_okay=False))
 def restore_command(path: Path) -> None:
-    """Restore the database and the media from the backup folder PATH (replaces both)."""
+    """Restore the database and the media (local folder or S3 bucket) from the backup folder PATH."""
     from server.services.backup import BackupError, restore
+    from server.services.media_store import store
 
     try:
-        restore(path, current_app.config["SQLALCHEMY_DATABASE_URI"],
-                Path(current_app.config["MEDIA_DIR"]))
+        restore(path, current_app.config["SQLALCHEMY_DATABASE_URI"], store())
     except BackupError as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(2)

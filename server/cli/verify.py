@@ -14,8 +14,9 @@ from sync.canonical import compute_seal
 
 def find_tampering() -> list[str]:
     """Return one line per visit or media file that no longer matches its hash."""
-    from server.services.media_store import file_sha256, media_path
+    from server.services.media_store import store
 
+    backend = store()
     problems: list[str] = []
     for visit in db.session.scalars(select(Visit).order_by(Visit.received_at, Visit.id)).yield_per(200):
         payload = visit.payload or {}
@@ -27,11 +28,12 @@ def find_tampering() -> list[str]:
         if recomputed != visit.seal or payload.get("seal") != visit.seal:
             problems.append(f"visit {visit.id}: seal mismatch (stored {visit.seal}, content {recomputed})")
     for media in db.session.scalars(select(Media).order_by(Media.sha256)).yield_per(200):
-        path = media_path(media.sha256)
-        if not path.is_file():
-            problems.append(f"media {media.sha256}: file missing at {path}")
-        elif (actual := file_sha256(path)) != media.sha256:
-            problems.append(f"media {media.sha256}: content hash is {actual} ({path})")
+        actual = backend.sha256_of(media.sha256)
+        if actual is None:
+            problems.append(f"media {media.sha256}: file missing at {backend.where(media.sha256)}")
+        elif actual != media.sha256:
+            problems.append(f"media {media.sha256}: content hash is {actual} "
+                            f"({backend.where(media.sha256)})")
     return problems
 
 

@@ -4,7 +4,7 @@ from server.models.assessment import AssessmentResult
 from server.models.assignments import Assignment, Draw, assignment_inspector
 from server.models.audit import AuditEvent
 from server.models.base import Model, utcnow
-from server.models.media import Media, Upload
+from server.models.media import Media, Upload, UploadChunk
 from server.models.org import County, Occupation, Site, TrainingBase
 from server.models.people import ROLES, ApiToken, Teacher, Trainee, User
 from server.models.plans import (
@@ -25,6 +25,6 @@ __all__ = [
     "ApiToken", "AssessmentResult", "Assignment", "AuditEvent", "CATEGORIES", "ChangeLog", "County", "Draw",
     "Enrollment", "FailedLogin", "LEVEL_NAMES", "Media", "Model", "Occupation", "Plan", "PlanSession",
     "PlanVersion", "ROLES", "Rectification", "SignIn", "Site", "SyncLedger", "SyncState",
-    "Teacher", "Trainee", "TrainingBase", "TrainingClass", "Upload", "User", "Visit", "VisitReview",
+    "Teacher", "Trainee", "TrainingBase", "TrainingClass", "Upload", "UploadChunk", "User", "Visit", "VisitReview",
     "assignment_inspector", "utcnow",
 ]

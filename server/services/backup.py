@@ -1,15 +1,17 @@
 """Backup and restore of the database and the media files.
 
 A backup is a folder: `database.sqlite3` (SQLite online backup API, consistent while the
-server runs) or `database.pgdump` (pg_dump custom format), the media tree, and a manifest
-with the SHA-256 of every file so a damaged backup is refused before it overwrites anything.
+server runs) or `database.pgdump` (pg_dump custom format), the media tree `media/<sha[:2]>/<sha>`
+copied from the media store (the local folder or the S3 bucket alike; unfinished uploads are
+left out), and a manifest with the SHA-256 of every file so a damaged backup is refused before
+it overwrites anything. The database is dumped first: every Media row in it was committed
+after its file was stored, so the media copied afterwards cover it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import sqlite3
 import subprocess
@@ -19,6 +21,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from server.extensions import db
+from server.services.media_store import MediaStore
 
 MANIFEST = "manifest.json"
 
@@ -45,7 +48,7 @@ def _sqlite_path(url) -> Path:
     return Path(url.database)
 
 
-def backup(target: Path, database_url: str, media_dir: Path) -> dict:
+def backup(target: Path, database_url: str, media: MediaStore) -> dict:
     """Write a backup of the database and media into an empty or new folder; return the manifest."""
     target = Path(target)
     if target.exists() and any(target.iterdir()):
@@ -66,8 +69,12 @@ def backup(target: Path, database_url: str, media_dir: Path) -> dict:
                         _libpq_url(url)], check=True, capture_output=True)
     else:
         raise BackupError(f"unsupported engine {url.get_backend_name()}")
-    if media_dir.exists():
-        shutil.copytree(media_dir, target / "media", ignore=shutil.ignore_patterns("uploads"))
+    for sha in media.shas():
+        dest = target / "media" / sha[:2] / sha
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        with media.local_copy(sha) as path:
+            if path is not None:
+                shutil.copyfile(path, dest)
     files = {
         str(p.relative_to(target)): _file_sha256(p)
         for p in sorted(target.rglob("*")) if p.is_file() and p.name != MANIFEST
@@ -89,7 +96,7 @@ def check_backup(source: Path) -> list[str]:
     return bad
 
 
-def restore(source: Path, database_url: str, media_dir: Path) -> None:
+def restore(source: Path, database_url: str, media: MediaStore) -> None:
     """Replace the database and media with a verified backup."""
     source = Path(source)
     if not (source / MANIFEST).is_file():
@@ -112,14 +119,7 @@ def restore(source: Path, database_url: str, media_dir: Path) -> None:
                         f"--dbname={_libpq_url(url)}", str(source / "database.pgdump")],
                        check=True, capture_output=True)
     if (source / "media").exists():
-        tmp = media_dir.with_name(media_dir.name + ".restoring")
-        shutil.rmtree(tmp, ignore_errors=True)
-        shutil.copytree(source / "media", tmp)
-        uploads = media_dir / "uploads"
-        if uploads.exists():
-            shutil.move(str(uploads), tmp / "uploads")
-        shutil.rmtree(media_dir, ignore_errors=True)
-        os.replace(tmp, media_dir)
+        media.restore_from(source / "media")
     start_new_epoch()
 
 

@@ -1,24 +1,36 @@
-"""Content-addressed media files: `<MEDIA_DIR>/<sha[:2]>/<sha>`, upload parts, type sniffing.
+"""Where media bytes live: one interface, two backends (a local folder, any S3-compatible store).
 
-A stored file's name is its SHA-256, so a file is stored once whoever sends it. Bytes go
-to `<MEDIA_DIR>/uploads/<upload_id>.part` first and are renamed into place only once the
-whole file's hash and type are checked; rename within one file system is atomic, so a
-reader never sees half a file. The file is written (and fsynced) before its Media row is
-committed: a crash in between leaves a correct file without a row, which `verify`
-tolerates and the next upload of the same hash adopts.
+A stored file's name is its SHA-256, so a file is stored once whoever sends it: `<sha[:2]>/<sha>`
+under `MEDIA_DIR` (`MEDIA_STORAGE=local`, the default) or as that key in `S3_BUCKET`
+(`MEDIA_STORAGE=s3`, in `server/services/media_s3.py`). Either way a file counts as stored only
+after its SHA-256 and type were checked on a complete local copy, the store took the bytes
+(fsync and atomic rename; or a PUT the store checked against the bytes' MD5), and its Media row
+was committed. A crash in between leaves a correct file without a row, which `verify` tolerates
+and the next upload of the same hash adopts.
+
+Unfinished tus uploads are the backend's too (`Chunk`): the local folder appends to a part file
+under an exclusive lock, its size being the offset (one server); the object store keeps each
+chunk as an object and the offset in the `upload` row, so any app server can take the next
+PATCH (see `media_s3`).
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
+import shutil
 import struct
+import tempfile
 import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from flask import current_app, has_app_context
+from flask import Flask, Response, current_app, has_app_context, send_file
 from PIL import Image
 from sqlalchemy import select
 
@@ -27,80 +39,186 @@ from server.extensions import db
 from server.models import Media, Upload, utcnow
 
 MIMES = ("image/jpeg", "image/png", "video/mp4", "video/webm")
+STORAGES = ("local", "s3")
 # Enough leading bytes to recognise every accepted type (WebM's DocType sits near byte 30).
 HEAD_BYTES = 64
-_READ_SIZE = 1 << 20
+READ_SIZE = 1 << 20
 _PILLOW_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png"}
 _EBML_MAGIC = b"\x1a\x45\xdf\xa3"
 _MATROSKA_SEGMENT = b"\x18\x53\x80\x67"
+_EXTENSION_KEY = "spotcheck_media_store"
 
 
-def media_dir() -> Path:
-    """Return the media root of the current app."""
-    return Path(current_app.config["MEDIA_DIR"])
+class OffsetMismatch(Exception):
+    """The chunk does not start where the upload stands."""
+
+    def __init__(self, offset: int) -> None:
+        super().__init__(offset)
+        self.offset = offset
 
 
-def media_path(sha256: str) -> Path:
-    """Return where the file with this SHA-256 lives (or would live)."""
-    return media_dir() / sha256[:2] / sha256
+class UploadGone(Exception):
+    """The upload's bytes are gone: completed or discarded by another request meanwhile."""
 
 
-def part_path(upload_id: object) -> Path:
-    """Return the part file of an upload in progress."""
-    return media_dir() / "uploads" / f"{upload_id}.part"
+class Chunk(ABC):
+    """One PATCH body being received at `offset`: write it to `file`, then keep or drop it."""
+
+    file: BinaryIO
+
+    @abstractmethod
+    def drop(self) -> None:
+        """Forget what was written (a chunk checksum failed)."""
+
+    @abstractmethod
+    def keep(self, received: int) -> None:
+        """Make the first `received` bytes written part of the upload; its offset moves on.
+
+        Raises OffsetMismatch when another request moved the upload meanwhile.
+        """
+
+    @abstractmethod
+    def head(self, size: int) -> bytes:
+        """Return the upload's first `size` bytes (the ones kept plus this chunk's)."""
+
+    @abstractmethod
+    def whole(self) -> Iterator[Path]:
+        """Context manager: the complete file on local disk, once the last byte is kept."""
 
 
-def has_file(sha256: str) -> bool:
-    """Tell whether the file with this hash is on disk."""
-    return media_path(sha256).is_file()
+class MediaStore(ABC):
+    """Where stored files and unfinished uploads live."""
+
+    @abstractmethod
+    def has(self, sha256: str) -> bool:
+        """Tell whether the file with this hash is stored."""
+
+    @abstractmethod
+    def sha256_of(self, sha256: str) -> str | None:
+        """Re-read a stored file and return its actual SHA-256, or None when it is missing."""
+
+    @abstractmethod
+    def local_copy(self, sha256: str) -> Iterator[Path | None]:
+        """Context manager: a local path of the stored file (None when it is missing)."""
+
+    @abstractmethod
+    def adopt(self, path: Path, sha256: str, mime: str) -> None:
+        """Store a checked local file under its hash, durably; the file may be moved away."""
+
+    @abstractmethod
+    def response(self, sha256: str, mime: str, *, as_attachment: bool = False) -> Response:
+        """Return an HTTP response streaming the stored file (never read whole into memory)."""
+
+    @abstractmethod
+    def shas(self) -> Iterator[str]:
+        """Yield the hash of every stored file."""
+
+    @abstractmethod
+    def where(self, sha256: str) -> str:
+        """Say where the file with this hash lives (for operators' messages)."""
+
+    @abstractmethod
+    def restore_from(self, folder: Path) -> None:
+        """Bring back the files of a checked backup's `media/<sha[:2]>/<sha>` tree."""
+
+    @abstractmethod
+    def start_upload(self, upload: Upload) -> None:
+        """Prepare room for a new upload's bytes."""
+
+    @abstractmethod
+    def offset(self, upload: Upload) -> int | None:
+        """Return how many bytes of an unfinished upload are kept, or None if its bytes are gone."""
+
+    @abstractmethod
+    def chunk(self, upload: Upload, offset: int) -> Iterator[Chunk]:
+        """Context manager: receive a chunk at `offset` (OffsetMismatch, UploadGone)."""
+
+    @abstractmethod
+    def discard_upload(self, upload_id: uuid.UUID) -> None:
+        """Delete an upload's kept bytes, if any."""
+
+    @abstractmethod
+    def sweep_uploads(self, live: set[str]) -> int:
+        """Delete the bytes of uploads whose id is not in `live`; return how many."""
+
+
+def init_media_store(app: Flask) -> None:
+    """Build the configured backend once per app (MEDIA_STORAGE: local | s3)."""
+    kind = app.config.get("MEDIA_STORAGE") or "local"
+    if kind not in STORAGES:
+        raise ValueError(f"MEDIA_STORAGE must be one of {', '.join(STORAGES)}, not {kind!r}")
+    if kind == "s3":
+        from server.services.media_s3 import S3Store
+
+        backend: MediaStore = S3Store.from_config(app.config)
+    else:
+        Path(app.config["MEDIA_DIR"]).mkdir(parents=True, exist_ok=True)
+        backend = LocalStore(Path(app.config["MEDIA_DIR"]))
+    app.extensions[_EXTENSION_KEY] = backend
+
+
+def store() -> MediaStore:
+    """Return the current app's media store."""
+    return current_app.extensions[_EXTENSION_KEY]
 
 
 def file_sha256(path: Path) -> str:
     """Return the SHA-256 hex of a file, read in 1 MB pieces."""
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
-        while piece := fh.read(_READ_SIZE):
+        while piece := fh.read(READ_SIZE):
             digest.update(piece)
     return digest.hexdigest()
 
 
-def open_part(upload_id: object) -> Path:
-    """Create the empty part file of a new upload and return its path."""
-    path = part_path(upload_id)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.touch()
-    return path
+def store_bytes(data: bytes, mime: str, user_id: object = None) -> str:
+    """Store a small file (a signature, an answer's attachment) once, durably; return its SHA-256.
+
+    The Media row is added to the caller's transaction.
+    """
+    sha = hashlib.sha256(data).hexdigest()
+    backend = store()
+    if not backend.has(sha):
+        with tempfile.TemporaryDirectory(prefix="spotcheck-media-") as folder:
+            path = Path(folder) / sha
+            path.write_bytes(data)
+            backend.adopt(path, sha, mime)
+    if db.session.get(Media, sha) is None:
+        db.session.add(Media(sha256=sha, mime=mime, size=len(data), uploaded_by_id=user_id))
+    return sha
 
 
-def part_size(upload_id: object) -> int | None:
-    """Return the size of an upload's part file (its offset), or None if there is none."""
-    try:
-        return part_path(upload_id).stat().st_size
-    except FileNotFoundError:
-        return None
+def expire_uploads(now: datetime | None = None) -> int:
+    """Delete uploads past their expiry (rows and kept bytes) and orphan bytes; return the count.
+
+    The caller commits.
+    """
+    now = now or utcnow()
+    backend = store()
+    expired = db.session.scalars(select(Upload).where(Upload.expires_at <= now)).all()
+    for upload in expired:
+        backend.discard_upload(upload.id)
+        db.session.delete(upload)
+    db.session.flush()
+    live = {str(uid) for uid in db.session.scalars(select(Upload.id))}
+    return len(expired) + backend.sweep_uploads(live)
 
 
-def file_size(fh: BinaryIO) -> int:
-    """Return the size of an open file."""
-    return os.fstat(fh.fileno()).st_size
+# -- the local folder -------------------------------------------------------------------------
+
+def media_dir() -> Path:
+    """Return the local media folder of the current app (MEDIA_DIR)."""
+    return Path(current_app.config["MEDIA_DIR"])
 
 
-def same_file(fh: BinaryIO, path: Path) -> bool:
-    """Tell whether an open file is still the one at path (not renamed away or deleted)."""
-    try:
-        return os.fstat(fh.fileno()).st_ino == path.stat().st_ino
-    except FileNotFoundError:
-        return False
+def media_path(sha256: str) -> Path:
+    """Return where the local folder keeps (or would keep) the file with this SHA-256."""
+    return media_dir() / sha256[:2] / sha256
 
 
-def remove_part(upload_id: object) -> None:
-    """Delete an upload's part file, if any."""
-    part_path(upload_id).unlink(missing_ok=True)
-
-
-def fsync_file(fh: BinaryIO) -> None:
-    """Flush an open file's bytes to the disk."""
-    os.fsync(fh.fileno())
+def part_path(upload_id: object) -> Path:
+    """Return the local part file of an upload in progress."""
+    return media_dir() / "uploads" / f"{upload_id}.part"
 
 
 def _fsync_dir(path: Path) -> None:
@@ -111,42 +229,152 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def store_part(upload_id: object, sha256: str) -> Path:
-    """Move a checked part file to its content address, durably; return the final path.
+class _PartChunk(Chunk):
+    """A chunk appended to the part file, under an exclusive lock on that file."""
 
-    If the file is already there (an earlier upload, or one whose row a crash lost) the
-    rename simply replaces it with identical, freshly verified bytes.
+    def __init__(self, part: BinaryIO, path: Path, offset: int) -> None:
+        self.file = part
+        self.path = path
+        self.offset = offset
+
+    def drop(self) -> None:
+        self.file.truncate(self.offset)
+
+    def keep(self, received: int) -> None:
+        self.file.flush()
+
+    def head(self, size: int) -> bytes:
+        with open(self.path, "rb") as fh:
+            return fh.read(size)
+
+    @contextmanager
+    def whole(self) -> Iterator[Path]:
+        self.file.flush()
+        yield self.path
+
+
+class LocalStore(MediaStore):
+    """Files in a local folder: `<root>/<sha[:2]>/<sha>`, parts in `<root>/uploads/<id>.part`.
+
+    While an upload is in progress its offset is the size of its part file, read under an
+    exclusive flock (gunicorn workers are separate processes; tusd's filestore does the same),
+    so a chunk costs no database write and no fsync: the bytes are made durable once, before
+    the finished file is renamed into place.
     """
-    source = part_path(upload_id)
-    with open(source, "rb") as fh:
-        os.fsync(fh.fileno())
-    target = media_path(sha256)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(source, target)
-    _fsync_dir(target.parent)
-    return target
 
+    def __init__(self, root: Path) -> None:
+        self.root = root
 
-def store_bytes(data: bytes, mime: str, user_id: object = None) -> str:
-    """Store a small file (a signature, an answer's attachment) once, durably; return its SHA-256.
+    def _path(self, sha256: str) -> Path:
+        return self.root / sha256[:2] / sha256
 
-    The bytes go to a temporary file that is fsynced and renamed into place, so a reader never
-    sees half a file; the Media row is added to the caller's transaction.
-    """
-    sha = hashlib.sha256(data).hexdigest()
-    target = media_path(sha)
-    if not target.is_file():
+    def _part(self, upload_id: object) -> Path:
+        return self.root / "uploads" / f"{upload_id}.part"
+
+    def has(self, sha256: str) -> bool:
+        return self._path(sha256).is_file()
+
+    def sha256_of(self, sha256: str) -> str | None:
+        path = self._path(sha256)
+        return file_sha256(path) if path.is_file() else None
+
+    @contextmanager
+    def local_copy(self, sha256: str) -> Iterator[Path | None]:
+        path = self._path(sha256)
+        yield path if path.is_file() else None
+
+    def adopt(self, path: Path, sha256: str, mime: str) -> None:
+        """Fsync, rename into place (atomic in one file system), fsync the folder.
+
+        If the file is already there (an earlier upload, or one whose row a crash lost) the
+        rename simply replaces it with identical, freshly verified bytes.
+        """
+        with open(path, "rb") as fh:
+            os.fsync(fh.fileno())
+        target = self._path(sha256)
         target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = target.with_name(f"{sha}.{uuid.uuid4().hex}.tmp")
-        with open(temporary, "wb") as fh:
-            fh.write(data)
-            fsync_file(fh)
-        os.replace(temporary, target)
+        if path.parent != self._part("x").parent:
+            # From elsewhere (a temporary folder, maybe another file system): copy beside first.
+            temporary = target.with_name(f"{sha256}.{uuid.uuid4().hex}.tmp")
+            with open(path, "rb") as source, open(temporary, "wb") as out:
+                while piece := source.read(READ_SIZE):
+                    out.write(piece)
+                out.flush()
+                os.fsync(out.fileno())
+            path = temporary
+        os.replace(path, target)
         _fsync_dir(target.parent)
-    if db.session.get(Media, sha) is None:
-        db.session.add(Media(sha256=sha, mime=mime, size=len(data), uploaded_by_id=user_id))
-    return sha
 
+    def response(self, sha256: str, mime: str, *, as_attachment: bool = False) -> Response:
+        return send_file(self._path(sha256), mimetype=mime, as_attachment=as_attachment,
+                         download_name=sha256, max_age=3600)
+
+    def shas(self) -> Iterator[str]:
+        for path in sorted(self.root.glob("??/*")):
+            if path.is_file() and len(path.name) == 64 and path.parent.name == path.name[:2]:
+                yield path.name
+
+    def where(self, sha256: str) -> str:
+        return str(self._path(sha256))
+
+    def restore_from(self, folder: Path) -> None:
+        """Replace the folder's files with the backup's; unfinished uploads stay."""
+        tmp = self.root.with_name(self.root.name + ".restoring")
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.copytree(folder, tmp)
+        uploads = self.root / "uploads"
+        if uploads.exists():
+            shutil.move(str(uploads), tmp / "uploads")
+        shutil.rmtree(self.root, ignore_errors=True)
+        os.replace(tmp, self.root)
+
+    def start_upload(self, upload: Upload) -> None:
+        path = self._part(upload.id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
+
+    def offset(self, upload: Upload) -> int | None:
+        try:
+            return self._part(upload.id).stat().st_size
+        except FileNotFoundError:
+            return None
+
+    @contextmanager
+    def chunk(self, upload: Upload, offset: int) -> Iterator[Chunk]:
+        path = self._part(upload.id)
+        try:
+            part = open(path, "r+b")
+        except FileNotFoundError:
+            raise UploadGone() from None
+        with part:
+            fcntl.flock(part.fileno(), fcntl.LOCK_EX)
+            try:
+                if os.fstat(part.fileno()).st_ino != path.stat().st_ino:
+                    raise UploadGone()  # completed (renamed into place) or discarded meanwhile
+            except FileNotFoundError:
+                raise UploadGone() from None
+            size = os.fstat(part.fileno()).st_size
+            if size != offset:
+                raise OffsetMismatch(size)
+            part.seek(offset)
+            part.truncate()
+            yield _PartChunk(part, path, offset)
+
+    def discard_upload(self, upload_id: uuid.UUID) -> None:
+        self._part(upload_id).unlink(missing_ok=True)
+
+    def sweep_uploads(self, live: set[str]) -> int:
+        orphans = 0
+        uploads = self.root / "uploads"
+        if uploads.is_dir():
+            for part in uploads.glob("*.part"):
+                if part.stem not in live:
+                    part.unlink(missing_ok=True)
+                    orphans += 1
+        return orphans
+
+
+# -- what a file really is ------------------------------------------------------------------
 
 def _sniff_head(head: bytes) -> str | None:
     """Judge the type from the leading bytes alone."""
@@ -279,23 +507,3 @@ def sniff_mime(data: bytes | Path) -> str | None:
     return None
 
 
-def expire_uploads(now: datetime | None = None) -> int:
-    """Delete uploads past their expiry (rows and part files) and orphan parts; return the count.
-
-    The caller commits.
-    """
-    now = now or utcnow()
-    expired = db.session.scalars(select(Upload).where(Upload.expires_at <= now)).all()
-    for upload in expired:
-        remove_part(upload.id)
-        db.session.delete(upload)
-    db.session.flush()
-    live = {str(uid) for uid in db.session.scalars(select(Upload.id))}
-    uploads_dir = media_dir() / "uploads"
-    orphans = 0
-    if uploads_dir.is_dir():
-        for part in uploads_dir.glob("*.part"):
-            if part.stem not in live:
-                part.unlink(missing_ok=True)
-                orphans += 1
-    return len(expired) + orphans

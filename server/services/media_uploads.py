@@ -1,33 +1,33 @@
 """Resumable uploads (tus 1.0.0 rules): create, append a chunk, complete, terminate, what is missing.
 
-While an upload is in progress its offset is the size of its part file, read under an
-exclusive lock on that file (gunicorn workers are separate processes); the database row
-holds what does not change (hash, type, length, owner, expiry) and gets `offset = length`
-when the upload completes. So a chunk costs no database write and no fsync: the bytes are
-made durable once, before the finished file is renamed into place, and a part file that
-a power cut left short or damaged can only fail the whole-file SHA-256 check, never be
-stored (the client then starts that file again).
+The `upload` row holds what the protocol needs from any app server: declared hash, type and
+length, owner, expiry, and `offset = length` once the file is stored. Where the bytes of an
+unfinished upload wait, and how its offset is kept meanwhile, is the media store's business
+(`media_store.Chunk`): a part file under a lock in the local folder, chunk objects plus the
+row's offset in the object store. Either way a chunk that arrives short because the client
+dropped is kept (tus resumes from there) unless it carried a checksum, and the finished file
+is checked whole (SHA-256, then type) before it is stored under its hash.
 """
 
 from __future__ import annotations
 
 import base64
-import fcntl
 import hashlib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import BinaryIO
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import ClientDisconnected
 
 from server.errors import ApiError
 from server.extensions import db
-from server.models import Media, Upload, User, utcnow
+from server.models import Media, Upload, UploadChunk, User, utcnow
 from server.services import media_store
 
 _PIECE = 256 * 1024
@@ -60,10 +60,10 @@ def _part_offset(upload: Upload) -> int:
     """The offset of an upload: its length once complete, else its part file's size."""
     if upload.offset == upload.length:
         return upload.length
-    try:
-        return media_store.part_path(upload.id).stat().st_size
-    except FileNotFoundError:
-        raise ApiError("not_found") from None
+    offset = media_store.store().offset(upload)
+    if offset is None:
+        raise ApiError("not_found")
+    return offset
 
 
 def create_upload(user: User, sha256: str, mime: str, length: int,
@@ -82,7 +82,7 @@ def create_upload(user: User, sha256: str, mime: str, length: int,
         expires_at=now + timedelta(hours=current_app.config["UPLOAD_EXPIRY_HOURS"]),
     )
     if not complete:
-        media_store.open_part(upload.id)
+        media_store.store().start_upload(upload)
     db.session.add(upload)
     db.session.commit()
     return _state(upload, upload.offset)
@@ -106,8 +106,8 @@ def get_upload(user: User, upload_id: uuid.UUID, now: datetime | None = None) ->
 
 
 def _discard(upload: Upload) -> None:
-    """Drop an upload for good: its part file and its row (committed)."""
-    media_store.remove_part(upload.id)
+    """Drop an upload for good: its kept bytes and its row (committed)."""
+    media_store.store().discard_upload(upload.id)
     db.session.delete(upload)
     db.session.commit()
 
@@ -145,31 +145,29 @@ def append_chunk(user: User, upload_id: uuid.UUID, offset: int, stream: BinaryIO
         raise _mismatch(upload.length)
     if offset + content_length > upload.length:
         raise ApiError("media.too_large", details={"length": upload.length})
-    path = media_store.part_path(upload.id)
     try:
-        part = open(path, "r+b")
-    except FileNotFoundError:
-        raise _completed_or_gone(user, upload_id, now) from None
-    with part:
-        fcntl.flock(part.fileno(), fcntl.LOCK_EX)
-        if not media_store.same_file(part, path):
-            # Completed (renamed into place) or discarded while we waited for the lock.
-            raise _completed_or_gone(user, upload_id, now)
-        size = media_store.file_size(part)
-        if size != offset:
-            raise _mismatch(size)
-        received, digest, disconnected = _write_body(part, offset, stream, content_length, expected)
-        if expected and (disconnected or digest != expected[1]):
-            part.truncate(offset)
+        with media_store.store().chunk(upload, offset) as chunk:
+            received, digest, disconnected = _write_body(chunk.file, stream, content_length,
+                                                         expected)
+            if expected and (disconnected or digest != expected[1]):
+                chunk.drop()
+                if disconnected:
+                    raise disconnected
+                raise ApiError("media.checksum_mismatch", details={"offset": offset})
+            chunk.keep(received)
             if disconnected:
-                raise disconnected
-            raise ApiError("media.checksum_mismatch", details={"offset": offset})
-        if disconnected:
-            raise disconnected  # what arrived is kept: HEAD reports it, the client resumes
-        new_offset = offset + received
-        _check_head(upload, offset, new_offset)
-        if new_offset == upload.length:
-            _complete(upload, user)
+                raise disconnected  # what arrived is kept: HEAD reports it, the client resumes
+            new_offset = offset + received
+            _check_head(upload, chunk, offset, new_offset)
+            if new_offset == upload.length:
+                with chunk.whole() as path:
+                    _complete(upload, user, path)
+    except media_store.OffsetMismatch as error:
+        raise _mismatch(error.offset) from None
+    except media_store.UploadGone:
+        raise _completed_or_gone(user, upload_id, now) from None
+    if new_offset == upload.length:
+        media_store.store().discard_upload(upload.id)  # the stored file has the bytes now
     return _state(upload, new_offset)
 
 
@@ -179,14 +177,12 @@ def _completed_or_gone(user: User, upload_id: uuid.UUID, now: datetime | None) -
     return _mismatch(upload.length) if upload.offset == upload.length else ApiError("not_found")
 
 
-def _write_body(part: BinaryIO, offset: int, stream: BinaryIO, content_length: int,
+def _write_body(part: BinaryIO, stream: BinaryIO, content_length: int,
                 expected: tuple[str, bytes] | None) -> tuple[int, bytes | None, Exception | None]:
-    """Stream the body to disk at offset; return (bytes kept, digest, disconnect error or None).
+    """Stream the body to the chunk's file; return (bytes kept, digest, disconnect error or None).
 
     When the client drops mid-body we keep what arrived: tus resumes from there.
     """
-    part.seek(offset)
-    part.truncate()
     hasher = _DIGESTS[expected[0]]() if expected else None
     received = 0
     disconnected: Exception | None = None
@@ -207,29 +203,30 @@ def _write_body(part: BinaryIO, offset: int, stream: BinaryIO, content_length: i
     return received, (hasher.digest() if hasher else None), disconnected
 
 
-def _check_head(upload: Upload, old_offset: int, new_offset: int) -> None:
+def _check_head(upload: Upload, chunk: media_store.Chunk, old_offset: int,
+                new_offset: int) -> None:
     """Judge the type as soon as the leading bytes are in: a fake file is refused early."""
     head_len = min(media_store.HEAD_BYTES, upload.length)
     if not old_offset < head_len <= new_offset:
         return
-    with open(media_store.part_path(upload.id), "rb") as fh:
-        kind = media_store.sniff_mime(fh.read(head_len))
-    if kind != upload.mime:
+    if media_store.sniff_mime(chunk.head(head_len)) != upload.mime:
         _discard(upload)
         raise ApiError("media.unsupported_type", details={"declared": upload.mime})
 
 
-def _complete(upload: Upload, user: User) -> None:
+def _complete(upload: Upload, user: User, path: Path) -> None:
     """Check the whole file (hash, then type), store it once, and record it."""
-    path = media_store.part_path(upload.id)
     if media_store.file_sha256(path) != upload.sha256:
         _discard(upload)
         raise ApiError("media.hash_mismatch")
     if media_store.sniff_mime(path) != upload.mime:
         _discard(upload)
         raise ApiError("media.unsupported_type", details={"declared": upload.mime})
-    media_store.store_part(upload.id, upload.sha256)
-    upload.offset = upload.length
+    media_store.store().adopt(path, upload.sha256, upload.mime)
+    db.session.execute(
+        update(Upload).where(Upload.id == upload.id).values(offset=upload.length)
+        .execution_options(synchronize_session=False))
+    db.session.execute(delete(UploadChunk).where(UploadChunk.upload_id == upload.id))
     if db.session.get(Media, upload.sha256) is None:
         try:
             with db.session.begin_nested():
@@ -261,8 +258,9 @@ def find_missing(user: User, hashes: list[str], now: datetime | None = None) -> 
         )
     ).all()
     best: dict[str, tuple[int, Upload]] = {}
+    backend = media_store.store()
     for upload in uploads:
-        offset = media_store.part_size(upload.id)
+        offset = backend.offset(upload)
         if offset is not None and (upload.sha256 not in best or offset > best[upload.sha256][0]):
             best[upload.sha256] = (offset, upload)
     return {

@@ -552,13 +552,13 @@ def visit_detail_dict(visit: Visit, row: dict[str, Any]) -> dict[str, Any]:
 
 
 def media_file(user: User, sha256: str, *, visit: Visit | None = None,
-               rectification: Rectification | None = None) -> tuple[str, str]:
-    """Return (path, mime) of a file the user may open through a visit or a rectification.
+               rectification: Rectification | None = None) -> str:
+    """Return the MIME type of a stored file the user may open through a visit or a rectification.
 
     Visit photos and signatures are for reviewers only; answer files for the rectification's
     reviewers and its base. Anything else is not found.
     """
-    from server.services.media_store import media_path
+    from server.services.media_store import store
 
     if visit is not None:
         allowed = user.role in REVIEWER_ROLES and can_see_visit(user, visit) \
@@ -569,7 +569,6 @@ def media_file(user: User, sha256: str, *, visit: Visit | None = None,
     else:
         allowed = False
     media = db.session.get(Media, sha256) if allowed else None
-    path = media_path(sha256) if media else None
-    if media is None or not path.is_file():
+    if media is None or not store().has(sha256):
         raise ApiError("not_found")
-    return str(path), media.mime
+    return media.mime

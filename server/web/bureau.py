@@ -11,7 +11,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from marshmallow import Schema, ValidationError
 
@@ -31,6 +31,7 @@ from server.i18n import translate
 from server.models import County, TrainingBase
 from server.services import coverage as coverage_service
 from server.services import draw as draw_service
+from server.services import media_store
 from server.services import review as review_service
 from server.services.clock import local_today
 from server.services.scope import REVIEWER_ROLES
@@ -189,9 +190,9 @@ def visit(visit_id: uuid.UUID):
 @login_required
 def visit_media(visit_id: uuid.UUID, sha256: str):
     """A photo or signature of a visit, for reviewers in scope only."""
-    path, mime = review_service.media_file(current_user, sha256,
-                                           visit=review_service.get_visit(current_user, visit_id))
-    return send_file(path, mimetype=mime, max_age=3600)
+    mime = review_service.media_file(current_user, sha256,
+                                     visit=review_service.get_visit(current_user, visit_id))
+    return media_store.store().response(sha256, mime)
 
 
 @bp.post("/visits/<uuid:visit_id>/accept")
@@ -300,7 +301,7 @@ def close(rectification_id: uuid.UUID):
 @login_required
 def rectification_file(rectification_id: uuid.UUID, sha256: str):
     """A file of the base's answer, for the base and the reviewers in scope."""
-    path, mime = review_service.media_file(
+    mime = review_service.media_file(
         current_user, sha256,
         rectification=review_service.get_rectification(current_user, rectification_id))
-    return send_file(path, mimetype=mime, as_attachment=mime == "application/pdf", max_age=3600)
+    return media_store.store().response(sha256, mime, as_attachment=mime == "application/pdf")

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from server.extensions import db
 from server.models import Trainee, User
 from server.services.backup import BackupError, backup, restore
+from server.services.media_store import LocalStore
 from tests.factories import build_world
 
 
@@ -29,14 +30,14 @@ def test_backup_then_restore_brings_back_rows_and_media(database_url, tmp_path):
         (media_dir / sha[:2]).mkdir(parents=True, exist_ok=True)
         (media_dir / sha[:2] / sha).write_bytes(photo)
         url = app.config["SQLALCHEMY_DATABASE_URI"]
-        manifest = backup(tmp_path / "bk", url, media_dir)
+        manifest = backup(tmp_path / "bk", url, LocalStore(media_dir))
         assert f"media/{sha[:2]}/{sha}" in manifest["files"]
 
         # Damage after the backup: rows deleted, media file gone.
         db.session.query(User).delete()
         db.session.commit()
         (media_dir / sha[:2] / sha).unlink()
-        restore(tmp_path / "bk", url, media_dir)
+        restore(tmp_path / "bk", url, LocalStore(media_dir))
 
         assert db.session.scalar(select(func.count()).select_from(Trainee)) == 10
         assert db.session.scalar(select(func.count()).select_from(User)) == 8
@@ -51,13 +52,13 @@ def test_a_damaged_backup_is_refused_before_anything_changes(database_url, tmp_p
         db.create_all()
         build_world()
         url = app.config["SQLALCHEMY_DATABASE_URI"]
-        backup(tmp_path / "bk", url, tmp_path / "media")
+        backup(tmp_path / "bk", url, LocalStore(tmp_path / "media"))
         dump = next(p for p in (tmp_path / "bk").iterdir() if p.name.startswith("database"))
         data = bytearray(dump.read_bytes())
         data[len(data) // 2] ^= 0xFF
         dump.write_bytes(bytes(data))
         try:
-            restore(tmp_path / "bk", url, tmp_path / "media")
+            restore(tmp_path / "bk", url, LocalStore(tmp_path / "media"))
             raise AssertionError("restore accepted a damaged backup")
         except BackupError as error:
             assert dump.name in str(error)

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from server.extensions import db
 from server.models import SignIn, Visit
 from server.services.backup import backup, restore
+from server.services.media_store import LocalStore
 from tests.conftest import TEST_PASSWORD
 from tests.factories import build_world
 from tests.sync.client import FlaskTransport, SyncClient
@@ -91,13 +92,13 @@ def test_after_a_restore_old_cursors_reset_and_the_phone_recovers_what_it_holds(
         assert device.login("inspector_a", TEST_PASSWORD) == 200
         _, cursor = device.pull_all()
         url = app.config["SQLALCHEMY_DATABASE_URI"]
-        backup(tmp_path / "bk", url, tmp_path / "media")
+        backup(tmp_path / "bk", url, LocalStore(tmp_path / "media"))
 
         first = queue_visit(device, world)
         held = list(device.outbox)  # the phone keeps acknowledged evidence
         assert device.push()[1]["last_seq"] == 6
         second = queue_visit(device, world)  # captured meanwhile, not yet sent
-        restore(tmp_path / "bk", url, tmp_path / "media")
+        restore(tmp_path / "bk", url, LocalStore(tmp_path / "media"))
 
         assert device.login("inspector_a", TEST_PASSWORD) == 200  # the restored tokens predate it
         status, body = device.pull(cursor)

@@ -271,13 +271,13 @@ class ArchiveStream:
              for t in teachers]))
         missing = []
         for sha in sorted(media):
-            path = media_file(sha)
-            if path is None:
-                missing.append(sha)
-                continue
-            row = db.session.get(Media, sha)
-            yield from writer.add_file(
-                f"media/{sha}{_EXTENSIONS.get(row.mime, '') if row else ''}", path)
+            with media_file(sha) as path:
+                if path is None:
+                    missing.append(sha)
+                    continue
+                row = db.session.get(Media, sha)
+                yield from writer.add_file(
+                    f"media/{sha}{_EXTENSIONS.get(row.mime, '') if row else ''}", path)
         files = dict(writer.files)
         manifest = {
             "format": FORMAT, **self.about, "year": self.year, "created_at": _default(self.now),

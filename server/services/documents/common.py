@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,7 @@ from server.models import (
     User,
     Visit,
 )
-from server.services.media_store import media_path
+from server.services.media_store import store
 from server.services.plan_versions import class_version_in_force
 from server.services.review import can_see_visit
 from server.services.scope import REVIEWER_ROLES, require_base
@@ -72,12 +74,17 @@ def payload_seal(payload: dict[str, Any]) -> str:
     return compute_seal(payload)
 
 
-def media_file(sha256: str) -> Path | None:
-    """Return the stored file of a media hash, or None when it is not (yet) on the server."""
+@contextmanager
+def media_file(sha256: str) -> Iterator[Path | None]:
+    """Context manager: a local path of a media hash's file, None when it is not on the server.
+
+    With the object store the file is copied to a temporary file (streamed), gone afterwards.
+    """
     if not sha256 or len(sha256) != 64 or not all(c in "0123456789abcdef" for c in sha256):
-        return None
-    path = media_path(sha256)
-    return path if path.is_file() else None
+        yield None
+        return
+    with store().local_copy(sha256) as path:
+        yield path
 
 
 def check_year(year: int) -> int:

@@ -124,17 +124,17 @@ def _grid(rows: list[list[Any]], widths: list[float], *, header: bool = False,
 
 def _image(sha256: str | None, box: tuple[float, float], *, flatten: bool) -> Image | None:
     """Return a downscaled image flowable of a stored media file, or None when it is absent."""
-    path = media_file(sha256 or "")
-    if path is None:
-        return None
-    try:
-        with PILImage.open(path) as source:
-            if image_too_large(source):
-                return None
-            source.draft("RGB", (900, 900))  # JPEG: decode at a reduced scale, not full size
-            picture = source.convert("RGBA")
-    except (OSError, ValueError, PILImage.DecompressionBombError):
-        return None
+    with media_file(sha256 or "") as path:
+        if path is None:
+            return None
+        try:
+            with PILImage.open(path) as source:
+                if image_too_large(source):
+                    return None
+                source.draft("RGB", (900, 900))  # JPEG: decode at a reduced scale, not full size
+                picture = source.convert("RGBA")
+        except (OSError, ValueError, PILImage.DecompressionBombError):
+            return None
     # Signatures are transparent PNGs: put them on white so every viewer shows the ink.
     background = PILImage.new("RGB", picture.size, "white")
     background.paste(picture, mask=picture.getchannel("A"))
