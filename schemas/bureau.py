@@ -138,7 +138,26 @@ class SealStateSchema(StrictSchema):
     media_missing = fields.List(Text(), required=True)
 
 
+class AttendanceSchema(StrictSchema):
+    roster = fields.Integer(required=True, metadata={"description": "trainees on the roster judged against"})
+    counted = fields.Integer(required=True, allow_none=True,
+                             metadata={"description": "headcount taken on site (null: not recorded)"})
+    signed_in = fields.Integer(required=True,
+                               metadata={"description": "distinct roster trainees with a sign-in"})
+    absent = fields.Integer(required=True, metadata={"description": "roster trainees without a sign-in"})
+    duplicates = fields.Integer(required=True,
+                                metadata={"description": "repeated scans of a trainee (an anomaly)"})
+    unknown = fields.Integer(required=True,
+                             metadata={"description": "sign-ins of persons not on the roster (an anomaly)"})
+    anomalies = fields.Integer(required=True, metadata={"description": "duplicates + unknown"})
+
+
 class VisitDetailSchema(VisitRowSchema):
+    judged_session_id = fields.UUID(required=True, allow_none=True,
+                                    metadata={"description": "the filed session the visit was judged against"})
+    judged_plan_version_id = fields.UUID(required=True,
+                                         metadata={"description": "the plan version it was judged against"})
+    attendance = fields.Nested(AttendanceSchema, required=True)
     comparison = fields.List(fields.Nested(ComparisonRowSchema), required=True)
     seal = fields.Nested(SealStateSchema, required=True)
     flags = fields.List(fields.Raw(), required=True)

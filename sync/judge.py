@@ -154,6 +154,45 @@ def judge_observation(matches: bool | None, what: str, observed: str | None, pla
     return Check(MISMATCH, f"the {what} differs from the plan", details)
 
 
+@dataclass(frozen=True)
+class Attendance:
+    """The attendance figures of a visit: the one count every page, answer and document shows.
+
+    signed_in counts distinct trainees of the roster with at least one sign-in (present);
+    counted is the headcount the inspector took on site (None when not recorded). A second scan
+    of a trainee already signed in (duplicates) and a sign-in of a person not on the roster
+    (unknown) are anomalies, never attendance.
+    """
+
+    roster: int
+    counted: int | None
+    signed_in: int
+    duplicates: int
+    unknown: int
+
+    @property
+    def absent(self) -> int:
+        """Trainees of the roster without a sign-in."""
+        return self.roster - self.signed_in
+
+    @property
+    def anomalies(self) -> int:
+        """Sign-ins that are not attendance: repeated scans and unknown persons."""
+        return self.duplicates + self.unknown
+
+
+def count_attendance(roster: Iterable[str], signed_in: Iterable[str | None],
+                     headcount: int | None) -> Attendance:
+    """Count roster, distinct trainees signed in, repeated scans and unknown persons."""
+    roster_ids = set(roster)
+    signed = list(signed_in)
+    on_roster = [s for s in signed if s is not None and s in roster_ids]
+    present = set(on_roster)
+    return Attendance(roster=len(roster_ids), counted=headcount, signed_in=len(present),
+                      duplicates=len(on_roster) - len(present),
+                      unknown=len(signed) - len(on_roster))
+
+
 def judge_attendance(
     roster: Iterable[str],
     signed_in: Iterable[str | None],
@@ -172,12 +211,10 @@ def judge_attendance(
     unverifiable: an empty roster, no headcount, or sign-ins named by the visit not yet received.
     """
     roster_ids = set(roster)
-    signed = [s for s in signed_in]
-    present = {s for s in signed if s in roster_ids}
-    unknown = sum(1 for s in signed if s not in roster_ids)
-    duplicates = sum(1 for s in signed if s in roster_ids) - len(present)
-    figures = {"roster": len(roster_ids), "present": len(present), "headcount": headcount,
-               "unknown": unknown, "duplicates": duplicates}
+    counted = count_attendance(roster_ids, signed_in, headcount)
+    present, unknown = counted.signed_in, counted.unknown
+    figures = {"roster": counted.roster, "present": counted.signed_in, "headcount": headcount,
+               "unknown": unknown, "duplicates": counted.duplicates}
     if not roster_ids:
         return Check(UNVERIFIABLE, "the plan version has no roster", figures)
     if headcount is None:
@@ -190,13 +227,13 @@ def judge_attendance(
         problems.append(f"headcount {headcount} exceeds the roster of {len(roster_ids)}")
     if unknown:
         problems.append(f"{unknown} sign-ins are not on the roster")
-    if len(present) != headcount:
-        problems.append(f"{len(present)} trainees signed in but {headcount} were counted")
-    rate = len(present) / len(roster_ids)
+    if present != headcount:
+        problems.append(f"{present} trainees signed in but {headcount} were counted")
+    rate = present / len(roster_ids)
     if rate < min_rate:
         problems.append(f"attendance {rate:.0%} is below {min_rate:.0%}")
     if problems:
         return Check(MISMATCH, "; ".join(problems), figures)
-    return Check(MATCH, f"{len(present)} of {len(roster_ids)} present, all signed in", figures)
+    return Check(MATCH, f"{present} of {len(roster_ids)} present, all signed in", figures)
 
 

@@ -20,6 +20,7 @@ from server.models import (
     User,
     Visit,
 )
+from server.services.beside_plan import check_status
 from server.services.clock import local_today
 from server.services.plan_versions import class_version_in_force
 from server.services.scope import REVIEWER_ROLES
@@ -28,17 +29,6 @@ from sync.judge import CHECKS
 # The one verdict that means "nothing wrong"; anything else, a mismatched check or a flag is an issue.
 CLEAN_VERDICTS = ("compliant",)
 MISMATCH = "mismatch"
-
-
-def check_status(value: Any) -> str:
-    """Return the status of one computed check: match | mismatch | unverifiable."""
-    status = value.get("status") if isinstance(value, dict) else value
-    return status if status in ("match", "mismatch") else "unverifiable"
-
-
-def check_reason(value: Any) -> str:
-    """Return the reason given with a check, if any."""
-    return str(value.get("reason") or "") if isinstance(value, dict) else ""
 
 
 def flag_code(flag: Any) -> str:

@@ -23,6 +23,7 @@ from server.errors import ApiError
 from server.extensions import db
 from server.i18n import translate
 from server.models import (
+    Assignment,
     Media,
     PlanSession,
     Rectification,
@@ -36,15 +37,16 @@ from server.models import (
     utcnow,
 )
 from server.services.assignments import create_assignment
+from server.services.attendance import visit_sign_ins as attendance_sign_ins
 from server.services.audit import audit
+from server.services.beside_plan import BesidePlan, beside_plan
 from server.services.changes import publish_visit_review
 from server.services.clock import local_day_start, local_today, to_local
-from server.services.coverage import check_reason, check_status, flag_code, visit_issues
+from server.services.coverage import flag_code, visit_issues
 from server.services.draw import county_inspectors
 from server.services.plan_versions import class_version_in_force
 from server.services.scope import REVIEWER_ROLES
 from sync.canonical import compute_seal as protocol_seal
-from sync.judge import CHECKS
 
 SANCTIONS = ("criticism", "deadline", "recovery", "revocation")  # R15, in the notice's order
 DECISIONS = ("accepted", "reinspect", "rectification")
@@ -150,25 +152,10 @@ def _dig(data: Any, *paths: str) -> Any:
     return None
 
 
-def planned_session(visit: Visit) -> PlanSession | None:
-    """The filed session the visit was checked against."""
-    if visit.session is not None:
-        return visit.session
-    if visit.assignment_id:
-        from server.models import Assignment
-
-        assignment = db.session.get(Assignment, visit.assignment_id)
-        return assignment.session if assignment else None
-    return None
-
-
-def comparison(visit: Visit) -> list[dict[str, Any]]:
+def comparison(visit: Visit, view: BesidePlan | None = None) -> list[dict[str, Any]]:
     """Rows of filed plan against observation for each check, with status and reason."""
-    session = planned_session(visit)
-    payload = visit.payload or {}
-    observed = payload.get("observed") if isinstance(payload.get("observed"), dict) else {}
-    gps = payload.get("gps") or {}
-    roster = len(visit.plan_version.enrollments)
+    view = view or beside_plan(visit)
+    session, seen = view.session, view.observed
     site = session.site if session else None
     planned = {
         "place": translate("bureau.cmp.site", name=site.name, address=site.address,
@@ -177,44 +164,34 @@ def comparison(visit: Visit) -> list[dict[str, Any]]:
         "time": f"{session.date} {session.start_time:%H:%M}–{session.end_time:%H:%M}" if session else "",
         "teacher": session.teacher.name if session else "",
         "content": session.topic if session else "",
-        "attendance": translate("bureau.cmp.roster", n=roster),
+        "attendance": translate("bureau.cmp.roster", n=view.attendance.roster),
     }
-    started = to_local(visit.started_at)
-    sign_ins = visit_sign_ins(visit)
-    headcount = observed.get("headcount")
-    has_fix = isinstance(gps, dict) and gps.get("lat") is not None
+    gps = seen.gps
     obs = {
-        "place": translate("bureau.cmp.gps", lat=f"{gps['lat']:.5f}", lon=f"{gps['lon']:.5f}",
-                           accuracy=f"{gps.get('accuracy') or 0:.0f}",
-                           mocked=translate("bureau.cmp.mocked") if gps.get("mocked") else "")
-                 if has_fix else translate("bureau.cmp.no_fix"),
-        "time": f"{started:%Y-%m-%d %H:%M}",
-        "teacher": _observed_text(observed, "teacher_matches", "teacher_name"),
-        "content": _observed_text(observed, "content_matches", "topic"),
+        "place": translate("bureau.cmp.gps", lat=f"{gps.lat:.5f}", lon=f"{gps.lon:.5f}",
+                           accuracy=f"{gps.accuracy or 0:.0f}",
+                           mocked=translate("bureau.cmp.mocked") if gps.mocked else "")
+                 if gps else translate("bureau.cmp.no_fix"),
+        "time": f"{to_local(seen.started_at):%Y-%m-%d %H:%M}",
+        "teacher": _observed_text(seen.teacher_matches, seen.teacher_name),
+        "content": _observed_text(seen.content_matches, seen.topic),
         "attendance": translate("bureau.cmp.headcount",
-                                headcount=headcount if headcount is not None else "—",
-                                signins=len(sign_ins)),
+                                headcount=seen.headcount if seen.headcount is not None else "—",
+                                signins=view.attendance.signed_in),
     }
-    rows = []
-    for name in CHECKS:
-        value = (visit.checks or {}).get(name)
-        rows.append({"check": name, "planned": planned[name], "observed": obs[name],
-                     "status": check_status(value), "reason": check_reason(value)})
-    return rows
+    return [{"check": c.check, "planned": planned[c.check], "observed": obs[c.check],
+             "status": c.status, "reason": c.reason} for c in view.checks]
 
 
-def _observed_text(observed: dict[str, Any], matches_key: str, text_key: str) -> str:
-    key = {True: "as_planned", False: "not_as_planned", None: "unconfirmed"}[observed.get(matches_key)]
+def _observed_text(matches: bool | None, text: str) -> str:
+    key = {True: "as_planned", False: "not_as_planned", None: "unconfirmed"}[matches]
     verdict = translate(f"bureau.cmp.{key}")
-    text = observed.get(text_key) or ""
     return translate("bureau.cmp.observed", verdict=verdict, text=text) if text else verdict
 
 
 def visit_team(visit: Visit) -> list[str]:
     """The names of the inspectors of a visit: the assigned team, or the one who submitted it."""
     if visit.assignment_id:
-        from server.models import Assignment
-
         assignment = db.session.get(Assignment, visit.assignment_id)
         if assignment is not None and assignment.inspectors:
             return sorted(u.display_name or u.username for u in assignment.inspectors)
@@ -223,14 +200,13 @@ def visit_team(visit: Visit) -> list[str]:
 
 def visit_sign_ins(visit: Visit) -> list[SignIn]:
     """Sign-ins of a visit (they may have arrived before the visit), in time order."""
-    return list(db.session.scalars(
-        select(SignIn).where(SignIn.visit_id == visit.id).order_by(SignIn.at)).all())
+    return attendance_sign_ins(visit.id, (visit.payload or {}).get("signins") or []).rows
 
 
-def sign_in_rows(visit: Visit) -> list[dict[str, Any]]:
+def sign_in_rows(visit: Visit, view: BesidePlan | None = None) -> list[dict[str, Any]]:
     """Sign-ins with the trainee's name (never the ID number) and their anomalies."""
     rows = []
-    for sign_in in visit_sign_ins(visit):
+    for sign_in in (view.sign_ins if view else visit_sign_ins(visit)):
         trainee = db.session.get(Trainee, sign_in.trainee_id) if sign_in.trainee_id else None
         rows.append({"sign_in": sign_in, "name": trainee.name if trainee else "",
                      "id_masked": trainee.id_masked if trainee else "",
@@ -544,11 +520,15 @@ def visit_summary(visit: Visit) -> dict[str, Any]:
 
 def visit_detail_dict(visit: Visit, row: dict[str, Any]) -> dict[str, Any]:
     """A visit's detail as plain data for the API: comparison, seal, flags and sign-ins."""
-    return {**row, "comparison": comparison(visit), "seal": seal_state(visit),
+    view = beside_plan(visit)
+    return {**row, "comparison": comparison(visit, view), "seal": seal_state(visit),
             "flags": list(visit.flags or []),
             "sign_ins": [{"name": r["name"], "method": r["sign_in"].method,
                           "at": r["sign_in"].at.isoformat(), "flags": r["flags"]}
-                         for r in sign_in_rows(visit)]}
+                         for r in sign_in_rows(visit, view)],
+            "attendance": view.attendance,
+            "judged_session_id": view.session.id if view.session else None,
+            "judged_plan_version_id": view.version.id}
 
 
 def media_file(user: User, sha256: str, *, visit: Visit | None = None,

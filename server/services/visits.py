@@ -20,16 +20,16 @@ from server.errors import ApiError
 from server.extensions import db
 from server.models import (
     Assignment,
-    Enrollment,
     Media,
     PlanSession,
     PlanVersion,
-    SignIn,
     TrainingBase,
     TrainingClass,
     User,
     Visit,
 )
+from server.services.attendance import roster_ids, visit_sign_ins
+from server.services.beside_plan import JUDGED_SESSION_KEY, judged_version
 from server.services.clock import zone_name
 from server.services.plan_versions import class_version_in_force
 from server.services.scope import REVIEWER_ROLES, county_filter
@@ -84,17 +84,11 @@ def _judged_session(session: PlanSession, current: PlanVersion | None) -> PlanSe
 def judge_attendance_of(visit_id: uuid.UUID, plan_version_id: uuid.UUID, signin_ids: list[str],
                         headcount: int | None) -> dict[str, Any]:
     """Judge attendance of a visit from the roster and the sign-ins received so far."""
-    roster = db.session.scalars(
-        select(Enrollment.trainee_id).where(Enrollment.plan_version_id == plan_version_id)).all()
-    wanted = {uuid.UUID(s) for s in signin_ids}
-    belongs = SignIn.visit_id == visit_id
-    if wanted:
-        belongs = belongs | SignIn.id.in_(wanted)
-    rows = db.session.execute(select(SignIn.id, SignIn.trainee_id).where(belongs)).all()
-    missing = len(wanted - {row.id for row in rows})
+    sign_ins = visit_sign_ins(visit_id, signin_ids)
     check = judge_attendance(
-        [str(t) for t in roster], [str(r.trainee_id) if r.trainee_id else None for r in rows],
-        headcount, current_app.config["ATTENDANCE_MIN_RATE"], missing_signins=missing)
+        roster_ids(plan_version_id),
+        [str(s.trainee_id) if s.trainee_id else None for s in sign_ins.rows],
+        headcount, current_app.config["ATTENDANCE_MIN_RATE"], missing_signins=sign_ins.missing)
     return check.to_dict()
 
 
@@ -187,7 +181,7 @@ def submit_visit(context: PushContext, mutation: Mutation) -> Outcome:
                                      observed.get("topic"), judged.topic).to_dict(),
         "attendance": judge_attendance_of(visit_id, judged.plan_version_id,
                                           payload.get("signins") or [], observed.get("headcount")),
-        "judged_session_id": str(judged.id),
+        JUDGED_SESSION_KEY: str(judged.id),
     }
     if skew is not None:
         checks["clock_skew_s"] = round(skew.total_seconds())
@@ -209,11 +203,8 @@ def rejudge_touched_visits(context: PushContext) -> None:
         return
     for visit in stored_visits(context, set(context.touched_visits)):  # shared with the flags finisher
         checks = dict(visit.checks)
-        session_id = checks.get("judged_session_id")
-        session = db.session.get(PlanSession, uuid.UUID(session_id)) if session_id else visit.session
-        version_id = session.plan_version_id if session else visit.plan_version_id
         checks["attendance"] = judge_attendance_of(
-            visit.id, version_id, visit.payload.get("signins") or [],
+            visit.id, judged_version(visit).id, visit.payload.get("signins") or [],
             (visit.payload.get("observed") or {}).get("headcount"))
         visit.checks = checks
 

@@ -33,6 +33,7 @@ from server.services import coverage as coverage_service
 from server.services import draw as draw_service
 from server.services import media_store
 from server.services import review as review_service
+from server.services.beside_plan import beside_plan
 from server.services.clock import local_today
 from server.services.scope import REVIEWER_ROLES
 
@@ -170,14 +171,14 @@ def visits():
 def visit(visit_id: uuid.UUID):
     """One visit: plan and observation side by side, media, sign-ins, seal, actions."""
     item = review_service.get_visit(current_user, visit_id)
+    view = beside_plan(item)
     reviewer = current_user.role in REVIEWER_ROLES
     return render_template(
-        "bureau/visit.html", visit=item, summary=review_service.visit_summary(item),
-        rows=review_service.comparison(item), sign_ins=review_service.sign_in_rows(item),
+        "bureau/visit.html", visit=item, summary=review_service.visit_summary(item), view=view,
+        rows=review_service.comparison(item, view), sign_ins=review_service.sign_in_rows(item, view),
         seal=review_service.seal_state(item), reviewer=reviewer,
         team=review_service.visit_team(item),
         media=review_service.visit_media(item) if reviewer else None,
-        session=review_service.planned_session(item),
         reviews=review_service.visit_reviews(item),
         rectifications=review_service.visit_rectifications(item),
         future_sessions=review_service.future_sessions(item.training_class) if reviewer else [],

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import uuid
 from io import BytesIO
 from typing import Any
 from xml.sax.saxutils import escape
@@ -28,7 +27,8 @@ from reportlab.platypus import (
 
 from server.extensions import db
 from server.i18n import local_time
-from server.models import Assignment, PlanSession, SignIn, Visit
+from server.models import Assignment, Visit
+from server.services.beside_plan import BesidePlan, beside_plan
 from server.services.documents.common import LEVEL_LABELS, media_file, payload_seal
 from server.services.media_store import image_too_large
 from sync.judge import CHECKS
@@ -146,35 +146,13 @@ def _image(sha256: str | None, box: tuple[float, float], *, flatten: bool) -> Im
     return Image(out, width=background.width * scale, height=background.height * scale)
 
 
-def _planned_session(visit: Visit) -> PlanSession | None:
-    if visit.session is not None:
-        return visit.session
-    session_id = visit.payload.get("session_id")
-    if not session_id:
-        return None
-    try:
-        return db.session.get(PlanSession, uuid.UUID(str(session_id)))
-    except ValueError:
-        return None
-
-
-def attendance_numbers(visit: Visit) -> dict[str, int]:
-    """Count roster, headcount, sign-ins on the roster, absentees, unknown and repeated sign-ins."""
-    on_roster = {e.trainee_id for e in visit.plan_version.enrollments}
-    signins = list(db.session.execute(
-        db.select(SignIn).where(SignIn.visit_id == visit.id)
-    ).scalars())
-    seen = [s.trainee_id for s in signins]
-    signed = {t for t in seen if t in on_roster}
-    observed = visit.payload.get("observed") or {}
-    return {
-        "roster": len(on_roster),
-        "headcount": int(observed.get("headcount") or 0),
-        "signed": len(signed) if signins else len(visit.payload.get("signins") or []),
-        "absent": len(on_roster - signed),
-        "unknown": sum(1 for t in seen if t is None or t not in on_roster),
-        "repeated": sum(1 for t in seen if t is not None) - len({t for t in seen if t}),
-    }
+def attendance_numbers(view: BesidePlan) -> dict[str, Any]:
+    """The attendance table's figures, from the one count (services/attendance.py)."""
+    counted = view.attendance
+    return {"roster": counted.roster,
+            "headcount": counted.counted if counted.counted is not None else "—",
+            "signed": counted.signed_in, "absent": counted.absent,
+            "unknown": counted.unknown, "repeated": counted.duplicates}
 
 
 def seal_state(visit: Visit) -> tuple[str, bool]:
@@ -208,12 +186,9 @@ def _check_row(key: str, check: dict[str, Any], planned: str, observed: str,
             _p(observed, st["body"]), _p(label, style), _p(reason, st["small"])]
 
 
-def _comparison(visit: Visit, st: dict[str, ParagraphStyle]) -> Table:
-    session = _planned_session(visit)
-    payload = visit.payload
-    observed = payload.get("observed") or {}
-    gps = payload.get("gps") or {}
-    numbers = attendance_numbers(visit)
+def _comparison(view: BesidePlan, st: dict[str, ParagraphStyle]) -> Table:
+    session, seen, visit = view.session, view.observed, view.visit
+    numbers = attendance_numbers(view)
     if session is not None:
         planned = {
             "place": f"{session.site.name}\n{session.site.address}",
@@ -223,18 +198,18 @@ def _comparison(visit: Visit, st: dict[str, ParagraphStyle]) -> Table:
             "content": session.topic,
         }
     else:
-        planned = dict.fromkeys(("place", "time", "teacher", "content"), "（未关联计划课次）")
+        planned = dict.fromkeys(CHECKS, "（未关联计划课次）")
     planned["attendance"] = f"名册 {numbers['roster']} 人"
     gps_text = "无定位"
-    if gps.get("lat") is not None and gps.get("lon") is not None:
-        gps_text = f"{float(gps['lat']):.5f}, {float(gps['lon']):.5f}"
-        if gps.get("accuracy") is not None:
-            gps_text += f"（精度 ±{float(gps['accuracy']):.0f} 米）"
-        if gps.get("mocked") or gps.get("mock"):
+    if seen.gps is not None:
+        gps_text = f"{seen.gps.lat:.5f}, {seen.gps.lon:.5f}"
+        if seen.gps.accuracy is not None:
+            gps_text += f"（精度 ±{seen.gps.accuracy:.0f} 米）"
+        if seen.gps.mocked:
             gps_text += "（疑似模拟定位）"
-    teacher = observed.get("teacher_name") or ("与计划一致" if observed.get("teacher_matches") else "")
-    topic = observed.get("topic") or ("与计划一致" if observed.get("content_matches") else "")
-    seen = {
+    teacher = seen.teacher_name or ("与计划一致" if seen.teacher_matches else "")
+    topic = seen.topic or ("与计划一致" if seen.content_matches else "")
+    observed = {
         "place": gps_text,
         "time": f"到达 {local_time(visit.started_at)}\n离开 {local_time(visit.ended_at) or '—'}",
         "teacher": teacher, "content": topic,
@@ -244,7 +219,7 @@ def _comparison(visit: Visit, st: dict[str, ParagraphStyle]) -> Table:
     highlight = []
     for key in CHECKS:
         check = (visit.checks or {}).get(key) or {}
-        rows.append(_check_row(key, check, planned[key], seen[key], st))
+        rows.append(_check_row(key, check, planned[key], observed[key], st))
         if check.get("status") == "mismatch":
             highlight.append(len(rows) - 1)
     return _grid(rows, [18 * mm, 45 * mm, 45 * mm, 18 * mm, WIDTH - 126 * mm], header=True,
@@ -300,7 +275,8 @@ def build_visit_pdf(visit: Visit) -> bytes:
     st = _styles()
     payload = visit.payload
     klass = visit.training_class
-    version = visit.plan_version
+    view = beside_plan(visit)
+    version = view.version
     computed, sealed_ok = seal_state(visit)
     story: list[Any] = [
         _p(TITLE, st["title"]),
@@ -318,9 +294,9 @@ def build_visit_pdf(visit: Visit) -> bytes:
              _p("对照计划版本", st["body"]), _p(f"第 {version.number} 版", st["body"])],
         ], [25 * mm, WIDTH / 2 - 25 * mm, 32 * mm, WIDTH / 2 - 32 * mm]),
         _p("一、计划与现场对照", st["h2"]),
-        _comparison(visit, st),
+        _comparison(view, st),
     ]
-    numbers = attendance_numbers(visit)
+    numbers = attendance_numbers(view)
     story += [
         _p("二、学员出勤", st["h2"]),
         _grid([[_p(h, st["body"]) for h in
