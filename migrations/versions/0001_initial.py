@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 13:07:22.429696
+Create Date: 2026-11-29 13:11:30.470617
 
 """
 from alembic import op
@@ -418,9 +418,11 @@ def upgrade():
     sa.Column('checks', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('flags', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('supersedes_id', sa.Uuid(), nullable=True),
+    sa.Column('check_of_id', sa.Uuid(), nullable=True),
     sa.Column('review_status', sa.String(length=16), nullable=False),
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.ForeignKeyConstraint(['assignment_id'], ['assignment.id'], name=op.f('fk_visit_assignment_id_assignment')),
+    sa.ForeignKeyConstraint(['check_of_id'], ['visit.id'], name=op.f('fk_visit_check_of_id_visit')),
     sa.ForeignKeyConstraint(['class_id'], ['training_class.id'], name=op.f('fk_visit_class_id_training_class')),
     sa.ForeignKeyConstraint(['inspector_id'], ['app_user.id'], name=op.f('fk_visit_inspector_id_app_user')),
     sa.ForeignKeyConstraint(['plan_version_id'], ['plan_version.id'], name=op.f('fk_visit_plan_version_id_plan_version')),
@@ -429,6 +431,7 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_visit'))
     )
     with op.batch_alter_table('visit', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_visit_check_of_id'), ['check_of_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_visit_class_id'), ['class_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_visit_inspector_id'), ['inspector_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_visit_received_at'), ['received_at'], unique=False)
@@ -491,6 +494,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_visit_received_at'))
         batch_op.drop_index(batch_op.f('ix_visit_inspector_id'))
         batch_op.drop_index(batch_op.f('ix_visit_class_id'))
+        batch_op.drop_index(batch_op.f('ix_visit_check_of_id'))
 
     op.drop_table('visit')
     op.drop_table('assignment_inspector')

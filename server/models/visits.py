@@ -34,6 +34,10 @@ class Visit(UUIDMixin, Model):
     checks: Mapped[dict[str, Any]] = mapped_column(default=dict)
     flags: Mapped[list[Any]] = mapped_column(default=list)
     supersedes_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("visit.id"), default=None)
+    # A teammate's record of the same check: the first visit stored under the same assignment
+    # (services/team_checks.py). None for a check's own record.
+    check_of_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("visit.id"), default=None,
+                                                          index=True)
     review_status: Mapped[str] = mapped_column(String(16), default="pending")
 
     training_class: Mapped[TrainingClass] = relationship()

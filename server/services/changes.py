@@ -98,6 +98,7 @@ def publish_assignment(assignment, op: str = "put") -> None:
         record_change("assignment", assignment.id, op, user_id=inspector.id)
 
 
-def publish_visit_review(review) -> None:
-    """Send a reviewer's decision to the inspector whose visit it is."""
-    record_change("visit_review", review.id, user_id=review.visit.inspector_id)
+def publish_visit_review(review, members: list[uuid.UUID]) -> None:
+    """Send a reviewer's decision to every member of the check it decides (R10 teams)."""
+    for user_id in members:
+        record_change("visit_review", review.id, user_id=user_id)

@@ -154,8 +154,10 @@ def compute_coverage(user: User, year: int | None = None, today: date | None = N
     classes = year_classes([c.id for c in counties], year)
     visits_by_class: dict[uuid.UUID, list[Visit]] = {}
     if classes:
+        # A team's check counts once: its teammates' records are linked to its own.
         for visit in db.session.scalars(
-            select(Visit).where(Visit.class_id.in_([c.id for c in classes]))
+            select(Visit).where(Visit.class_id.in_([c.id for c in classes]),
+                                Visit.check_of_id.is_(None))
         ):
             visits_by_class.setdefault(visit.class_id, []).append(visit)
     by_county = {c.id: CountyCoverage(county=c) for c in counties}
@@ -195,7 +197,7 @@ def compute_deadlines(user: User, year: int | None = None, today: date | None = 
     assessed = _assessed_class_ids(class_ids)
     visited = set(db.session.scalars(select(Visit.class_id).where(Visit.class_id.in_(class_ids))))
     pending_review = db.session.scalar(
-        select(func.count(Visit.id)).where(Visit.class_id.in_(class_ids),
+        select(func.count(Visit.id)).where(Visit.class_id.in_(class_ids), Visit.check_of_id.is_(None),
                                            Visit.review_status == "pending")) or 0
     open_rectifications = db.session.scalar(
         select(func.count(Rectification.id))

@@ -36,6 +36,7 @@ from server.models import (
 )
 from server.services.changes import STATE_ID, ensure_sync_state
 from server.services.scope import county_filter
+from server.services.team_checks import check_visits
 from sync.cursor import Cursor, CursorError, decode_cursor, encode_cursor, scope_fingerprint
 
 Serialiser = Callable[[uuid.UUID], dict[str, Any] | None]
@@ -126,6 +127,8 @@ def _visit_review(entity_id: uuid.UUID) -> dict[str, Any] | None:
     review = db.session.get(VisitReview, entity_id)
     return review and {
         "visit_id": str(review.visit_id), "decision": review.decision, "comment": review.comment,
+        # Every record of the check it decides: a teammate's phone finds its own record here.
+        "visit_ids": [str(v.id) for v in check_visits(review.visit)],
         "at": review.at.isoformat().replace("+00:00", "Z"),
     }
 

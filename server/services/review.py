@@ -46,6 +46,7 @@ from server.services.coverage import flag_code, visit_issues
 from server.services.draw import county_inspectors
 from server.services.plan_versions import class_version_in_force
 from server.services.scope import REVIEWER_ROLES
+from server.services.team_checks import check_members, check_visits
 from sync.canonical import compute_seal as protocol_seal
 
 SANCTIONS = ("criticism", "deadline", "recovery", "revocation")  # R15, in the notice's order
@@ -104,8 +105,10 @@ def list_visits(user: User, filters: VisitFilters | None = None,
     f = filters or VisitFilters()
     if user.role not in (*REVIEWER_ROLES, "base_staff"):
         raise ApiError("forbidden")
+    # One row per check: a teammate's record is shown inside its check's page.
     query = (select(Visit).join(TrainingClass, Visit.class_id == TrainingClass.id)
              .join(TrainingBase, TrainingClass.base_id == TrainingBase.id)
+             .where(Visit.check_of_id.is_(None))
              .order_by(Visit.started_at.desc()))
     if user.role == "base_staff":
         query = query.where(TrainingBase.id == user.base_id, Visit.started_at <= (now or utcnow()))
@@ -283,9 +286,11 @@ def _decide(user: User, visit: Visit, decision: str, comment: str) -> VisitRevie
                          reviewer_id=user.id, at=utcnow())
     review.visit = visit
     db.session.add(review)
-    visit.review_status = decision
+    # A team's records are one check: the decision is on all of them, and every member hears it.
+    for record in check_visits(visit):
+        record.review_status = decision
     db.session.flush()
-    publish_visit_review(review)
+    publish_visit_review(review, check_members(visit))
     return review
 
 

@@ -35,6 +35,7 @@ from server.services.plan_versions import class_version_in_force
 from server.services.scope import REVIEWER_ROLES, county_filter
 from server.services.signin_flags import stored_visits
 from server.services.sync_store import FINISHERS, PushContext, register_handler
+from server.services.team_checks import complete_assignment, lead_visit_of
 from sync.canonical import seal_matches
 from sync.judge import (
     CHECKS,
@@ -149,9 +150,14 @@ def submit_visit(context: PushContext, mutation: Mutation) -> Outcome:
                       timedelta(minutes=config["CLOCK_SKEW_MINUTES"]))
     if skew is not None:
         flags.append("clock.skew")
-    if _duplicate_of_session(session, data["supersedes"]):
+    on_team = assignment is not None and context.user in assignment.inspectors
+    # A teammate's record of a check already stored: part of that check, not a second visit.
+    lead = lead_visit_of(assignment.id, excluding=visit_id) if on_team else None
+    if lead is not None:
+        flags.append("visit.team_record")
+    elif _duplicate_of_session(session, data["supersedes"]):
         flags.append("visit.duplicate_session")
-    if assignment is not None and context.user not in assignment.inspectors:
+    if assignment is not None and not on_team:
         # Evidence is never dropped, but a visit under someone else's assignment needs a look.
         flags.append("assignment.not_on_team")
 
@@ -193,7 +199,10 @@ def submit_visit(context: PushContext, mutation: Mutation) -> Outcome:
         client_time=mutation.client_time, received_at=context.received_at,
         verdict=data["verdict"], payload=payload, seal=payload["seal"].lower(),
         checks=checks, flags=flags, supersedes_id=data["supersedes"],
+        check_of_id=lead.id if lead is not None else None,
     ))
+    if on_team:
+        complete_assignment(assignment)  # the team's check is made: every member's phone hears it
     return Outcome(flags=flags)
 
 

@@ -31,7 +31,7 @@ from server.i18n import translate
 from server.models import County, TrainingBase
 from server.services import coverage as coverage_service
 from server.services import draw as draw_service
-from server.services import media_store
+from server.services import media_store, team_checks
 from server.services import review as review_service
 from server.services.beside_plan import beside_plan
 from server.services.clock import local_today
@@ -177,7 +177,7 @@ def visit(visit_id: uuid.UUID):
         "bureau/visit.html", visit=item, summary=review_service.visit_summary(item), view=view,
         rows=review_service.comparison(item, view), sign_ins=review_service.sign_in_rows(item, view),
         seal=review_service.seal_state(item), reviewer=reviewer,
-        team=review_service.visit_team(item),
+        team=review_service.visit_team(item), check=team_checks.team_check(item),
         media=review_service.visit_media(item) if reviewer else None,
         reviews=review_service.visit_reviews(item),
         rectifications=review_service.visit_rectifications(item),

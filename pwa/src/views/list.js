@@ -123,9 +123,12 @@ export async function renderList(root, { scope, auth, navigate }) {
 
   const reviewsByVisit = new Map();
   for (const review of scope.reviews) {
-    const list = reviewsByVisit.get(review.visit_id) || [];
-    list.push(review);
-    reviewsByVisit.set(review.visit_id, list);
+    // A team's check: the decision is on every member's record (visit_ids), not only the first.
+    for (const visitId of review.visit_ids || [review.visit_id]) {
+      const list = reviewsByVisit.get(visitId) || [];
+      list.push(review);
+      reviewsByVisit.set(visitId, list);
+    }
   }
   const records = renderRecords({ drafts, visits, rejected, mediaBySha, reviewsByVisit, navigate,
     redraw: () => renderList(root, { scope, auth, navigate }) });
