@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 PYTEST_WORKERS ?= 2
-PWA_SOURCES := $(shell find pwa/src pwa/public pwa/*.mjs -type f 2>/dev/null)
+PWA_SOURCES := $(shell find pwa/src pwa/public pwa/pages pwa/*.mjs -type f 2>/dev/null)
 
 .PHONY: run test setup venv pwa db chromium test-sqlite test-postgres lint bench migration clean
 

@@ -104,6 +104,22 @@ class VisitQuerySchema(StrictSchema):
         ["pending", "accepted", "reinspect", "rectification"]))
     date_from = fields.Date(load_default=None)
     date_to = fields.Date(load_default=None)
+    mismatch = fields.String(load_default=None, validate=validate.OneOf(
+        ["place", "time", "teacher", "content", "attendance"]))
+
+
+class DashboardQuerySchema(StrictSchema):
+    """The year a dashboard (or a base's home) shows, and the county its lists narrow to."""
+
+    year = fields.Integer(load_default=None, strict=False, validate=validate.Range(2000, 2100))
+    county_id = fields.UUID(load_default=None)
+
+
+class RectificationPageQuerySchema(StrictSchema):
+    """The rectification list's filters on the page (the dashboard's chart links to them)."""
+
+    status = fields.String(load_default=None, validate=validate.OneOf(["open", "answered", "closed"]))
+    due = fields.String(load_default=None, validate=validate.OneOf(["overdue", "week", "later", "none"]))
 
 
 class VisitRowSchema(StrictSchema):

@@ -242,3 +242,92 @@ def coverage_dict(result: Coverage, deadlines: list[Deadline]) -> dict[str, Any]
         "deadlines": [{"key": d.key, "rule": d.rule, "due": d.due, "days_left": d.days_left,
                        "missing": d.missing} for d in deadlines],
     }
+
+
+# --- the dashboards' per-base rows and charts ----------------------------------------------
+
+# Which rule of the notice each computed check stands for (DESIGN.md §1).
+CHECK_RULES = {"place": "R10", "time": "R10", "teacher": "R7", "content": "R7", "attendance": "R9"}
+DUE_BUCKETS = ("overdue", "week", "later", "none")
+RECTIFICATION_STATES = ("open", "answered", "closed")
+
+
+@dataclass
+class BaseRow:
+    """A base's figures of the year on a dashboard (with its downloads beside it)."""
+
+    base: TrainingBase
+    classes: int
+    visited: int
+    open_rectifications: int
+
+
+def bases_in_scope(user: User) -> list[TrainingBase]:
+    """The bases a dashboard lists: a reviewer's counties' bases, or a base user's own base."""
+    query = select(TrainingBase).join(County, TrainingBase.county_id == County.id)
+    if user.role == "base_staff":
+        query = query.where(TrainingBase.id == user.base_id)
+    else:
+        require_reviewer(user)
+        query = query.where(TrainingBase.county_id.in_([c.id for c in scoped_counties(user)]))
+    return list(db.session.scalars(query.order_by(County.code, TrainingBase.name)).all())
+
+
+def base_rows(user: User, year: int) -> list[BaseRow]:
+    """Each base in scope with its classes of the year, those visited, and open rectifications."""
+    bases = bases_in_scope(user)
+    classes = year_classes(list({b.county_id for b in bases}), year)
+    visited = set(db.session.scalars(
+        select(Visit.class_id).where(Visit.class_id.in_([c.id for c in classes]))))
+    open_counts = dict(db.session.execute(
+        select(Rectification.base_id, func.count(Rectification.id))
+        .where(Rectification.base_id.in_([b.id for b in bases]), Rectification.status != "closed")
+        .group_by(Rectification.base_id)).all())
+    rows = []
+    for base in bases:
+        own = [c for c in classes if c.base_id == base.id]
+        rows.append(BaseRow(base=base, classes=len(own),
+                            visited=sum(1 for c in own if c.id in visited),
+                            open_rectifications=open_counts.get(base.id, 0)))
+    return rows
+
+
+def findings_by_check(user: User, year: int) -> dict[str, int]:
+    """How many of the year's visits in scope found each check not matching the plan."""
+    require_reviewer(user)
+    classes = year_classes([c.id for c in scoped_counties(user)], year)
+    counts = dict.fromkeys(CHECKS, 0)
+    if classes:
+        for visit in db.session.scalars(
+            select(Visit).where(Visit.class_id.in_([c.id for c in classes]))
+        ):
+            for name in CHECKS:
+                if check_status((visit.checks or {}).get(name)) == MISMATCH:
+                    counts[name] += 1
+    return counts
+
+
+def due_bucket(deadline: date | None, today: date) -> str:
+    """Where an unfinished rectification's deadline lies: overdue, within a week, later, none."""
+    if deadline is None:
+        return "none"
+    if deadline < today:
+        return "overdue"
+    return "week" if (deadline - today).days <= 7 else "later"
+
+
+def rectification_counts(user: User, today: date | None = None) -> dict[str, dict[str, int]]:
+    """Rectifications in scope by state, and the unfinished ones by where their deadline lies."""
+    require_reviewer(user)
+    today = today or local_today()
+    query = select(Rectification.status, Rectification.deadline).join(
+        TrainingBase, Rectification.base_id == TrainingBase.id)
+    if not user.is_city:
+        query = query.where(TrainingBase.county_id == user.county_id)
+    states = dict.fromkeys(RECTIFICATION_STATES, 0)
+    due = dict.fromkeys(DUE_BUCKETS, 0)
+    for status, deadline in db.session.execute(query).all():
+        states[status] = states.get(status, 0) + 1
+        if status != "closed":
+            due[due_bucket(deadline, today)] += 1
+    return {"states": states, "due": due}

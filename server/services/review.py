@@ -42,7 +42,7 @@ from server.services.audit import audit
 from server.services.beside_plan import BesidePlan, beside_plan
 from server.services.changes import publish_visit_review
 from server.services.clock import local_day_start, local_today, to_local
-from server.services.coverage import flag_code, visit_issues
+from server.services.coverage import check_status, due_bucket, flag_code, visit_issues
 from server.services.draw import county_inspectors
 from server.services.plan_versions import class_version_in_force
 from server.services.scope import REVIEWER_ROLES
@@ -97,6 +97,7 @@ class VisitFilters:
     review_status: str | None = None
     date_from: date | None = None
     date_to: date | None = None
+    mismatch: str | None = None  # a check (place, time, ...) that did not match the plan
 
 
 def list_visits(user: User, filters: VisitFilters | None = None,
@@ -129,6 +130,8 @@ def list_visits(user: User, filters: VisitFilters | None = None,
     if f.date_to:
         query = query.where(Visit.started_at < local_day_start(f.date_to + timedelta(days=1)))
     visits = list(db.session.scalars(query).all())
+    if f.mismatch:
+        visits = [v for v in visits if check_status((v.checks or {}).get(f.mismatch)) == "mismatch"]
     if f.flag:
         # Flags are a JSON list whose shape differs by engine; a few hundred rows a year per
         # county make filtering here cheaper than two dialects of JSON SQL.
@@ -396,8 +399,10 @@ def get_rectification(user: User, rectification_id: uuid.UUID) -> Rectification:
     return rectification
 
 
-def list_rectifications(user: User, status: str | None = None) -> list[Rectification]:
-    """Rectifications in the user's scope, open ones first, newest first."""
+def list_rectifications(user: User, status: str | None = None, due: str | None = None,
+                        today: date | None = None) -> list[Rectification]:
+    """Rectifications in the user's scope, open ones first, newest first; `due` keeps the
+    unfinished ones by where their deadline lies (overdue, week, later, none)."""
     query = select(Rectification).join(TrainingBase, Rectification.base_id == TrainingBase.id)
     if user.role == "base_staff":
         query = query.where(Rectification.base_id == user.base_id)
@@ -409,6 +414,9 @@ def list_rectifications(user: User, status: str | None = None) -> list[Rectifica
     if status:
         query = query.where(Rectification.status == status)
     items = db.session.scalars(query.order_by(Rectification.created_at.desc())).all()
+    if due:
+        day = today or local_today()
+        items = [r for r in items if r.status != "closed" and due_bucket(r.deadline, day) == due]
     order = {"open": 0, "answered": 1, "closed": 2}
     return sorted(items, key=lambda r: order.get(r.status, 3))
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from server.errors import ApiError
 from server.extensions import db
 from server.i18n import translate
 from server.services import auth as auth_service
+from server.web.icons import SIZES, icon_png
 
 bp = Blueprint("web", __name__)
 
@@ -18,7 +19,7 @@ bp = Blueprint("web", __name__)
 START_PAGES = {
     "city_admin": "bureau.dashboard",
     "county_admin": "bureau.dashboard",
-    "base_staff": "filing.classes",
+    "base_staff": "bureau.dashboard",
     "inspector": "pwa.shell",
 }
 
@@ -29,6 +30,27 @@ def home():
     if not current_user.is_authenticated:
         return redirect(url_for("web.login"))
     return redirect(url_for(START_PAGES.get(current_user.role, "web.login")))
+
+
+def _png(size: int) -> Response:
+    response = Response(icon_png(size), mimetype="image/png")
+    response.cache_control.public = True
+    response.cache_control.max_age = 7 * 24 * 3600
+    return response
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """The favicon browsers ask for by themselves (a PNG: every current browser reads it)."""
+    return _png(32)
+
+
+@bp.get("/icons/<int:size>.png")
+def icon(size: int):
+    """The pages' icon (tab, home screen) in one of the drawn sizes."""
+    if size not in SIZES:
+        raise ApiError("not_found")
+    return _png(size)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -43,7 +65,7 @@ def login():
         except ApiError as error:
             db.session.rollback()
             locked = error.code in {"auth.locked", "rate_limited"}
-            flash(error.message if locked else translate("login.failed"))
+            flash(error.message if locked else translate("login.failed"), "error")
             return render_template("login.html"), 401 if error.status == 401 else error.status
         db.session.commit()
         login_user(user)

@@ -18,9 +18,11 @@ from marshmallow import Schema, ValidationError
 from schemas.bureau import (
     AnswerFormSchema,
     CloseFormSchema,
+    DashboardQuerySchema,
     DecisionFormSchema,
     DrawFormSchema,
     RectificationFormSchema,
+    RectificationPageQuerySchema,
     ReinspectFormSchema,
     ReturnFormSchema,
     VisitQuerySchema,
@@ -31,7 +33,7 @@ from server.i18n import translate
 from server.models import County, TrainingBase
 from server.services import coverage as coverage_service
 from server.services import draw as draw_service
-from server.services import media_store, team_checks
+from server.services import geofence_sketch, media_store, team_checks
 from server.services import review as review_service
 from server.services.beside_plan import beside_plan
 from server.services.clock import local_today
@@ -71,7 +73,7 @@ def _back_on_error(view: Callable) -> Callable:
             message = error.message if isinstance(error, ApiError) else translate("bureau.form_invalid")
             details = "；".join(f"{k}: {' '.join(map(str, v)) if isinstance(v, list) else v}"
                                for k, v in (errors or {}).items())
-            flash(f"{message} {details}".strip())
+            flash(f"{message} {details}".strip(), "error")
             back = request.referrer or ""
             # Only ever back to a page of this site.
             if not back.startswith(request.host_url):
@@ -100,16 +102,34 @@ def _counties_in_scope() -> list[County]:
     return coverage_service.scoped_counties(current_user)
 
 
+def _years(today_year: int) -> list[int]:
+    """The years a dashboard offers: this one and the five before (the archive's R12 span)."""
+    return list(range(today_year, today_year - 6, -1))
+
+
 @bp.get("/")
 @login_required
 def dashboard():
-    """Coverage per county with bars, and the year's deadlines."""
+    """Reviewers: coverage, charts, deadlines and each base's downloads. A base: its home."""
+    args = _query(DashboardQuerySchema())
+    today = draw_service.local_today()
+    year = args["year"] or today.year
     if current_user.role == "base_staff":
-        return redirect(url_for("bureau.rectifications"))
+        return render_template(
+            "bureau/base_home.html", year=year, years=_years(today.year),
+            row=coverage_service.base_rows(current_user, year)[0], today=today,
+            orders=review_service.list_rectifications(current_user, due=None),
+            visits=review_service.list_visits(current_user)[:5])
     _reviewer()
-    result = coverage_service.compute_coverage(current_user)
-    deadlines = coverage_service.compute_deadlines(current_user, result.year)
-    return render_template("bureau/dashboard.html", coverage=result, deadlines=deadlines)
+    result = coverage_service.compute_coverage(current_user, year)
+    return render_template(
+        "bureau/dashboard.html", coverage=result, year=year, years=_years(today.year),
+        county_id=args["county_id"],
+        deadlines=coverage_service.compute_deadlines(current_user, result.year),
+        bases=coverage_service.base_rows(current_user, year),
+        findings=coverage_service.findings_by_check(current_user, year),
+        check_rules=coverage_service.CHECK_RULES,
+        rects=coverage_service.rectification_counts(current_user, today))
 
 
 @bp.get("/draws")
@@ -179,6 +199,7 @@ def visit(visit_id: uuid.UUID):
         seal=review_service.seal_state(item), reviewer=reviewer,
         team=review_service.visit_team(item), check=team_checks.team_check(item),
         media=review_service.visit_media(item) if reviewer else None,
+        sketch=geofence_sketch.visit_sketch(item, view.session),
         reviews=review_service.visit_reviews(item),
         rectifications=review_service.visit_rectifications(item),
         future_sessions=review_service.future_sessions(item.training_class) if reviewer else [],
@@ -241,8 +262,9 @@ def rectify(visit_id: uuid.UUID):
 @login_required
 def rectifications():
     """Rectifications in scope (base staff: their base's)."""
-    items = review_service.list_rectifications(current_user, request.args.get("status") or None)
-    return render_template("bureau/rectifications.html", items=items)
+    args = _query(RectificationPageQuerySchema())
+    items = review_service.list_rectifications(current_user, args["status"], args["due"])
+    return render_template("bureau/rectifications.html", items=items, filters=args)
 
 
 @bp.get("/rectifications/<uuid:rectification_id>")

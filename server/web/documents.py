@@ -10,7 +10,7 @@ import json
 from io import BytesIO
 from urllib.parse import quote
 
-from flask import Blueprint, Response, send_file, stream_with_context
+from flask import Blueprint, Response, send_file
 from flask_login import current_user, login_required
 
 from schemas.documents import BaseYearSchema, VisitDocumentSchema
@@ -87,15 +87,11 @@ def archive(base_id: str, year: str):
     """Stream the base's yearly archive (R12) with its hash manifest, built as it is sent."""
     base, year_ = _base_year(base_id, year)
     stream = stream_archive(base, year_, now=utcnow(), zone=local_zone())
-
-    def pieces():
-        yield from stream
-        audit("archive.built", "training_base", base.id, user=current_user, year=year_,
-              files=len(stream.manifest["files"]), files_sha256=stream.manifest["files_sha256"],
-              via="web")
-        db.session.commit()
-
-    response = Response(stream_with_context(pieces()), mimetype="application/zip")
+    # Recorded when the download starts: the ZIP is written after this request's session ends.
+    audit("archive.built", "training_base", base.id, user=current_user, year=year_,
+          files=stream.file_count, via="web")
+    db.session.commit()
+    response = Response(stream, mimetype="application/zip")
     response.headers["Content-Disposition"] = _attachment(
         documents_service.download_name(base.name, f"{year_}年", "培训档案", ext="zip"))
     return response

@@ -56,7 +56,7 @@ def _flash_error(error: ApiError | ValidationError) -> None:
     details = error.errors if isinstance(error.errors, dict) else {}
     extra = "；".join(f"{k}: {'，'.join(map(str, v)) if isinstance(v, list) else v}"
                      for k, v in details.items())
-    flash(f"{error.message}{'：' + extra if extra else ''}")
+    flash(f"{error.message}{'：' + extra if extra else ''}", "error")
 
 
 def acting(back: Callable[..., str]) -> Callable:
@@ -216,7 +216,7 @@ def queue():
     """Versions waiting for this reviewer: submitted for counties, approved for the city."""
     status = "approved" if current_user.role == "city_admin" else "submitted"
     versions = filing.list_versions(current_user, status)
-    return render_template("filing/queue.html", status=status,
+    return render_template("filing/queue.html", queue_status=status,
                            versions=[filing.version_summary(v) for v in versions])
 
 

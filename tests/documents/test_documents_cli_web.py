@@ -134,10 +134,11 @@ def test_county_reviewer_downloads_in_scope_only(world, client, year):
     disposition = response.headers["Content-Disposition"]
     assert "filename*=UTF-8''" + quote(f"{world.bases['a'].name}-{year}年-培训档案.zip") in disposition
     assert verify_archive(io.BytesIO(response.data)) == []
-    # Streamed: the audit is written once the last byte went out.
     built = db.session.execute(db.select(AuditEvent).where(
         AuditEvent.action == "archive.built")).scalar_one()
     assert built.details["via"] == "web" and built.details["year"] == int(year)
+    with zipfile.ZipFile(io.BytesIO(response.data)) as zf:
+        assert built.details["files"] == len(json.loads(zf.read("manifest.json"))["files"])
     assert client.get(f"/documents/bases/{base_a}/1900/archive.zip").status_code == 422
     assert client.get(f"/documents/bases/not-a-uuid/{year}/archive.zip").status_code == 422
 

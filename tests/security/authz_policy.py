@@ -255,6 +255,8 @@ POLICY: dict[tuple[str, str], Rule] = {
     # ---- pages: log in, home, field app shell, self sign-in ------------------------------------
     ("web.home", "GET"): Rule(PUBLIC, ok=(302,), note="sends each role to its start page"),
     ("web.login", "GET"): Rule(PUBLIC),
+    ("web.favicon", "GET"): Rule(PUBLIC),
+    ("web.icon", "GET"): Rule(PUBLIC, target=lambda s, k, u: Call({"size": "192"})),
     ("web.login", "POST"): Rule(PUBLIC, target=lambda s, k, u: Call(form=s.login_body(form=True)),
                                 ok=(302,)),
     ("web.logout", "POST"): Rule(ANY_USER, ok=(302,)),
@@ -268,7 +270,7 @@ POLICY: dict[tuple[str, str], Rule] = {
         PUBLIC, target=lambda s, k, u: s.signin_submission(), effect=lambda s, c: s.count("SignIn")),
 
     # ---- pages: bureau (reviewers; base staff only their rectifications and past visits) -------
-    ("bureau.dashboard", "GET"): Rule(REVIEWERS, redirect={"base_staff": "/bureau/rectifications"}),
+    ("bureau.dashboard", "GET"): Rule(REVIEWERS | BASE, note="reviewers: coverage; a base: its home"),
     ("bureau.draws", "GET"): Rule(REVIEWERS),
     ("bureau.make_draw", "POST"): Rule(
         REVIEWERS, COUNTY, lambda s, k, u: Call(form=_draw_form(s, k)),

@@ -117,7 +117,7 @@ def test_a_non_json_body_is_a_422_not_a_crash(client):
 
 
 @pytest.mark.parametrize("username, start", [
-    ("city", "/bureau/"), ("county_a", "/bureau/"), ("base_a", "/filing/"), ("inspector_a", "/app/"),
+    ("city", "/bureau/"), ("county_a", "/bureau/"), ("base_a", "/bureau/"), ("inspector_a", "/app/"),
 ])
 def test_each_role_lands_on_its_start_page(client, world, username, start):
     client.post("/login", data={"username": username, "password": TEST_PASSWORD})
@@ -165,7 +165,7 @@ class TestAddressRateLimit:
 
 @pytest.mark.parametrize("username, paths", [
     ("city", ["/bureau/", "/bureau/visits", "/bureau/draws", "/bureau/rectifications", "/filing/queue"]),
-    ("base_a", ["/filing/", "/filing/sites", "/filing/teachers", "/bureau/rectifications"]),
+    ("base_a", ["/bureau/", "/filing/", "/filing/sites", "/filing/teachers", "/bureau/rectifications"]),
 ])
 def test_pages_carry_no_inline_script_or_style_the_csp_would_block(client, world, username, paths):
     import re

@@ -36,11 +36,11 @@ from server.models import (
     Visit,
     VisitReview,
 )
+from server.services import media_store
 from server.services.clock import local_zone
 from server.services.documents.common import (
     LEVEL_LABELS,
     classes_of_year,
-    media_file,
     results_of,
     roster,
 )
@@ -53,6 +53,10 @@ FORMAT = "spotcheck-archive/1"
 _EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "video/mp4": ".mp4",
                "video/webm": ".webm"}
 _READ_SIZE = 1 << 20
+
+
+def _is_sha256(value: str) -> bool:
+    return len(value) == 64 and all(c in "0123456789abcdef" for c in value)
 
 
 def _default(value: Any) -> Any:
@@ -221,67 +225,89 @@ def _signin_record(signin: SignIn) -> dict[str, Any]:
 
 
 class ArchiveStream:
-    """The ZIP of a base's year as an iterable of bytes; `manifest` is set once it is exhausted."""
+    """The ZIP of a base's year as an iterable of bytes; `manifest` is set once it is exhausted.
+
+    Everything that needs the database is read when the stream is made (the records are small);
+    iterating only reads media files from disk, a piece at a time, so a response can stream it
+    after the request's database session has gone.
+    """
 
     def __init__(self, base: TrainingBase, year: int, *, now: datetime, zone: ZoneInfo) -> None:
-        self.base, self.year, self.now, self.zone = base, year, now, zone
-        # Read now: a streamed response is iterated after the request's session is gone.
+        self.year, self.now, self.zone = year, now, zone
         self.about = {"base": base.name, "base_id": str(base.id), "county": base.county.name}
+        self.records: list[tuple[str, bytes]] = []
+        self.index: list[dict[str, Any]] = []
+        media: set[str] = set()
+        for klass in classes_of_year(base, year):
+            media |= self._read_class(klass)
+        teachers = db.session.execute(
+            db.select(Teacher).where(Teacher.base_id == base.id).order_by(Teacher.name)
+        ).scalars()
+        self.records.append(("teachers.csv", csv_bytes(
+            ["姓名", "专业技术职务", "技能资格", "证书编号"],
+            [[t.name, t.professional_title, t.skill_qualification, t.certificate_no]
+             for t in teachers])))
+        self.store = media_store.store()
+        self.media: list[tuple[str, str]] = []  # (name in the ZIP, hash)
+        self.missing: list[str] = []
+        for sha in sorted(media):
+            if not _is_sha256(sha) or not self.store.has(sha):
+                self.missing.append(sha)
+                continue
+            row = db.session.get(Media, sha)
+            self.media.append((f"media/{sha}{_EXTENSIONS.get(row.mime, '') if row else ''}", sha))
         self.manifest: dict[str, Any] | None = None
+
+    @property
+    def file_count(self) -> int:
+        """How many files the manifest will list."""
+        return len(self.records) + len(self.media)
+
+    def _read_class(self, klass: TrainingClass) -> set[str]:
+        folder = f"classes/{klass.id}"
+        self.index.append({**_class_record(klass), "folder": folder})
+        add = self.records.append
+        add((f"{folder}/class.json", _json_bytes(_class_record(klass))))
+        versions = [v for v in (klass.plan.versions if klass.plan else []) if v.is_filed]
+        for version in versions:
+            add((f"{folder}/plan_v{version.number}.json",
+                 _json_bytes(_version_record(klass, version))))
+            add((f"{folder}/roster_v{version.number}.csv",
+                 csv_bytes(ROSTER_HEADER, _roster_rows(version))))
+        results = sorted(results_of(klass).values(), key=lambda r: r.trainee.name)
+        add((f"{folder}/assessments.csv", csv_bytes(
+            ["姓名", "身份证号（脱敏）", "等级", "考核日期", "是否合格", "证书编号"],
+            [[r.trainee.name, r.trainee.id_masked, LEVEL_LABELS.get(r.level, r.level),
+              r.assessed_on.isoformat(), "合格" if r.passed else "不合格", r.certificate_no]
+             for r in results])))
+        media: set[str] = set()
+        visits = db.session.execute(
+            db.select(Visit).where(Visit.class_id == klass.id).order_by(Visit.started_at)
+        ).scalars()
+        for visit in visits:
+            signins = list(db.session.execute(
+                db.select(SignIn).where(SignIn.visit_id == visit.id).order_by(SignIn.at)
+            ).scalars())
+            record = _visit_record(visit)
+            add((f"{folder}/visits/{visit.id}.json", _json_bytes(record)))
+            add((f"{folder}/visits/{visit.id}.pdf", build_visit_pdf(visit)))
+            add((f"{folder}/visits/{visit.id}_signins.json",
+                 _json_bytes([_signin_record(s) for s in signins])))
+            media |= _media_hashes(visit, signins, record)
+        return media
 
     def __iter__(self) -> Iterator[bytes]:
         writer = _Writer(self.now, self.zone)
-        media: set[str] = set()
-        index: list[dict[str, Any]] = []
-        for klass in classes_of_year(self.base, self.year):
-            folder = f"classes/{klass.id}"
-            index.append({**_class_record(klass), "folder": folder})
-            yield writer.add(f"{folder}/class.json", _json_bytes(_class_record(klass)))
-            versions = [v for v in (klass.plan.versions if klass.plan else []) if v.is_filed]
-            for version in versions:
-                yield writer.add(f"{folder}/plan_v{version.number}.json",
-                                 _json_bytes(_version_record(klass, version)))
-                yield writer.add(f"{folder}/roster_v{version.number}.csv",
-                                 csv_bytes(ROSTER_HEADER, _roster_rows(version)))
-            results = sorted(results_of(klass).values(), key=lambda r: r.trainee.name)
-            yield writer.add(f"{folder}/assessments.csv", csv_bytes(
-                ["姓名", "身份证号（脱敏）", "等级", "考核日期", "是否合格", "证书编号"],
-                [[r.trainee.name, r.trainee.id_masked, LEVEL_LABELS.get(r.level, r.level),
-                  r.assessed_on.isoformat(), "合格" if r.passed else "不合格", r.certificate_no]
-                 for r in results]))
-            visits = db.session.execute(
-                db.select(Visit).where(Visit.class_id == klass.id).order_by(Visit.started_at)
-            ).scalars()
-            for visit in visits:
-                signins = list(db.session.execute(
-                    db.select(SignIn).where(SignIn.visit_id == visit.id).order_by(SignIn.at)
-                ).scalars())
-                record = _visit_record(visit)
-                yield writer.add(f"{folder}/visits/{visit.id}.json", _json_bytes(record))
-                yield writer.add(f"{folder}/visits/{visit.id}.pdf", build_visit_pdf(visit))
-                yield writer.add(f"{folder}/visits/{visit.id}_signins.json",
-                                 _json_bytes([_signin_record(s) for s in signins]))
-                media |= _media_hashes(visit, signins, record)
-        teachers = db.session.execute(
-            db.select(Teacher).where(Teacher.base_id == self.base.id).order_by(Teacher.name)
-        ).scalars()
-        yield writer.add("teachers.csv", csv_bytes(
-            ["姓名", "专业技术职务", "技能资格", "证书编号"],
-            [[t.name, t.professional_title, t.skill_qualification, t.certificate_no]
-             for t in teachers]))
-        missing = []
-        for sha in sorted(media):
-            with media_file(sha) as path:
-                if path is None:
-                    missing.append(sha)
-                    continue
-                row = db.session.get(Media, sha)
-                yield from writer.add_file(
-                    f"media/{sha}{_EXTENSIONS.get(row.mime, '') if row else ''}", path)
+        for name, data in self.records:
+            yield writer.add(name, data)
+        for name, sha in self.media:
+            # The object store copies the file to a temporary file for the time of the copy.
+            with self.store.local_copy(sha) as path:
+                yield from writer.add_file(name, path)
         files = dict(writer.files)
         manifest = {
             "format": FORMAT, **self.about, "year": self.year, "created_at": _default(self.now),
-            "classes": index, "media_not_on_server": missing,
+            "classes": self.index, "media_not_on_server": self.missing,
             "files": files, "files_sha256": hashlib.sha256(canonical_json(files)).hexdigest(),
         }
         yield writer.add(MANIFEST, _json_bytes(manifest))
@@ -291,7 +317,7 @@ class ArchiveStream:
 
 def stream_archive(base: TrainingBase, year: int, *, now: datetime,
                    zone: ZoneInfo) -> ArchiveStream:
-    """Return the base's archive of the year as a stream of ZIP bytes (built as it is read)."""
+    """Read the base's archive of the year; return it as a stream of ZIP bytes (zipped as read)."""
     return ArchiveStream(base, year, now=now, zone=zone)
 
 

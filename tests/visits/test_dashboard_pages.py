@@ -1,0 +1,99 @@
+"""The pages a reviewer and a base look at: charts' data and links, menus, icons, English, sketch."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from server.extensions import db
+from server.models import County, Rectification
+from server.services.draw import local_today
+from tests.conftest import TEST_PASSWORD
+from tests.documents.support import make_visit
+
+
+def login(client, username: str) -> None:
+    client.post("/login", data={"username": username, "password": TEST_PASSWORD})
+
+
+def test_the_chart_tables_link_every_number_to_the_list_behind_it(world, client):
+    make_visit(world, "a")
+    login(client, "city")
+    year = world.classes["a"].start_date.year
+    html = client.get(f"/bureau/?year={year}").get_data(as_text=True)
+    chart = html[html.index('data-testid="coverage-chart"'):html.index("</section>", html.index('data-testid="coverage-chart"'))]
+    cells = re.findall(r'<td data-value="(\d+)" data-href="([^"]+)"><a href="([^"]+)"', chart)
+    assert cells and all(href == link.replace("&amp;", "&") or href == link for _, href, link in cells)
+    # The teacher bar leads to the visits whose teacher check did not match: the one made above.
+    teacher = re.search(r'data-value="(\d+)" data-href="([^"]*mismatch=teacher[^"]*)"', chart)
+    assert teacher.group(1) == "1"
+    listed = client.get(teacher.group(2).replace("&amp;", "&")).get_data(as_text=True)
+    assert listed.count('data-testid="visit-row"') == 1
+
+
+def test_counties_without_classes_are_grouped_apart(world, client):
+    db.session.add(County(name="无班次县", code="370799"))
+    db.session.commit()
+    login(client, "city")
+    html = client.get("/bureau/").get_data(as_text=True)
+    rows = re.findall(r'data-testid="county-row">\s*<td class="lead">([^<]+)</td>', html)
+    assert "无班次县" not in rows and rows
+    apart = html[html.index('data-testid="no-class-counties"'):]
+    assert "无班次县" in apart[:apart.index("</tbody>")]
+    # Nor is it a bar in the coverage chart; it is named under it instead.
+    chart = html[html.index('data-chart="coverage"'):html.index("</figure>", html.index('data-chart="coverage"'))]
+    assert 'data-label="无班次县"' not in chart and "无班次县" in chart
+
+
+def test_the_rectification_list_filters_by_deadline(world, client):
+    visit = make_visit(world, "a")
+    today = local_today()
+    for days in (-2, 3, 30):
+        db.session.add(Rectification(visit_id=visit.id, base_id=world.bases["a"].id,
+                                     sanction="deadline", order_text=f"期限 {days}",
+                                     deadline=today + timedelta(days=days),
+                                     created_by_id=world.users["county_a"].id))
+    db.session.commit()
+    login(client, "county_a")
+    for due, expected in (("overdue", -2), ("week", 3), ("later", 30)):
+        html = client.get(f"/bureau/rectifications?due={due}").get_data(as_text=True)
+        assert html.count('data-testid="rect-row"') == 1
+        assert (today + timedelta(days=expected)).isoformat() in html
+    assert client.get("/bureau/rectifications?due=someday").status_code == 422
+
+
+def test_one_menu_per_role_on_every_page_error_pages_included(world, client):
+    login(client, "base_a")
+    menus = set()
+    for path in ("/bureau/", "/filing/", "/filing/sites", "/bureau/rectifications",
+                 "/bureau/visits/00000000-0000-0000-0000-000000000000"):
+        html = client.get(path, headers={"Accept": "text/html"}).get_data(as_text=True)
+        menus.add(tuple(re.findall(r'data-testid="(menu-[a-z-]+)"', html)))
+    assert len(menus) == 1
+    (menu,) = menus
+    assert "menu-home" in menu and "menu-draws" not in menu
+
+
+def test_every_page_has_a_favicon_that_exists(world, client):
+    login(client, "city")
+    html = client.get("/bureau/").get_data(as_text=True)
+    icon = re.search(r'<link rel="icon"[^>]*href="([^"]+)"', html).group(1)
+    for path in (icon, "/favicon.ico"):
+        response = client.get(path)
+        assert response.status_code == 200 and response.data[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_queue_title_is_translated_in_english(world, client):
+    login(client, "city")
+    html = client.get("/filing/queue?lang=en").get_data(as_text=True)
+    assert "filing.queue.title" not in html and "Plans awaiting recording" in html
+
+
+def test_the_visit_page_sketches_the_fix_against_the_site(world, client):
+    visit = make_visit(world, "a")
+    login(client, "county_a")
+    html = client.get(f"/bureau/visits/{visit.id}").get_data(as_text=True)
+    svg = html[html.index('data-testid="geofence-sketch"'):html.index("</svg>")]
+    assert svg.count("<circle") >= 4  # site, its centre, the fix's accuracy, the fix
+    # The judge's own distance, not a second computation.
+    assert "714" in svg
