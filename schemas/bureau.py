@@ -34,22 +34,28 @@ class AssignmentOutSchema(StrictSchema):
     status = Text(required=True)
 
 
-class DrawOutSchema(StrictSchema):
+class DrawSummarySchema(StrictSchema):
+    """A draw as listed: its period, the seed's hash and (once the period is over) the seed."""
+
     id = fields.UUID(required=True)
     county = Text(required=True)
     period_from = fields.Date(required=True, data_key="from")
     period_to = fields.Date(required=True, data_key="to")
     seed_sha256 = Text(required=True)
     seed = Text(allow_none=True, metadata={"description": "revealed once the period is over"})
+    created_at = UTCDateTime(required=True)
+
+
+class DrawOutSchema(DrawSummarySchema):
+    """A draw in full: the lists it drew from and the assignments it made."""
+
     class_list = fields.List(fields.Dict(), required=True)
     inspector_list = fields.List(Text(), required=True)
-    created_at = UTCDateTime(required=True)
     assignments = fields.List(fields.Nested(AssignmentOutSchema), required=True)
 
 
 class DrawListSchema(StrictSchema):
-    items = fields.List(fields.Nested(DrawOutSchema(exclude=("class_list", "inspector_list",
-                                                             "assignments"))), required=True)
+    items = fields.List(fields.Nested(DrawSummarySchema), required=True)
 
 
 class DrawVerifySchema(StrictSchema):
@@ -276,9 +282,9 @@ class CloseFormSchema(CloseSchema):
     csrf_token = Text(load_default=None)
 
 
-class ReturnSchema(StrictSchema):
+class RectificationReturnSchema(StrictSchema):
     comment = Text(multiline=True, required=True, validate=validate.Length(min=1, max=4000))
 
 
-class ReturnFormSchema(ReturnSchema):
+class ReturnFormSchema(RectificationReturnSchema):
     csrf_token = Text(load_default=None)

@@ -143,6 +143,14 @@ class UTCDateTime(fields.AwareDateTime):
         return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+class OneOfShapes(fields.Raw):
+    """A value already dumped by one of `shapes`; the OpenAPI document lists them (anyOf)."""
+
+    def __init__(self, shapes: tuple[type[Schema], ...], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.shapes = shapes
+
+
 class ErrorSchema(Schema):
     """The one error shape of every 4xx and 5xx response."""
 

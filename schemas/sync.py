@@ -2,7 +2,8 @@
 
 from marshmallow import fields, validate
 
-from schemas.common import StrictSchema, Text, UTCDateTime
+from schemas.common import OneOfShapes, StrictSchema, Text, UTCDateTime
+from schemas.pull import PULL_SHAPES
 
 MAX_BATCH = 1000
 
@@ -60,8 +61,10 @@ class PullQuerySchema(StrictSchema):
 class ChangeSchema(StrictSchema):
     type = Text(required=True)
     id = Text(required=True)
-    op = Text(required=True, metadata={"description": "put | delete"})
-    data = fields.Raw(allow_none=True, metadata={"description": "the entity's current state; null for delete"})
+    op = Text(required=True, validate=validate.OneOf(["put", "delete"]))
+    data = OneOfShapes(PULL_SHAPES, required=True, allow_none=True,
+                       metadata={"description": "the entity's current state (the shape of its "
+                                                "type); null for delete"})
 
 
 class PullResponseSchema(StrictSchema):

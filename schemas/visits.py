@@ -126,5 +126,7 @@ class VisitSummarySchema(Schema):
     media_complete = fields.Boolean(required=True)
 
 
-class VisitListSchema(Schema):
+class VisitSummaryListSchema(Schema):
+    """GET /api/v1/visits: the caller's visits as the server judged them."""
+
     visits = fields.List(fields.Nested(VisitSummarySchema), required=True)

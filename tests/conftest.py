@@ -16,6 +16,7 @@ from sqlalchemy import text
 
 from server import create_app
 from server.extensions import db
+from tests import api_contract
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 TEST_PASSWORD = "pw-for-tests"
@@ -74,7 +75,36 @@ def make_test_app(database_url: str, tmp_path, **overrides):
         "WTF_CSRF_ENABLED": False,
     }
     config.update(overrides)
-    return create_app(config)
+    app = create_app(config)
+    app.test_client_class = api_contract.ContractClient
+    return app
+
+
+@pytest.fixture(autouse=True)
+def api_answers_as_documented():
+    """Fail a test whose API answers (through the test client) differ from the OpenAPI document."""
+    api_contract.FAILURES.clear()
+    yield
+    failures = list(api_contract.FAILURES)
+    api_contract.FAILURES.clear()
+    assert not failures, "API answers not as documented:\n" + "\n".join(failures)
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    """Say how many API answers were validated against the document in this run."""
+    count = sum(getattr(config, "_api_contract_counts", {}).values()) or api_contract.VALIDATED["responses"]
+    terminalreporter.write_line(f"API answers validated against the OpenAPI document: {count}")
+
+
+def pytest_sessionfinish(session):
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker: hand the count to the controller
+        workeroutput["api_contract_validated"] = api_contract.VALIDATED["responses"]
+
+
+def pytest_testnodedown(node, error):
+    counts = node.config.__dict__.setdefault("_api_contract_counts", {})
+    counts[node.gateway.id] = getattr(node, "workeroutput", {}).get("api_contract_validated", 0)
 
 
 @pytest.fixture

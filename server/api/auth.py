@@ -49,17 +49,8 @@ def create_token():
     user = auth_service.authenticate(data["username"], data["password"], ip=request.remote_addr)
     raw, token = auth_service.issue_token(user, data["device_id"])
     db.session.commit()
-    return TokenResponseSchema().dump({
-        "token": raw,
-        "expires_at": token.expires_at,
-        "device_key": token.device_key,
-        "user": {
-            "id": str(user.id), "username": user.username, "display_name": user.display_name,
-            "role": user.role,
-            "county_id": str(user.county_id) if user.county_id else None,
-            "base_id": str(user.base_id) if user.base_id else None,
-        },
-    })
+    return TokenResponseSchema().dump({"token": raw, "expires_at": token.expires_at,
+                                       "device_key": token.device_key, "user": user})
 
 
 @bp.post("/revoke")

@@ -26,8 +26,8 @@ from schemas.bureau import (
     RectificationOutSchema,
     RectificationQuerySchema,
     RectificationRequestSchema,
+    RectificationReturnSchema,
     ReinspectSchema,
-    ReturnSchema,
     ReviewOutSchema,
     VisitDetailSchema,
     VisitListSchema,
@@ -277,11 +277,11 @@ def answer_rectification(rectification_id: uuid.UUID):
 
 @bp.post("/rectifications/<uuid:rectification_id>/return")
 @token_required(*REVIEWER_ROLES)
-@api_doc("Send an answer back to the base as not enough (it answers again)", body=ReturnSchema,
+@api_doc("Send an answer back to the base as not enough (it answers again)", body=RectificationReturnSchema,
          responses={200: RectificationOutSchema}, tags=TAGS)
 def return_rectification(rectification_id: uuid.UUID):
     """Return an answered rectification to the base."""
-    data = load_or_422(ReturnSchema(), request.get_json(silent=True))
+    data = load_or_422(RectificationReturnSchema(), request.get_json(silent=True))
     rectification = review_service.return_rectification(
         g.user, review_service.get_rectification(g.user, rectification_id), data["comment"])
     db.session.commit()

@@ -188,7 +188,7 @@ def import_roster(version_id: uuid.UUID):
 
 @bp.get("/roster-template.xlsx")
 @token_required()
-@api_doc("Download the roster template (花名册模板)", responses={200: None}, tags=TAGS)
+@api_doc("Download the roster template (花名册模板)", responses={200: XLSX}, tags=TAGS)
 def roster_template():
     """Download the roster template."""
     return send_file(BytesIO(roster.roster_template()), mimetype=XLSX, as_attachment=True,

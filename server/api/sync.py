@@ -22,7 +22,8 @@ PUSH_RESPONSE = FastDump(PushResponseSchema())
 @bp.post("/push")
 @token_required("inspector")
 @api_doc("Push a device's mutations; each seq is applied exactly once", body=PushRequestSchema,
-         responses={200: PushResponseSchema, 403: ErrorSchema, 422: ErrorSchema}, tags=["sync"])
+         responses={200: PushResponseSchema, 403: ErrorSchema, 422: ErrorSchema}, tags=["sync"],
+         errors=(503,))
 def push():
     """Apply a batch from the token's own device and return per-mutation results."""
     data = load_or_422(PUSH_REQUEST, request.get_json(silent=True))

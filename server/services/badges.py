@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 )
 from flask import current_app
 
+from schemas.pull import BadgeKeyDataSchema
 from server.services.plan_versions import roster_version
 
 EPOCH = date(2000, 1, 1)
@@ -235,9 +236,7 @@ def serialise_badge_key(entity_id: uuid.UUID) -> dict[str, object] | None:
     """Pull serialiser for `badge_key`: the current key's data, None (a delete) for an old key."""
     if entity_id != badge_key_entity_id():
         return None
-    data = badge_key_payload()
-    data.pop("id")
-    return data
+    return BadgeKeyDataSchema().dump(badge_key_payload())
 
 
 def class_roster(class_id: uuid.UUID) -> list:

@@ -5,7 +5,7 @@ Change sequence numbers are allocated under a row lock held until commit
 below it is committed and readable. A page therefore never skips a change that commits later.
 
 Each entity appears once per pull, with its current state (serialised at read time) and the
-op of its latest change. Serialisers are registered per type in SERIALISERS; another module
+op of its latest change (the shapes are in schemas/pull.py). Serialisers are registered per type in SERIALISERS; another module
 adds a type with `register_serialiser("badge_key", fn)`.
 """
 
@@ -18,6 +18,16 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import selectinload
 
+from schemas.pull import (
+    AssignmentDataSchema,
+    BaseDataSchema,
+    CountyDataSchema,
+    PlanVersionDataSchema,
+    SiteDataSchema,
+    TeacherDataSchema,
+    TrainingClassDataSchema,
+    VisitReviewDataSchema,
+)
 from server.errors import ApiError
 from server.extensions import db
 from server.models import (
@@ -49,42 +59,29 @@ def register_serialiser(entity_type: str, serialiser: Serialiser) -> None:
     SERIALISERS[entity_type] = serialiser
 
 
-def _iso(value: Any) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
 def _county(entity_id: uuid.UUID) -> dict[str, Any] | None:
     county = db.session.get(County, entity_id)
-    return county and {"name": county.name, "code": county.code, "kind": county.kind}
+    return county and CountyDataSchema().dump(county)
 
 
 def _base(entity_id: uuid.UUID) -> dict[str, Any] | None:
     base = db.session.get(TrainingBase, entity_id)
-    return base and {"name": base.name, "county_id": str(base.county_id), "status": base.status}
+    return base and BaseDataSchema().dump(base)
 
 
 def _site(entity_id: uuid.UUID) -> dict[str, Any] | None:
     site = db.session.get(Site, entity_id)
-    return site and {"name": site.name, "address": site.address, "base_id": str(site.base_id),
-                     "lat": site.lat, "lon": site.lon, "radius_m": site.radius_m}
+    return site and SiteDataSchema().dump(site)
 
 
 def _teacher(entity_id: uuid.UUID) -> dict[str, Any] | None:
     teacher = db.session.get(Teacher, entity_id)
-    return teacher and {
-        "name": teacher.name, "base_id": str(teacher.base_id),
-        "professional_title": teacher.professional_title,
-        "skill_qualification": teacher.skill_qualification,
-    }
+    return teacher and TeacherDataSchema().dump(teacher)
 
 
 def _training_class(entity_id: uuid.UUID) -> dict[str, Any] | None:
     klass = db.session.get(TrainingClass, entity_id)
-    return klass and {
-        "name": klass.name, "base_id": str(klass.base_id), "level": klass.level,
-        "occupation": klass.occupation.name, "start_date": _iso(klass.start_date),
-        "end_date": _iso(klass.end_date),
-    }
+    return klass and TrainingClassDataSchema().dump(klass)
 
 
 def _plan_version(entity_id: uuid.UUID) -> dict[str, Any] | None:
@@ -94,43 +91,22 @@ def _plan_version(entity_id: uuid.UUID) -> dict[str, Any] | None:
             selectinload(PlanVersion.enrollments).selectinload(Enrollment.trainee),
             selectinload(PlanVersion.plan),
         ))
-    if version is None:
-        return None
-    return {
-        "class_id": str(version.plan.class_id), "version": version.number, "status": version.status,
-        "sessions": [{
-            "id": str(s.id), "lineage_id": str(s.lineage_id), "date": s.date.isoformat(),
-            "start": s.start_time.strftime("%H:%M"), "end": s.end_time.strftime("%H:%M"),
-            "category": s.category, "topic": s.topic, "teacher_id": str(s.teacher_id),
-            "site_id": str(s.site_id),
-        } for s in version.sessions],
-        # The last four characters of the ID (already in the masked form) let an inspector check a
-        # person against the roster; the rest of the number never leaves the server.
-        "roster": [{"trainee_id": str(e.trainee_id), "name": e.trainee.name, "id_tail": e.trainee.id_masked[-4:]}
-                   for e in sorted(version.enrollments, key=lambda e: (e.trainee.name, str(e.trainee_id)))],
-    }
+    return version and PlanVersionDataSchema().dump(version)
 
 
 def _assignment(entity_id: uuid.UUID) -> dict[str, Any] | None:
     assignment = db.session.get(Assignment, entity_id)
-    return assignment and {
-        "class_id": str(assignment.class_id), "session_id": str(assignment.session_id),
-        "date": assignment.date.isoformat(), "status": assignment.status,
-        "inspector_ids": sorted(str(u.id) for u in assignment.inspectors),
-        # The team by name: one labelled signature slot per member on the phone.
-        "inspectors": [{"id": str(u.id), "name": u.display_name or u.username}
-                       for u in sorted(assignment.inspectors, key=lambda u: str(u.id))],
-    }
+    return assignment and AssignmentDataSchema().dump(assignment)
 
 
 def _visit_review(entity_id: uuid.UUID) -> dict[str, Any] | None:
     review = db.session.get(VisitReview, entity_id)
-    return review and {
-        "visit_id": str(review.visit_id), "decision": review.decision, "comment": review.comment,
-        # Every record of the check it decides: a teammate's phone finds its own record here.
-        "visit_ids": [str(v.id) for v in check_visits(review.visit)],
-        "at": review.at.isoformat().replace("+00:00", "Z"),
-    }
+    if review is None:
+        return None
+    # Every record of the check it decides: a teammate's phone finds its own record here.
+    return VisitReviewDataSchema().dump({
+        "visit_id": review.visit_id, "decision": review.decision, "comment": review.comment,
+        "visit_ids": [v.id for v in check_visits(review.visit)], "at": review.at})
 
 
 def _badge_key(entity_id: uuid.UUID) -> dict[str, Any] | None:
