@@ -65,7 +65,8 @@ def contract_errors(app: Flask, response: Any) -> list[str]:
     """What is wrong with one response of the test client, by the document (empty when right)."""
     result = openapi_for(app).unmarshal_response(_AnsweredRequest(response.request),
                                                  _DecodedResponse(response))
-    if response.status_code in (404, 405) and all(isinstance(e, PathError) for e in result.errors):
+    if response.status_code in (404, 405) and result.errors \
+            and all(isinstance(e, PathError) for e in result.errors):
         # No such route or method: no operation to hold it to, but the body is the error shape.
         return _error_shape_errors(app, response)
     return [_describe(error) for error in result.errors]
