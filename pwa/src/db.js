@@ -55,16 +55,17 @@ async function stampLegacyAuthor(tx) {
   }
 }
 
-/** Write failures on purpose, for tests only: the production build defines this as false. */
 /* global __TEST_HOOKS__ */
-const TEST_HOOKS = typeof __TEST_HOOKS__ !== 'undefined' && __TEST_HOOKS__;
-
-/** Throw a storage-full error when a test asked writes to `store` to fail (test builds only). */
+/**
+ * Throw a storage-full error when a test asked writes to `stores` to fail. Test builds only: the
+ * production build defines __TEST_HOOKS__ as false and the whole body is dropped from the bundle.
+ */
 function failOnPurpose(stores) {
-  if (!TEST_HOOKS) return;
-  const failing = (globalThis.localStorage?.getItem('spotcheck-test-fail-writes') || '').split(',');
-  if (stores.some((s) => failing.includes(s))) {
-    throw new DOMException('test: writes refused', 'QuotaExceededError');
+  if (__TEST_HOOKS__) {
+    const failing = (globalThis.localStorage?.getItem('spotcheck-test-fail-writes') || '').split(',');
+    if (stores.some((s) => failing.includes(s))) {
+      throw new DOMException('test: writes refused', 'QuotaExceededError');
+    }
   }
 }
 

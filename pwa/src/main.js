@@ -19,7 +19,7 @@ export { registerAttendanceExtension } from './views/steps/attendance.js';
 import './views/signin_panel.js'; // QR badge scans and self sign-in codes on the attendance step
 
 const app = document.getElementById('app');
-const top = document.getElementById('top');
+const top = document.getElementById('head');
 const banner = document.getElementById('banner');
 let auth = null;
 let waitingWorker = null;

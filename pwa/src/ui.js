@@ -67,7 +67,8 @@ export function showLasting(key, message) {
   let box = document.querySelector(`[data-lasting="${key}"]`);
   if (!box) {
     box = h('div', { class: 'lasting', role: 'alert', 'data-testid': 'lasting-message', 'data-lasting': key });
-    document.body.append(box);
+    // Under the header bar, which stays on screen: never over the step buttons at the bottom.
+    (document.getElementById('alerts') || document.body).append(box);
   }
   box.replaceChildren(h('p', {}, message),
     h('button', { type: 'button', class: 'small', onclick: () => box.remove() }, t('lasting.close')));

@@ -24,7 +24,7 @@ export function renderStart(root, { info, assignmentId, user, navigate }) {
     try {
       await saveDraft(draft);
     } catch (error) {
-      reportWriteFailure(error, t('what.draft'));
+      reportWriteFailure(error, t('what.draft'), 'draft');
       return;
     }
     navigate(`#/visit/${draft.id}`);

@@ -4,8 +4,8 @@ import { getFix } from '../capture/gps.js';
 import { discardDraft, getDraft, saveDraft, setMeta } from '../db.js';
 import { computeChecks, prefillFindings, STEPS, stepState } from '../draft.js';
 import { t } from '../i18n.js';
-import { clearLasting, h, mount } from '../ui.js';
-import { reportWriteFailure } from './storage_errors.js';
+import { h, mount } from '../ui.js';
+import { reportWriteFailure, writeSucceeded } from './storage_errors.js';
 import { renderAttendance } from './steps/attendance.js';
 import { renderChecks } from './steps/checks.js';
 import { sessionLine } from './steps/common.js';
@@ -44,7 +44,7 @@ export async function renderVisit(root, { id, navigate }) {
     saving = saving.then(() => saveDraft(draft))
       .then(() => {
         if (mine === latestSave) document.documentElement.dataset.draftSaved = 'true';
-        clearLasting('storage');
+        writeSucceeded('draft');
       })
       .catch(async (error) => {
         const stored = await getDraft(draft.id);
@@ -52,7 +52,7 @@ export async function renderVisit(root, { id, navigate }) {
           for (const key of Object.keys(draft)) delete draft[key];
           Object.assign(draft, stored);
         }
-        reportWriteFailure(error, t('what.draft'));
+        reportWriteFailure(error, t('what.draft'), 'draft');
         rerender();
       });
     return saving;

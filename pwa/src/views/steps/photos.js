@@ -3,8 +3,8 @@
 import { processPhoto } from '../../capture/photo.js';
 import { addDraftPhoto, getMedia, removeDraftPhoto } from '../../db.js';
 import { t } from '../../i18n.js';
-import { clearLasting, h, hideToast, toast } from '../../ui.js';
-import { reportWriteFailure } from '../storage_errors.js';
+import { h, hideToast, toast } from '../../ui.js';
+import { reportWriteFailure, writeSucceeded } from '../storage_errors.js';
 
 /** Render the photos step; `thumbs` caches object URLs across re-renders. */
 export function renderPhotos({ draft, rerender, thumbs }) {
@@ -25,10 +25,10 @@ export function renderPhotos({ draft, rerender, thumbs }) {
         try {
           if (!draft.photos.some((p) => p.sha256 === photo.sha256)) await addDraftPhoto(draft, photo);
           hideToast();
-          clearLasting('storage');
+          writeSucceeded('photo');
         } catch (error) {
           hideToast();
-          reportWriteFailure(error, t('what.photo'));
+          reportWriteFailure(error, t('what.photo'), 'photo');
         }
       }
       rerender();
@@ -56,7 +56,7 @@ export function renderPhotos({ draft, rerender, thumbs }) {
         try {
           await removeDraftPhoto(draft, photo.sha256);
         } catch (error) {
-          reportWriteFailure(error, t('what.photo'));
+          reportWriteFailure(error, t('what.photo'), 'photo');
         }
         rerender();
       } }, t('photos.remove'))));

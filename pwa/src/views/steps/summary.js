@@ -50,7 +50,7 @@ function openSealConfirm(draft, navigate, button) {
       } catch (error) {
         close();
         button.disabled = false;
-        reportWriteFailure(error, t('what.record'));
+        reportWriteFailure(error, t('what.record'), 'record');
       }
     } }, t('seal.proceed'));
   const dialog = h('div', { class: 'modal', role: 'dialog', 'aria-modal': 'true', 'data-testid': 'seal-confirm',
