@@ -213,9 +213,9 @@ def screenshot(page, name: str) -> Path:
     return path
 
 
-def draw_signature(page, testid: str) -> None:
-    """Draw a short zig-zag with the mouse on the signature canvas with this data-testid."""
-    canvas = page.get_by_test_id(testid)
+def draw_signature(page, testid: str, nth: int = 0) -> None:
+    """Draw a short zig-zag with the mouse on the (nth) signature canvas with this data-testid."""
+    canvas = page.get_by_test_id(testid).nth(nth)
     canvas.scroll_into_view_if_needed()
     box = canvas.bounding_box()
     x0, y0 = box["x"] + 20, box["y"] + box["height"] / 2

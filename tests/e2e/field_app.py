@@ -83,11 +83,15 @@ def fill_visit(page, photo: Path, shots: str | None = None) -> None:
     if shots:
         screenshot(page, f"{shots}-06-findings")
     next_step(page, "signatures")
-    draw_signature(page, "signature-inspector")
+    slots = page.get_by_test_id("signature-inspector")
+    for i in range(slots.count()):  # one slot per team member
+        draw_signature(page, "signature-inspector", nth=i)
     page.get_by_test_id("base-rep-name").fill("王校长")
     draw_signature(page, "signature-base")
     page.locator('[data-testid=signature-base][data-signed="true"]').wait_for()
-    page.locator('[data-testid=signature-inspector][data-signed="true"]').wait_for()
+    for i in range(slots.count()):
+        page.locator('[data-testid=signature-inspector]').nth(i).and_(
+            page.locator('[data-signed="true"]')).wait_for()
     if shots:
         screenshot(page, f"{shots}-07-signatures")
     next_step(page, "summary")
