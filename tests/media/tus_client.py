@@ -18,6 +18,13 @@ def make_jpeg(side: int = 160, seed: int = 1) -> bytes:
     return out.getvalue()
 
 
+def make_png(width: int = 120, height: int = 40) -> bytes:
+    """Return a small real PNG (a blank signature)."""
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (255, 255, 255)).save(out, "PNG")
+    return out.getvalue()
+
+
 class Tus:
     """A minimal tus client over the Flask test client."""
 
