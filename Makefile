@@ -11,9 +11,9 @@ PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 PYTEST_WORKERS ?= 2
 PWA_SOURCES := $(shell find pwa/src pwa/public pwa/pages pwa/*.mjs -type f 2>/dev/null)
 
-.PHONY: run test setup venv pwa db chromium test-sqlite test-postgres lint bench migration clean
+.PHONY: run test setup venv pwa db chromium fonts test-sqlite test-postgres lint bench migration clean
 
-run: setup db
+run: setup fonts db
 	@$(FLASK) demo refresh
 	@HOST=$(HOST) PORT=$(PORT) $(FLASK) demo logins
 	@echo "Serving on http://$(HOST):$(PORT)"
@@ -39,6 +39,16 @@ db: venv
 	$(FLASK) db upgrade
 	$(FLASK) demo load
 
+# The archival PDFs embed these fonts (server/services/documents/fonts.py): Chinese text,
+# CJK Extensions A and B (names like 𠮷), codes; pdffonts (poppler-utils) checks the embedding.
+PDF_FONT_FILES := /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc /usr/share/fonts/truetype/hanazono/HanaMinA.ttf \
+	/usr/share/fonts/truetype/hanazono/HanaMinB.ttf /usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf
+fonts:
+	@if ! ls $(PDF_FONT_FILES) >/dev/null 2>&1 || ! command -v pdffonts >/dev/null; then \
+		echo "Installing the PDF fonts and poppler-utils"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-zenhei fonts-hanazono fonts-dejavu-core poppler-utils >/dev/null; \
+	fi
+
 # Debian's Chromium drives the browser tests; never a downloaded browser.
 chromium:
 	@if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi 'Noto Sans CJK'; then \
@@ -46,7 +56,7 @@ chromium:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk ffmpeg >/dev/null; \
 	fi
 
-test: setup chromium
+test: setup chromium fonts
 	$(MAKE) test-sqlite
 	@if [ "$$CI" = "true" ]; then \
 		$(MAKE) test-postgres; \

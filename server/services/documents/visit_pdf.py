@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from io import BytesIO
 from typing import Any
-from xml.sax.saxutils import escape
 
 from PIL import Image as PILImage
 from reportlab.lib import colors
@@ -13,8 +12,6 @@ from reportlab.lib.enums import TA_CENTER
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import (
     Image,
     KeepTogether,
@@ -27,13 +24,13 @@ from reportlab.platypus import (
 
 from server.extensions import db
 from server.i18n import local_time
-from server.models import Assignment, Visit
+from server.models import Assignment, Trainee, Visit
 from server.services.beside_plan import BesidePlan, beside_plan
+from server.services.documents import fonts
 from server.services.documents.common import LEVEL_LABELS, media_file, payload_seal
 from server.services.media_store import image_too_large
 from sync.judge import CHECKS
 
-FONT = "STSong-Light"  # built into reportlab: no font file to ship
 TITLE = "培训班次现场抽查记录表"
 STATUS_LABELS = {"match": "一致", "mismatch": "不一致", "unverifiable": "无法核实"}
 CHECK_LABELS = {"place": "培训地点", "time": "培训时间", "teacher": "培训教师",
@@ -73,15 +70,9 @@ WIDTH = A4[0] - 36 * mm
 PHOTO_BOX = (WIDTH / 3 - 4 * mm, 45 * mm)
 SIGNATURE_BOX = (60 * mm, 18 * mm)
 
-_registered = False
-
-
 def _font() -> str:
-    global _registered
-    if not _registered:
-        pdfmetrics.registerFont(UnicodeCIDFont(FONT))
-        _registered = True
-    return FONT
+    """Every font of the record is embedded (documents/fonts.py): it is kept for years (R12)."""
+    return fonts.text_font()
 
 
 def _styles() -> dict[str, ParagraphStyle]:
@@ -95,20 +86,21 @@ def _styles() -> dict[str, ParagraphStyle]:
                              spaceAfter=3),
         "body": body,
         "bad": ParagraphStyle("bad", parent=body, textColor=colors.HexColor("#b00020")),
-        "mono": ParagraphStyle("mono", parent=body, fontName="Courier", fontSize=8, leading=10,
+        "mono": ParagraphStyle("mono", parent=body, fontName=fonts.mono_font(), fontSize=8, leading=10,
                                wordWrap=None),
         "small": ParagraphStyle("small", parent=body, fontSize=8, leading=10),
     }
 
 
 def _p(text: object, style: ParagraphStyle) -> Paragraph:
-    return Paragraph(escape(str(text if text is not None else "")).replace("\n", "<br/>"), style)
+    return Paragraph(fonts.markup(str(text if text is not None else "")), style)
 
 
 def _grid(rows: list[list[Any]], widths: list[float], *, header: bool = False,
           highlight: list[int] | None = None) -> Table:
     table = Table(rows, colWidths=widths, repeatRows=1 if header else 0)
     style = [
+        ("FONTNAME", (0, 0), (-1, -1), _font()),  # a table sets a font of its own: Helvetica
         ("GRID", (0, 0), (-1, -1), 0.5, colors.black),
         ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
         ("LEFTPADDING", (0, 0), (-1, -1), 4),
@@ -240,7 +232,8 @@ def _photos(visit: Visit, st: dict[str, ParagraphStyle]) -> list[Any]:
     rows = [cells[i:i + 3] for i in range(0, len(cells), 3)]
     rows[-1] += [""] * (3 - len(rows[-1]))
     table = Table(rows, colWidths=[WIDTH / 3] * 3)
-    table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"),
+    table.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), _font()),
+                               ("VALIGN", (0, 0), (-1, -1), "TOP"),
                                ("ALIGN", (0, 0), (-1, -1), "CENTER")]))
     return [table]
 
@@ -256,6 +249,16 @@ def _signatures(visit: Visit, st: dict[str, ParagraphStyle]) -> Table:
     if len(rows) == 1:
         rows.append([_p("—", st["body"]), _p("无签名", st["bad"]), ""])
     return _grid(rows, [35 * mm, 40 * mm, WIDTH - 75 * mm], header=True)
+
+
+def _signed_names(view: BesidePlan) -> str:
+    """The names of the trainees who signed in, each once, in the order they signed."""
+    ids = list(dict.fromkeys(s.trainee_id for s in view.sign_ins if s.trainee_id))
+    if not ids:
+        return "无"
+    names = dict(db.session.execute(
+        db.select(Trainee.id, Trainee.name).where(Trainee.id.in_(ids))).all())
+    return "、".join(names.get(i, "?") for i in ids)
 
 
 def _team(visit: Visit) -> str:
@@ -304,6 +307,7 @@ def build_visit_pdf(visit: Visit) -> bytes:
                [_p(numbers[k], st["body"]) for k in
                 ("roster", "headcount", "signed", "absent", "unknown", "repeated")]],
               [WIDTH / 6] * 6, header=True),
+        _p(f"签到学员：{_signed_names(view)}", st["small"]),
         _p("三、发现的问题", st["h2"]),
     ]
     findings = payload.get("findings") or []
@@ -334,7 +338,8 @@ def build_visit_pdf(visit: Visit) -> bytes:
     out = BytesIO()
     document = SimpleDocTemplate(out, pagesize=A4, leftMargin=18 * mm, rightMargin=18 * mm,
                                  topMargin=16 * mm, bottomMargin=16 * mm, title=TITLE,
-                                 author="Spotcheck", subject=str(visit.id))
+                                 author="Spotcheck", subject=str(visit.id),
+                                 initialFontName=_font())
 
     def footer(canvas, doc) -> None:
         canvas.saveState()
@@ -343,4 +348,4 @@ def build_visit_pdf(visit: Visit) -> bytes:
         canvas.restoreState()
 
     document.build(story, onFirstPage=footer, onLaterPages=footer)
-    return out.getvalue()
+    return fonts.fix_text_layer(out.getvalue())
