@@ -46,10 +46,17 @@ class DrawSummarySchema(StrictSchema):
     created_at = UTCDateTime(required=True)
 
 
+class DrawClassEntrySchema(StrictSchema):
+    """A class in a draw's canonical list and the sessions it could be drawn on."""
+
+    class_id = Text(required=True)
+    sessions = fields.List(Text(), required=True)
+
+
 class DrawOutSchema(DrawSummarySchema):
     """A draw in full: the lists it drew from and the assignments it made."""
 
-    class_list = fields.List(fields.Dict(), required=True)
+    class_list = fields.List(fields.Nested(DrawClassEntrySchema), required=True)
     inspector_list = fields.List(Text(), required=True)
     assignments = fields.List(fields.Nested(AssignmentOutSchema), required=True)
 
@@ -71,6 +78,16 @@ class CoverageQuerySchema(StrictSchema):
     year = fields.Integer(load_default=None, validate=validate.Range(min=2000, max=2100))
 
 
+class NotVisitedClassSchema(StrictSchema):
+    """A class with no spot check yet, and the days left until it ends."""
+
+    class_id = fields.UUID(required=True)
+    name = Text(required=True)
+    base = Text(required=True)
+    end_date = fields.Date(required=True)
+    days_left = fields.Integer(required=True)
+
+
 class CountyCoverageSchema(StrictSchema):
     county_id = fields.UUID(required=True)
     county = Text(required=True)
@@ -78,8 +95,7 @@ class CountyCoverageSchema(StrictSchema):
     visited = fields.Integer(required=True)
     visits = fields.Integer(required=True)
     visits_with_issues = fields.Integer(required=True)
-    not_visited = fields.List(fields.Dict(), required=True,
-                              metadata={"description": "class_id, name, base, end_date, days_left"})
+    not_visited = fields.List(fields.Nested(NotVisitedClassSchema), required=True)
 
 
 class DeadlineSchema(StrictSchema):
@@ -174,6 +190,15 @@ class AttendanceSchema(StrictSchema):
     anomalies = fields.Integer(required=True, metadata={"description": "duplicates + unknown"})
 
 
+class SignInRowSchema(StrictSchema):
+    """A sign-in of the visit: who, how, when, and its flags."""
+
+    name = Text(required=True)
+    method = Text(required=True, metadata={"description": "badge | self | manual"})
+    at = UTCDateTime(required=True)
+    flags = fields.List(Text(), required=True)
+
+
 class VisitDetailSchema(VisitRowSchema):
     judged_session_id = fields.UUID(required=True, allow_none=True,
                                     metadata={"description": "the filed session the visit was judged against"})
@@ -183,7 +208,7 @@ class VisitDetailSchema(VisitRowSchema):
     comparison = fields.List(fields.Nested(ComparisonRowSchema), required=True)
     seal = fields.Nested(SealStateSchema, required=True)
     flags = fields.List(fields.Raw(), required=True)
-    sign_ins = fields.List(fields.Dict(), required=True)
+    sign_ins = fields.List(fields.Nested(SignInRowSchema), required=True)
 
 
 class DecisionSchema(StrictSchema):
@@ -211,6 +236,15 @@ class ReviewOutSchema(StrictSchema):
     rectification_id = fields.UUID(allow_none=True)
 
 
+class AnswerFileSchema(StrictSchema):
+    """A file the base sent with its answer."""
+
+    sha256 = Text(required=True)
+    mime = Text(required=True)
+    name = Text(required=True)
+    size = fields.Integer(required=True)
+
+
 class RectificationOutSchema(StrictSchema):
     id = fields.UUID(required=True)
     visit_id = fields.UUID(required=True)
@@ -220,7 +254,7 @@ class RectificationOutSchema(StrictSchema):
     deadline = fields.Date(allow_none=True)
     status = Text(required=True)
     response_text = Text(required=True)
-    response_media = fields.List(fields.Dict(), required=True)
+    response_media = fields.List(fields.Nested(AnswerFileSchema), required=True)
     created_at = UTCDateTime(required=True)
     answered_at = UTCDateTime(allow_none=True)
     closed_at = UTCDateTime(allow_none=True)

@@ -8,10 +8,9 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, post_load, validate, validates_schema
 
-from schemas.common import StrictSchema, Text, UTCDateTime
+from schemas.common import StrictSchema, Text
 
 PNG_DATA_URL = "data:image/png;base64,"
-METHODS = ("badge", "self", "manual")
 
 
 class GpsSchema(StrictSchema):
@@ -62,44 +61,3 @@ class SelfSignInFormSchema(StrictSchema):
             data.pop(key)
         data["gps"] = gps
         return data
-
-
-class SignInSchema(StrictSchema):
-    """A sign-in as the server keeps it (dump only)."""
-
-    id = fields.UUID()
-    visit_id = fields.UUID()
-    trainee_id = fields.UUID(allow_none=True)
-    method = Text(validate=validate.OneOf(METHODS))
-    at = UTCDateTime()
-    gps = fields.Dict(allow_none=True)
-    signature_sha256 = Text(allow_none=True)
-    flags = fields.List(Text())
-
-
-class PersonSchema(StrictSchema):
-    trainee_id = Text(allow_none=True)
-    name = Text()
-    id_masked = Text()
-    methods = fields.List(Text())
-    method = Text()
-    signin_id = Text()
-
-
-class FindingSchema(StrictSchema):
-    code = Text(required=True)
-    details = fields.Dict()
-
-
-class AttendanceSchema(StrictSchema):
-    """Roster vs sign-ins vs headcount: present, absent and unknown lists, rate, findings."""
-
-    roster_size = fields.Integer()
-    present = fields.List(fields.Nested(PersonSchema))
-    absent = fields.List(fields.Nested(PersonSchema))
-    unknown = fields.List(fields.Nested(PersonSchema))
-    headcount = fields.Integer(allow_none=True)
-    rate = fields.Float()
-    by_method = fields.Dict(keys=Text(), values=fields.Integer())
-    flags = fields.Dict(keys=Text(), values=fields.Integer())
-    findings = fields.List(fields.Nested(FindingSchema))

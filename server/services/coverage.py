@@ -236,7 +236,7 @@ def coverage_dict(result: Coverage, deadlines: list[Deadline]) -> dict[str, Any]
             "visited": c.visited, "visits": c.visits, "visits_with_issues": c.visits_with_issues,
             "not_visited": [{"class_id": str(n.training_class.id), "name": n.training_class.name,
                              "base": n.training_class.base.name,
-                             "end_date": n.training_class.end_date.isoformat(),
+                             "end_date": n.training_class.end_date,
                              "days_left": n.days_left} for n in c.not_visited],
         } for c in result.counties],
         "deadlines": [{"key": d.key, "rule": d.rule, "due": d.due, "days_left": d.days_left,

@@ -537,7 +537,7 @@ def visit_detail_dict(visit: Visit, row: dict[str, Any]) -> dict[str, Any]:
     return {**row, "comparison": comparison(visit, view), "seal": seal_state(visit),
             "flags": list(visit.flags or []),
             "sign_ins": [{"name": r["name"], "method": r["sign_in"].method,
-                          "at": r["sign_in"].at.isoformat(), "flags": r["flags"]}
+                          "at": r["sign_in"].at, "flags": r["flags"]}
                          for r in sign_in_rows(visit, view)],
             "attendance": view.attendance,
             "judged_session_id": view.session.id if view.session else None,
