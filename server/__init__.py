@@ -79,4 +79,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from server.cli import register_cli
 
     register_cli(app)
+    hops = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     return app

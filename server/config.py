@@ -50,6 +50,9 @@ class Config:
     # Across accounts: this many failed logins from one address within the window → 429.
     LOGIN_IP_MAX_FAILURES = 30
     LOGIN_IP_WINDOW_MINUTES = 10
+    # Reverse proxies in front of the app (nginx: 1) whose X-Forwarded-For/-Proto are trusted,
+    # so the per-address login limit sees the phone's address, not the proxy's. 0: none.
+    TRUSTED_PROXIES = 0
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False  # True behind HTTPS in production
@@ -59,7 +62,7 @@ class Config:
         "MEDIA_MAX_BYTES", "MEDIA_MAX_PIXELS", "UPLOAD_EXPIRY_HOURS", "MAX_CONTENT_LENGTH", "TOKEN_TTL_HOURS",
         "CLASS_HOUR_MINUTES", "CLOCK_SKEW_MINUTES", "SYNC_TEST_HANG_AFTER", "RETENTION_YEARS",
         "LOGIN_MAX_FAILURES", "LOGIN_LOCKOUT_MINUTES", "LOGIN_IP_MAX_FAILURES",
-        "LOGIN_IP_WINDOW_MINUTES", "EVIDENCE_TOLERANCE_MINUTES", "PHONE_KEEP_DAYS",
+        "LOGIN_IP_WINDOW_MINUTES", "TRUSTED_PROXIES", "EVIDENCE_TOLERANCE_MINUTES", "PHONE_KEEP_DAYS",
     }
     _FLOAT = {"GPS_MAX_ACCURACY_M", "ATTENDANCE_MIN_RATE"}
     _BOOL = {"SESSION_COOKIE_SECURE"}
