@@ -9,7 +9,6 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from server.errors import ApiError
 from server.extensions import db
 from server.models import (
     AssessmentResult,
@@ -23,7 +22,7 @@ from server.models import (
 from server.services.beside_plan import check_status
 from server.services.clock import local_today
 from server.services.plan_versions import class_version_in_force
-from server.services.scope import REVIEWER_ROLES
+from server.services.scope import counties_in_scope, require_reviewer, scope_rectifications
 from sync.judge import CHECKS
 
 # The one verdict that means "nothing wrong"; anything else, a mismatched check or a flag is an issue.
@@ -119,20 +118,6 @@ class Coverage:
         return round(100 * self.visited / self.total) if self.total else 0
 
 
-def require_reviewer(user: User) -> None:
-    """Coverage, draws and review are for county and city reviewers only."""
-    if user.role not in REVIEWER_ROLES:
-        raise ApiError("forbidden")
-
-
-def scoped_counties(user: User) -> list[County]:
-    """Counties the user may see, by name."""
-    query = select(County).order_by(County.code)
-    if not user.is_city:
-        query = query.where(County.id == user.county_id)
-    return list(db.session.scalars(query).all())
-
-
 def year_classes(county_ids: list[uuid.UUID], year: int) -> list[TrainingClass]:
     """Classes of these counties with a filed plan that run at some point in the year."""
     classes = db.session.scalars(
@@ -150,7 +135,7 @@ def compute_coverage(user: User, year: int | None = None, today: date | None = N
     require_reviewer(user)
     today = today or local_today()
     year = year or today.year
-    counties = scoped_counties(user)
+    counties = counties_in_scope(user)
     classes = year_classes([c.id for c in counties], year)
     visits_by_class: dict[uuid.UUID, list[Visit]] = {}
     if classes:
@@ -191,7 +176,7 @@ def compute_deadlines(user: User, year: int | None = None, today: date | None = 
     require_reviewer(user)
     today = today or local_today()
     year = year or today.year
-    county_ids = [c.id for c in scoped_counties(user)]
+    county_ids = [c.id for c in counties_in_scope(user)]
     classes = year_classes(county_ids, year)
     class_ids = [c.id for c in classes]
     assessed = _assessed_class_ids(class_ids)
@@ -269,7 +254,7 @@ def bases_in_scope(user: User) -> list[TrainingBase]:
         query = query.where(TrainingBase.id == user.base_id)
     else:
         require_reviewer(user)
-        query = query.where(TrainingBase.county_id.in_([c.id for c in scoped_counties(user)]))
+        query = query.where(TrainingBase.county_id.in_([c.id for c in counties_in_scope(user)]))
     return list(db.session.scalars(query.order_by(County.code, TrainingBase.name)).all())
 
 
@@ -295,7 +280,7 @@ def base_rows(user: User, year: int) -> list[BaseRow]:
 def findings_by_check(user: User, year: int) -> dict[str, int]:
     """How many of the year's visits in scope found each check not matching the plan."""
     require_reviewer(user)
-    classes = year_classes([c.id for c in scoped_counties(user)], year)
+    classes = year_classes([c.id for c in counties_in_scope(user)], year)
     counts = dict.fromkeys(CHECKS, 0)
     if classes:
         for visit in db.session.scalars(
@@ -320,10 +305,7 @@ def rectification_counts(user: User, today: date | None = None) -> dict[str, dic
     """Rectifications in scope by state, and the unfinished ones by where their deadline lies."""
     require_reviewer(user)
     today = today or local_today()
-    query = select(Rectification.status, Rectification.deadline).join(
-        TrainingBase, Rectification.base_id == TrainingBase.id)
-    if not user.is_city:
-        query = query.where(TrainingBase.county_id == user.county_id)
+    query = scope_rectifications(user, select(Rectification.status, Rectification.deadline))
     states = dict.fromkeys(RECTIFICATION_STATES, 0)
     due = dict.fromkeys(DUE_BUCKETS, 0)
     for status, deadline in db.session.execute(query).all():

@@ -47,6 +47,7 @@ from server.services.assignments import create_assignment
 from server.services.audit import audit
 from server.services.clock import local_today
 from server.services.plan_versions import class_version_in_force
+from server.services.scope import can_see_county, county_filter
 
 DEFAULT_TEAM_SIZE = 2
 
@@ -249,15 +250,16 @@ def find_county(name: str) -> County:
 def list_draws(user: User) -> list[Draw]:
     """Draws within a reviewer's scope, newest first."""
     query = select(Draw).order_by(Draw.created_at.desc())
-    if not user.is_city:
-        query = query.where(Draw.county_id == user.county_id)
+    county = county_filter(user)
+    if county is not None:
+        query = query.where(Draw.county_id == county)
     return list(db.session.scalars(query).all())
 
 
 def get_draw(user: User, draw_id: uuid.UUID) -> Draw:
     """Return a draw the user may see; 404 otherwise (existence is not disclosed)."""
     draw = db.session.get(Draw, draw_id)
-    if draw is None or not (user.is_city or draw.county_id == user.county_id):
+    if draw is None or not can_see_county(user, draw.county_id):
         raise ApiError("not_found")
     return draw
 

@@ -45,7 +45,16 @@ from server.services.clock import local_day_start, local_today, to_local
 from server.services.coverage import check_status, due_bucket, flag_code, visit_issues
 from server.services.draw import county_inspectors
 from server.services.plan_versions import class_version_in_force
-from server.services.scope import REVIEWER_ROLES
+from server.services.scope import (
+    REVIEWER_ROLES,
+    can_review_county,
+    can_see_rectification,
+    can_see_visit,
+    is_reviewer,
+    require_reviewer,
+    scope_rectifications,
+    scope_visits,
+)
 from server.services.team_checks import check_members, check_visits
 from sync.canonical import compute_seal as protocol_seal
 
@@ -58,23 +67,6 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 # --- scope -------------------------------------------------------------------------------
-
-
-def _require_reviewer(user: User) -> None:
-    if user.role not in REVIEWER_ROLES:
-        raise ApiError("forbidden")
-
-
-def _reviewer_sees(user: User, county_id: uuid.UUID) -> bool:
-    return user.role in REVIEWER_ROLES and (user.is_city or user.county_id == county_id)
-
-
-def can_see_visit(user: User, visit: Visit, now: datetime | None = None) -> bool:
-    """Reviewers of the county (or the city) see a visit; base staff only once it happened."""
-    base = visit.training_class.base
-    if user.role == "base_staff":
-        return user.base_id == base.id and visit.started_at <= (now or utcnow())
-    return _reviewer_sees(user, base.county_id)
 
 
 def get_visit(user: User, visit_id: uuid.UUID) -> Visit:
@@ -107,14 +99,10 @@ def list_visits(user: User, filters: VisitFilters | None = None,
     if user.role not in (*REVIEWER_ROLES, "base_staff"):
         raise ApiError("forbidden")
     # One row per check: a teammate's record is shown inside its check's page.
-    query = (select(Visit).join(TrainingClass, Visit.class_id == TrainingClass.id)
-             .join(TrainingBase, TrainingClass.base_id == TrainingBase.id)
-             .where(Visit.check_of_id.is_(None))
-             .order_by(Visit.started_at.desc()))
-    if user.role == "base_staff":
-        query = query.where(TrainingBase.id == user.base_id, Visit.started_at <= (now or utcnow()))
-    elif not user.is_city:
-        query = query.where(TrainingBase.county_id == user.county_id)
+    query = scope_visits(user, select(Visit).join(TrainingClass, Visit.class_id == TrainingClass.id)
+                         .join(TrainingBase, TrainingClass.base_id == TrainingBase.id)
+                         .where(Visit.check_of_id.is_(None))
+                         .order_by(Visit.started_at.desc()), now)
     if f.county_id:
         query = query.where(TrainingBase.county_id == f.county_id)
     if f.base_id:
@@ -280,8 +268,8 @@ def seal_state(visit: Visit) -> dict[str, Any]:
 
 
 def _decide(user: User, visit: Visit, decision: str, comment: str) -> VisitReview:
-    _require_reviewer(user)
-    if not _reviewer_sees(user, visit.training_class.base.county_id):
+    require_reviewer(user)
+    if not can_review_county(user, visit.training_class.base.county_id):
         raise ApiError("not_found")
     if visit.review_status != "pending":
         raise ApiError("review.invalid_state", details={"review_status": visit.review_status})
@@ -383,14 +371,6 @@ def open_rectification(user: User, visit: Visit, sanction: str, order_text: str,
     return review, rectification
 
 
-def can_see_rectification(user: User, rectification: Rectification) -> bool:
-    """Reviewers of the base's county (or the city), and the base's own staff."""
-    base = db.session.get(TrainingBase, rectification.base_id)
-    if user.role == "base_staff":
-        return user.base_id == base.id
-    return _reviewer_sees(user, base.county_id)
-
-
 def get_rectification(user: User, rectification_id: uuid.UUID) -> Rectification:
     """Return a rectification the user may see; 404 otherwise."""
     rectification = db.session.get(Rectification, rectification_id)
@@ -403,14 +383,7 @@ def list_rectifications(user: User, status: str | None = None, due: str | None =
                         today: date | None = None) -> list[Rectification]:
     """Rectifications in the user's scope, open ones first, newest first; `due` keeps the
     unfinished ones by where their deadline lies (overdue, week, later, none)."""
-    query = select(Rectification).join(TrainingBase, Rectification.base_id == TrainingBase.id)
-    if user.role == "base_staff":
-        query = query.where(Rectification.base_id == user.base_id)
-    elif user.role in REVIEWER_ROLES:
-        if not user.is_city:
-            query = query.where(TrainingBase.county_id == user.county_id)
-    else:
-        raise ApiError("forbidden")
+    query = scope_rectifications(user, select(Rectification))
     if status:
         query = query.where(Rectification.status == status)
     items = db.session.scalars(query.order_by(Rectification.created_at.desc())).all()
@@ -481,7 +454,7 @@ def answer_rectification(user: User, rectification: Rectification, text: str,
 
 def close_rectification(user: User, rectification: Rectification, comment: str = "") -> Rectification:
     """The reviewer closes an answered rectification."""
-    _require_reviewer(user)
+    require_reviewer(user)
     if not can_see_rectification(user, rectification):
         raise ApiError("not_found")
     if rectification.status != "answered":
@@ -496,7 +469,7 @@ def close_rectification(user: User, rectification: Rectification, comment: str =
 
 def return_rectification(user: User, rectification: Rectification, comment: str) -> Rectification:
     """The reviewer sends an answer back to the base as not enough; the base answers again."""
-    _require_reviewer(user)
+    require_reviewer(user)
     if not can_see_rectification(user, rectification):
         raise ApiError("not_found")
     if rectification.status != "answered":
@@ -554,7 +527,7 @@ def media_file(user: User, sha256: str, *, visit: Visit | None = None,
     from server.services.media_store import store
 
     if visit is not None:
-        allowed = user.role in REVIEWER_ROLES and can_see_visit(user, visit) \
+        allowed = is_reviewer(user) and can_see_visit(user, visit) \
             and sha256 in media_hashes(visit)
     elif rectification is not None:
         allowed = can_see_rectification(user, rectification) and sha256 in {

@@ -1,14 +1,20 @@
-"""Who may see what: city users everything, county users their county, base staff their base."""
+"""Who may see and do what: city users everything, county users their county, base staff their base.
+
+Every page, API answer, document and push handler asks here; none keeps its own copy of the rule.
+Inspectors see their own visits; base staff see their visits only once they happened (a visit is
+unannounced); reviewers (county and city admins) see and decide within their counties.
+"""
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from sqlalchemy import Select, select
 
 from server.errors import ApiError
 from server.extensions import db
-from server.models import TrainingBase, TrainingClass, User
+from server.models import County, Rectification, TrainingBase, TrainingClass, User, Visit, utcnow
 
 REVIEWER_ROLES = ("city_admin", "county_admin")
 
@@ -18,6 +24,37 @@ def county_filter(user: User) -> uuid.UUID | None:
     if user.is_city:
         return None
     return user.county_id
+
+
+def is_reviewer(user: User) -> bool:
+    """True for county and city reviewers."""
+    return user.role in REVIEWER_ROLES
+
+
+def require_reviewer(user: User) -> None:
+    """Raise 403 unless the user is a county or city reviewer."""
+    if not is_reviewer(user):
+        raise ApiError("forbidden")
+
+
+def can_see_county(user: User, county_id: uuid.UUID | None) -> bool:
+    """True when the county lies within the user's scope (city users see every county)."""
+    county = county_filter(user)
+    return county is None or county == county_id
+
+
+def can_review_county(user: User, county_id: uuid.UUID | None) -> bool:
+    """True when the user reviews this county's visits, draws and rectifications."""
+    return is_reviewer(user) and can_see_county(user, county_id)
+
+
+def counties_in_scope(user: User) -> list[County]:
+    """Return the counties a user may see, by code."""
+    query = select(County).order_by(County.code)
+    county = county_filter(user)
+    if county is not None:
+        query = query.where(County.id == county)
+    return list(db.session.scalars(query).all())
 
 
 def can_see_base(user: User, base: TrainingBase) -> bool:
@@ -73,3 +110,50 @@ def scope_classes(user: User, query: Select) -> Select:
             TrainingBase.county_id == county
         )
     return query
+
+
+def can_see_visit(user: User, visit: Visit, now: datetime | None = None) -> bool:
+    """Reviewers of the county (or the city) see a visit; base staff only once it happened."""
+    base = visit.training_class.base
+    if user.role == "base_staff":
+        return user.base_id == base.id and visit.started_at <= (now or utcnow())
+    return can_review_county(user, base.county_id)
+
+
+def can_see_rectification(user: User, rectification: Rectification) -> bool:
+    """Reviewers of the base's county (or the city), and the base's own staff."""
+    base = db.session.get(TrainingBase, rectification.base_id)
+    if user.role == "base_staff":
+        return user.base_id == base.id
+    return can_review_county(user, base.county_id)
+
+
+def _classes_of_county(county_id: uuid.UUID) -> Select:
+    return (select(TrainingClass.id).join(TrainingBase, TrainingClass.base_id == TrainingBase.id)
+            .where(TrainingBase.county_id == county_id))
+
+
+def scope_visits(user: User, query: Select, now: datetime | None = None) -> Select:
+    """Narrow a query that selects Visit: inspectors their own, base staff their base's visits
+    that happened, reviewers their counties'; anyone else is refused (403)."""
+    if user.role == "inspector":
+        return query.where(Visit.inspector_id == user.id)
+    if user.role == "base_staff":
+        classes = select(TrainingClass.id).where(TrainingClass.base_id == user.base_id)
+        return query.where(Visit.class_id.in_(classes), Visit.started_at <= (now or utcnow()))
+    require_reviewer(user)
+    county = county_filter(user)
+    return query if county is None else query.where(Visit.class_id.in_(_classes_of_county(county)))
+
+
+def scope_rectifications(user: User, query: Select) -> Select:
+    """Narrow a query that selects Rectification: base staff their base's, reviewers their
+    counties'; anyone else is refused (403)."""
+    if user.role == "base_staff":
+        return query.where(Rectification.base_id == user.base_id)
+    require_reviewer(user)
+    county = county_filter(user)
+    if county is None:
+        return query
+    bases = select(TrainingBase.id).where(TrainingBase.county_id == county)
+    return query.where(Rectification.base_id.in_(bases))

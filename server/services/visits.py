@@ -23,7 +23,6 @@ from server.models import (
     Media,
     PlanSession,
     PlanVersion,
-    TrainingBase,
     TrainingClass,
     User,
     Visit,
@@ -32,7 +31,7 @@ from server.services.attendance import roster_ids, visit_sign_ins
 from server.services.beside_plan import JUDGED_SESSION_KEY, judged_version
 from server.services.clock import zone_name
 from server.services.plan_versions import class_version_in_force
-from server.services.scope import REVIEWER_ROLES, county_filter
+from server.services.scope import REVIEWER_ROLES, can_see_class, scope_visits
 from server.services.signin_flags import stored_visits
 from server.services.sync_store import FINISHERS, PushContext, register_handler
 from server.services.team_checks import complete_assignment, lead_visit_of
@@ -59,10 +58,6 @@ TIME_TOLERANCE = timedelta(minutes=15)
 def evidence_tolerance() -> timedelta:
     """How far outside its visit a capture time (GPS fix, photo, sign-in) may lie and still count."""
     return timedelta(minutes=current_app.config["EVIDENCE_TOLERANCE_MINUTES"])
-
-
-def _in_scope(user: User, training_class: TrainingClass) -> bool:
-    return user.county_id is None or user.county_id == training_class.base.county_id
 
 
 def _load(payload: dict[str, Any]) -> dict[str, Any]:
@@ -122,7 +117,7 @@ def submit_visit(context: PushContext, mutation: Mutation) -> Outcome:
             return Outcome(flags=list(stored.flags or []), message="already stored")
         raise Rejected("visit.exists", "该抽查记录已存在；更正请提交新记录")
     training_class = db.session.get(TrainingClass, data["class_id"])
-    if training_class is None or not _in_scope(context.user, training_class):
+    if training_class is None or not can_see_class(context.user, training_class):
         raise Rejected("visit.unknown_class")
     version = db.session.get(PlanVersion, data["plan_version_id"])
     if version is None or version.plan.class_id != training_class.id:
@@ -236,17 +231,9 @@ def media_complete(visits: list[Visit]) -> dict[uuid.UUID, bool]:
 
 def list_visits(user: User, class_id: uuid.UUID | None, since: datetime | None) -> list[dict[str, Any]]:
     """Return the visits a user may see (reviewers: their scope; inspectors: their own)."""
-    query = select(Visit).order_by(Visit.received_at, Visit.id)
-    if user.role == "inspector":
-        query = query.where(Visit.inspector_id == user.id)
-    elif user.role in REVIEWER_ROLES:
-        county = county_filter(user)
-        if county is not None:
-            query = query.join(TrainingClass, Visit.class_id == TrainingClass.id).join(
-                TrainingBase, TrainingClass.base_id == TrainingBase.id
-            ).where(TrainingBase.county_id == county)
-    else:
+    if user.role not in ("inspector", *REVIEWER_ROLES):
         raise ApiError("forbidden")
+    query = scope_visits(user, select(Visit).order_by(Visit.received_at, Visit.id))
     if class_id is not None:
         query = query.where(Visit.class_id == class_id)
     if since is not None:

@@ -37,7 +37,7 @@ from server.services import geofence_sketch, media_store, team_checks
 from server.services import review as review_service
 from server.services.beside_plan import beside_plan
 from server.services.clock import local_today
-from server.services.scope import REVIEWER_ROLES
+from server.services.scope import counties_in_scope, is_reviewer, require_reviewer
 
 bp = Blueprint("bureau", __name__, url_prefix="/bureau")
 
@@ -54,8 +54,7 @@ def check_reason_filter(reason: str | None) -> str:
 
 
 def _reviewer() -> None:
-    if current_user.role not in REVIEWER_ROLES:
-        raise ApiError("forbidden")
+    require_reviewer(current_user)
 
 
 def _back_on_error(view: Callable) -> Callable:
@@ -99,7 +98,7 @@ def _query(schema: Schema) -> dict[str, Any]:
 
 
 def _counties_in_scope() -> list[County]:
-    return coverage_service.scoped_counties(current_user)
+    return counties_in_scope(current_user)
 
 
 def _years(today_year: int) -> list[int]:
@@ -181,7 +180,7 @@ def visits():
     filters = review_service.VisitFilters(**_query(VisitQuerySchema()))
     rows = [review_service.visit_summary(v) for v in review_service.list_visits(current_user, filters)]
     bases = db.session.scalars(db.select(TrainingBase).order_by(TrainingBase.name)).all()
-    counties = _counties_in_scope() if current_user.role in REVIEWER_ROLES else []
+    counties = _counties_in_scope() if is_reviewer(current_user) else []
     return render_template("bureau/visits.html", rows=rows, filters=filters, counties=counties,
                            bases=[b for b in bases if b.county in counties])
 
@@ -192,7 +191,7 @@ def visit(visit_id: uuid.UUID):
     """One visit: plan and observation side by side, media, sign-ins, seal, actions."""
     item = review_service.get_visit(current_user, visit_id)
     view = beside_plan(item)
-    reviewer = current_user.role in REVIEWER_ROLES
+    reviewer = is_reviewer(current_user)
     return render_template(
         "bureau/visit.html", visit=item, summary=review_service.visit_summary(item), view=view,
         rows=review_service.comparison(item, view), sign_ins=review_service.sign_in_rows(item, view),
@@ -273,7 +272,7 @@ def rectification(rectification_id: uuid.UUID):
     """One rectification with the answer form (base) or the closing form (reviewer)."""
     item = review_service.get_rectification(current_user, rectification_id)
     return render_template("bureau/rectification.html", item=item,
-                           reviewer=current_user.role in REVIEWER_ROLES)
+                           reviewer=is_reviewer(current_user))
 
 
 @bp.post("/rectifications/<uuid:rectification_id>/answer")

@@ -23,8 +23,7 @@ from server.models import (
 )
 from server.services.media_store import store
 from server.services.plan_versions import class_version_in_force
-from server.services.review import can_see_visit
-from server.services.scope import REVIEWER_ROLES, require_base
+from server.services.scope import REVIEWER_ROLES, can_see_visit, require_base
 from sync.canonical import compute_seal
 
 LEVEL_LABELS = {2: "技师", 1: "高级技师"}
