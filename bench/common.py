@@ -32,15 +32,24 @@ WORKERS = 2
 THREADS = 4
 
 
+PG_URL = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/spotcheck_bench")
+
+
 @dataclass
 class Instance:
-    """A fresh instance dir: the SQLite database and the media folder."""
+    """A fresh instance dir: the database (an SQLite file there, or a fresh PostgreSQL
+    database when `postgres` is set) and the media folder."""
 
     root: Path
+    postgres: str = ""
 
     @property
     def database_url(self) -> str:
-        return f"sqlite:///{self.root / 'spotcheck.sqlite3'}"
+        return self.postgres or f"sqlite:///{self.root / 'spotcheck.sqlite3'}"
+
+    @property
+    def engine(self) -> str:
+        return "PostgreSQL" if self.postgres else "SQLite"
 
     @property
     def media_dir(self) -> Path:
@@ -55,10 +64,42 @@ class Instance:
 
 
 @contextlib.contextmanager
-def fresh_instance() -> Iterator[Instance]:
-    """Yield an empty instance dir, removed afterwards."""
+def fresh_instance(postgres: str = "") -> Iterator[Instance]:
+    """Yield an empty instance dir (and an empty PostgreSQL database if asked), removed afterwards."""
     with tempfile.TemporaryDirectory(prefix="spotcheck-bench-") as tmp:
-        yield Instance(Path(tmp))
+        if postgres:
+            _recreate_pg_database(postgres)
+        try:
+            yield Instance(Path(tmp), postgres)
+        finally:
+            if postgres:
+                _recreate_pg_database(postgres, drop_only=True)
+
+
+def _admin(url: str) -> tuple[str, str]:
+    base, _, name = url.rpartition("/")
+    return f"{base}/postgres".replace("postgresql+psycopg://", "postgresql://"), name
+
+
+def pg_reachable(url: str) -> bool:
+    """Tell whether the PostgreSQL server of url accepts a connection."""
+    import psycopg
+
+    try:
+        with psycopg.connect(_admin(url)[0], connect_timeout=3):
+            return True
+    except psycopg.Error:
+        return False
+
+
+def _recreate_pg_database(url: str, drop_only: bool = False) -> None:
+    import psycopg
+
+    admin, name = _admin(url)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if not drop_only:
+            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def free_port() -> int:
