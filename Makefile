@@ -11,9 +11,9 @@ PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 PYTEST_WORKERS ?= 2
 PWA_SOURCES := $(shell find pwa/src pwa/public pwa/pages pwa/*.mjs -type f 2>/dev/null)
 
-.PHONY: run test setup venv pwa db chromium fonts test-sqlite test-postgres lint bench migration clean
+.PHONY: run test setup secret venv pwa db chromium fonts test-sqlite test-postgres lint bench migration clean
 
-run: setup fonts db
+run: setup fonts secret db
 	@$(FLASK) demo refresh
 	@HOST=$(HOST) PORT=$(PORT) $(FLASK) demo logins
 	@echo "Serving on http://$(HOST):$(PORT)"
@@ -35,7 +35,15 @@ pwa/dist/.stamp: pwa/package.json pwa/package-lock.json $(PWA_SOURCES)
 	cd pwa && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build
 	touch $@
 
-db: venv
+# The demo's SECRET_KEY: random, made once, private to its owner; create_app reads it when
+# SECRET_KEY is not in the environment (outside debug and tests the built-in one is refused).
+secret: instance/secret_key
+
+instance/secret_key:
+	mkdir -p instance
+	umask 077 && $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(48))' > $@
+
+db: venv secret
 	$(FLASK) db upgrade
 	$(FLASK) demo load
 

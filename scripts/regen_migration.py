@@ -21,7 +21,8 @@ def main() -> int:
     for old in VERSIONS.glob("*.py"):
         old.unlink()
     with tempfile.TemporaryDirectory() as tmp:
-        env = dict(os.environ, DATABASE_URL=f"sqlite:///{tmp}/empty.sqlite3")
+        # A development tool: debug mode lets it run without a configured SECRET_KEY.
+        env = dict(os.environ, DATABASE_URL=f"sqlite:///{tmp}/empty.sqlite3", FLASK_DEBUG="1")
         flask = [sys.executable, "-m", "flask", "--app", "wsgi", "db"]
         subprocess.run([*flask, "migrate", "-m", "initial", "--rev-id", "0001"],
                        cwd=ROOT, env=env, check=True)

@@ -46,6 +46,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    from server.security import load_local_secret, refuse_builtin_secrets
+
+    load_local_secret(app)
+    refuse_builtin_secrets(app)
     app.config["SQLALCHEMY_DATABASE_URI"] = _database_url(app)
     app.config.setdefault("MEDIA_DIR", None)
     if not app.config["MEDIA_DIR"]:

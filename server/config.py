@@ -8,6 +8,8 @@ import os
 class Config:
     """Defaults; every value can be overridden by an environment variable of the same name."""
 
+    # The built-in value works only in debug and tests (server/security.py refuses it otherwise);
+    # `make run` writes a random one to instance/secret_key, which create_app reads.
     SECRET_KEY = "dev-only-change-me"
     # None means an SQLite file in the instance folder (see create_app).
     DATABASE_URL: str | None = None

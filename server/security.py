@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-import uuid
+import base64
+import hashlib
+from pathlib import Path
 
-from flask import Flask
+from flask import Flask, session
 
-from server.extensions import db, login_manager
+from server.extensions import login_manager
+
+BUILT_IN_SECRET_KEY = "dev-only-change-me"
+# Where `make run` keeps the demo's random secret (inside the instance folder).
+LOCAL_SECRET_FILE = "secret_key"
+# The session cookie's key for the server-side page session id (server/services/auth.py).
+SESSION_ID_KEY = "sid"
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
@@ -15,18 +23,76 @@ CSP = (
 )
 
 
+class InsecureSecretError(RuntimeError):
+    """The app would run with a key anyone can read in the source."""
+
+
+def load_local_secret(app: Flask) -> None:
+    """Use instance/secret_key (what `make run` writes on first run) when no SECRET_KEY is set."""
+    if app.config.get("SECRET_KEY") != BUILT_IN_SECRET_KEY:
+        return
+    path = Path(app.instance_path) / LOCAL_SECRET_FILE
+    if path.is_file():
+        app.config["SECRET_KEY"] = path.read_text("utf-8").strip()
+
+
+def _pii_root_of(secret: str) -> bytes:
+    return hashlib.sha256(("pii:" + secret).encode()).digest()
+
+
+def secret_problems(config: dict) -> list[str]:
+    """Return which keys are the built-in secret or derived from it (empty when all are private)."""
+    problems = []
+    secret = config.get("SECRET_KEY") or ""
+    if not secret or secret == BUILT_IN_SECRET_KEY:
+        problems.append("SECRET_KEY")
+    pii = config.get("PII_KEY") or ""
+    if pii:
+        try:
+            if base64.b64decode(pii) == _pii_root_of(BUILT_IN_SECRET_KEY):
+                problems.append("PII_KEY")
+        except ValueError:
+            problems.append("PII_KEY")
+    pem = (config.get("BADGE_SIGNING_KEY") or "").strip()
+    if pem:
+        from cryptography.hazmat.primitives import serialization
+
+        from server.services.badges import _derived_key
+
+        key = serialization.load_pem_private_key(pem.encode(), password=None)
+        public = getattr(key, "private_numbers", None)
+        if public and public().private_value == _derived_key(BUILT_IN_SECRET_KEY).private_numbers().private_value:
+            problems.append("BADGE_SIGNING_KEY")
+    return problems
+
+
+def refuse_builtin_secrets(app: Flask) -> None:
+    """Outside debug and tests, refuse to start with the built-in SECRET_KEY or keys derived from it.
+
+    PII_KEY and BADGE_SIGNING_KEY default to keys derived from SECRET_KEY: with the built-in
+    secret, anyone could sign a session cookie, decrypt ID numbers and forge badges.
+    """
+    if app.debug or app.testing:
+        return
+    problems = secret_problems(app.config)
+    if problems:
+        raise InsecureSecretError(
+            f"{', '.join(problems)} is the built-in development value (or derived from it): set "
+            f"SECRET_KEY (and PII_KEY, BADGE_SIGNING_KEY) in the environment, or run `make run`, "
+            f"which writes a random one to instance/{LOCAL_SECRET_FILE}")
+
+
 def init_security(app: Flask) -> None:
     """Add security headers to every response and wire Flask-Login."""
     login_manager.login_view = "web.login"
 
     @login_manager.user_loader
     def load_user(user_id: str):
-        from server.models import User
+        # A signed cookie is not enough: its session must be live on the server (not logged out,
+        # same password, account active), so a cookie replayed after logout opens nothing.
+        from server.services.auth import resolve_web_session
 
-        try:
-            return db.session.get(User, uuid.UUID(user_id))
-        except ValueError:
-            return None
+        return resolve_web_session(session.get(SESSION_ID_KEY), user_id)
 
     @app.after_request
     def add_security_headers(response):

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 13:11:30.470617
+Create Date: 2026-11-29 13:16:50.597454
 
 """
 from alembic import op
@@ -164,6 +164,7 @@ def upgrade():
     sa.Column('expires_at', sa.DateTime(), nullable=False),
     sa.Column('revoked_at', sa.DateTime(), nullable=True),
     sa.Column('device_key', sa.String(length=64), nullable=False),
+    sa.Column('password_stamp', sa.String(length=16), nullable=False),
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['app_user.id'], name=op.f('fk_api_token_user_id_app_user')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_api_token')),
@@ -282,6 +283,22 @@ def upgrade():
     )
     with op.batch_alter_table('upload', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_upload_sha256'), ['sha256'], unique=False)
+
+    op.create_table('web_session',
+    sa.Column('user_id', sa.Uuid(), nullable=False),
+    sa.Column('sid_sha256', sa.String(length=64), nullable=False),
+    sa.Column('password_stamp', sa.String(length=16), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('last_seen_at', sa.DateTime(), nullable=False),
+    sa.Column('revoked_at', sa.DateTime(), nullable=True),
+    sa.Column('user_agent', sa.String(length=200), nullable=False),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['app_user.id'], name=op.f('fk_web_session_user_id_app_user')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_web_session')),
+    sa.UniqueConstraint('sid_sha256', name=op.f('uq_web_session_sid_sha256'))
+    )
+    with op.batch_alter_table('web_session', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_web_session_user_id'), ['user_id'], unique=False)
 
     op.create_table('assessment_result',
     sa.Column('class_id', sa.Uuid(), nullable=False),
@@ -524,6 +541,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_assessment_result_class_id'))
 
     op.drop_table('assessment_result')
+    with op.batch_alter_table('web_session', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_web_session_user_id'))
+
+    op.drop_table('web_session')
     with op.batch_alter_table('upload', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_upload_sha256'))
 

@@ -6,7 +6,7 @@ from server.models.audit import AuditEvent
 from server.models.base import Model, utcnow
 from server.models.media import Media, Upload, UploadChunk
 from server.models.org import County, Occupation, Site, TrainingBase
-from server.models.people import ROLES, ApiToken, Teacher, Trainee, User
+from server.models.people import ROLES, ApiToken, Teacher, Trainee, User, WebSession
 from server.models.plans import (
     CATEGORIES,
     LEVEL_NAMES,
@@ -25,6 +25,6 @@ __all__ = [
     "ApiToken", "AssessmentResult", "Assignment", "AuditEvent", "CATEGORIES", "ChangeLog", "County", "Draw",
     "Enrollment", "FailedLogin", "LEVEL_NAMES", "Media", "Model", "Occupation", "Plan", "PlanSession",
     "PlanVersion", "ROLES", "Rectification", "SignIn", "Site", "SyncLedger", "SyncState",
-    "Teacher", "Trainee", "TrainingBase", "TrainingClass", "Upload", "UploadChunk", "User", "Visit", "VisitReview",
+    "Teacher", "Trainee", "TrainingBase", "TrainingClass", "Upload", "UploadChunk", "User", "Visit", "VisitReview", "WebSession",
     "assignment_inspector", "utcnow",
 ]

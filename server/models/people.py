@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import date, datetime
 
@@ -37,6 +38,12 @@ class User(UUIDMixin, TimestampMixin, UserMixin, Model):
         return self.active
 
     @property
+    def password_stamp(self) -> str:
+        """A short fingerprint of the password hash: sessions and tokens carry the one they began
+        with, so any change of the password (page, API, command or the database) ends them."""
+        return hashlib.sha256(self.password_hash.encode()).hexdigest()[:16]
+
+    @property
     def is_city(self) -> bool:
         """City users (and inspectors without a county: covert checks) see every county."""
         return self.role == "city_admin" or (self.role == "inspector" and self.county_id is None)
@@ -54,6 +61,24 @@ class ApiToken(UUIDMixin, Model):
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
     # Per-device secret for rotating self sign-in codes (HMAC), issued at login.
     device_key: Mapped[str] = mapped_column(String(64), default="")
+    # The user's password_stamp when the token was issued; a token of an older password is dead.
+    password_stamp: Mapped[str] = mapped_column(String(16), default="")
+
+    user: Mapped[User] = relationship()
+
+
+class WebSession(UUIDMixin, Model):
+    """A logged-in page session. The cookie holds a random id whose SHA-256 is kept here, so
+    logout, a password change or an administrator ends the session for good on the server."""
+
+    __tablename__ = "web_session"
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id"), index=True)
+    sid_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    password_stamp: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    user_agent: Mapped[str] = mapped_column(String(200), default="")
 
     user: Mapped[User] = relationship()
 

@@ -13,13 +13,34 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from server.errors import ApiError
 from server.extensions import db
-from server.models import ROLES, ApiToken, County, FailedLogin, TrainingBase, User, utcnow
+from server.models import (
+    ROLES,
+    ApiToken,
+    County,
+    FailedLogin,
+    TrainingBase,
+    User,
+    WebSession,
+    utcnow,
+)
 from server.services.audit import audit
+
+# Web sessions note when they were last used at most this often (one write, not one per request).
+_SEEN_EVERY = timedelta(minutes=5)
+_dummy_hashes: dict[str, str] = {}
 
 
 def hash_password(password: str) -> str:
     """Hash a password with the configured method (cheap in tests, scrypt otherwise)."""
     return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+
+
+def _dummy_hash() -> str:
+    """A hash of the configured method to check unknown usernames against (same cost as a real one)."""
+    method = current_app.config["PASSWORD_HASH_METHOD"]
+    if method not in _dummy_hashes:
+        _dummy_hashes[method] = generate_password_hash(secrets.token_hex(16), method=method)
+    return _dummy_hashes[method]
 
 
 def create_user(
@@ -90,7 +111,9 @@ def authenticate(
     user = db.session.scalar(select(User).where(User.username == username))
     if user is not None and user.locked_until and user.locked_until > now:
         raise ApiError("auth.locked")
-    if user is None or not user.active or not check_password_hash(user.password_hash, password):
+    # Unknown usernames cost one hash check too, so timing does not tell which usernames exist.
+    matches = check_password_hash(user.password_hash if user else _dummy_hash(), password)
+    if user is None or not user.active or not matches:
         if ip:
             db.session.add(FailedLogin(ip=ip, username=username[:64], at=now))
         if user is not None:
@@ -122,6 +145,7 @@ def issue_token(user: User, device_id: str, now: datetime | None = None) -> tupl
         created_at=now,
         expires_at=now + timedelta(hours=current_app.config["TOKEN_TTL_HOURS"]),
         device_key=secrets.token_hex(32),
+        password_stamp=user.password_stamp,
     )
     db.session.add(token)
     audit("token.issue", "user", user.id, user=user, device_id=device_id)
@@ -136,7 +160,7 @@ def resolve_token(raw: str, now: datetime | None = None) -> ApiToken:
                               .where(ApiToken.token_sha256 == _sha256(raw)))
     if token is None or token.revoked_at is not None or token.expires_at <= now:
         raise ApiError("auth.token_invalid")
-    if not token.user.active:
+    if not token.user.active or token.password_stamp != token.user.password_stamp:
         raise ApiError("auth.token_invalid")
     return token
 
@@ -154,3 +178,106 @@ def revoke_device_tokens(user: User, device_id: str, now: datetime | None = None
         token.revoked_at = now
     audit("token.revoke", "user", user.id, user=user, device_id=device_id, count=len(tokens))
     return len(tokens)
+
+
+def start_web_session(user: User, user_agent: str = "", now: datetime | None = None) -> str:
+    """Open a page session for a user; return the random id the cookie carries."""
+    now = now or utcnow()
+    raw = secrets.token_urlsafe(32)
+    db.session.add(WebSession(user_id=user.id, sid_sha256=_sha256(raw),
+                              password_stamp=user.password_stamp, created_at=now,
+                              last_seen_at=now, user_agent=(user_agent or "")[:200]))
+    audit("session.start", "user", user.id, user=user)
+    return raw
+
+
+def resolve_web_session(raw: str | None, user_id: str, now: datetime | None = None) -> User | None:
+    """Return the user of a live page session (same user, not ended, same password), or None."""
+    if not raw:
+        return None
+    now = now or utcnow()
+    row = db.session.scalar(select(WebSession).options(joinedload(WebSession.user))
+                            .where(WebSession.sid_sha256 == _sha256(raw)))
+    if row is None or row.revoked_at is not None or str(row.user_id) != user_id:
+        return None
+    user = row.user
+    if not user.active or row.password_stamp != user.password_stamp:
+        return None
+    if now - row.last_seen_at > _SEEN_EVERY:
+        row.last_seen_at = now
+        db.session.commit()
+    return user
+
+
+def end_web_session(raw: str | None, now: datetime | None = None) -> None:
+    """End one page session (logout); the cookie's id is worthless afterwards."""
+    if not raw:
+        return
+    row = db.session.scalar(select(WebSession).where(WebSession.sid_sha256 == _sha256(raw)))
+    if row is not None and row.revoked_at is None:
+        row.revoked_at = now or utcnow()
+        audit("session.end", "user", row.user_id)
+
+
+def end_all_sessions(user: User, now: datetime | None = None, *, actor: User | None = None,
+                     reason: str = "revoke_all") -> int:
+    """End every page session and revoke every token of a user; return how many ended."""
+    now = now or utcnow()
+    ended = 0
+    for model in (WebSession, ApiToken):
+        rows = db.session.scalars(select(model).where(model.user_id == user.id,
+                                                      model.revoked_at.is_(None))).all()
+        for row in rows:
+            row.revoked_at = now
+        ended += len(rows)
+    audit("session.end_all", "user", user.id, user=actor or user, reason=reason, count=ended)
+    return ended
+
+
+def change_password(user: User, new_password: str, *, actor: User | None = None,
+                    current_password: str | None = None) -> None:
+    """Set a new password and end every session and token of the user.
+
+    With `current_password` (the user changing their own), it must match first.
+    """
+    if current_password is not None and not check_password_hash(user.password_hash,
+                                                                current_password):
+        raise ApiError("auth.invalid_credentials")
+    user.password_hash = hash_password(new_password)
+    user.failed_logins = 0
+    user.locked_until = None
+    end_all_sessions(user, actor=actor, reason="password_change")
+    audit("user.password_change", "user", user.id, user=actor or user)
+
+
+def set_active(user: User, active: bool, *, actor: User | None = None) -> None:
+    """Activate or deactivate an account; deactivation ends every session and token."""
+    user.active = active
+    if not active:
+        end_all_sessions(user, actor=actor, reason="deactivated")
+    audit("user.activate" if active else "user.deactivate", "user", user.id, user=actor)
+
+
+def user_devices(user: User, now: datetime | None = None) -> dict[str, list[dict]]:
+    """Return a user's devices (tokens by device id) and page sessions, newest first."""
+    now = now or utcnow()
+    devices: dict[str, dict] = {}
+    for token in db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)
+                                    .order_by(ApiToken.created_at.desc())):
+        live = (token.revoked_at is None and token.expires_at > now
+                and token.password_stamp == user.password_stamp and user.active)
+        entry = devices.setdefault(token.device_id, {
+            "device_id": token.device_id, "last_login_at": token.created_at,
+            "live_tokens": 0, "expires_at": None})
+        if live:
+            entry["live_tokens"] += 1
+            if entry["expires_at"] is None or token.expires_at > entry["expires_at"]:
+                entry["expires_at"] = token.expires_at
+    sessions = [
+        {"id": str(row.id), "created_at": row.created_at, "last_seen_at": row.last_seen_at,
+         "user_agent": row.user_agent,
+         "live": row.revoked_at is None and row.password_stamp == user.password_stamp and user.active}
+        for row in db.session.scalars(select(WebSession).where(WebSession.user_id == user.id)
+                                      .order_by(WebSession.created_at.desc()))
+    ]
+    return {"devices": list(devices.values()), "sessions": sessions}

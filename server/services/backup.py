@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import sqlite3
+import stat
 import subprocess
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,6 +27,8 @@ from server.extensions import db
 from server.services.media_store import MediaStore
 
 MANIFEST = "manifest.json"
+# A backup holds names, phones, encrypted ID numbers, photos and signatures: its owner only.
+FILE_MODE, DIR_MODE = 0o600, 0o700
 
 
 class BackupError(Exception):
@@ -48,12 +53,50 @@ def _sqlite_path(url) -> Path:
     return Path(url.database)
 
 
+@contextmanager
+def _private_umask():
+    """Create files 0600 and folders 0700 whatever the process umask was."""
+    old = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def _make_private(target: Path) -> None:
+    """Set every file 0600 and every folder 0700 (also what another tool copied in)."""
+    for path in [target, *target.rglob("*")]:
+        if path.is_symlink():
+            continue
+        path.chmod(DIR_MODE if path.is_dir() else FILE_MODE)
+
+
+def writable_by_others(source: Path) -> list[str]:
+    """Return the entries of a backup that someone other than its owner could have changed."""
+    loose = []
+    for path in [source, *source.rglob("*")]:
+        mode = path.lstat().st_mode
+        if mode & (stat.S_IWGRP | stat.S_IWOTH) and not stat.S_ISLNK(mode):
+            loose.append(str(path.relative_to(source)) if path != source else ".")
+    return loose
+
+
 def backup(target: Path, database_url: str, media: MediaStore) -> dict:
-    """Write a backup of the database and media into an empty or new folder; return the manifest."""
-    target = Path(target)
+    """Write a backup of the database and media into an empty or new folder; return the manifest.
+
+    The folder is 0700 and every file 0600, whatever the umask.
+    """
+    with _private_umask():
+        manifest = _write_backup(Path(target), database_url, media)
+    _make_private(Path(target))
+    return manifest
+
+
+def _write_backup(target: Path, database_url: str, media: MediaStore) -> dict:
     if target.exists() and any(target.iterdir()):
         raise BackupError(f"{target} is not empty")
     target.mkdir(parents=True, exist_ok=True)
+    target.chmod(DIR_MODE)
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         db_file = target / "database.sqlite3"
@@ -101,6 +144,10 @@ def restore(source: Path, database_url: str, media: MediaStore) -> None:
     source = Path(source)
     if not (source / MANIFEST).is_file():
         raise BackupError(f"{source} has no {MANIFEST}")
+    loose = writable_by_others(source)
+    if loose:
+        # Whoever could write it could have changed it and rewritten the manifest to match.
+        raise BackupError("backup writable by others, refused: " + ", ".join(loose[:5]))
     bad = check_backup(source)
     if bad:
         raise BackupError("backup damaged: " + ", ".join(bad))

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
+from schemas.auth import PasswordChangeFormSchema
+from schemas.common import load_or_422
 from server.errors import ApiError
 from server.extensions import db
 from server.i18n import translate
+from server.security import SESSION_ID_KEY
 from server.services import auth as auth_service
 from server.web.icons import SIZES, icon_png
 
@@ -67,15 +70,46 @@ def login():
             locked = error.code in {"auth.locked", "rate_limited"}
             flash(error.message if locked else translate("login.failed"), "error")
             return render_template("login.html"), 401 if error.status == 401 else error.status
-        db.session.commit()
-        login_user(user)
+        _open_session(user)
         return redirect(url_for("web.home"))
     return render_template("login.html")
+
+
+def _open_session(user) -> None:
+    """Start a fresh server-side page session for the user (a new id: no session fixation)."""
+    sid = auth_service.start_web_session(user, request.user_agent.string)
+    db.session.commit()
+    session.clear()
+    login_user(user)
+    session[SESSION_ID_KEY] = sid
 
 
 @bp.post("/logout")
 @login_required
 def logout():
-    """Log out."""
+    """Log out: the page session ends on the server, so its cookie is worthless from now on."""
+    auth_service.end_web_session(session.get(SESSION_ID_KEY))
+    db.session.commit()
     logout_user()
+    session.clear()
     return redirect(url_for("web.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    """Change one's own password; every other session and device of the account ends."""
+    if request.method == "POST":
+        form = load_or_422(PasswordChangeFormSchema(), request.form.to_dict())
+        try:
+            auth_service.change_password(current_user, form["new_password"],
+                                         current_password=form["current_password"])
+        except ApiError:
+            db.session.rollback()
+            flash(translate("password.wrong_current"))
+            return render_template("account_password.html"), 401
+        db.session.commit()
+        _open_session(current_user._get_current_object())
+        flash(translate("password.changed"))
+        return redirect(url_for("web.home"))
+    return render_template("account_password.html")

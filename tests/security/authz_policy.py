@@ -110,6 +110,19 @@ POLICY: dict[tuple[str, str], Rule] = {
         PUBLIC, target=lambda s, k, u: Call(json=s.login_body()),
         note="the login itself; the body names the account"),
     ("api_auth.revoke_token", "POST"): Rule(ANY_USER, ok=(204,)),
+    ("api_auth.change_password", "POST"): Rule(
+        ANY_USER, target=lambda s, k, u: Call(json=s.password_change()), ok=(204,),
+        effect=lambda s, c: s.password_hashes(),
+        note="one's own password (set to the same text: a new hash ends every session)"),
+    ("api_users.list_devices", "GET"): Rule(
+        frozenset({"city_admin"}), COUNTY, lambda s, k, u: Call({"user_id": s.managed_user(k)[0]})),
+    ("api_users.revoke_device", "POST"): Rule(
+        frozenset({"city_admin"}), COUNTY,
+        lambda s, k, u: Call(dict(zip(("user_id", "device_id"), s.managed_user(k), strict=True))),
+        effect=lambda s, c: s.revoked_count(), note="a lost phone: a fresh user per call"),
+    ("api_users.revoke_all", "POST"): Rule(
+        frozenset({"city_admin"}), COUNTY, lambda s, k, u: Call({"user_id": s.managed_user(k)[0]}),
+        effect=lambda s, c: s.revoked_count(), note="every session and token of a fresh user"),
     ("api_openapi.openapi_document", "GET"): Rule(PUBLIC),
 
     # ---- API: bureau (draws and assignments are for reviewers only: DESIGN §2) -----------------
@@ -260,6 +273,10 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("web.login", "POST"): Rule(PUBLIC, target=lambda s, k, u: Call(form=s.login_body(form=True)),
                                 ok=(302,)),
     ("web.logout", "POST"): Rule(ANY_USER, ok=(302,)),
+    ("web.change_password", "GET"): Rule(ANY_USER),
+    ("web.change_password", "POST"): Rule(
+        ANY_USER, target=lambda s, k, u: Call(form=s.password_change()), ok=(302,),
+        effect=lambda s, c: s.password_hashes(), note="the page's own session is renewed"),
     ("pwa.app_root", "GET"): Rule(PUBLIC, ok=(308,), note="the shell holds no data"),
     ("pwa.shell", "GET"): Rule(PUBLIC),
     ("pwa.asset", "GET"): Rule(PUBLIC, target=lambda s, k, u: Call({"name": "manifest.webmanifest"})),

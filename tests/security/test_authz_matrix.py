@@ -28,6 +28,7 @@ from sqlalchemy import func, select
 
 from server.extensions import db
 from server.models import (
+    ApiToken,
     Assignment,
     Draw,
     Enrollment,
@@ -43,6 +44,7 @@ from server.models import (
     Upload,
     User,
     Visit,
+    WebSession,
 )
 from server.services import draw as draw_service
 from server.services import media_uploads
@@ -243,6 +245,19 @@ class Scene:
         body = {"username": "city", "password": conftest.TEST_PASSWORD}
         return body if form else {**body, "device_id": "matrix-login"}
 
+    def password_change(self) -> dict:
+        return {"current_password": conftest.TEST_PASSWORD, "new_password": conftest.TEST_PASSWORD}
+
+    def managed_user(self, key) -> tuple[str, str]:
+        """A fresh user of county `key` with a live token on a device: (user id, device id)."""
+        county = db.session.get(TrainingBase, self.ids[f"base_{key}"]).county
+        user = make_user(self.unique("managed"), "inspector", county)
+        db.session.flush()
+        device = self.unique("lost-phone-")
+        issue_token(user, device)
+        db.session.commit()
+        return str(user.id), device
+
     def draw_form(self, key):
         return {"county_id": self.county_id(key), "period_from": date.today().isoformat(),
                 "period_to": (date.today() + timedelta(days=7)).isoformat()}
@@ -366,6 +381,13 @@ class Scene:
         return tuple(sorted(e.trainee.name for e in db.session.scalars(
             select(Enrollment).where(Enrollment.plan_version_id == uuid.UUID(vid)))))
 
+    def password_hashes(self):
+        return tuple(db.session.scalars(select(User.password_hash).order_by(User.username)))
+
+    def revoked_count(self) -> int:
+        return sum(db.session.scalar(select(func.count()).select_from(model).where(
+            model.revoked_at.is_not(None))) for model in (ApiToken, WebSession))
+
     def site_name(self, sid): return db.session.get(Site, uuid.UUID(sid)).name
     def teacher_phone(self, tid): return db.session.get(Teacher, uuid.UUID(tid)).phone
 
@@ -438,6 +460,10 @@ class Runner:
         elif call.data is not None:
             kwargs["data"] = call.data
         response = client.open(path, **kwargs)
+        # Read a streamed answer whole and close it now: a streamed generator left to the garbage
+        # collector pops its request context in the middle of a later request.
+        response.get_data()
+        response.close()
         if endpoint in ("web.logout", "web.login") and caller.username is not None:
             self.pages.pop(caller.username, None)  # that session changed hands: log in again
         return path, response
