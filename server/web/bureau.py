@@ -38,6 +38,7 @@ from server.services import review as review_service
 from server.services.beside_plan import beside_plan
 from server.services.clock import local_today
 from server.services.scope import counties_in_scope, is_reviewer, require_reviewer
+from server.web.forms import keep_refused_form
 
 bp = Blueprint("bureau", __name__, url_prefix="/bureau")
 
@@ -69,10 +70,9 @@ def _back_on_error(view: Callable) -> Callable:
             if isinstance(error, ApiError) and error.status in (403, 404):
                 raise
             errors = error.errors if isinstance(error, ApiError) else error.normalized_messages()
+            words = keep_refused_form(errors if isinstance(errors, dict) else {})
             message = error.message if isinstance(error, ApiError) else translate("bureau.form_invalid")
-            details = "；".join(f"{k}: {' '.join(map(str, v)) if isinstance(v, list) else v}"
-                               for k, v in (errors or {}).items())
-            flash(f"{message} {details}".strip(), "error")
+            flash(f"{message} {words}".strip(), "error")
             back = request.referrer or ""
             # Only ever back to a page of this site.
             if not back.startswith(request.host_url):

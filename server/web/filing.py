@@ -37,6 +37,7 @@ from server.errors import ApiError
 from server.extensions import db
 from server.i18n import translate
 from server.services import filing, roster, rules
+from server.web.forms import keep_refused_form
 
 bp = Blueprint("filing", __name__, url_prefix="/filing")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -54,9 +55,8 @@ def _flash_error(error: ApiError | ValidationError) -> None:
     if isinstance(error, ValidationError):
         error = ApiError("validation_error", errors=error.normalized_messages())
     details = error.errors if isinstance(error.errors, dict) else {}
-    extra = "；".join(f"{k}: {'，'.join(map(str, v)) if isinstance(v, list) else v}"
-                     for k, v in details.items())
-    flash(f"{error.message}{'：' + extra if extra else ''}", "error")
+    words = keep_refused_form(details)
+    flash(f"{error.message}{'：' + words if words else ''}", "error")
 
 
 def acting(back: Callable[..., str]) -> Callable:

@@ -97,3 +97,43 @@ def test_the_visit_page_sketches_the_fix_against_the_site(world, client):
     assert svg.count("<circle") >= 4  # site, its centre, the fix's accuracy, the fix
     # The judge's own distance, not a second computation.
     assert "714" in svg
+
+
+def test_a_refused_form_comes_back_with_every_value_and_its_error_in_words(world, client):
+    import html as html_lib
+    import json
+
+    visit = make_visit(world, "a")
+    login(client, "county_a")
+    page = f"/bureau/visits/{visit.id}"
+    yesterday = (local_today() - timedelta(days=1)).isoformat()
+    response = client.post(f"/bureau/visits/{visit.id}/rectification", data={
+        "sanction": "deadline", "order_text": "补齐签到表并说明原因", "deadline": yesterday},
+        headers={"Referer": f"http://localhost{page}"})
+    assert response.status_code == 302
+    html = client.get(page).get_data(as_text=True)
+    state = json.loads(html_lib.unescape(re.search(r'data-refused-form="([^"]+)"', html).group(1)))
+    assert state["action"] == f"/bureau/visits/{visit.id}/rectification"
+    assert state["values"] == {"sanction": "deadline", "order_text": "补齐签到表并说明原因",
+                               "deadline": yesterday}
+    assert state["errors"] == {"deadline": ["限期整改须给出今天以后的期限"]}
+    # The flash says it in words, never the field's name, and looks like a refusal.
+    flash = re.search(r'data-testid="flash-error">(.*?)</p>', html, re.S).group(1)
+    assert "限期整改须给出今天以后的期限" in flash and "deadline" not in flash
+    # Shown once: the next page is clean.
+    assert "data-refused-form" not in client.get(page).get_data(as_text=True)
+
+
+def test_library_messages_are_said_in_words():
+    from server.web.forms import in_words
+
+    assert in_words("Missing data for required field.") == "请填写此项"
+    assert in_words("Not a valid date.") == "请填写有效的日期"
+    assert in_words("限期整改须给出今天以后的期限") == "限期整改须给出今天以后的期限"
+
+
+def test_the_deadline_field_states_when_it_is_required(world, client):
+    visit = make_visit(world, "a")
+    login(client, "county_a")
+    html = client.get(f"/bureau/visits/{visit.id}").get_data(as_text=True)
+    assert 'data-required-when="sanction=deadline"' in html and "限期整改必填" in html
