@@ -137,6 +137,18 @@ def test_badges_scanned_offline_with_the_camera_reach_the_server(live_server, pl
         assert sorted(present.evaluate_all("els => els.map(e => e.dataset.traineeId)")) \
             == sorted([first, second])
         screenshot(page, "qr-02-attendance")
+        # Scanned trainees look different from hand-marked ones.
+        methods = page.locator('[data-testid=attendee][data-present="true"]').evaluate_all(
+            "els => els.map(e => e.dataset.method)")
+        assert methods == ["badge", "badge"]
+        assert "扫码签到" in present.first.inner_text()
+        # The anomaly count (the forged badge, the repeat scan) survives a reload.
+        counted = page.get_by_test_id("scan-count").inner_text()
+        assert "异常 0 次" not in counted
+        page.locator("html[data-draft-saved=true]").wait_for(state="attached")
+        page.reload()
+        page.locator('.visit[data-step="attendance"]').wait_for()
+        assert page.get_by_test_id("scan-count").inner_text() == counted
         page.get_by_test_id("headcount").fill("2")
         next_step(page, "photos")
         page.get_by_test_id("photo-input").set_input_files(str(make_photo(tmp_path / "p.jpg", (800, 600))))

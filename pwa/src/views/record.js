@@ -5,6 +5,12 @@ import { h, mount, statusPill } from '../ui.js';
 import { rejectionText, visitState } from './list.js';
 import { sessionLine } from './steps/common.js';
 
+/** What was seen, with whether it matched the plan: "王秀英（不符）". */
+function observedText(matches, value) {
+  const said = matches === false ? t('check.mismatch') : matches ? t('check.match') : t('check.unverifiable');
+  return `${value || t('mismatch.unknown')}（${said}）`;
+}
+
 /** Render the read-only view of the active user's sealed visit `id`. */
 export async function renderRecord(root, { id, navigate }) {
   const [visit, media, rejected] = await Promise.all([getVisit(id), allMedia(), listRejected()]);
@@ -27,8 +33,8 @@ export async function renderRecord(root, { id, navigate }) {
       h('dl', { class: 'info' },
         visit.session ? row(t('visit.session'), sessionLine(visit.session)) : null,
         row(t('visit.site'), visit.site_name || '—'),
-        row(t('check.teacher'), observed.teacher_name || (observed.teacher_matches ? t('check.match') : '—')),
-        row(t('check.content'), observed.topic || (observed.content_matches ? t('check.match') : '—')),
+        row(t('check.teacher'), observedText(observed.teacher_matches, observed.teacher_name)),
+        row(t('check.content'), observedText(observed.content_matches, observed.topic)),
         row(t('attendance.headcount'), observed.headcount ?? '—'),
         row(t('record.present'), String((payload.present || []).length)),
         row(t('verdict.heading'), payload.verdict ? t(`verdict.${payload.verdict}`) : '—')),

@@ -37,7 +37,7 @@ function note(draftId, kind, text) {
 
 /** An anomaly: shown in the log and counted on the draft, so the count survives a reload. */
 function noteBad(draft, text) {
-  noteBad(draft, text);
+  note(draft.id, 'bad', text);
   draft.scan_anomalies = (draft.scan_anomalies || 0) + 1;
   current?.save();
 }

@@ -8,27 +8,33 @@ import { formatAge, h, mount, toast } from '../ui.js';
 const STORAGE_WARN = 0.8; // warn when the app uses this share of its quota
 
 /**
- * What of the active user's work the server does not hold yet: sealed visits with an entry
- * in the outbox, a refused entry or a file not yet confirmed (one record each, however many
- * sign-ins and files it has), other outbox entries (one record each), and drafts apart.
+ * What of the active user's work the server does not hold yet: sealed visits with an entry in
+ * the outbox, a file not yet confirmed or their own submission refused (one record each, however
+ * many sign-ins and files it has), other entries (one record each), and drafts apart. A refused
+ * sign-in of a visit the server holds (a forged badge, say) does not keep the visit pending: the
+ * server kept the refusal; the phone keeps the entry in its 未能上传 list (`refused`).
  */
 export async function unsentSummary() {
   const [outbox, media, visits, drafts, rejected] = await Promise.all([
     outboxEntries(), allMedia(), listVisits(), listDrafts(), listRejected()]);
   const visitIds = new Set(visits.map((v) => v.id));
-  const waiting = [...outbox, ...rejected];
+  const ofVisit = (entry, id) => entry.entity_id === id || entry.payload?.visit_id === id;
   const unconfirmed = media.filter((m) => m.submitted && !m.confirmed);
-  const pendingVisits = visits.filter((v) => waiting.some((e) => e.entity_id === v.id || e.payload?.visit_id === v.id)
+  const pendingVisits = visits.filter((v) => outbox.some((e) => ofVisit(e, v.id))
     || unconfirmed.some((m) => m.visit_id === v.id) || v.state === 'rejected');
-  const others = waiting.filter((e) => !visitIds.has(e.entity_id) && !visitIds.has(e.payload?.visit_id));
+  const loose = (e) => !visitIds.has(e.entity_id) && !visitIds.has(e.payload?.visit_id);
+  const others = [...outbox, ...rejected].filter(loose);
+  const refusedOfHeldVisits = rejected.filter((e) => !loose(e)
+    && !pendingVisits.some((v) => ofVisit(e, v.id))).length;
   const photoShas = new Set(pendingVisits.flatMap((v) => (v.payload?.photos || []).map((p) => p.sha256)));
   const files = unconfirmed.filter((m) => pendingVisits.some((v) => v.id === m.visit_id));
-  const photos = files.filter((m) => photoShas.has(m.sha256) || m.mime?.startsWith('image/jpeg')).length;
-  const oldest = [...waiting, ...unconfirmed].map((i) => i.created_at).filter(Boolean).sort()[0] || null;
+  const photos = files.filter((m) => photoShas.has(m.sha256) || m.mime === 'image/jpeg').length;
+  const oldest = [...outbox, ...unconfirmed].map((i) => i.created_at).filter(Boolean).sort()[0] || null;
+  const records = pendingVisits.length + others.length;
   return {
     visits: pendingVisits.length, others: others.length, photos, signatures: files.length - photos,
-    drafts: drafts.length, records: pendingVisits.length + others.length,
-    total: pendingVisits.length + others.length + drafts.length, oldest,
+    drafts: drafts.length, refused: rejected.length, records,
+    total: records + drafts.length + refusedOfHeldVisits, oldest,
   };
 }
 

@@ -10,7 +10,7 @@ export function renderSignatures({ draft, save, rerender, addCleanup }) {
   const block = (sig, { testid, title, nameLabel, nameTestid, index, extra = null }) => {
     const canvas = h('canvas', { class: 'sig', 'data-testid': testid, role: 'img',
       'aria-label': title, 'data-signed': String(!!sig.sha256) });
-    const state = h('span', { class: 'muted' }, sig.sha256 ? t('sign.signed') : t('sign.empty'));
+    const state = h('span', { class: 'muted' }, sig.sha256 ? t('sign.signed') : t('sign.unsigned'));
     pads.push({ canvas, sig, state });
     const inputId = `sig-name-${index}`;
     return h('section', { class: 'sign', 'data-slot': String(index) },
@@ -57,7 +57,7 @@ export function renderSignatures({ draft, save, rerender, addCleanup }) {
         entry.sig.png = result?.png || null;
         entry.sig.sha256 = result?.sha256 || null;
         entry.canvas.dataset.signed = String(!!result);
-        entry.state.textContent = result ? t('sign.signed') : t('sign.empty');
+        entry.state.textContent = result ? t('sign.signed') : t('sign.unsigned');
         save();
       });
       addCleanup(() => entry.pad.destroy());
