@@ -19,7 +19,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -186,7 +186,9 @@ def apply_push(
     """Apply a batch from one device exactly once per seq; return results in request order."""
     last = store.last_seq(device_id)
     seen = store.ledger_entries(device_id, [m.seq for m in mutations if m.seq <= last])
-    owners = store.mutation_owners([m.mutation_id for m in mutations])
+    # Only a mutation that may be applied needs its id's owner: a replay is answered from
+    # the ledger (a re-sent batch costs one query less).
+    owners = store.mutation_owners([m.mutation_id for m in mutations if m.seq > last])
     results: list[Result | None] = [None] * len(mutations)
     gap_from: int | None = None
     for index, mutation in _in_order(mutations):
@@ -197,9 +199,8 @@ def apply_push(
                                         code="sync.seq_reused",
                                         message="this seq already belongs to another mutation")
             else:
-                stored = Result.from_dict(entry.result.to_dict())
-                stored.replayed = True
-                results[index] = stored
+                results[index] = replace(entry.result, replayed=True,
+                                         flags=list(entry.result.flags))
             continue
         if gap_from is not None or mutation.seq != last + 1:
             gap_from = mutation.seq if gap_from is None else gap_from
