@@ -177,14 +177,14 @@ class TeacherPatchSchema(StrictSchema):
 class RefSchema(Schema):
     """A referenced record: id and name."""
 
-    id = fields.UUID()
-    name = Text()
+    id = fields.UUID(required=True)
+    name = Text(required=True)
 
 
 class OccupationSchema(Schema):
-    id = fields.UUID()
-    code = Text()
-    name = Text()
+    id = fields.UUID(required=True)
+    code = Text(required=True)
+    name = Text(required=True)
 
 
 class ViolationSchema(Schema):
@@ -201,139 +201,139 @@ class ViolationSchema(Schema):
 
 
 class VersionSummarySchema(Schema):
-    id = fields.UUID()
-    number = fields.Integer()
-    status = Text()
-    class_id = fields.UUID()
-    class_name = Text()
-    base = fields.Nested(RefSchema)
-    county = fields.Nested(RefSchema)
-    reason = Text()
-    review_comment = Text()
-    created_at = UTCDateTime()
-    submitted_at = UTCDateTime(allow_none=True)
-    approved_at = UTCDateTime(allow_none=True)
-    recorded_at = UTCDateTime(allow_none=True)
+    id = fields.UUID(required=True)
+    number = fields.Integer(required=True)
+    status = Text(required=True)
+    class_id = fields.UUID(required=True)
+    class_name = Text(required=True)
+    base = fields.Nested(RefSchema, required=True)
+    county = fields.Nested(RefSchema, required=True)
+    reason = Text(required=True)
+    review_comment = Text(required=True)
+    created_at = UTCDateTime(required=True)
+    submitted_at = UTCDateTime(allow_none=True, required=True)
+    approved_at = UTCDateTime(allow_none=True, required=True)
+    recorded_at = UTCDateTime(allow_none=True, required=True)
 
 
 class VersionListSchema(Schema):
-    versions = fields.List(fields.Nested(VersionSummarySchema))
+    versions = fields.List(fields.Nested(VersionSummarySchema), required=True)
 
 
 class ClassSchema(Schema):
-    id = fields.UUID()
-    name = Text()
-    base = fields.Nested(RefSchema)
-    county = fields.Nested(RefSchema)
-    occupation = fields.Nested(OccupationSchema)
-    level = fields.Integer()
-    level_name = Text()
-    start_date = fields.Date()
-    end_date = fields.Date()
-    head_teacher = fields.Nested(RefSchema, allow_none=True)
-    versions = fields.List(fields.Nested(VersionSummarySchema))
+    id = fields.UUID(required=True)
+    name = Text(required=True)
+    base = fields.Nested(RefSchema, required=True)
+    county = fields.Nested(RefSchema, required=True)
+    occupation = fields.Nested(OccupationSchema, required=True)
+    level = fields.Integer(required=True)
+    level_name = Text(required=True)
+    start_date = fields.Date(required=True)
+    end_date = fields.Date(required=True)
+    head_teacher = fields.Nested(RefSchema, allow_none=True, required=True)
+    versions = fields.List(fields.Nested(VersionSummarySchema), required=True)
     in_force = fields.Nested(VersionSummarySchema, allow_none=True,
-                             metadata={"description": "the latest approved or recorded version"})
+                             metadata={"description": "the latest approved or recorded version"}, required=True)
 
 
 class ClassListSchema(Schema):
-    classes = fields.List(fields.Nested(ClassSchema))
+    classes = fields.List(fields.Nested(ClassSchema), required=True)
 
 
 class SessionSchema(Schema):
-    id = fields.UUID()
-    lineage_id = fields.UUID()
-    date = fields.Date()
-    start = fields.Time(format="%H:%M")
-    end = fields.Time(format="%H:%M")
-    category = Text()
-    topic = Text()
-    teacher = fields.Nested(RefSchema)
-    site = fields.Nested(RefSchema)
-    online = fields.Boolean()
-    hours = fields.Float(metadata={"description": "学时, from the times"})
+    id = fields.UUID(required=True)
+    lineage_id = fields.UUID(required=True)
+    date = fields.Date(required=True)
+    start = fields.Time(format="%H:%M", required=True)
+    end = fields.Time(format="%H:%M", required=True)
+    category = Text(required=True)
+    topic = Text(required=True)
+    teacher = fields.Nested(RefSchema, required=True)
+    site = fields.Nested(RefSchema, required=True)
+    online = fields.Boolean(required=True)
+    hours = fields.Float(metadata={"description": "学时, from the times"}, required=True)
 
 
 class RosterRowSchema(Schema):
     """A roster entry with its violations; the ID number only masked."""
 
-    row = fields.Integer(allow_none=True, metadata={"description": "spreadsheet row, when imported"})
-    trainee_id = fields.UUID(allow_none=True)
-    name = Text()
-    id_masked = Text()
-    gender = Text()
-    education = Text()
-    certificate_level = Text()
-    certificate_date = fields.Date(allow_none=True)
-    employer = Text()
-    employer_kind = Text()
-    enrolled = fields.Boolean()
-    violations = fields.List(fields.Nested(ViolationSchema))
+    row = fields.Integer(allow_none=True, metadata={"description": "spreadsheet row, when imported"}, required=True)
+    trainee_id = fields.UUID(allow_none=True, required=True)
+    name = Text(required=True)
+    id_masked = Text(required=True)
+    gender = Text(required=True)
+    education = Text(required=True)
+    certificate_level = Text(required=True)
+    certificate_date = fields.Date(allow_none=True, required=True)
+    employer = Text(required=True)
+    employer_kind = Text(required=True)
+    enrolled = fields.Boolean(required=True)
+    violations = fields.List(fields.Nested(ViolationSchema), required=True)
 
 
 class RosterSchema(Schema):
     """A roster import result or the roster of a version."""
 
-    enrolled = fields.Integer()
-    skipped = fields.Integer(metadata={"description": "rows that could not be enrolled (bad ID, missing field)"})
-    rows = fields.List(fields.Nested(RosterRowSchema))
+    enrolled = fields.Integer(required=True)
+    skipped = fields.Integer(metadata={"description": "rows that could not be enrolled (bad ID, missing field)"}, required=True)
+    rows = fields.List(fields.Nested(RosterRowSchema), required=True)
 
 
 class HoursSchema(Schema):
-    total = fields.Float()
-    politics = fields.Float()
-    theory = fields.Float()
-    practical = fields.Float()
+    total = fields.Float(required=True)
+    politics = fields.Float(required=True)
+    theory = fields.Float(required=True)
+    practical = fields.Float(required=True)
 
 
 class VersionSchema(VersionSummarySchema):
     """A plan version in full: sessions, roster, hours, live violations and the diff."""
 
-    editable = fields.Boolean()
-    sessions = fields.List(fields.Nested(SessionSchema))
-    roster = fields.List(fields.Nested(RosterRowSchema))
-    hours = fields.Nested(HoursSchema)
-    violations = fields.List(fields.Nested(ViolationSchema))
-    diff = fields.Dict(metadata={"description": "sessions added/removed/changed by lineage, roster, teachers"})
-    approved_by = Text(allow_none=True)
-    recorded_by = Text(allow_none=True)
+    editable = fields.Boolean(required=True)
+    sessions = fields.List(fields.Nested(SessionSchema), required=True)
+    roster = fields.List(fields.Nested(RosterRowSchema), required=True)
+    hours = fields.Nested(HoursSchema, required=True)
+    violations = fields.List(fields.Nested(ViolationSchema), required=True)
+    diff = fields.Dict(metadata={"description": "sessions added/removed/changed by lineage, roster, teachers"}, required=True)
+    approved_by = Text(allow_none=True, required=True)
+    recorded_by = Text(allow_none=True, required=True)
 
 
 class SiteSchema(Schema):
-    id = fields.UUID()
-    base = fields.Nested(RefSchema)
-    name = Text()
-    address = Text()
-    lat = fields.Float(metadata={"description": "WGS-84"})
-    lon = fields.Float(metadata={"description": "WGS-84"})
-    radius_m = fields.Float()
-    entered_datum = Text()
-    entered_lat = fields.Float(allow_none=True)
-    entered_lon = fields.Float(allow_none=True)
+    id = fields.UUID(required=True)
+    base = fields.Nested(RefSchema, required=True)
+    name = Text(required=True)
+    address = Text(required=True)
+    lat = fields.Float(metadata={"description": "WGS-84"}, required=True)
+    lon = fields.Float(metadata={"description": "WGS-84"}, required=True)
+    radius_m = fields.Float(required=True)
+    entered_datum = Text(required=True)
+    entered_lat = fields.Float(allow_none=True, required=True)
+    entered_lon = fields.Float(allow_none=True, required=True)
     converted_from = Text(allow_none=True,
-                                   metadata={"description": "the datum converted from, null for WGS-84"})
-    shift_m = fields.Float(metadata={"description": "distance between the entered and the WGS-84 point"})
+                                   metadata={"description": "the datum converted from, null for WGS-84"}, required=True)
+    shift_m = fields.Float(metadata={"description": "distance between the entered and the WGS-84 point"}, required=True)
 
 
 class SiteListSchema(Schema):
-    sites = fields.List(fields.Nested(SiteSchema))
+    sites = fields.List(fields.Nested(SiteSchema), required=True)
 
 
 class TeacherSchema(Schema):
-    id = fields.UUID()
-    base = fields.Nested(RefSchema)
-    name = Text()
-    professional_title = Text()
-    skill_qualification = Text()
-    certificate_no = Text()
-    phone = Text()
-    theory_qualified = fields.Boolean(metadata={"description": "R4: may teach theory"})
-    practical_qualified = fields.Boolean(metadata={"description": "R4: may teach practical skills"})
+    id = fields.UUID(required=True)
+    base = fields.Nested(RefSchema, required=True)
+    name = Text(required=True)
+    professional_title = Text(required=True)
+    skill_qualification = Text(required=True)
+    certificate_no = Text(required=True)
+    phone = Text(required=True)
+    theory_qualified = fields.Boolean(metadata={"description": "R4: may teach theory"}, required=True)
+    practical_qualified = fields.Boolean(metadata={"description": "R4: may teach practical skills"}, required=True)
 
 
 class TeacherListSchema(Schema):
-    teachers = fields.List(fields.Nested(TeacherSchema))
+    teachers = fields.List(fields.Nested(TeacherSchema), required=True)
 
 
 class OccupationListSchema(Schema):
-    occupations = fields.List(fields.Nested(OccupationSchema))
+    occupations = fields.List(fields.Nested(OccupationSchema), required=True)

@@ -10,6 +10,8 @@ from marshmallow import ValidationError
 from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
+from schemas.common import ErrorSchema
+
 # code -> (HTTP status, message). Messages are Chinese first; the English is in `message_en`.
 CATALOGUE: dict[str, tuple[int, str, str]] = {
     "validation_error": (422, "请求内容不符合要求", "The request does not match the schema"),
@@ -136,7 +138,7 @@ def _wants_json() -> bool:
 def error_response(error: ApiError) -> Response | tuple[Any, int]:
     """Render an ApiError as JSON for the API and as a page for people."""
     if _wants_json():
-        response = jsonify(error.body())
+        response = jsonify(ErrorSchema().dump(error.body()))
         response.status_code = error.status
         return response
     return render_template("error.html", error=error), error.status
