@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 13:16:50.597454
+Create Date: 2026-11-29 13:24:42.714374
 
 """
 from alembic import op
@@ -485,7 +485,9 @@ def upgrade():
     sa.Column('comment', sa.String(length=1024), nullable=False),
     sa.Column('reviewer_id', sa.Uuid(), nullable=False),
     sa.Column('at', sa.DateTime(), nullable=False),
+    sa.Column('assignment_id', sa.Uuid(), nullable=True),
     sa.Column('id', sa.Uuid(), nullable=False),
+    sa.ForeignKeyConstraint(['assignment_id'], ['assignment.id'], name=op.f('fk_visit_review_assignment_id_assignment')),
     sa.ForeignKeyConstraint(['reviewer_id'], ['app_user.id'], name=op.f('fk_visit_review_reviewer_id_app_user')),
     sa.ForeignKeyConstraint(['visit_id'], ['visit.id'], name=op.f('fk_visit_review_visit_id_visit')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_visit_review'))

@@ -72,11 +72,11 @@ def draw_dict(draw: Draw, full: bool = True) -> dict[str, Any]:
 
 
 def visit_row(visit: Visit) -> dict[str, Any]:
-    """A visit's list row."""
-    s = review_service.visit_summary(visit)
+    """A visit's list row, as the caller may see it (a base: no pending re-inspection)."""
+    s = review_service.visit_summary(visit, g.user)
     return {"id": visit.id, "class_id": visit.class_id, "class_name": s["class"].name,
             "base": s["base"].name, "county": s["county"].name, "started_at": visit.started_at,
-            "verdict": visit.verdict, "review_status": visit.review_status, "issues": s["issues"]}
+            "verdict": visit.verdict, "review_status": s["review_status"], "issues": s["issues"]}
 
 
 def rectification_dict(r: Rectification) -> dict[str, Any]:

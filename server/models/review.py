@@ -23,6 +23,10 @@ class VisitReview(UUIDMixin, Model):
     comment: Mapped[str] = mapped_column(String(1024), default="")
     reviewer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id"))
     at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The new unannounced visit a reinspect decision ordered: the base learns of the order
+    # (and reads its comment) only once a visit under this assignment has happened.
+    assignment_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("assignment.id"),
+                                                            default=None)
 
     visit: Mapped[Visit] = relationship()
     reviewer: Mapped[User] = relationship()

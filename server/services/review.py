@@ -50,8 +50,11 @@ from server.services.scope import (
     can_review_county,
     can_see_rectification,
     can_see_visit,
+    hidden_reviews,
+    inspectors_for,
     is_reviewer,
     require_reviewer,
+    review_status_for,
     scope_rectifications,
     scope_visits,
 )
@@ -111,13 +114,16 @@ def list_visits(user: User, filters: VisitFilters | None = None,
         query = query.where(Visit.class_id == f.class_id)
     if f.verdict:
         query = query.where(Visit.verdict == f.verdict)
-    if f.review_status:
+    seen_filter = f.review_status and user.role == "base_staff"
+    if f.review_status and not seen_filter:
         query = query.where(Visit.review_status == f.review_status)
     if f.date_from:
         query = query.where(Visit.started_at >= local_day_start(f.date_from))
     if f.date_to:
         query = query.where(Visit.started_at < local_day_start(f.date_to + timedelta(days=1)))
     visits = list(db.session.scalars(query).all())
+    if seen_filter:  # by what the base is shown, or the filter would tell a re-inspection apart
+        visits = [v for v in visits if review_status_for(user, v, now) == f.review_status]
     if f.mismatch:
         visits = [v for v in visits if check_status((v.checks or {}).get(f.mismatch)) == "mismatch"]
     if f.flag:
@@ -183,13 +189,15 @@ def _observed_text(matches: bool | None, text: str) -> str:
     return translate("bureau.cmp.observed", verdict=verdict, text=text) if text else verdict
 
 
-def visit_team(visit: Visit) -> list[str]:
-    """The names of the inspectors of a visit: the assigned team, or the one who submitted it."""
+def visit_team(visit: Visit, user: User | None = None) -> list[str]:
+    """The names of the inspectors of a visit: the assigned team, or the one who submitted it
+    (a base is told only 市人社局 for a covert check: scope.inspectors_for)."""
+    names = [visit.inspector.display_name or visit.inspector.username]
     if visit.assignment_id:
         assignment = db.session.get(Assignment, visit.assignment_id)
         if assignment is not None and assignment.inspectors:
-            return sorted(u.display_name or u.username for u in assignment.inspectors)
-    return [visit.inspector.display_name or visit.inspector.username]
+            names = sorted(u.display_name or u.username for u in assignment.inspectors)
+    return inspectors_for(user, visit, names) if user else names
 
 
 def visit_sign_ins(visit: Visit) -> list[SignIn]:
@@ -331,6 +339,7 @@ def order_reinspection(user: User, visit: Visit, comment: str = "", *,
             raise ApiError("draw.not_enough_inspectors")
     review = _decide(user, visit, "reinspect", comment)
     assignment = create_assignment(visit.class_id, session.id, chosen, actor=user)
+    review.assignment_id = assignment.id
     audit("visit.reinspect", "visit", visit.id, user=user, comment=comment,
           assignment_id=str(assignment.id))
     return review, assignment
@@ -484,10 +493,15 @@ def return_rectification(user: User, rectification: Rectification, comment: str)
     return rectification
 
 
-def visit_reviews(visit: Visit) -> list[VisitReview]:
-    """Decisions taken on a visit, oldest first."""
-    return list(db.session.scalars(
+def visit_reviews(visit: Visit, user: User | None = None) -> list[VisitReview]:
+    """Decisions taken on a visit, oldest first; base staff do not see a re-inspection order
+    (nor its comment) before that visit happened."""
+    reviews = list(db.session.scalars(
         select(VisitReview).where(VisitReview.visit_id == visit.id).order_by(VisitReview.at)).all())
+    if user is not None and user.role == "base_staff":
+        hidden = hidden_reviews(visit)
+        reviews = [r for r in reviews if r.id not in hidden]
+    return reviews
 
 
 def visit_rectifications(visit: Visit) -> list[Rectification]:
@@ -497,11 +511,13 @@ def visit_rectifications(visit: Visit) -> list[Rectification]:
         .order_by(Rectification.created_at)).all())
 
 
-def visit_summary(visit: Visit) -> dict[str, Any]:
-    """The facts a list row needs: issues, class, base and county."""
+def visit_summary(visit: Visit, user: User | None = None) -> dict[str, Any]:
+    """The facts a list row needs: issues, class, base, county and the review state the user
+    may be shown (scope.review_status_for)."""
     training_class = visit.training_class
     return {"visit": visit, "issues": visit_issues(visit), "class": training_class,
-            "base": training_class.base, "county": training_class.base.county}
+            "base": training_class.base, "county": training_class.base.county,
+            "review_status": review_status_for(user, visit) if user else visit.review_status}
 
 
 def visit_detail_dict(visit: Visit, row: dict[str, Any]) -> dict[str, Any]:

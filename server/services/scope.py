@@ -10,11 +10,21 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, and_, or_, select
+from sqlalchemy.orm import aliased
 
 from server.errors import ApiError
 from server.extensions import db
-from server.models import County, Rectification, TrainingBase, TrainingClass, User, Visit, utcnow
+from server.models import (
+    County,
+    Rectification,
+    TrainingBase,
+    TrainingClass,
+    User,
+    Visit,
+    VisitReview,
+    utcnow,
+)
 
 REVIEWER_ROLES = ("city_admin", "county_admin")
 
@@ -112,11 +122,59 @@ def scope_classes(user: User, query: Select) -> Select:
     return query
 
 
+# What the base is told made a city covert check (暗访): never the inspector.
+COVERT_INSPECTOR_LABEL = "市人社局"
+# Review states after which a covert visit may be shown to its base.
+_CLOSED_FOR_BASE = ("accepted", "rectification", "reinspect")
+
+
+def _city_inspectors() -> Select:
+    return select(User.id).where(User.role == "inspector", User.county_id.is_(None))
+
+
+def is_covert(visit: Visit) -> bool:
+    """True for a city inspector's visit (a covert check, 暗访)."""
+    return visit.inspector.role == "inspector" and visit.inspector.county_id is None
+
+
+def _reinspection_done(review: VisitReview, now: datetime) -> bool:
+    if review.assignment_id is None:
+        return False
+    return db.session.scalar(select(Visit.id).where(
+        Visit.assignment_id == review.assignment_id, Visit.started_at <= now).limit(1)) is not None
+
+
+def hidden_reviews(visit: Visit, now: datetime | None = None) -> set[uuid.UUID]:
+    """Reinspect decisions whose new visit has not happened yet: unannounced, so not for the base."""
+    now = now or utcnow()
+    reviews = db.session.scalars(select(VisitReview).where(
+        VisitReview.visit_id == visit.id, VisitReview.decision == "reinspect")).all()
+    return {r.id for r in reviews if not _reinspection_done(r, now)}
+
+
+def review_status_for(user: User, visit: Visit, now: datetime | None = None) -> str:
+    """The review state a user is shown: base staff see a pending re-inspection as pending."""
+    if user.role == "base_staff" and visit.review_status == "reinspect" \
+            and hidden_reviews(visit, now):
+        return "pending"
+    return visit.review_status
+
+
+def inspectors_for(user: User, visit: Visit, names: list[str]) -> list[str]:
+    """The inspectors' names a user is shown: a base learns only that the city checked."""
+    if user.role == "base_staff" and is_covert(visit):
+        return [COVERT_INSPECTOR_LABEL]
+    return names
+
+
 def can_see_visit(user: User, visit: Visit, now: datetime | None = None) -> bool:
-    """Reviewers of the county (or the city) see a visit; base staff only once it happened."""
+    """Reviewers of the county (or the city) see a visit; base staff only once it happened, and
+    a covert check only once its review is closed."""
     base = visit.training_class.base
     if user.role == "base_staff":
-        return user.base_id == base.id and visit.started_at <= (now or utcnow())
+        if user.base_id != base.id or visit.started_at > (now or utcnow()):
+            return False
+        return not is_covert(visit) or review_status_for(user, visit, now) in _CLOSED_FOR_BASE
     return can_review_county(user, base.county_id)
 
 
@@ -139,8 +197,17 @@ def scope_visits(user: User, query: Select, now: datetime | None = None) -> Sele
     if user.role == "inspector":
         return query.where(Visit.inspector_id == user.id)
     if user.role == "base_staff":
+        now = now or utcnow()
         classes = select(TrainingClass.id).where(TrainingClass.base_id == user.base_id)
-        return query.where(Visit.class_id.in_(classes), Visit.started_at <= (now or utcnow()))
+        # A covert check is the base's to see once reviewed (a re-inspection: once it happened).
+        later = aliased(Visit)
+        reinspected = (select(VisitReview.id).join(later, later.assignment_id == VisitReview.assignment_id)
+                       .where(VisitReview.visit_id == Visit.id, VisitReview.decision == "reinspect",
+                              later.started_at <= now))
+        shown = or_(Visit.inspector_id.not_in(_city_inspectors()),
+                    Visit.review_status.in_(("accepted", "rectification")),
+                    and_(Visit.review_status == "reinspect", reinspected.exists()))
+        return query.where(Visit.class_id.in_(classes), Visit.started_at <= now, shown)
     require_reviewer(user)
     county = county_filter(user)
     return query if county is None else query.where(Visit.class_id.in_(_classes_of_county(county)))

@@ -37,7 +37,7 @@ from server.services import geofence_sketch, media_store, team_checks
 from server.services import review as review_service
 from server.services.beside_plan import beside_plan
 from server.services.clock import local_today
-from server.services.scope import counties_in_scope, is_reviewer, require_reviewer
+from server.services.scope import counties_in_scope, is_covert, is_reviewer, require_reviewer
 from server.web.forms import keep_refused_form
 
 bp = Blueprint("bureau", __name__, url_prefix="/bureau")
@@ -178,7 +178,8 @@ def draw(draw_id: uuid.UUID):
 def visits():
     """Visits with filters."""
     filters = review_service.VisitFilters(**_query(VisitQuerySchema()))
-    rows = [review_service.visit_summary(v) for v in review_service.list_visits(current_user, filters)]
+    rows = [review_service.visit_summary(v, current_user)
+            for v in review_service.list_visits(current_user, filters)]
     bases = db.session.scalars(db.select(TrainingBase).order_by(TrainingBase.name)).all()
     counties = _counties_in_scope() if is_reviewer(current_user) else []
     return render_template("bureau/visits.html", rows=rows, filters=filters, counties=counties,
@@ -193,13 +194,16 @@ def visit(visit_id: uuid.UUID):
     view = beside_plan(item)
     reviewer = is_reviewer(current_user)
     return render_template(
-        "bureau/visit.html", visit=item, summary=review_service.visit_summary(item), view=view,
+        "bureau/visit.html", visit=item, summary=review_service.visit_summary(item, current_user),
+        view=view,
         rows=review_service.comparison(item, view), sign_ins=review_service.sign_in_rows(item, view),
         seal=review_service.seal_state(item), reviewer=reviewer,
-        team=review_service.visit_team(item), check=team_checks.team_check(item),
+        team=review_service.visit_team(item, current_user),
+        # A team's records name their inspectors: for reviewers only when the check is covert.
+        check=team_checks.team_check(item) if reviewer or not is_covert(item) else None,
         media=review_service.visit_media(item) if reviewer else None,
         sketch=geofence_sketch.visit_sketch(item, view.session),
-        reviews=review_service.visit_reviews(item),
+        reviews=review_service.visit_reviews(item, current_user),
         rectifications=review_service.visit_rectifications(item),
         future_sessions=review_service.future_sessions(item.training_class) if reviewer else [],
         inspectors=draw_service.county_inspectors(item.training_class.base.county_id)

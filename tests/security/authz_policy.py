@@ -22,6 +22,10 @@ A rule says:
 - `foreign_ignored`: a foreign object named in the body is not refused but ignored (the caller's
   own is used instead): the call succeeds and the effect on the foreign object must be nil.
 
+Unannounced stays unannounced: every answer base staff may read is also searched for a pending
+re-inspection (its new assignment and the reviewer's comment) and a city covert check not yet
+reviewed (scope.can_see_visit, scope.review_status_for, scope.inspectors_for).
+
 Refused means: anonymous → 401 on the API, a redirect to /login on pages; a role not in `who`
 → 403 or 404; an allowed role on a foreign object → 403 or 404 (404 hides existence).
 """

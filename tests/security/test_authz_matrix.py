@@ -60,7 +60,8 @@ from tests.sync.client import seal, visit_payload
 from tests.sync.fixtures import phone, publish_world
 from tests.visits.signin_helpers import last6, signature_data_url
 
-KEYS = ("a", "b", "a2")  # county A's base, county B's base, another base in county A
+KEYS = ("a", "b", "a2")
+REINSPECTION_COMMENT = "复查定于下周二上午（不得告知基地）"  # county A's base, county B's base, another base in county A
 MODELS = {m.__name__: m for m in (Draw, Site, Teacher, TrainingClass, Upload, SignIn)}
 
 
@@ -154,6 +155,15 @@ class Scene:
             self.rectifications[key] = rect.id
             self.answer_files[key] = rect.response_media[0]["sha256"]
             db.session.commit()
+        # What must stay unannounced to the base: a re-inspection ordered on one of its visits
+        # (the new assignment and the reviewer's comment) and a city covert check not yet reviewed.
+        sessions = w.versions["a"].sessions
+        ordered = self._push(phone(client, "inspector_a", "reinspected-a"), "a", sessions[3])
+        _, reinspection = review_service.order_reinspection(
+            self.user("county_a"), db.session.get(Visit, ordered), REINSPECTION_COMMENT)
+        covert = self._push(phone(client, "city_inspector", "covert-a"), "a", sessions[4])
+        db.session.commit()
+        self.unannounced = {str(reinspection.id), REINSPECTION_COMMENT, str(covert)}
         self.hidden = self._hidden_ids()
         del self.world  # from here on, objects are looked up by id in each request's session
 
@@ -216,7 +226,7 @@ class Scene:
             "inspector": as_text(county_b | {self.other_visits["a"], self.other_visits["a2"]}),
             # Covert checks see every county's plans, but only their own visits and teams.
             "city_inspector": as_text(visits | draws),
-            "base_staff": as_text(county_b | of_base("a2") | draws),
+            "base_staff": as_text(county_b | of_base("a2") | draws) | self.unannounced,
         }
 
     def unique(self, prefix: str) -> str:

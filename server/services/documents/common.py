@@ -23,7 +23,7 @@ from server.models import (
 )
 from server.services.media_store import store
 from server.services.plan_versions import class_version_in_force
-from server.services.scope import REVIEWER_ROLES, can_see_visit, require_base
+from server.services.scope import REVIEWER_ROLES, can_see_visit, is_covert, require_base
 from sync.canonical import compute_seal
 
 LEVEL_LABELS = {2: "技师", 1: "高级技师"}
@@ -113,6 +113,8 @@ def visit_for_documents(user: User, visit_id: uuid.UUID) -> Visit:
     visit = db.session.get(Visit, visit_id)
     if visit is None or not can_see_visit(user, visit):
         raise ApiError("not_found")
+    if user.role == "base_staff" and is_covert(visit):
+        raise ApiError("not_found")  # the signed record names the covert inspectors
     return visit
 
 
