@@ -1,7 +1,8 @@
 """The yearly archive under load: one base's year with >= 500 MB of media, streamed over HTTP.
 
-Seeds a fresh instance with the demo data (`flask demo load`), adds MEDIA_MB of photo-sized
-files (random bytes, so nothing compresses) to one visit of the demo base, starts the app under
+Seeds a fresh instance with the demo data (`flask demo load`), adds MEDIA_MB of video-sized
+files (random bytes, so nothing compresses) as the files of a base's answer to a rectification
+of one visit of the demo base (the archive carries them as media, the PDF does not draw them), starts the app under
 gunicorn (one worker, one thread, so the worker is the one process that builds the ZIP), logs in
 as the city reviewer and downloads `GET /documents/bases/<id>/<year>/archive.zip`, reading the
 answer in 1 MB pieces and throwing them away. Reports the worker's peak resident memory (VmHWM
@@ -43,7 +44,7 @@ def add_media(instance, total_mb: int, file_mb: int) -> tuple[str, int, list[str
 import json, os, hashlib, sys
 from server import create_app
 from server.extensions import db
-from server.models import Media, TrainingBase, TrainingClass, User, Visit
+from server.models import Media, Rectification, TrainingBase, TrainingClass, User, Visit
 app = create_app()
 shas = []
 with app.app_context():
@@ -58,11 +59,12 @@ with app.app_context():
         os.makedirs(os.path.join(root, sha[:2]), exist_ok=True)
         with open(os.path.join(root, sha[:2], sha), 'wb') as fh:
             fh.write(data)
-        db.session.add(Media(sha256=sha, mime='image/jpeg', size=len(data)))
+        db.session.add(Media(sha256=sha, mime='video/mp4', size=len(data)))
         shas.append(sha)
-    payload = dict(visit.payload)
-    payload['photos'] = list(payload.get('photos') or []) + [{{'sha256': s, 'caption': 'bench'}} for s in shas]
-    visit.payload = payload
+    city = db.session.execute(db.select(User).where(User.username == 'city')).scalar_one()
+    db.session.add(Rectification(visit_id=visit.id, base_id=base.id, sanction='deadline',
+        order_text='bench', status='answered', response_text='videos',
+        response_media=[{{'sha256': s, 'mime': 'video/mp4'}} for s in shas], created_by_id=city.id))
     db.session.commit()
     print(json.dumps({{'base_id': str(base.id), 'year': visit.training_class.start_date.year, 'shas': shas}}))
 """

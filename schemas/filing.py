@@ -97,6 +97,12 @@ class TraineeInSchema(StrictSchema):
     phone = _text(load_default="", validate=validate.Length(max=32))
 
 
+class RosterConfirmSchema(StrictSchema):
+    """The sealed preview of a roster file the clerk confirms (see services/roster_import.py)."""
+
+    token = fields.String(required=True, validate=validate.Length(min=1, max=2_000_000))
+
+
 class RosterReplaceSchema(StrictSchema):
     """The whole roster of a draft, as a JSON list."""
 

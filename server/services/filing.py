@@ -355,6 +355,23 @@ def import_roster_xlsx(user: User, version_id: uuid.UUID, stream: IO[bytes]) -> 
     return _enrol(user, version, entries, "xlsx")
 
 
+def editable_version(user: User, version_id: uuid.UUID) -> PlanVersion:
+    """Return a draft of the user's own base (what a roster change may touch); refuse otherwise."""
+    return _editable(user, version_id)
+
+
+def item_from_row(row: roster.RosterRow) -> dict[str, Any]:
+    """Return a roster row as a trainee item (what upsert_trainee takes)."""
+    return _item_from_row(row)
+
+
+def enrol_rows(user: User, version: PlanVersion,
+               entries: list[tuple[int, dict[str, Any], list[dict[str, Any]]]],
+               source: str) -> RosterResult:
+    """Replace a draft's roster with these checked rows, reporting each (see _enrol)."""
+    return _enrol(user, version, entries, source)
+
+
 def _item_from_row(row: roster.RosterRow) -> dict[str, Any]:
     return {"name": row.name, "id_number": row.id_number, "gender": row.gender,
             "education": row.education, "occupation_name": row.occupation,

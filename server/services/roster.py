@@ -136,6 +136,26 @@ def _source_bytes(source: str | PathLike[str] | IO[bytes]) -> bytes | IO[bytes]:
     return source
 
 
+def _column_letter(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def header_problems(header: tuple[str, ...]) -> str:
+    """Say which header cells differ from the template, and only those."""
+    if not any(header):
+        return f"第 1 行应为表头：{'、'.join(HEADER)}；这一行是空的"
+    wrong = [f"{_column_letter(i)} 列应为“{expected}”，实为“{header[i] if i < len(header) and header[i] else '（空）'}”"
+             for i, expected in enumerate(HEADER) if (header[i] if i < len(header) else "") != expected]
+    extra = [f"{_column_letter(i)} 列“{h}”不属于模板" for i, h in enumerate(header)
+             if i >= len(HEADER) and h]
+    return "表头与模板不同：" + "；".join(wrong + extra)
+
+
 def read_roster(source: str | PathLike[str] | IO[bytes]) -> list[RosterRow]:
     """Read the roster's first sheet within READ_LIMITS; blank rows are skipped, row numbers are the sheet's."""
     rows = read_first_sheet(_source_bytes(source), READ_LIMITS)
@@ -144,8 +164,7 @@ def read_roster(source: str | PathLike[str] | IO[bytes]) -> list[RosterRow]:
         header = tuple(_text(cell) for cell in (first[1] if first and first[0] == 1 else ()))
         if header[: len(HEADER)] != HEADER or any(header[len(HEADER):]):
             rows.close()
-            raise RosterReadError(
-                f"表头应为：{'、'.join(HEADER)}；实为：{'、'.join(h for h in header if h) or '（空）'}")
+            raise RosterReadError(header_problems(header))
         result: list[RosterRow] = []
         for number, cells in rows:
             cells = tuple(cells[: len(HEADER)])

@@ -22,21 +22,26 @@ from marshmallow import Schema, ValidationError
 
 from schemas.filing import (
     CATEGORIES,
+    CERTIFICATE_LEVELS,
     DATUMS,
+    EDUCATIONS,
+    EMPLOYER_KINDS,
     PROFESSIONAL_TITLES,
     SKILL_QUALIFICATIONS,
     ClassCreateSchema,
     NewVersionSchema,
     ReturnSchema,
     ReviewSchema,
+    RosterConfirmSchema,
     SessionAddSchema,
     SiteInSchema,
     TeacherInSchema,
+    TraineeInSchema,
 )
 from server.errors import ApiError
 from server.extensions import db
 from server.i18n import translate
-from server.services import filing, roster, rules
+from server.services import filing, roster, roster_import, rules
 from server.web.forms import keep_refused_form
 
 bp = Blueprint("filing", __name__, url_prefix="/filing")
@@ -124,12 +129,13 @@ def version(version_id: uuid.UUID):
     return _version_page(filing.get_version(current_user, version_id))
 
 
-def _version_page(plan_version, imported: dict | None = None) -> str:
+def _version_page(plan_version, imported: dict | None = None, preview: dict | None = None) -> str:
     own = (current_user.role == "base_staff"
            and current_user.base_id == plan_version.plan.training_class.base_id)
     required = {"total": rules.MIN_TOTAL_HOURS, **rules.MIN_HOURS}
     return render_template(
         "filing/version.html", v=filing.version_view(plan_version), own=own, imported=imported,
+        preview=preview, educations=EDUCATIONS, levels=CERTIFICATE_LEVELS, kinds=EMPLOYER_KINDS,
         categories=CATEGORIES, required=required, minutes=current_app.config["CLASS_HOUR_MINUTES"],
         teachers=filing.list_teachers(current_user) if own else [],
         sites=filing.list_sites(current_user) if own else [])
@@ -162,13 +168,45 @@ def delete_session(version_id: uuid.UUID, session_id: uuid.UUID):
 @login_required
 @acting(_back_to_version)
 def import_roster(version_id: uuid.UUID):
-    """Import the roster spreadsheet and show each row's violations."""
+    """Preview a roster spreadsheet: each row's verdict, what would be added, changed, removed."""
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise ApiError("validation_error", errors={"file": [translate("filing.choose_file")]})
-    result = filing.import_roster_xlsx(current_user, version_id, upload.stream)
-    db.session.commit()
-    return _version_page(filing.get_version(current_user, version_id), result.as_dict())
+    preview = roster_import.preview_roster(current_user, version_id,
+                                           upload.stream.read(roster.READ_LIMITS.max_uncompressed + 1))
+    return _version_page(filing.get_version(current_user, version_id),
+                         preview=roster_import.preview_view(preview))
+
+
+@bp.post("/versions/<uuid:version_id>/roster/confirm")
+@login_required
+@acting(_back_to_version)
+def confirm_roster(version_id: uuid.UUID):
+    """Apply the previewed roster: rejected rows are never enrolled."""
+    token = _form(RosterConfirmSchema())["token"]
+    enrolled, skipped = roster_import.confirm_roster(current_user, version_id, token)
+    flash(translate("pages.roster.confirmed", enrolled=enrolled, skipped=skipped))
+    return redirect(url_for("filing.version", version_id=version_id, _anchor="roster"))
+
+
+@bp.post("/versions/<uuid:version_id>/roster/trainees")
+@login_required
+@acting(_back_to_version)
+def add_trainee(version_id: uuid.UUID):
+    """Add one trainee to the draft's roster."""
+    trainee = roster_import.add_trainee(current_user, version_id, _form(TraineeInSchema()))
+    flash(translate("pages.roster.added", name=trainee.name))
+    return redirect(url_for("filing.version", version_id=version_id, _anchor="roster"))
+
+
+@bp.post("/versions/<uuid:version_id>/roster/trainees/<uuid:trainee_id>/remove")
+@login_required
+@acting(_back_to_version)
+def remove_trainee(version_id: uuid.UUID, trainee_id: uuid.UUID):
+    """Take one trainee off the draft's roster."""
+    roster_import.remove_trainee(current_user, version_id, trainee_id)
+    flash(translate("pages.roster.removed"))
+    return redirect(url_for("filing.version", version_id=version_id, _anchor="roster"))
 
 
 def _decide(action: Callable, version_id: uuid.UUID, schema: Schema | None, done: str):

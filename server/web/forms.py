@@ -19,7 +19,9 @@ from markupsafe import Markup, escape
 from server.i18n import translate
 
 _KEY = "refused_form"
-_NEVER_KEPT = {"csrf_token", "password", "password2"}
+_NEVER_KEPT = {"csrf_token", "password", "password2", "token"}
+# The state rides in the session cookie (4 KB): long texts are kept only in part.
+_MAX_KEPT_CHARS = 1500
 # marshmallow's own messages, said for people; anything else (the services' own, already in
 # the catalogue's words) is shown as written.
 _WORDS = (
@@ -60,7 +62,7 @@ def keep_refused_form(errors: dict[str, Any] | None) -> str:
     for name in request.form:
         if name in _NEVER_KEPT:
             continue
-        items = request.form.getlist(name)
+        items = [v[:_MAX_KEPT_CHARS] for v in request.form.getlist(name)]
         values[name] = items if len(items) > 1 else items[0]
     session[_KEY] = {"action": request.path, "values": values, "errors": by_field}
     return "；".join(dict.fromkeys(m for ms in by_field.values() for m in ms))

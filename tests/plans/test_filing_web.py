@@ -19,6 +19,11 @@ def login(client, username: str) -> None:
     assert response.status_code == 302
 
 
+def preview_token(html: str) -> str:
+    """The sealed preview the confirm button posts."""
+    return re.search(r'name="token" value="([^"]+)"', html).group(1)
+
+
 def page(client, path: str) -> str:
     response = client.get(path)
     assert response.status_code == 200, path
@@ -51,14 +56,19 @@ def test_base_drafts_a_plan_in_the_browser_and_the_county_approves(client, world
         "file": (BytesIO(workbook_bytes([person(31), person(32, education="初中")])), "名单.xlsx")})
     assert upload.status_code == 200
     html = upload.get_data(as_text=True)
-    assert "导入结果：已纳入 2 人，未纳入 0 行" in html and "R3.education" in html
+    assert html.count('data-verdict="add"') == 2 and "R3.education" in html
+    assert "花名册为空" in html  # the preview changed nothing yet
+    confirmed = client.post(f"{version_url}/roster/confirm", data={"token": preview_token(html)},
+                            follow_redirects=True)
+    assert "名册已更新：纳入 2 人，0 行未纳入" in confirmed.get_data(as_text=True)
 
     refused = client.post(f"{version_url}/submit", follow_redirects=True)
     assert "计划不符合规定" in refused.get_data(as_text=True)
     assert db.session.get(PlanVersion, version.id).status == "draft"
 
-    client.post(f"{version_url}/roster", content_type="multipart/form-data",
-                data={"file": (BytesIO(workbook_bytes([person(31)])), "名单.xlsx")})
+    again = client.post(f"{version_url}/roster", content_type="multipart/form-data",
+                        data={"file": (BytesIO(workbook_bytes([person(31)])), "名单.xlsx")})
+    client.post(f"{version_url}/roster/confirm", data={"token": preview_token(again.get_data(as_text=True))})
     submitted = client.post(f"{version_url}/submit", follow_redirects=True)
     assert "已报送县市区人社局审核" in submitted.get_data(as_text=True)
     # The base sees no approve button and cannot approve by posting either.

@@ -379,7 +379,19 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("filing.import_roster", "POST"): Rule(
         BASE, COUNTY, lambda s, k, u: Call({"version_id": s.fresh_version(k, "draft")},
                                            form={"file": s.roster_upload()}),
-        effect=lambda s, c: s.roster_names(c.params["version_id"]), note="answers the page with the rows"),
+        note="a preview: answers the page with each row's verdict and changes nothing"),
+    ("filing.confirm_roster", "POST"): Rule(
+        BASE, COUNTY, lambda s, k, u: (lambda v: Call({"version_id": v},
+                                                      form={"token": s.roster_token(v, u)}))(
+            s.fresh_version(k, "draft")),
+        ok=(302,), effect=lambda s, c: s.roster_names(c.params["version_id"])),
+    ("filing.add_trainee", "POST"): Rule(
+        BASE, COUNTY, lambda s, k, u: Call({"version_id": s.fresh_version(k, "draft")},
+                                           form=s.trainee_row()),
+        ok=(302,), effect=lambda s, c: s.roster_names(c.params["version_id"])),
+    ("filing.remove_trainee", "POST"): Rule(
+        BASE, COUNTY, lambda s, k, u: Call(s.draft_enrollment(k), form={}),
+        ok=(302,), effect=lambda s, c: s.roster_names(c.params["version_id"])),
     ("filing.submit", "POST"): Rule(
         BASE, COUNTY, lambda s, k, u: Call({"version_id": s.fresh_version(k, "draft")}, form={}),
         ok=(302,), effect=lambda s, c: s.version_status(c.params["version_id"])),

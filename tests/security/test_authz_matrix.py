@@ -333,6 +333,17 @@ class Scene:
         book.save(out)
         return out.getvalue()
 
+    def roster_token(self, version_id: str, username: str | None) -> str:
+        """A sealed roster preview of the caller's (base_a's when anonymous) for that version."""
+        from server.services.roster_import import seal_preview
+
+        return seal_preview(self.roster_xlsx(), uuid.UUID(version_id),
+                            self.user(username or "base_a"))
+
+    def draft_enrollment(self, key) -> dict[str, str]:
+        _, version = self._fresh_class(key, "draft")
+        return {"version_id": str(version.id), "trainee_id": str(version.enrollments[0].trainee_id)}
+
     def roster_upload(self):
         return (io.BytesIO(self.roster_xlsx()), "roster.xlsx")
 

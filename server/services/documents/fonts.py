@@ -35,32 +35,39 @@ class FontsMissing(RuntimeError):
 
 
 @cache
-def _registered() -> tuple[tuple[str, frozenset[int]], ...]:
-    """Register every font once per process; return each name with the characters it has."""
-    faces = []
-    for name, path, index in (*STACK, MONO):
-        if not path.is_file():
-            raise FontsMissing(f"font file missing: {path}")
-        font = TTFont(name, str(path), subfontIndex=index)
-        pdfmetrics.registerFont(font)
-        faces.append((name, frozenset(font.face.charToGlyph)))
-    return tuple(faces)
+def _face(name: str) -> frozenset[int]:
+    """Register one font of the stack (once per process); return the characters it has.
+
+    Fonts are loaded when first needed: the fallbacks are large (50 MB of glyphs) and most
+    records never need them.
+    """
+    _, path, index = next(f for f in (*STACK, MONO) if f[0] == name)
+    if not path.is_file():
+        raise FontsMissing(f"font file missing: {path}")
+    font = TTFont(name, str(path), subfontIndex=index)
+    pdfmetrics.registerFont(font)
+    return frozenset(font.face.charToGlyph)
 
 
 def text_font() -> str:
     """The name of the text font (registered)."""
-    return _registered()[0][0]
+    _face(STACK[0][0])
+    return STACK[0][0]
 
 
 def mono_font() -> str:
     """The name of the monospaced font for codes (registered)."""
-    return _registered()[-1][0]
+    _face(MONO[0])
+    return MONO[0]
+
+
+def _fallback(code: int) -> str | None:
+    return next((name for name, _, _ in STACK[1:] if code in _face(name)), None)
 
 
 def markup(text: str) -> str:
     """Escape text for a Paragraph, putting each run the text font lacks in a font that has it."""
-    faces = _registered()[: len(STACK)]
-    primary = faces[0][1]
+    primary = _face(STACK[0][0])
     out: list[str] = []
     run: list[str] = []
     run_font: str | None = None
@@ -73,10 +80,7 @@ def markup(text: str) -> str:
 
     for char in text:
         code = ord(char)
-        if code in primary or char == "\n":
-            font = None
-        else:
-            font = next((name for name, chars in faces[1:] if code in chars), None)
+        font = None if code in primary or char == "\n" else _fallback(code)
         if font != run_font:
             flush()
             run_font = font
