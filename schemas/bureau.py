@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from schemas.common import StrictSchema, Text, UTCDateTime
+from schemas.common import ListOrEmpty, StrictSchema, Text, UTCDateTime
 
 SANCTIONS = ("criticism", "deadline", "recovery", "revocation")
 
@@ -23,14 +23,19 @@ class DrawRequestSchema(StrictSchema):
 
 
 class AssignmentOutSchema(StrictSchema):
+    """An assignment (dumped from the model): the drawn session, its site and the team."""
+
     id = fields.UUID(required=True)
     class_id = fields.UUID(required=True)
-    class_name = Text(required=True)
+    class_name = Text(required=True, attribute="training_class.name")
     session_id = fields.UUID(required=True)
     date = fields.Date(required=True)
-    start_time = fields.Time(required=True, metadata={"description": "local time, Asia/Shanghai"})
-    site = Text(required=True)
-    inspectors = fields.List(Text(), required=True)
+    start_time = fields.Time(required=True, attribute="session.start_time",
+                             metadata={"description": "local time (the TIMEZONE setting)"})
+    site = Text(required=True, attribute="session.site.name")
+    inspectors = fields.Function(
+        lambda a: sorted(user.display_name or user.username for user in a.inspectors),
+        required=True, metadata={"type": "array", "items": {"type": "string"}})
     status = Text(required=True)
 
 
@@ -246,15 +251,17 @@ class AnswerFileSchema(StrictSchema):
 
 
 class RectificationOutSchema(StrictSchema):
+    """A rectification (dumped from the model): the order, the base's answer, its closure."""
+
     id = fields.UUID(required=True)
     visit_id = fields.UUID(required=True)
-    base = Text(required=True)
+    base = Text(required=True, attribute="visit.training_class.base.name")
     sanction = Text(required=True)
     order_text = Text(required=True)
     deadline = fields.Date(allow_none=True)
     status = Text(required=True)
     response_text = Text(required=True)
-    response_media = fields.List(fields.Nested(AnswerFileSchema), required=True)
+    response_media = ListOrEmpty(fields.Nested(AnswerFileSchema), required=True)
     created_at = UTCDateTime(required=True)
     answered_at = UTCDateTime(allow_none=True)
     closed_at = UTCDateTime(allow_none=True)

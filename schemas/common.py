@@ -143,6 +143,13 @@ class UTCDateTime(fields.AwareDateTime):
         return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+class ListOrEmpty(fields.List):
+    """A list that dumps as [] where the attribute is not set yet (None)."""
+
+    def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> Any:
+        return super()._serialize([] if value is None else value, attr, obj, **kwargs)
+
+
 class OneOfShapes(fields.Raw):
     """A value already dumped by one of `shapes`; the OpenAPI document lists them (anyOf)."""
 

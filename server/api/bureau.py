@@ -36,9 +36,8 @@ from schemas.bureau import (
 from schemas.common import load_or_422
 from server.api.auth import token_required
 from server.api.docs import api_doc
-from server.errors import ApiError
 from server.extensions import db
-from server.models import Assignment, County, Draw, Rectification, Visit
+from server.models import County, Draw, Visit
 from server.services import coverage as coverage_service
 from server.services import draw as draw_service
 from server.services import review as review_service
@@ -51,14 +50,6 @@ TAGS = ["bureau"]
 # --- presenters (model → plain dict for the schemas) ------------------------------------
 
 
-def assignment_dict(a: Assignment) -> dict[str, Any]:
-    """An assignment as the schemas describe it."""
-    return {"id": a.id, "class_id": a.class_id, "class_name": a.training_class.name,
-            "session_id": a.session_id, "date": a.date, "start_time": a.session.start_time,
-            "site": a.session.site.name, "status": a.status,
-            "inspectors": sorted(u.display_name or u.username for u in a.inspectors)}
-
-
 def draw_dict(draw: Draw, full: bool = True) -> dict[str, Any]:
     """A draw; the seed only once its period is over."""
     data = {"id": draw.id, "county": db.session.get(County, draw.county_id).name,
@@ -67,7 +58,7 @@ def draw_dict(draw: Draw, full: bool = True) -> dict[str, Any]:
             "created_at": draw.created_at}
     if full:
         data.update(class_list=draw.class_list, inspector_list=draw.inspector_list,
-                    assignments=[assignment_dict(a) for a in draw_service.draw_assignments(draw)])
+                    assignments=draw_service.draw_assignments(draw))
     return data
 
 
@@ -79,34 +70,12 @@ def visit_row(visit: Visit) -> dict[str, Any]:
             "verdict": visit.verdict, "review_status": s["review_status"], "issues": s["issues"]}
 
 
-def rectification_dict(r: Rectification) -> dict[str, Any]:
-    """A rectification."""
-    return {"id": r.id, "visit_id": r.visit_id, "base": r.visit.training_class.base.name,
-            "sanction": r.sanction, "order_text": r.order_text, "deadline": r.deadline,
-            "status": r.status, "response_text": r.response_text,
-            "response_media": r.response_media or [], "created_at": r.created_at,
-            "answered_at": r.answered_at, "closed_at": r.closed_at,
-            "closing_comment": r.closing_comment, "return_comment": r.return_comment,
-            "returned_at": r.returned_at}
-
-
 def review_dict(review, assignment=None, rectification=None) -> dict[str, Any]:
     """A decision, with the assignment or rectification it made."""
     return {"id": review.id, "visit_id": review.visit_id, "decision": review.decision,
             "comment": review.comment, "at": review.at,
             "assignment_id": assignment.id if assignment else None,
             "rectification_id": rectification.id if rectification else None}
-
-
-def _draw_county(data: dict) -> County:
-    if g.user.is_city:
-        county = db.session.get(County, data["county_id"]) if data["county_id"] else None
-        if county is None:
-            raise ApiError("validation_error", errors={"county_id": ["须指定县市区"]})
-        return county
-    if data["county_id"] not in (None, g.user.county_id):
-        raise ApiError("forbidden")
-    return db.session.get(County, g.user.county_id)
 
 
 # --- draws -------------------------------------------------------------------------------
@@ -128,8 +97,8 @@ def list_draws():
 def create_draw():
     """Draw one unannounced visit per active class and assign the teams."""
     data = load_or_422(DrawRequestSchema(), request.get_json(silent=True))
-    draw = draw_service.draw_visits(_draw_county(data), data["period_from"], data["period_to"],
-                                    actor=g.user)
+    county = draw_service.county_to_draw(g.user, data["county_id"])
+    draw = draw_service.draw_visits(county, data["period_from"], data["period_to"], actor=g.user)
     db.session.commit()
     return DrawOutSchema().dump(draw_dict(draw)), 201
 
@@ -157,7 +126,7 @@ def verify_draw(draw_id: uuid.UUID):
 def list_assignments():
     """List the assignments of every draw in scope."""
     items = [a for d in draw_service.list_draws(g.user) for a in draw_service.draw_assignments(d)]
-    return AssignmentListSchema().dump({"items": [assignment_dict(a) for a in items]})
+    return AssignmentListSchema().dump({"items": items})
 
 
 # --- coverage ----------------------------------------------------------------------------
@@ -250,7 +219,7 @@ def list_rectifications():
     """List rectifications."""
     status = RectificationQuerySchema().load(request.args)["status"]
     items = review_service.list_rectifications(g.user, status)
-    return RectificationListSchema().dump({"items": [rectification_dict(r) for r in items]})
+    return RectificationListSchema().dump({"items": items})
 
 
 @bp.get("/rectifications/<uuid:rectification_id>")
@@ -259,7 +228,7 @@ def list_rectifications():
 def get_rectification(rectification_id: uuid.UUID):
     """Show a rectification."""
     rectification = review_service.get_rectification(g.user, rectification_id)
-    return RectificationOutSchema().dump(rectification_dict(rectification))
+    return RectificationOutSchema().dump(rectification)
 
 
 @bp.post("/rectifications/<uuid:rectification_id>/answer")
@@ -272,7 +241,7 @@ def answer_rectification(rectification_id: uuid.UUID):
     rectification = review_service.answer_rectification(
         g.user, review_service.get_rectification(g.user, rectification_id), data["text"])
     db.session.commit()
-    return RectificationOutSchema().dump(rectification_dict(rectification))
+    return RectificationOutSchema().dump(rectification)
 
 
 @bp.post("/rectifications/<uuid:rectification_id>/return")
@@ -285,7 +254,7 @@ def return_rectification(rectification_id: uuid.UUID):
     rectification = review_service.return_rectification(
         g.user, review_service.get_rectification(g.user, rectification_id), data["comment"])
     db.session.commit()
-    return RectificationOutSchema().dump(rectification_dict(rectification))
+    return RectificationOutSchema().dump(rectification)
 
 
 @bp.post("/rectifications/<uuid:rectification_id>/close")
@@ -298,4 +267,4 @@ def close_rectification(rectification_id: uuid.UUID):
     rectification = review_service.close_rectification(
         g.user, review_service.get_rectification(g.user, rectification_id), data["comment"])
     db.session.commit()
-    return RectificationOutSchema().dump(rectification_dict(rectification))
+    return RectificationOutSchema().dump(rectification)

@@ -247,6 +247,18 @@ def find_county(name: str) -> County:
     return county
 
 
+def county_to_draw(user: User, county_id: uuid.UUID | None) -> County:
+    """The county a draw is for: the city names one; a county admin draws for its own only."""
+    if user.is_city:
+        county = db.session.get(County, county_id) if county_id else None
+        if county is None:
+            raise ApiError("validation_error", errors={"county_id": ["须指定县市区"]})
+        return county
+    if county_id not in (None, user.county_id):
+        raise ApiError("forbidden")
+    return db.session.get(County, user.county_id)
+
+
 def list_draws(user: User) -> list[Draw]:
     """Draws within a reviewer's scope, newest first."""
     query = select(Draw).order_by(Draw.created_at.desc())
