@@ -162,8 +162,11 @@ def pull(user: User, cursor_text: str | None, limit: int) -> dict[str, Any]:
     state = ensure_sync_state()
     epoch, scope = state.epoch, scope_of(user)
     after = read_cursor(cursor_text, epoch, scope)
-    # Read the committed high-water mark first: everything at or below it is committed.
-    high = db.session.scalar(select(SyncState.last_seq).where(SyncState.id == STATE_ID)) or 0
+    # The committed high-water mark, read in this request before the changes are: every seq at
+    # or below a committed last_seq is committed (seqs are taken under the counter's row lock,
+    # in the transaction that writes their change), so the state row this request loaded
+    # serves; no second query.
+    high = state.last_seq or 0
     if after > high:
         raise ApiError("sync.reset", details={"epoch": epoch})
     latest = (
