@@ -30,6 +30,8 @@ class Config:
     # Largest image canvas accepted (width × height, from the header): a phone photo is ≤ 50 MP.
     MEDIA_MAX_PIXELS = 64_000_000
     UPLOAD_EXPIRY_HOURS = 24
+    # Unfinished uploads one account may hold at once (a day of photos is a few hundred).
+    MEDIA_MAX_OPEN_UPLOADS = 500
     MAX_CONTENT_LENGTH = 32 * 1024 * 1024
     TOKEN_TTL_HOURS = 24 * 14
     CLASS_HOUR_MINUTES = 45  # one 学时 (R6)
@@ -61,7 +63,7 @@ class Config:
     WTF_CSRF_TIME_LIMIT = None
 
     _INT = {
-        "MEDIA_MAX_BYTES", "MEDIA_MAX_PIXELS", "UPLOAD_EXPIRY_HOURS", "MAX_CONTENT_LENGTH", "TOKEN_TTL_HOURS",
+        "MEDIA_MAX_BYTES", "MEDIA_MAX_PIXELS", "MEDIA_MAX_OPEN_UPLOADS", "UPLOAD_EXPIRY_HOURS", "MAX_CONTENT_LENGTH", "TOKEN_TTL_HOURS",
         "CLASS_HOUR_MINUTES", "CLOCK_SKEW_MINUTES", "SYNC_TEST_HANG_AFTER", "RETENTION_YEARS",
         "LOGIN_MAX_FAILURES", "LOGIN_LOCKOUT_MINUTES", "LOGIN_IP_MAX_FAILURES",
         "LOGIN_IP_WINDOW_MINUTES", "TRUSTED_PROXIES", "EVIDENCE_TOLERANCE_MINUTES", "PHONE_KEEP_DAYS",

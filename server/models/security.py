@@ -1,4 +1,4 @@
-"""Failed logins by address, for rate limiting across accounts (state shared by every worker)."""
+"""Failed attempts by address, for limits the client cannot reset (state shared by every worker)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from server.models.base import Model, utcnow
 
 
 class FailedLogin(Model):
-    """One failed login attempt: where from, for which username, when."""
+    """One failed attempt: where from, at what (a username; `selfsignin:<visit id>` for a
+    self sign-in that matched no one on the roster), when."""
 
     __tablename__ = "failed_login"
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),

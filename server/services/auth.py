@@ -92,7 +92,8 @@ def _refuse_busy_address(ip: str | None, now: datetime) -> None:
     window = now - timedelta(minutes=current_app.config["LOGIN_IP_WINDOW_MINUTES"])
     failures = db.session.scalar(
         select(func.count()).select_from(FailedLogin)
-        .where(FailedLogin.ip == ip, FailedLogin.at > window)
+        .where(FailedLogin.ip == ip, FailedLogin.at > window,
+               ~FailedLogin.username.startswith("selfsignin:"))
     )
     if failures >= current_app.config["LOGIN_IP_MAX_FAILURES"]:
         raise ApiError("rate_limited", "登录失败次数过多，请稍后再试")

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from flask import current_app
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import ClientDisconnected
 
@@ -74,6 +74,11 @@ def create_upload(user: User, sha256: str, mime: str, length: int,
         raise ApiError("media.too_large", details={"max": current_app.config["MEDIA_MAX_BYTES"]})
     if mime not in media_store.MIMES:
         raise ApiError("media.unsupported_type")
+    # Counted by account: a phone cannot reset it by changing its device id.
+    open_uploads = db.session.scalar(select(func.count()).select_from(Upload).where(
+        Upload.user_id == user.id, Upload.expires_at > now, Upload.offset < Upload.length)) or 0
+    if open_uploads >= current_app.config["MEDIA_MAX_OPEN_UPLOADS"]:
+        raise ApiError("rate_limited", details={"open_uploads": open_uploads})
     held = db.session.get(Media, sha256)
     complete = held is not None and held.size == length
     upload = Upload(

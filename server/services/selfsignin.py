@@ -31,7 +31,7 @@ from sqlalchemy import func, select
 
 from server.errors import ApiError
 from server.extensions import db
-from server.models import ApiToken, AuditEvent, SignIn, Trainee, User, utcnow
+from server.models import ApiToken, FailedLogin, SignIn, Trainee, User, utcnow
 from server.services.audit import audit
 from server.services.badges import class_roster
 from server.services.idcard import normalise_id_number
@@ -47,7 +47,9 @@ MAX_DEVICE_ID = 64
 # Time a trainee has to fill in the form after scanning a fresh code.
 FORM_MINUTES = 10
 # Failed roster matches one phone may make per visit before it is refused (guessing IDs).
-MAX_ROSTER_MISSES = 5
+MAX_ROSTER_MISSES = 5  # per visit and address
+# Per visit from anywhere: a class of up to 120 may mistype, a guesser on many addresses may not.
+MAX_VISIT_ROSTER_MISSES = 60
 MAX_SIGNATURE_BYTES = 300_000
 _SPACES = re.compile(r"\s+")
 
@@ -184,13 +186,22 @@ def match_roster(class_id: uuid.UUID, name: str, id_last6: str) -> Trainee | Non
     return None
 
 
-def _roster_misses(visit_id: uuid.UUID, device_id: str) -> int:
-    return db.session.scalar(
-        select(func.count()).select_from(AuditEvent).where(
-            AuditEvent.action == "selfsignin.roster_miss",
-            AuditEvent.entity_id == str(visit_id), AuditEvent.device_id == device_id,
-        )
-    ) or 0
+def _miss_key(visit_id: uuid.UUID) -> str:
+    return f"selfsignin:{visit_id}"
+
+
+def _roster_misses(visit_id: uuid.UUID, address: str | None) -> tuple[int, int]:
+    """Refused roster matches against a visit: (from this address, from anywhere).
+
+    Counted by what the phone cannot change (the visit, the address), never by its cookie:
+    a cleared cookie must not buy more guesses at a name and ID ending.
+    """
+    key = _miss_key(visit_id)
+    total = db.session.scalar(select(func.count()).select_from(FailedLogin)
+                              .where(FailedLogin.username == key)) or 0
+    mine = db.session.scalar(select(func.count()).select_from(FailedLogin).where(
+        FailedLogin.username == key, FailedLogin.ip == (address or ""))) or 0
+    return mine, total
 
 
 def store_signature(png: bytes) -> str:
@@ -210,14 +221,17 @@ def record_self_signin(
     signature_png: bytes,
     gps: dict | None,
     device_id: str,
+    address: str | None = None,
     now: datetime | None = None,
 ) -> SignIn:
     """Record a trainee's own sign-in after checking the roster; flags are added, never hidden."""
     now = now or utcnow()
-    if _roster_misses(code.visit_id, device_id) >= MAX_ROSTER_MISSES:
+    mine, total = _roster_misses(code.visit_id, address)
+    if mine >= MAX_ROSTER_MISSES or total >= MAX_VISIT_ROSTER_MISSES:
         raise ApiError("rate_limited", "尝试次数过多，请联系检查人员")
     trainee = match_roster(code.class_id, name, id_last6)
     if trainee is None:
+        db.session.add(FailedLogin(ip=address or "", username=_miss_key(code.visit_id), at=now))
         audit("selfsignin.roster_miss", "visit", code.visit_id, device_id=device_id,
               class_id=str(code.class_id))
         db.session.flush()

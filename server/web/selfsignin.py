@@ -76,6 +76,7 @@ def submit(code: str):
     signin = service.record_self_signin(
         service.decode_code(code), name=data["name"], id_last6=data["id_last6"],
         signature_png=data["signature_png"], gps=data["gps"], device_id=_device_id(),
+        address=request.remote_addr,
     )
     db.session.commit()
     notes = [translate(f"selfsignin.flag.{flag}") for flag in signin.flags]
