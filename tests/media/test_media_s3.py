@@ -137,3 +137,23 @@ def test_a_reviewer_gets_the_photo_streamed_from_the_bucket(app, bucket):
     response = media_store.store().response(sha, "image/jpeg")
     assert response.is_streamed and response.content_length == len(data)
     assert b"".join(response.response) == data
+
+
+def test_two_servers_racing_for_one_offset_cannot_both_win(app, tus, bucket):
+    photo = make_jpeg(seed=10)
+    location = tus.create(photo).headers["Location"]
+    upload = db.session.get(Upload, uuid.UUID(location.rsplit("/", 1)[1]))
+    backend = media_store.store()
+    # Both requests read offset 0 before either kept its chunk (two servers at the same time).
+    with backend.chunk(upload, 0) as first, backend.chunk(upload, 0) as second:
+        first.file.write(photo[:800])
+        second.file.write(photo[:500])
+        first.keep(800)
+        with pytest.raises(media_store.OffsetMismatch) as lost:
+            second.keep(500)
+    assert lost.value.offset == 800
+    assert len(bucket.keys("uploads/")) == 1  # the loser's object is gone
+    assert tus.head(location).headers["Upload-Offset"] == "800"
+    assert tus.patch(location, 800, photo[800:]).status_code == 204
+    assert bucket.read(f"{hashlib.sha256(photo).hexdigest()[:2]}/"
+                       f"{hashlib.sha256(photo).hexdigest()}") == photo
