@@ -10,6 +10,8 @@ import { writeIcon } from './icons.mjs';
 // switches in (IndexedDB writes that fail on purpose). The production bundle never has them.
 const DIST = process.env.SPOTCHECK_DIST || 'dist';
 const TEST_HOOKS = process.env.SPOTCHECK_TEST_HOOKS === '1';
+// Days the phone keeps acknowledged evidence and its media (to re-send after a server restore).
+const KEEP_DAYS = Number.parseInt(process.env.PHONE_KEEP_DAYS || '30', 10) || 30;
 rmSync(DIST, { recursive: true, force: true });
 mkdirSync(DIST, { recursive: true });
 
@@ -24,7 +26,7 @@ await build({
   outdir: DIST,
   target: ['chrome100'],
   legalComments: 'none',
-  define: { __TEST_HOOKS__: TEST_HOOKS ? 'true' : 'false' },
+  define: { __TEST_HOOKS__: TEST_HOOKS ? 'true' : 'false', __PHONE_KEEP_DAYS__: String(KEEP_DAYS) },
 });
 cpSync('public', DIST, { recursive: true });
 mkdirSync(join(DIST, 'icons'), { recursive: true });

@@ -34,6 +34,8 @@ CATALOGUE: dict[str, tuple[int, str, str]] = {
     "plan.not_editable": (409, "已提交的计划版本不能修改", "A submitted plan version cannot change"),
     "plan.invalid_transition": (409, "当前状态不允许此操作", "This transition is not allowed now"),
     "plan.has_violations": (422, "计划不符合规定", "The plan breaks the notice's rules"),
+    "plan.filed_fact": (409, "已备案计划使用的教师或场所不能修改；请新建计划版本并改用新的教师或场所",
+                        "A filed plan version names this teacher or site; a change needs a new version"),
     "plan.reason_required": (422, "变更计划须说明原因", "A new version needs a reason"),
     # Sync (DESIGN §4)
     "sync.reset": (409, "同步游标已失效，请重新同步", "The cursor is from another epoch or scope"),

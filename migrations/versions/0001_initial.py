@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 13:24:42.714374
+Create Date: 2026-11-29 13:35:40.246111
 
 """
 from alembic import op
@@ -65,27 +65,6 @@ def upgrade():
     sa.Column('epoch', sa.String(length=36), nullable=False),
     sa.Column('last_seq', sa.BigInteger(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_sync_state'))
-    )
-    op.create_table('trainee',
-    sa.Column('name', sa.String(length=64), nullable=False),
-    sa.Column('gender', sa.String(length=4), nullable=False),
-    sa.Column('id_number_enc', sa.LargeBinary(), nullable=False),
-    sa.Column('id_number_hash', sa.String(length=64), nullable=False),
-    sa.Column('id_masked', sa.String(length=18), nullable=False),
-    sa.Column('birth_date', sa.Date(), nullable=False),
-    sa.Column('education', sa.String(length=16), nullable=False),
-    sa.Column('occupation_name', sa.String(length=64), nullable=False),
-    sa.Column('certificate_level', sa.String(length=8), nullable=False),
-    sa.Column('certificate_date', sa.Date(), nullable=True),
-    sa.Column('employer', sa.String(length=128), nullable=False),
-    sa.Column('employer_kind', sa.String(length=8), nullable=False),
-    sa.Column('phone', sa.String(length=32), nullable=False),
-    sa.Column('purged_at', sa.DateTime(), nullable=True),
-    sa.Column('id', sa.Uuid(), nullable=False),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
-    sa.Column('updated_at', sa.DateTime(), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_trainee')),
-    sa.UniqueConstraint('id_number_hash', name=op.f('uq_trainee_id_number_hash'))
     )
     op.create_table('training_base',
     sa.Column('name', sa.String(length=128), nullable=False),
@@ -155,6 +134,33 @@ def upgrade():
     )
     with op.batch_alter_table('teacher', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_teacher_base_id'), ['base_id'], unique=False)
+
+    op.create_table('trainee',
+    sa.Column('name', sa.String(length=64), nullable=False),
+    sa.Column('gender', sa.String(length=4), nullable=False),
+    sa.Column('id_number_enc', sa.LargeBinary(), nullable=False),
+    sa.Column('base_id', sa.Uuid(), nullable=True),
+    sa.Column('id_number_hash', sa.String(length=64), nullable=False),
+    sa.Column('id_masked', sa.String(length=18), nullable=False),
+    sa.Column('birth_date', sa.Date(), nullable=False),
+    sa.Column('education', sa.String(length=16), nullable=False),
+    sa.Column('occupation_name', sa.String(length=64), nullable=False),
+    sa.Column('certificate_level', sa.String(length=8), nullable=False),
+    sa.Column('certificate_date', sa.Date(), nullable=True),
+    sa.Column('employer', sa.String(length=128), nullable=False),
+    sa.Column('employer_kind', sa.String(length=8), nullable=False),
+    sa.Column('phone', sa.String(length=32), nullable=False),
+    sa.Column('purged_at', sa.DateTime(), nullable=True),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['base_id'], ['training_base.id'], name=op.f('fk_trainee_base_id_training_base')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_trainee')),
+    sa.UniqueConstraint('base_id', 'id_number_hash', name=op.f('uq_trainee_base_id'))
+    )
+    with op.batch_alter_table('trainee', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_trainee_base_id'), ['base_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_trainee_id_number_hash'), ['id_number_hash'], unique=False)
 
     op.create_table('api_token',
     sa.Column('user_id', sa.Uuid(), nullable=False),
@@ -574,6 +580,11 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_api_token_user_id'))
 
     op.drop_table('api_token')
+    with op.batch_alter_table('trainee', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_trainee_id_number_hash'))
+        batch_op.drop_index(batch_op.f('ix_trainee_base_id'))
+
+    op.drop_table('trainee')
     with op.batch_alter_table('teacher', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_teacher_base_id'))
 
@@ -587,7 +598,6 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_training_base_county_id'))
 
     op.drop_table('training_base')
-    op.drop_table('trainee')
     op.drop_table('sync_state')
     op.drop_table('occupation')
     with op.batch_alter_table('failed_login', schema=None) as batch_op:

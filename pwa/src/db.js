@@ -6,6 +6,8 @@
 //   outbox  mutations not yet acknowledged, keyed by seq
 //   media   photos and signature PNGs by SHA-256: bytes kept until the server confirms them
 //   rejected  mutations the server refused, kept with the reason (never deleted; retried later)
+//   sent    acknowledged mutations, kept (with their media bytes) for the keep period, so that
+//           after a server restore the phone can re-send them from the seq the server names
 // Every draft, visit, outbox entry, rejected entry and media row carries `user_id`, its author:
 // the readers below return only the active user's rows, and the sync loop pushes only those,
 // with that user's token and that user's device id (each user of a shared phone has their own
@@ -20,7 +22,7 @@ let active = null; // {id, username, device_id}: whose records the app reads and
 /** Open (and create or upgrade) the database. */
 export function db() {
   if (!dbPromise) {
-    dbPromise = openDB(DB_NAME, 2, {
+    dbPromise = openDB(DB_NAME, 3, {
       async upgrade(database, oldVersion, _newVersion, tx) {
         if (oldVersion < 1) {
           database.createObjectStore('meta');
@@ -34,6 +36,7 @@ export function db() {
           database.createObjectStore('rejected', { keyPath: 'mutation_id' });
           if (oldVersion >= 1) await stampLegacyAuthor(tx);
         }
+        if (oldVersion < 3) database.createObjectStore('sent', { keyPath: 'mutation_id' });
       },
     });
   }
@@ -342,7 +345,7 @@ export async function outboxEntries() {
  * so it can be shown, exported and sent again once the scope or the plan has changed.
  */
 export async function acknowledge(results) {
-  const tx = (await db()).transaction(['outbox', 'visits', 'rejected', 'meta'], 'readwrite');
+  const tx = (await db()).transaction(['outbox', 'visits', 'rejected', 'meta', 'sent'], 'readwrite');
   const outbox = tx.objectStore('outbox');
   const visits = tx.objectStore('visits');
   const cursor = (await tx.objectStore('meta').get('cursor')) || null;
@@ -352,6 +355,7 @@ export async function acknowledge(results) {
     const entry = await outbox.get(result.seq);
     if (!entry || entry.mutation_id !== result.mutation_id) continue;
     outbox.delete(result.seq);
+    if (result.status !== 'rejected') tx.objectStore('sent').put({ ...entry, acked_at: now });
     if (result.status === 'rejected') {
       tx.objectStore('rejected').put({ ...entry, code: result.code || null, message: result.message || null,
         rejected_at: now, cursor });
@@ -416,16 +420,81 @@ export async function updateMedia(sha256, fields) {
   await tx.done;
 }
 
-/** The server holds these files (media/missing said so): drop the local bytes, keep the note. */
+/**
+ * The server holds these files (media/missing said so). The bytes stay for the keep period
+ * (pruneKept drops them), so a server restored from an older backup can get them again.
+ */
 export async function confirmMedia(hashes) {
   const tx = (await db()).transaction('media', 'readwrite');
+  const now = new Date().toISOString();
   for (const sha256 of hashes) {
     const row = await tx.store.get(sha256);
     if (row && row.submitted) {
-      tx.store.put({ ...row, confirmed: true, bytes: null, upload_url: null });
+      tx.store.put({ ...row, confirmed: true, confirmed_at: row.confirmed_at || now, upload_url: null });
     }
   }
   await tx.done;
+}
+
+/** Forget acknowledged mutations, and the bytes of confirmed media, older than keepDays. */
+export async function pruneKept(keepDays) {
+  const before = new Date(Date.now() - keepDays * 86_400_000).toISOString();
+  const tx = (await db()).transaction(['sent', 'media'], 'readwrite');
+  for (const row of await tx.objectStore('sent').getAll()) {
+    if (row.acked_at < before) tx.objectStore('sent').delete(row.mutation_id);
+  }
+  for (const row of await tx.objectStore('media').getAll()) {
+    if (row.confirmed && row.bytes && (row.confirmed_at || '') < before) {
+      tx.objectStore('media').put({ ...row, bytes: null });
+    }
+  }
+  await tx.done;
+}
+
+/** The highest acknowledged seq the phone still holds in the active user's seq space (0: none). */
+export async function lastSentSeq() {
+  if (!active) return 0;
+  const phone = await phoneId();
+  const rows = (await (await db()).getAll('sent'))
+    .filter((row) => mine(row) && (row.device_id || phone) === active.device_id);
+  return rows.reduce((top, row) => Math.max(top, row.seq), 0);
+}
+
+/**
+ * The server expects seq `from` next (a restore took its ledger back): put every mutation of
+ * the active user's seq space the phone still holds from there on (acknowledged ones kept in
+ * `sent`, and the outbox) back into the outbox, numbered from `from` in their old order. A
+ * renumbered mutation gets a new mutation id; the server stores each record once. Their media
+ * are checked with the server again. Returns how many mutations are queued.
+ */
+export async function resendFrom(from) {
+  if (!active) return 0;
+  const phone = await phoneId();
+  const key = seqKey(active.device_id, phone);
+  const tx = await writeTx(['meta', 'outbox', 'sent', 'visits', 'media']);
+  const own = (row) => mine(row) && (row.device_id || phone) === active.device_id;
+  const sent = (await tx.objectStore('sent').getAll()).filter(own).filter((row) => row.seq >= from);
+  const queued = (await tx.objectStore('outbox').getAll()).filter(own);
+  const held = [...sent, ...queued].sort((a, b) => a.seq - b.seq);
+  for (const row of queued) tx.objectStore('outbox').delete(row.seq);
+  for (const row of sent) tx.objectStore('sent').delete(row.mutation_id);
+  let seq = from;
+  for (const row of held) {
+    const { acked_at: _acked, ...entry } = row;
+    const mutation_id = entry.seq === seq ? entry.mutation_id : crypto.randomUUID();
+    tx.objectStore('outbox').put({ ...entry, seq, mutation_id });
+    if (entry.type === 'visit.submit') {
+      const visit = await tx.objectStore('visits').get(entry.entity_id);
+      if (visit) tx.objectStore('visits').put({ ...visit, state: 'local' });
+      for (const media of await tx.objectStore('media').index('visit_id').getAll(entry.entity_id)) {
+        if (media.bytes) tx.objectStore('media').put({ ...media, confirmed: false });
+      }
+    }
+    seq += 1;
+  }
+  tx.objectStore('meta').put(seq, key);
+  await tx.done;
+  return held.length;
 }
 
 export async function listVisits() {

@@ -2,7 +2,7 @@
 // (Web Locks, also across tabs); failures back off exponentially with jitter.
 import { ApiError, api, hasToken } from './api.js';
 import {
-  acknowledge, applyPull, confirmMedia, deviceId, getMeta, outboxEntries, pendingMedia,
+  acknowledge, applyPull, confirmMedia, deviceId, getMeta, outboxEntries, lastSentSeq, pendingMedia, pruneKept, resendFrom,
   setMeta, wipeServerCache,
 } from './db.js';
 import { upload } from './tus.js';
@@ -11,6 +11,10 @@ export const syncEvents = new EventTarget();
 const LOCK = 'spotcheck-sync';
 const TIMER_MS = 60_000;
 const MAX_BACKOFF_MS = 5 * 60_000;
+// Acknowledged evidence (and its media bytes) stays on the phone this many days, so it can be
+// re-sent after a server restore; the build sets it from PHONE_KEEP_DAYS (default 30).
+/* global __PHONE_KEEP_DAYS__ */
+const KEEP_DAYS = typeof __PHONE_KEEP_DAYS__ !== 'undefined' ? __PHONE_KEEP_DAYS__ : 30;
 const state = { running: false, failures: 0, lastError: null, lastOk: null, nextTry: 0 };
 let again = false;
 let timer = null;
@@ -57,7 +61,13 @@ async function runOnce() {
   try {
     await pushOutbox();
     await uploadMedia();
-    await pullScope();
+    if (await pullScope()) {
+      // A new server epoch (e.g. a restore): resend what the server's ledger lost, if anything.
+      if (await recoverLostSeqs()) {
+        await pushOutbox();
+        await uploadMedia();
+      }
+    }
     state.failures = 0;
     state.lastError = null;
     state.lastOk = new Date().toISOString();
@@ -77,10 +87,15 @@ async function runOnce() {
   }
 }
 
-/** Send the outbox in seq order; acknowledged mutations leave it. */
+/**
+ * Send the outbox in seq order; acknowledged mutations leave it (kept in `sent` a while). A gap
+ * answered with `resend_from` (the server lost seqs, e.g. restored from a backup) re-queues
+ * everything the phone still holds from that seq on, and sending goes on.
+ */
 async function pushOutbox() {
   const device_id = await deviceId();
-  for (let round = 0; round < 100; round++) {
+  await pruneKept(KEEP_DAYS);
+  for (let round = 0, resends = 0; round < 100; round++) {
     const entries = (await outboxEntries()).sort((a, b) => a.seq - b.seq).slice(0, 50);
     if (!entries.length) return;
     // client_time is the device clock at sending: the server compares it with its own to
@@ -92,6 +107,12 @@ async function pushOutbox() {
     await acknowledge(answer.results);
     emit('change');
     const gap = answer.results.find((r) => r.status === 'gap');
+    if (gap && Number.isInteger(answer.resend_from) && resends < 3) {
+      resends += 1;
+      await resendFrom(answer.resend_from);
+      emit('change');
+      continue;
+    }
     if (gap) throw new Error(`seq gap at ${gap.seq} (server has ${answer.last_seq})`);
   }
 }
@@ -118,10 +139,27 @@ async function uploadMedia() {
   if (still.size) throw new Error(`${still.size} files not yet on the server`);
 }
 
-/** Pull the scope page by page; a sync.reset wipes the server cache (never the outbox). */
+/**
+ * Ask the server for its last seq of this device (an empty push); when the phone holds
+ * acknowledged mutations after it, the server lost them (a restore): queue them again.
+ */
+async function recoverLostSeqs() {
+  const device_id = await deviceId();
+  const answer = await api('/sync/push', { method: 'POST', json: { device_id, mutations: [] } });
+  if ((await lastSentSeq()) <= answer.last_seq) return false;
+  await resendFrom(answer.last_seq + 1);
+  emit('change');
+  return true;
+}
+
+/**
+ * Pull the scope page by page; a sync.reset wipes the server cache (never the outbox).
+ * Returns true when the server answered sync.reset.
+ */
 async function pullScope() {
   let cursor = await getMeta('cursor');
-  for (let pages = 0, resets = 0; pages < 1000; pages++) {
+  let resets = 0;
+  for (let pages = 0; pages < 1000; pages++) {
     const query = `limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
     let page;
     try {
@@ -141,6 +179,7 @@ async function pullScope() {
     if (!page.has_more) break;
   }
   await setMeta('last_pull', new Date().toISOString());
+  return resets > 0;
 }
 
 /** Start syncing on start, when the network returns, when the app is shown, and on a timer. */

@@ -7,7 +7,7 @@ import uuid
 from datetime import date, datetime
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, LargeBinary, String
+from sqlalchemy import ForeignKey, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from server.models.base import Model, TimestampMixin, UUIDMixin
@@ -103,10 +103,15 @@ class Trainee(UUIDMixin, TimestampMixin, Model):
     """A trainee (学员). The ID number is encrypted at rest; look-ups use a keyed hash."""
 
     __tablename__ = "trainee"
+    __table_args__ = (UniqueConstraint("base_id", "id_number_hash"),)
     name: Mapped[str] = mapped_column(String(64))
     gender: Mapped[str] = mapped_column(String(4), default="")
     id_number_enc: Mapped[bytes] = mapped_column(LargeBinary)
-    id_number_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # A trainee's details belong to the base that entered them: each base has its own row for a
+    # person (unique per base), so no base can change or learn another base's entry (R7).
+    # None: a row from before bases owned their entries; the first base to name it claims it.
+    base_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("training_base.id"), default=None, index=True)
+    id_number_hash: Mapped[str] = mapped_column(String(64), index=True)
     id_masked: Mapped[str] = mapped_column(String(18))
     # Only the birth year is kept (stored as 1 January of it): beside id_masked the exact date
     # narrows the ID number to one or two candidates. R3's age check decrypts the number instead.

@@ -129,9 +129,12 @@ def _import_row(value: dict, user: User | None) -> int:
     if klass is None:
         raise ApiError("not_found", f"班次不存在：{value['class_name']}")
     number = normalise_id_number(str(value["id_number"] or ""))
+    # The class's base's own entry for the person (each base has its own, R7).
     trainee = db.session.execute(
-        db.select(Trainee).where(Trainee.id_number_hash == id_number_hash(number))
-    ).scalar_one_or_none() if number else None
+        db.select(Trainee).where(Trainee.id_number_hash == id_number_hash(number),
+                                 (Trainee.base_id == klass.base_id) | Trainee.base_id.is_(None))
+        .order_by(Trainee.base_id.is_(None))
+    ).scalars().first() if number else None
     if trainee is None:
         raise ApiError("not_found", "身份证号不在学员名册中")
     passed = _parse_result(value["result"])

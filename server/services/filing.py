@@ -34,6 +34,7 @@ from server.models import (
     User,
     utcnow,
 )
+from server.models.plans import FILED_STATES
 from server.services import geo, roster, rules
 from server.services.audit import audit
 from server.services.changes import publish_plan_version, record_change
@@ -286,17 +287,36 @@ def _facts_from(item: dict[str, Any], entity_id: str | None = None) -> rules.Tra
         employer=item.get("employer"), phone=item.get("phone"), entity_id=entity_id)
 
 
-def upsert_trainee(item: dict[str, Any]) -> Trainee:
-    """Find a trainee by the keyed hash of the ID number, or create one; update the details.
+def _own_trainee(base_id: uuid.UUID, digest: str) -> Trainee | None:
+    """Return this base's entry for a person: its own row, or an unowned one only it enrolled."""
+    own = db.session.scalar(select(Trainee).where(Trainee.base_id == base_id, Trainee.id_number_hash == digest))
+    if own is not None:
+        return own
+    for legacy in db.session.scalars(select(Trainee).where(
+            Trainee.base_id.is_(None), Trainee.id_number_hash == digest)):
+        bases = set(db.session.scalars(
+            select(TrainingClass.base_id).join(Plan, Plan.class_id == TrainingClass.id)
+            .join(PlanVersion, PlanVersion.plan_id == Plan.id)
+            .join(Enrollment, Enrollment.plan_version_id == PlanVersion.id)
+            .where(Enrollment.trainee_id == legacy.id)))
+        if bases <= {base_id}:
+            legacy.base_id = base_id
+            return legacy
+    return None
 
-    The person's details are facts about the person, not part of any plan, so the latest
-    roster that names them brings them up to date.
+
+def upsert_trainee(item: dict[str, Any], base_id: uuid.UUID) -> Trainee:
+    """Find the base's own entry for a person by the keyed hash of the ID number, or create one.
+
+    A base's entry is its own (R7): another base naming the same person gets a row of its own
+    and neither changes nor learns this one (a person on two bases' rosters is the city's
+    business). A base's later roster brings its own entry up to date.
     """
     number = normalise_id_number(item["id_number"])
     digest = id_number_hash(number)
-    trainee = db.session.scalar(select(Trainee).where(Trainee.id_number_hash == digest))
+    trainee = _own_trainee(base_id, digest)
     if trainee is None:
-        trainee = Trainee(id_number_enc=encrypt_id_number(number), id_number_hash=digest,
+        trainee = Trainee(id_number_enc=encrypt_id_number(number), id_number_hash=digest, base_id=base_id,
                           id_masked=mask_id_number(number), birth_date=birth_date_of(number))
         db.session.add(trainee)
     values = {
@@ -389,7 +409,7 @@ def _enrol(user: User, version: PlanVersion,
             digest = id_number_hash(item["id_number"])
             if digest not in seen:
                 seen.add(digest)
-                trainee = upsert_trainee(item)
+                trainee = upsert_trainee(item, version.plan.training_class.base_id)
                 enrolled.append(trainee)
         result.rows.append(_row_view(item, row, trainee, found))
     for old in list(version.enrollments):
@@ -690,12 +710,34 @@ def create_site(user: User, data: dict[str, Any]) -> Site:
     return site
 
 
+# What a filed plan version freezes of the teachers and sites its sessions name (R7); a
+# teacher's phone number is contact data, not a filed fact.
+FROZEN_TEACHER_FIELDS = ("name", "professional_title", "skill_qualification", "certificate_no")
+FROZEN_SITE_FIELDS = ("name", "address", "lat", "lon", "datum", "radius_m")
+
+
+def _refuse_if_filed(column: Any, entity_id: uuid.UUID, changed: set[str], frozen: tuple[str, ...]) -> None:
+    """Refuse to change a filed fact: a teacher or site a submitted (or later) version names.
+
+    R7: the version's sessions were reviewed with these facts, and visits are judged against
+    them; a change is a new, reviewed version naming a new teacher or site.
+    """
+    if not changed & set(frozen):
+        return
+    filed = db.session.scalar(
+        select(PlanSession.id).join(PlanVersion, PlanSession.plan_version_id == PlanVersion.id)
+        .where(column == entity_id, PlanVersion.status.in_(FILED_STATES)).limit(1))
+    if filed is not None:
+        raise ApiError("plan.filed_fact")
+
+
 def update_site(user: User, site_id: uuid.UUID, data: dict[str, Any]) -> Site:
-    """Change a site of the caller's base; phones in the county get the new position."""
+    """Change a site of the caller's base (not one a filed version names); phones get it."""
     site = db.session.get(Site, site_id)
     if site is None or not can_see_base(user, site.base):
         raise ApiError("not_found")
     _own_base(user, site.base)
+    _refuse_if_filed(PlanSession.site_id, site.id, set(data), FROZEN_SITE_FIELDS)
     for key in ("name", "address", "radius_m"):
         if key in data:
             setattr(site, key, data[key])
@@ -740,11 +782,12 @@ def create_teacher(user: User, data: dict[str, Any]) -> Teacher:
 
 
 def update_teacher(user: User, teacher_id: uuid.UUID, data: dict[str, Any]) -> Teacher:
-    """Change a teacher of the caller's base."""
+    """Change a teacher of the caller's base (only the phone once a filed version names them)."""
     teacher = db.session.get(Teacher, teacher_id)
     if teacher is None or not can_see_base(user, teacher.base):
         raise ApiError("not_found")
     _own_base(user, teacher.base)
+    _refuse_if_filed(PlanSession.teacher_id, teacher.id, set(data), FROZEN_TEACHER_FIELDS)
     for key, value in data.items():
         setattr(teacher, key, value)
     audit("teacher.update", "teacher", teacher.id, user=user, fields=sorted(data))

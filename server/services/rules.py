@@ -462,7 +462,11 @@ def _filed_enrollments():
 
 
 def check_roster_duplicates(version: PlanVersion) -> list[Violation]:
-    """R3.duplicate: a trainee twice on this roster, or in another overlapping, filed class."""
+    """R3.duplicate: a trainee twice on this roster, or in another overlapping, filed class of the base.
+
+    Only the base's own classes: another base's roster is not this base's to learn about (a
+    person on two bases' rosters is flagged to the city, see cross_base_trainees).
+    """
     klass = version.plan.training_class
     found: list[Violation] = []
     positions: dict[str, list[tuple[int, Trainee]]] = {}
@@ -478,7 +482,7 @@ def check_roster_duplicates(version: PlanVersion) -> list[Violation]:
         return found
     others = db.session.execute(
         _filed_enrollments().where(
-            TrainingClass.id != klass.id,
+            TrainingClass.id != klass.id, TrainingClass.base_id == klass.base_id,
             TrainingClass.start_date <= klass.end_date,
             TrainingClass.end_date >= klass.start_date,
             Trainee.id_number_hash.in_(list(positions)),

@@ -42,7 +42,7 @@ def test_site_from_baidu_and_from_gps(client, api, world):
 
 def test_correcting_a_site_datum_reaches_the_phones(client, api, world):
     headers = api.headers("base_a")
-    site = world.sites["a"]
+    site = db.session.get(Site, __import__("uuid").UUID(create(client, headers, "wgs84", TRUE_POINT).get_json()["id"]))
     gcj = from_wgs84(site.lat, site.lon, "gcj02")
     response = client.patch(f"/api/v1/sites/{site.id}", headers=headers,
                             json={"lat": gcj[0], "lon": gcj[1], "datum": "gcj02"})
@@ -82,3 +82,20 @@ def test_teachers_crud_with_r4_flags(client, api, world):
         "name": "x", "professional_title": "教授级"}).status_code == 422
     assert client.patch(f"/api/v1/teachers/{body['id']}", headers=api.headers("base_b"),
                         json={"name": "y"}).status_code == 404
+
+
+def test_a_filed_plan_s_teacher_and_site_are_frozen(client, api, world):
+    """R7: the recorded version's sessions name these; changing them needs a new version."""
+    headers = api.headers("base_a")
+    site, teacher = world.sites["a"], world.teachers["a_theory"]
+    before = (site.lat, site.lon, site.address, teacher.name, teacher.professional_title)
+    moved = client.patch(f"/api/v1/sites/{site.id}", headers=headers,
+                         json={"lat": 36.5, "lon": 119.5, "datum": "wgs84"})
+    renamed = client.patch(f"/api/v1/teachers/{teacher.id}", headers=headers,
+                           json={"name": "未备案教师", "professional_title": "正高级"})
+    assert (moved.status_code, renamed.status_code) == (409, 409)
+    assert moved.get_json()["code"] == renamed.get_json()["code"] == "plan.filed_fact"
+    db.session.expire_all()
+    assert (site.lat, site.lon, site.address, teacher.name, teacher.professional_title) == before
+    phone = client.patch(f"/api/v1/teachers/{teacher.id}", headers=headers, json={"phone": "13900000000"})
+    assert phone.status_code == 200

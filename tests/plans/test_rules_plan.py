@@ -181,7 +181,7 @@ def test_roster_trainees_are_checked_on_the_class_start_date(world):
 # ---------------------------------------------------------------- R3.duplicate
 
 
-def _other_class(world, start: date, trainees, status: str = "submitted", key: str = "b"):
+def _other_class(world, start: date, trainees, status: str = "submitted", key: str = "a"):
     klass, version = make_class("other", world.bases[key], world.occupation, world.sites[key],
                                 world.teachers[f"{key}_theory"], world.teachers[f"{key}_practical"],
                                 start, trainees, status=status)
@@ -190,14 +190,20 @@ def _other_class(world, start: date, trainees, status: str = "submitted", key: s
 
 
 @pytest.mark.parametrize("status", ["submitted", "approved", "recorded"])
-def test_a_trainee_in_an_overlapping_filed_class_of_another_base_is_a_duplicate(world, status):
+def test_a_trainee_in_an_overlapping_filed_class_of_the_same_base_is_a_duplicate(world, status):
     shared = world.trainees[0]
     start = world.classes["a"].end_date  # overlaps by one day
     klass, _ = _other_class(world, start, [shared], status=status)
     found = check(world)
     assert codes(found) == ["R3.duplicate"]
     assert found[0].entity_id == str(shared.id)
-    assert klass.name in found[0].message_zh and world.bases["b"].name in found[0].message_zh
+    assert klass.name in found[0].message_zh and world.bases["a"].name in found[0].message_zh
+
+
+def test_another_base_s_roster_is_not_revealed_to_this_base(world):
+    """R7: a person on two bases' rosters is the city's business; base a learns nothing of b's class."""
+    _other_class(world, world.classes["a"].end_date, [world.trainees[0]], status="recorded", key="b")
+    assert check(world) == []
 
 
 @pytest.mark.parametrize("status", ["draft", "returned"])
