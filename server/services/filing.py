@@ -37,6 +37,7 @@ from server.models import (
 from server.models.plans import FILED_STATES
 from server.services import geo, roster, rules
 from server.services.audit import audit
+from server.services.transitions import claim_state
 from server.services.changes import publish_plan_version, record_change
 from server.services.idcard import birth_date_of, mask_id_number, normalise_id_number
 from server.services.pii import encrypt_id_number, id_number_hash
@@ -543,7 +544,8 @@ def _move(version: PlanVersion, allowed: tuple[str, ...], to: str) -> None:
     if version.status not in allowed:
         raise ApiError("plan.invalid_transition",
                        details={"status": version.status, "to": to})
-    version.status = to
+    # Atomic: of two concurrent moves (approve and return, or two submits) exactly one wins.
+    claim_state(version, "status", allowed, to, "plan.invalid_transition")
 
 
 def submit(user: User, version_id: uuid.UUID, now: datetime | None = None) -> PlanVersion:
@@ -710,10 +712,11 @@ def create_site(user: User, data: dict[str, Any]) -> Site:
     return site
 
 
-# What a filed plan version freezes of the teachers and sites its sessions name (R7); a
-# teacher's phone number is contact data, not a filed fact.
+# What a filed plan version freezes of the teachers and sites its sessions name (R7): a
+# teacher's name, qualification and certificate; a site's address, coordinates and radius.
+# A teacher's phone and a site's display name are contact details, not filed facts.
 FROZEN_TEACHER_FIELDS = ("name", "professional_title", "skill_qualification", "certificate_no")
-FROZEN_SITE_FIELDS = ("name", "address", "lat", "lon", "datum", "radius_m")
+FROZEN_SITE_FIELDS = ("address", "lat", "lon", "datum", "radius_m")
 
 
 def _refuse_if_filed(column: Any, entity_id: uuid.UUID, changed: set[str], frozen: tuple[str, ...]) -> None:

@@ -59,6 +59,7 @@ from server.services.scope import (
     scope_visits,
 )
 from server.services.team_checks import check_members, check_visits
+from server.services.transitions import claim_state
 from sync.canonical import compute_seal as protocol_seal
 
 SANCTIONS = ("criticism", "deadline", "recovery", "revocation")  # R15, in the notice's order
@@ -281,6 +282,8 @@ def _decide(user: User, visit: Visit, decision: str, comment: str) -> VisitRevie
         raise ApiError("not_found")
     if visit.review_status != "pending":
         raise ApiError("review.invalid_state", details={"review_status": visit.review_status})
+    # Atomic: of two concurrent decisions on one visit exactly one wins; the other gets 409.
+    claim_state(visit, "review_status", ("pending",), decision, "review.invalid_state")
     review = VisitReview(visit_id=visit.id, decision=decision, comment=comment,
                          reviewer_id=user.id, at=utcnow())
     review.visit = visit
@@ -436,6 +439,8 @@ def answer_rectification(user: User, rectification: Rectification, text: str,
         raise ApiError("forbidden")
     if rectification.status == "closed":
         raise ApiError("review.invalid_state", details={"status": rectification.status})
+    # Atomic against a concurrent close: an answer to a closed rectification is refused.
+    claim_state(rectification, "status", ("open", "answered"), "answered", "review.invalid_state")
     if not text.strip():
         raise ApiError("validation_error", errors={"text": ["请填写整改情况"]})
     if len(files) > MAX_ANSWER_FILES:
@@ -454,7 +459,6 @@ def answer_rectification(user: User, rectification: Rectification, text: str,
               for item, mime in checked]
     rectification.response_text = text.strip()
     rectification.response_media = [*(rectification.response_media or []), *stored]
-    rectification.status = "answered"
     rectification.answered_at = utcnow()
     audit("rectification.answer", "rectification", rectification.id, user=user,
           files=[s["sha256"] for s in stored])
@@ -469,7 +473,7 @@ def close_rectification(user: User, rectification: Rectification, comment: str =
     if rectification.status != "answered":
         raise ApiError("review.invalid_state", "基地尚未答复，不能关闭",
                        details={"status": rectification.status})
-    rectification.status = "closed"
+    claim_state(rectification, "status", ("answered",), "closed", "review.invalid_state")
     rectification.closed_at = utcnow()
     rectification.closing_comment = comment
     audit("rectification.close", "rectification", rectification.id, user=user, comment=comment)
@@ -486,7 +490,7 @@ def return_rectification(user: User, rectification: Rectification, comment: str)
                        details={"status": rectification.status})
     if not comment.strip():
         raise ApiError("validation_error", errors={"comment": ["退回须说明原因"]})
-    rectification.status = "open"
+    claim_state(rectification, "status", ("answered",), "open", "review.invalid_state")
     rectification.return_comment = comment.strip()
     rectification.returned_at = utcnow()
     audit("rectification.return", "rectification", rectification.id, user=user, comment=comment)

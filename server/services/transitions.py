@@ -1,0 +1,33 @@
+"""Atomic state changes: one conditional UPDATE per decision, so two concurrent ones never both win.
+
+A decision reads a record, checks its state and moves it on. Read-check-write in Python lets two
+reviewers (or a reviewer and a base) both see the old state and both "win". Here the move is
+`UPDATE ... SET state = :to WHERE id = :id AND state IN (:allowed)`: the database lets exactly one
+of two concurrent moves match (PostgreSQL re-checks the WHERE after the first commits; SQLite has
+one writer at a time); the other matches no row and gets 409 with the caller's catalogue code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.orm.attributes import set_committed_value
+
+from server.errors import ApiError
+from server.extensions import db
+
+
+def claim_state(obj: Any, attr: str, allowed: Iterable[str], to: str, code: str,
+                message: str | None = None) -> None:
+    """Move obj.<attr> from one of `allowed` to `to` atomically, or raise ApiError(code) (409)."""
+    model = type(obj)
+    allowed = tuple(allowed)
+    result = db.session.execute(
+        update(model).where(model.id == obj.id, getattr(model, attr).in_(allowed)).values({attr: to})
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        db.session.refresh(obj, [attr])
+        raise ApiError(code, message, status=409, details={attr: getattr(obj, attr), "to": to})
+    set_committed_value(obj, attr, to)

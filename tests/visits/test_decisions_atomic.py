@@ -1,0 +1,137 @@
+"""Decisions are atomic: a state change is a conditional update, so of two conflicting decisions
+exactly one wins and the other gets 409 with a catalogue code. The stale-object tests run on both
+engines; the threaded ones on PostgreSQL (TEST_DATABASE_URL), where requests really overlap."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+
+import pytest
+from sqlalchemy import text
+
+from server.errors import ApiError
+from server.extensions import db
+from server.models import PlanVersion, Rectification, Visit
+from server.services import filing, review
+from tests.conftest import TEST_PASSWORD, make_test_app
+from tests.factories import build_world
+from tests.sync.fixtures import process_database
+from tests.visits.signin_helpers import make_visit
+
+TIMEOUT = 30
+
+
+def _behind_its_back(sql: str, **params) -> None:
+    """Another request's committed change, unseen by the objects this session already holds."""
+    db.session.execute(text(sql), params)
+
+
+def test_a_decision_on_a_visit_another_reviewer_just_decided_is_409(world):
+    visit = make_visit(world)
+    assert visit.review_status == "pending"
+    _behind_its_back("UPDATE visit SET review_status = 'accepted' WHERE id = :id", id=visit.id.hex
+                     if db.engine.dialect.name == "sqlite" else visit.id)
+    with pytest.raises(ApiError) as refused:
+        review.accept_visit(world.users["county_a"], visit, "")
+    assert refused.value.status == 409 and refused.value.code == "review.invalid_state"
+
+
+def test_approving_a_version_the_county_just_returned_is_409(world):
+    version = world.versions["a"]
+    version.status = "submitted"
+    db.session.commit()
+    _behind_its_back("UPDATE plan_version SET status = 'returned' WHERE id = :id",
+                     id=version.id.hex if db.engine.dialect.name == "sqlite" else version.id)
+    with pytest.raises(ApiError) as refused:
+        filing.approve(world.users["county_a"], version.id)
+    assert refused.value.status == 409 and refused.value.code == "plan.invalid_transition"
+
+
+def test_closing_a_rectification_sent_back_meanwhile_is_409(world):
+    visit = make_visit(world)
+    _, rectification = review.open_rectification(world.users["county_a"], visit, "criticism", "整改")
+    rectification.status = "answered"
+    db.session.commit()
+    _behind_its_back("UPDATE rectification SET status = 'open' WHERE id = :id",
+                     id=rectification.id.hex if db.engine.dialect.name == "sqlite" else rectification.id)
+    with pytest.raises(ApiError) as refused:
+        review.close_rectification(world.users["county_a"], rectification)
+    assert refused.value.status == 409 and refused.value.code == "review.invalid_state"
+
+
+@pytest.fixture
+def shared_app(tmp_path, engine_name):
+    if engine_name != "postgresql":
+        pytest.skip("concurrent requests need PostgreSQL (TEST_DATABASE_URL)")
+    app = make_test_app(process_database(tmp_path, "atomic"), tmp_path)
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+        world = build_world()
+        yield app, world
+        db.session.remove()
+        db.engine.dispose()
+
+
+def _race(app, calls) -> list[tuple[int, dict]]:
+    """Run the requests in threads released together; return (status, body) of each."""
+    start = threading.Barrier(len(calls))
+    answers: list = [None] * len(calls)
+
+    def run(index, call):
+        client = app.test_client()
+        start.wait(TIMEOUT)
+        response = call(client)
+        answers[index] = (response.status_code, response.get_json())
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(TIMEOUT)
+    return answers
+
+
+def _token(app, username: str) -> dict:
+    response = app.test_client().post("/api/v1/auth/token", json={
+        "username": username, "password": TEST_PASSWORD, "device_id": f"d-{uuid.uuid4()}"})
+    return {"Authorization": f"Bearer {response.get_json()['token']}"}
+
+
+def test_two_reviewers_deciding_one_visit_at_once_exactly_one_wins(shared_app):
+    app, world = shared_app
+    county, city = _token(app, "county_a"), _token(app, "city")
+    for _ in range(5):
+        visit_id = make_visit(world).id
+        answers = _race(app, [
+            lambda c: c.post(f"/api/v1/bureau/visits/{visit_id}/accept", headers=county, json={}),
+            lambda c: c.post(f"/api/v1/bureau/visits/{visit_id}/rectification", headers=city,
+                             json={"sanction": "criticism", "order_text": "整改"}),
+        ])
+        statuses = sorted(status for status, _ in answers)
+        assert statuses[0] in (200, 201) and statuses[1] == 409, answers
+        loser = next(body for status, body in answers if status == 409)
+        assert loser["code"] == "review.invalid_state"
+        db.session.expire_all()
+        assert len(review.visit_reviews(db.session.get(Visit, visit_id))) == 1
+        assert db.session.query(Rectification).filter_by(visit_id=visit_id).count() <= 1
+
+
+def test_approve_and_return_of_one_version_at_once_exactly_one_wins(shared_app):
+    app, world = shared_app
+    county = _token(app, "county_a")
+    version_id = world.versions["a"].id
+    for _ in range(5):
+        db.session.execute(text("UPDATE plan_version SET status = 'submitted' WHERE id = :id"), {"id": version_id})
+        db.session.commit()
+        answers = _race(app, [
+            lambda c: c.post(f"/api/v1/plan-versions/{version_id}/approve", headers=county, json={}),
+            lambda c: c.post(f"/api/v1/plan-versions/{version_id}/return", headers=county,
+                             json={"comment": "请补充"}),
+        ])
+        statuses = sorted(status for status, _ in answers)
+        assert statuses[0] == 200 and statuses[1] == 409, answers
+        assert next(body for status, body in answers if status == 409)["code"] == "plan.invalid_transition"
+        db.session.expire_all()
+        assert db.session.get(PlanVersion, version_id).status in ("approved", "returned")
