@@ -37,12 +37,12 @@ from server.models import (
 from server.models.plans import FILED_STATES
 from server.services import geo, roster, rules
 from server.services.audit import audit
-from server.services.transitions import claim_state
 from server.services.changes import publish_plan_version, record_change
 from server.services.idcard import birth_date_of, mask_id_number, normalise_id_number
 from server.services.pii import encrypt_id_number, id_number_hash
 from server.services.plan_versions import version_in_force
 from server.services.scope import base_ids_in_scope, can_see_base, scope_classes
+from server.services.transitions import claim_state
 
 SESSION_FIELDS = ("date", "start_time", "end_time", "category", "topic", "teacher_id", "site_id",
                   "online")

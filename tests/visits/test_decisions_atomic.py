@@ -105,8 +105,8 @@ def test_two_reviewers_deciding_one_visit_at_once_exactly_one_wins(shared_app):
     for _ in range(5):
         visit_id = make_visit(world).id
         answers = _race(app, [
-            lambda c: c.post(f"/api/v1/bureau/visits/{visit_id}/accept", headers=county, json={}),
-            lambda c: c.post(f"/api/v1/bureau/visits/{visit_id}/rectification", headers=city,
+            lambda c, v=visit_id: c.post(f"/api/v1/bureau/visits/{v}/accept", headers=county, json={}),
+            lambda c, v=visit_id: c.post(f"/api/v1/bureau/visits/{v}/rectification", headers=city,
                              json={"sanction": "criticism", "order_text": "整改"}),
         ])
         statuses = sorted(status for status, _ in answers)
