@@ -82,8 +82,10 @@ def make_test_app(database_url: str, tmp_path, **overrides):
 
 @pytest.fixture(autouse=True)
 def api_answers_as_documented():
-    """Fail a test whose API answers (through the test client) differ from the OpenAPI document."""
-    api_contract.FAILURES.clear()
+    """Fail a test whose API answers (through the test client) differ from the OpenAPI document.
+
+    Answers received while a wider-scoped fixture was set up count for the first test after it.
+    """
     yield
     failures = list(api_contract.FAILURES)
     api_contract.FAILURES.clear()
