@@ -170,7 +170,8 @@ class ComparisonRowSchema(StrictSchema):
     planned = Text(required=True)
     observed = Text(required=True)
     status = Text(required=True, metadata={"description": "match | mismatch | cannot_verify"})
-    reason = Text(required=True)
+    reason = Text(required=True, metadata={"description": "in words, request language"})
+    codes = fields.List(Text(), metadata={"description": "the reasons' catalogue codes"})
 
 
 class SealStateSchema(StrictSchema):

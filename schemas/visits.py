@@ -99,7 +99,8 @@ class VisitListQuerySchema(StrictSchema):
 
 class CheckSchema(Schema):
     status = Text(required=True, metadata={"description": "match | mismatch | unverifiable"})
-    reason = Text()
+    reason = Text(metadata={"description": "the judge's reasons in words, request language"})
+    codes = fields.List(Text(), metadata={"description": "the reasons' catalogue codes"})
     distance_m = fields.Float(allow_none=True)
 
 

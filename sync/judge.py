@@ -1,7 +1,9 @@
 """The server's judgement of a visit against its filed session: pure functions.
 
-Each check is `match`, `mismatch` or `unverifiable`, always with a reason, so a reviewer sees
-why. Inputs are plain values; the server looks them up and stores the results with the visit.
+Each check is `match`, `mismatch` or `unverifiable`, always with its reasons, so a reviewer sees
+why. A reason is a code with parameters (never a sentence): the server's message catalogue
+(`server/messages/*/checks.json`, key `check.<code>`) turns it into Chinese or English for people.
+Inputs are plain values; the server looks them up and stores the results with the visit.
 """
 
 from __future__ import annotations
@@ -21,18 +23,53 @@ UNVERIFIABLE = "unverifiable"
 # in the order every page, answer and document lists them.
 CHECKS = ("place", "time", "teacher", "content", "attendance")
 
+# Every reason code the judge gives; the catalogue has `check.<code>` for each, in zh and en.
+REASON_CODES = (
+    "place.no_fix", "place.mocked", "place.stale_fix", "place.poor_accuracy", "place.inside",
+    "place.outside",
+    "time.clock_skew", "time.after_receipt", "time.outside_class", "time.inside", "time.outside",
+    "teacher.unconfirmed", "teacher.as_planned", "teacher.differs",
+    "content.unconfirmed", "content.as_planned", "content.differs",
+    "attendance.no_roster", "attendance.no_headcount", "attendance.signins_missing",
+    "attendance.over_roster", "attendance.not_on_roster", "attendance.count_differs",
+    "attendance.rate_low", "attendance.all_present",
+)
+OBSERVED = ("teacher", "content")
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why a check came out as it did: a catalogue code and the figures its message needs."""
+
+    code: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the stored form {code, params}."""
+        return {"code": self.code, "params": dict(self.params)}
+
 
 @dataclass
 class Check:
     """One judged aspect of a visit."""
 
     status: str
-    reason: str
+    reasons: list[Reason]
     details: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def codes(self) -> list[str]:
+        """Return the reason codes, in order."""
+        return [reason.code for reason in self.reasons]
+
     def to_dict(self) -> dict[str, Any]:
-        """Return the stored form: status, reason and any figures (e.g. distance_m)."""
-        return {"status": self.status, "reason": self.reason, **self.details}
+        """Return the stored form: status, reasons ({code, params} each) and any figures."""
+        return {"status": self.status, "reasons": [r.to_dict() for r in self.reasons],
+                **self.details}
+
+
+def _check(status: str, code: str, details: dict[str, Any] | None = None, **params: Any) -> Check:
+    return Check(status, [Reason(code, params)], details or {})
 
 
 @dataclass(frozen=True)
@@ -57,15 +94,19 @@ def outside_visit(at: datetime | None, started_at: datetime, ended_at: datetime 
 
 def implausible_time(started_at: datetime, ended_at: datetime | None, class_start: date, class_end: date,
                      received_at: datetime, skew: timedelta, zone: str) -> str | None:
-    """Say why a visit's own times cannot be true (outside its class's dates, after its receipt)."""
+    """Return the reason code when a visit's own times cannot be true, else None.
+
+    time.after_receipt: dated after the server received it; time.outside_class: outside its
+    class's dates.
+    """
     latest = ended_at if ended_at is not None and ended_at > started_at else started_at
     if latest > received_at + skew:
-        return "the visit is dated after the server received it"
+        return "time.after_receipt"
     tz = ZoneInfo(zone)
     first = datetime.combine(class_start, time.min, tz)
     last = datetime.combine(class_end + timedelta(days=1), time.min, tz)
     if started_at < first or started_at >= last:
-        return "the visit is dated outside its class's dates"
+        return "time.outside_class"
     return None
 
 
@@ -75,28 +116,21 @@ def judge_place(
 ) -> Check:
     """Match when the fix lies within the site's radius plus the fix's own accuracy."""
     if fix is None:
-        return Check(UNVERIFIABLE, "no GPS fix")
+        return _check(UNVERIFIABLE, "place.no_fix")
     if fix.mocked:
-        return Check(UNVERIFIABLE, "the fix comes from a mock location provider",
-                     {"accuracy_m": fix.accuracy})
+        return _check(UNVERIFIABLE, "place.mocked", {"accuracy_m": fix.accuracy})
     if stale:
-        return Check(UNVERIFIABLE, "the fix was taken outside the visit (a cached or old position)",
-                     {"accuracy_m": fix.accuracy})
-    if stale:
-        return Check(UNVERIFIABLE, "the fix was taken outside the visit (a cached or old position)",
-                     {"accuracy_m": fix.accuracy})
+        return _check(UNVERIFIABLE, "place.stale_fix", {"accuracy_m": fix.accuracy})
     distance = geodesic((fix.lat, fix.lon), (site_lat, site_lon)).meters
     figures = {"distance_m": round(distance, 1), "radius_m": radius_m, "accuracy_m": fix.accuracy}
     if fix.accuracy > max_accuracy_m:
-        return Check(UNVERIFIABLE,
-                     f"fix accuracy {fix.accuracy:.0f} m is worse than {max_accuracy_m:.0f} m",
-                     figures)
+        return _check(UNVERIFIABLE, "place.poor_accuracy", figures,
+                      accuracy=round(fix.accuracy), max_accuracy=round(max_accuracy_m))
     if distance <= radius_m + fix.accuracy:
-        return Check(MATCH, f"{distance:.0f} m from the site (allowed {radius_m + fix.accuracy:.0f} m)",
-                     figures)
-    return Check(MISMATCH,
-                 f"{distance:.0f} m from the site, more than {radius_m:.0f} m + {fix.accuracy:.0f} m",
-                 figures)
+        return _check(MATCH, "place.inside", figures, distance=round(distance),
+                      allowed=round(radius_m + fix.accuracy))
+    return _check(MISMATCH, "place.outside", figures, distance=round(distance),
+                  radius=round(radius_m), accuracy=round(fix.accuracy))
 
 
 def session_window(day: date, start: time, end: time, zone: str) -> tuple[datetime, datetime]:
@@ -116,22 +150,21 @@ def judge_time(
     """Match when the visit overlaps the session window widened by the tolerance on both ends.
 
     The visit's own times come from the device clock; when that clock is known to be off
-    (clock_skew given) the times prove nothing and the check cannot verify.
+    (clock_skew given) or the times cannot be true (implausible: the code implausible_time
+    gave) the times prove nothing and the check cannot verify.
     """
     start, end = window
     figures = {"window_start": start.isoformat(), "window_end": end.isoformat(),
                "started_at": started_at.isoformat()}
     if clock_skew is not None:
         minutes = abs(clock_skew.total_seconds()) / 60
-        return Check(UNVERIFIABLE, f"the device clock is off by {minutes:.0f} min", figures)
+        return _check(UNVERIFIABLE, "time.clock_skew", figures, minutes=round(minutes))
     if implausible is not None:
-        return Check(UNVERIFIABLE, implausible, figures)
-    if implausible is not None:
-        return Check(UNVERIFIABLE, implausible, figures)
+        return _check(UNVERIFIABLE, implausible, figures)
     visit_end = ended_at if ended_at is not None and ended_at > started_at else started_at
     if started_at <= end + tolerance and visit_end >= start - tolerance:
-        return Check(MATCH, "the visit overlaps the session window", figures)
-    return Check(MISMATCH, "the visit lies outside the session window", figures)
+        return _check(MATCH, "time.inside", figures)
+    return _check(MISMATCH, "time.outside", figures)
 
 
 def clock_skew(client_time: datetime | None, received_at: datetime, limit: timedelta) -> timedelta | None:
@@ -143,15 +176,17 @@ def clock_skew(client_time: datetime | None, received_at: datetime, limit: timed
 
 
 def judge_observation(matches: bool | None, what: str, observed: str | None, planned: str) -> Check:
-    """Turn the inspector's yes/no on teacher or content into a check."""
+    """Turn the inspector's yes/no on teacher or content (what, one of OBSERVED) into a check."""
+    if what not in OBSERVED:
+        raise ValueError(f"not an observed aspect: {what}")
     details = {"planned": planned}
     if observed:
         details["observed"] = observed
     if matches is None:
-        return Check(UNVERIFIABLE, f"the inspector did not confirm the {what}", details)
+        return _check(UNVERIFIABLE, f"{what}.unconfirmed", details)
     if matches:
-        return Check(MATCH, f"the {what} is as planned", details)
-    return Check(MISMATCH, f"the {what} differs from the plan", details)
+        return _check(MATCH, f"{what}.as_planned", details)
+    return _check(MISMATCH, f"{what}.differs", details)
 
 
 @dataclass(frozen=True)
@@ -216,24 +251,28 @@ def judge_attendance(
     figures = {"roster": counted.roster, "present": counted.signed_in, "headcount": headcount,
                "unknown": unknown, "duplicates": counted.duplicates}
     if not roster_ids:
-        return Check(UNVERIFIABLE, "the plan version has no roster", figures)
+        return _check(UNVERIFIABLE, "attendance.no_roster", figures)
     if headcount is None:
-        return Check(UNVERIFIABLE, "no headcount was recorded", figures)
+        return _check(UNVERIFIABLE, "attendance.no_headcount", figures)
     if missing_signins:
         figures["missing_signins"] = missing_signins
-        return Check(UNVERIFIABLE, f"{missing_signins} sign-ins have not reached the server", figures)
+        return _check(UNVERIFIABLE, "attendance.signins_missing", figures, count=missing_signins)
     problems = []
     if headcount > len(roster_ids):
-        problems.append(f"headcount {headcount} exceeds the roster of {len(roster_ids)}")
+        problems.append(Reason("attendance.over_roster",
+                               {"headcount": headcount, "roster": len(roster_ids)}))
     if unknown:
-        problems.append(f"{unknown} sign-ins are not on the roster")
+        problems.append(Reason("attendance.not_on_roster", {"count": unknown}))
     if present != headcount:
-        problems.append(f"{present} trainees signed in but {headcount} were counted")
+        problems.append(Reason("attendance.count_differs",
+                               {"signed_in": present, "headcount": headcount}))
     rate = present / len(roster_ids)
     if rate < min_rate:
-        problems.append(f"attendance {rate:.0%} is below {min_rate:.0%}")
+        problems.append(Reason("attendance.rate_low", {"rate": round(rate * 100),
+                                                       "min_rate": round(min_rate * 100)}))
     if problems:
-        return Check(MISMATCH, "; ".join(problems), figures)
-    return Check(MATCH, f"{present} of {len(roster_ids)} present, all signed in", figures)
+        return Check(MISMATCH, problems, figures)
+    return _check(MATCH, "attendance.all_present", figures, present=present,
+                  roster=len(roster_ids))
 
 

@@ -55,20 +55,25 @@ class Result:
     status: str
     replayed: bool = False
     code: str | None = None
-    message: str | None = None
+    # A more specific message than the code's own (a catalogue code) and its parameters: the
+    # server renders the words at its edge, in the language of the request that reads them.
+    detail: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
     flags: list[str] = field(default_factory=list)
     errors: Any = None
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the wire form (optional members only when set)."""
+        """Return the stored form (optional members only when set)."""
         body: dict[str, Any] = {
             "mutation_id": self.mutation_id, "seq": self.seq, "status": self.status,
             "replayed": self.replayed,
         }
         if self.code:
             body["code"] = self.code
-        if self.message:
-            body["message"] = self.message
+        if self.detail:
+            body["detail"] = self.detail
+        if self.params:
+            body["params"] = dict(self.params)
         if self.flags:
             body["flags"] = list(self.flags)
         if self.errors:
@@ -81,7 +86,8 @@ class Result:
         return cls(
             mutation_id=str(data["mutation_id"]), seq=int(data["seq"]), status=str(data["status"]),
             replayed=bool(data.get("replayed", False)), code=data.get("code"),
-            message=data.get("message"), flags=list(data.get("flags") or []),
+            detail=data.get("detail"), params=dict(data.get("params") or {}),
+            flags=list(data.get("flags") or []),
             errors=data.get("errors"),
         )
 
@@ -99,17 +105,19 @@ class Outcome:
     """A handler's success: applied, or applied with flags for review."""
 
     flags: list[str] = field(default_factory=list)
-    message: str | None = None
+    detail: str | None = None  # a catalogue code saying more (e.g. sync.already_stored)
 
 
 class Rejected(Exception):  # noqa: N818 (a result, not a failure of the server)
     """A permanent rejection of one mutation: the seq is consumed and the reason kept."""
 
-    def __init__(self, code: str, message: str = "", errors: Any = None) -> None:
-        super().__init__(message or code)
+    def __init__(self, code: str, detail: str | None = None, errors: Any = None,
+                 params: dict[str, Any] | None = None) -> None:
+        super().__init__(detail or code)
         self.code = code
-        self.message = message or code
+        self.detail = detail  # a more specific catalogue code than `code`, or None
         self.errors = errors
+        self.params = params or {}
 
 
 Handler = Callable[[Mutation], Outcome]
@@ -162,17 +170,17 @@ def _decide(handlers: Mapping[str, Handler], store: Store, mutation: Mutation) -
     handler = handlers.get(mutation.type)
     if handler is None:
         return Result(mutation.mutation_id, mutation.seq, REJECTED, code="sync.unknown_type",
-                      message=f"unknown mutation type {mutation.type!r}")
+                      params={"type": mutation.type})
     try:
         with store.attempt():
             outcome = handler(mutation)
     except Rejected as rejection:
         return Result(mutation.mutation_id, mutation.seq, REJECTED, code=rejection.code,
-                      message=rejection.message, errors=rejection.errors)
+                      detail=rejection.detail, params=rejection.params, errors=rejection.errors)
     if outcome.flags:
         return Result(mutation.mutation_id, mutation.seq, FLAGGED, code=outcome.flags[0],
-                      message=outcome.message, flags=list(outcome.flags))
-    return Result(mutation.mutation_id, mutation.seq, APPLIED, message=outcome.message)
+                      flags=list(outcome.flags), detail=outcome.detail)
+    return Result(mutation.mutation_id, mutation.seq, APPLIED, detail=outcome.detail)
 
 
 def _in_order(mutations: Sequence[Mutation]) -> Iterator[tuple[int, Mutation]]:
@@ -196,8 +204,7 @@ def apply_push(
             entry = seen[mutation.seq]
             if entry.mutation_id != mutation.mutation_id:
                 results[index] = Result(mutation.mutation_id, mutation.seq, REJECTED,
-                                        code="sync.seq_reused",
-                                        message="this seq already belongs to another mutation")
+                                        code="sync.seq_reused")
             else:
                 results[index] = replace(entry.result, replayed=True,
                                          flags=list(entry.result.flags))
@@ -205,13 +212,12 @@ def apply_push(
         if gap_from is not None or mutation.seq != last + 1:
             gap_from = mutation.seq if gap_from is None else gap_from
             results[index] = Result(mutation.mutation_id, mutation.seq, GAP, code="sync.gap",
-                                    message=f"seq {last + 1} is missing")
+                                    params={"missing": last + 1})
             continue
         owner = owners.get(mutation.mutation_id)
         if owner is not None and owner != (device_id, mutation.seq):
             result = Result(mutation.mutation_id, mutation.seq, REJECTED,
-                            code="sync.mutation_reused",
-                            message="this mutation_id was already used with another seq")
+                            code="sync.mutation_reused")
             key = str(uuid.uuid5(_REUSED_NAMESPACE, f"{device_id}:{mutation.seq}"))
         else:
             result = _decide(handlers, store, mutation)

@@ -5,6 +5,7 @@ import {
   acknowledge, applyPull, confirmMedia, deviceId, getMeta, outboxEntries, lastSentSeq, pendingMedia, pruneKept, resendFrom,
   setMeta, wipeServerCache,
 } from './db.js';
+import { describeError } from './i18n.js';
 import { upload } from './tus.js';
 
 export const syncEvents = new EventTarget();
@@ -74,7 +75,7 @@ async function runOnce() {
     state.nextTry = 0;
   } catch (error) {
     state.failures += 1;
-    state.lastError = error instanceof ApiError && error.status === 0 ? 'network' : (error.message || String(error));
+    state.lastError = error instanceof ApiError && error.status === 0 ? 'network' : describeError(error);
     const base = Math.min(MAX_BACKOFF_MS, 2000 * 2 ** (state.failures - 1));
     const delay = base * (0.5 + Math.random());
     state.nextTry = Date.now() + delay;

@@ -10,6 +10,7 @@ from schemas.sync import PullQuerySchema, PullResponseSchema, PushRequestSchema,
 from server.api.auth import token_required
 from server.api.docs import api_doc
 from server.errors import ApiError
+from server.i18n import error_text, flag_text
 from server.services import pull as pull_service
 from server.services import sync_store
 
@@ -31,7 +32,18 @@ def push():
         # A token speaks for one device: another device's seqs are not this one's to consume.
         raise ApiError("sync.device_mismatch")
     response = sync_store.push(g.user, g.device_id, data["mutations"])
-    return PUSH_RESPONSE.dump(response.to_dict())
+    return PUSH_RESPONSE.dump(push_words(response.to_dict()))
+
+
+def push_words(body: dict) -> dict:
+    """Give each result with a code its `message`, in the request's language (codes stay)."""
+    for result in body["results"]:
+        detail, params = result.pop("detail", None), result.pop("params", None)
+        if result["status"] == "flagged":
+            result["message"] = flag_text(result["code"], params)
+        elif detail or result.get("code"):
+            result["message"] = error_text(detail or result["code"], params)
+    return body
 
 
 @bp.get("/pull")

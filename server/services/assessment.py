@@ -136,7 +136,7 @@ def _import_row(value: dict, user: User | None) -> int:
         .order_by(Trainee.base_id.is_(None))
     ).scalars().first() if number else None
     if trainee is None:
-        raise ApiError("not_found", "身份证号不在学员名册中")
+        raise ApiError("not_found", "assessment.unknown_id_number")
     passed = _parse_result(value["result"])
     assessed_on = _parse_date(value["assessed_on"])
     if passed is None or assessed_on is None:

@@ -25,7 +25,7 @@ def create_assignment(
     training_class = db.session.get(TrainingClass, class_id)
     session = db.session.get(PlanSession, session_id)
     if training_class is None or session is None:
-        raise ApiError("not_found", "班次或课次不存在")
+        raise ApiError("not_found", "assignments.unknown_session")
     if session.plan_version.plan.class_id != training_class.id:
         raise ApiError("validation_error", errors={"session": ["课次不属于该班次"]})
     if not inspectors or any(u.role != "inspector" for u in inspectors):

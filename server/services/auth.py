@@ -56,16 +56,16 @@ def create_user(
     if role not in ROLES:
         raise ApiError("validation_error", errors={"role": [f"one of {', '.join(ROLES)}"]})
     if db.session.scalar(select(User).where(User.username == username)):
-        raise ApiError("conflict", f"用户名已存在: {username}")
+        raise ApiError("conflict", "auth.username_taken", params={"username": username})
     county = base = None
     if county_name:
         county = db.session.scalar(select(County).where(County.name == county_name))
         if county is None:
-            raise ApiError("not_found", f"没有这个县市区: {county_name}")
+            raise ApiError("not_found", "auth.unknown_county", params={"name": county_name})
     if base_name:
         base = db.session.scalar(select(TrainingBase).where(TrainingBase.name == base_name))
         if base is None:
-            raise ApiError("not_found", f"没有这个培训基地: {base_name}")
+            raise ApiError("not_found", "auth.unknown_base", params={"name": base_name})
         county = county or base.county
     if role == "base_staff" and base is None:
         raise ApiError("validation_error", errors={"base": ["base_staff needs --base"]})
@@ -96,7 +96,7 @@ def _refuse_busy_address(ip: str | None, now: datetime) -> None:
                ~FailedLogin.username.startswith("selfsignin:"))
     )
     if failures >= current_app.config["LOGIN_IP_MAX_FAILURES"]:
-        raise ApiError("rate_limited", "登录失败次数过多，请稍后再试")
+        raise ApiError("rate_limited", "auth.too_many_failures")
 
 
 def authenticate(

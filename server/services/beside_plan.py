@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from server.extensions import db
+from server.i18n import check_codes, check_text
 from server.models import Assignment, PlanSession, PlanVersion, SignIn, Visit
 from server.services.attendance import count_sign_ins, visit_sign_ins
 from sync.judge import CHECKS, MATCH, MISMATCH, UNVERIFIABLE, Attendance
@@ -53,8 +54,8 @@ def check_status(value: Any) -> str:
 
 
 def check_reason(value: Any) -> str:
-    """Return the reason given with a check, if any."""
-    return str(value.get("reason") or "") if isinstance(value, dict) else ""
+    """Return the judge's reasons for a check in words, in the current language."""
+    return check_text(value)
 
 
 @dataclass(frozen=True)
@@ -87,8 +88,9 @@ class CheckResult:
 
     check: str
     status: str
-    reason: str
+    reason: str  # the judge's reasons in words (current language)
     details: dict[str, Any] = field(default_factory=dict)
+    codes: list[str] = field(default_factory=list)  # the reasons' catalogue codes
 
 
 @dataclass(frozen=True)
@@ -137,9 +139,10 @@ def beside_plan(visit: Visit) -> BesidePlan:
     checks = []
     for name in CHECKS:
         value = stored.get(name)
-        details = {k: v for k, v in value.items() if k not in ("status", "reason")} \
+        details = {k: v for k, v in value.items() if k not in ("status", "reason", "reasons")} \
             if isinstance(value, dict) else {}
-        checks.append(CheckResult(name, check_status(value), check_reason(value), details))
+        checks.append(CheckResult(name, check_status(value), check_reason(value), details,
+                                  check_codes(value)))
     return BesidePlan(visit=visit, session=session, version=version, observed=observed,
                       attendance=count_sign_ins(version.id, sign_ins, observed.headcount),
                       sign_ins=sign_ins, checks=checks)

@@ -122,11 +122,11 @@ def _parse_checksum(header: str | None) -> tuple[str, bytes] | None:
         return None
     algorithm, _, value = header.partition(" ")
     if algorithm not in _DIGESTS:
-        raise ApiError("bad_request", "不支持的校验算法 (sha1, sha256)")
+        raise ApiError("bad_request", "media.checksum_algorithm")
     try:
         return algorithm, base64.b64decode(value, validate=True)
     except ValueError as error:
-        raise ApiError("bad_request", "Upload-Checksum 不是 base64") from error
+        raise ApiError("bad_request", "media.checksum_encoding") from error
 
 
 def _mismatch(offset: int) -> ApiError:

@@ -181,7 +181,7 @@ def comparison(visit: Visit, view: BesidePlan | None = None) -> list[dict[str, A
                                 signins=view.attendance.signed_in),
     }
     return [{"check": c.check, "planned": planned[c.check], "observed": obs[c.check],
-             "status": c.status, "reason": c.reason} for c in view.checks]
+             "status": c.status, "reason": c.reason, "codes": c.codes} for c in view.checks]
 
 
 def _observed_text(matches: bool | None, text: str) -> str:

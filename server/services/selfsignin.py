@@ -228,7 +228,7 @@ def record_self_signin(
     now = now or utcnow()
     mine, total = _roster_misses(code.visit_id, address)
     if mine >= MAX_ROSTER_MISSES or total >= MAX_VISIT_ROSTER_MISSES:
-        raise ApiError("rate_limited", "尝试次数过多，请联系检查人员")
+        raise ApiError("rate_limited", "selfsignin.too_many_attempts")
     trainee = match_roster(code.class_id, name, id_last6)
     if trainee is None:
         db.session.add(FailedLogin(ip=address or "", username=_miss_key(code.visit_id), at=now))

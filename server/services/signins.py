@@ -31,7 +31,7 @@ def _load(payload: Any) -> dict[str, Any]:
     try:
         return _schema.load(payload)
     except ValidationError as error:
-        raise Rejected("validation_error", "签到内容不符合要求",
+        raise Rejected("validation_error", "signin.invalid_payload",
                        errors=error.normalized_messages()) from error
 
 
@@ -41,11 +41,11 @@ def check_badge(token: str, class_id: uuid.UUID, trainee_id: uuid.UUID | None) -
 
     claims = verify_badge_token(token)
     if claims is None:
-        raise Rejected("signin.badge_invalid", "学员码无效")
+        raise Rejected("signin.badge_invalid", "signin.badge_unreadable")
     if str(claims.class_id) != str(class_id):
-        raise Rejected("signin.badge_invalid", "学员码不属于该班次")
+        raise Rejected("signin.badge_invalid", "signin.badge_other_class")
     if trainee_id is not None and str(claims.trainee_id) != str(trainee_id):
-        raise Rejected("signin.badge_invalid", "学员码与学员不一致")
+        raise Rejected("signin.badge_invalid", "signin.badge_other_trainee")
     return uuid.UUID(str(claims.trainee_id))
 
 
@@ -53,15 +53,15 @@ def create_signin(context: PushContext, mutation: Mutation) -> Outcome:
     """Store one sign-in; validate everything before adding it (see sync_store: fast mode)."""
     data = _load(mutation.payload)
     if mutation.entity_id is None:
-        raise Rejected("validation_error", "缺少记录编号", errors={"entity_id": ["required"]})
+        raise Rejected("validation_error", "signin.no_record_id", errors={"entity_id": ["required"]})
     trainee_id = data["trainee_id"]
     if data["badge_token"]:
         trainee_id = check_badge(data["badge_token"], data["class_id"], trainee_id)
     elif data["method"] == "badge":
-        raise Rejected("validation_error", "扫码签到缺少学员码",
+        raise Rejected("validation_error", "signin.badge_missing",
                        errors={"badge_token": ["required for method badge"]})
     if trainee_id is None:
-        raise Rejected("validation_error", "缺少学员", errors={"trainee_id": ["required"]})
+        raise Rejected("validation_error", "signin.trainee_missing", errors={"trainee_id": ["required"]})
     if not _in_scope(context, data["class_id"], data["visit_id"]):
         raise Rejected("signin.unknown_class")
     if not _trainee_exists(context, trainee_id):
@@ -70,7 +70,7 @@ def create_signin(context: PushContext, mutation: Mutation) -> Outcome:
     # the same sign-in sent again (a re-send after a server restore) is done, another one with
     # that id is rejected (sync.conflict). No per-mutation look-up is spent in the fast try.
     if context.careful and _already_stored(context, mutation, data, trainee_id):
-        return Outcome(message="already stored")
+        return Outcome(detail="sync.already_stored")
     row = {
         "id": context.uuid_of(mutation.entity_id), "visit_id": data["visit_id"], "trainee_id": trainee_id,
         "method": data["method"], "badge_token": data["badge_token"], "at": data["at"],

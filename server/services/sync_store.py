@@ -131,11 +131,11 @@ class SqlStore:
                 with db.session.begin_nested():
                     yield
             except IntegrityError as error:
-                raise Rejected("sync.conflict", "该记录与已保存的记录冲突") from error
+                raise Rejected("sync.conflict") from error
             except DataError as error:
                 # A value the database cannot hold (the schemas should have refused it):
                 # this mutation is rejected, the rest of the batch goes on.
-                raise Rejected("sync.unstorable", "记录中有无法保存的内容") from error
+                raise Rejected("sync.unstorable") from error
             return
         before = set(db.session.new)
         try:

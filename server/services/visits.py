@@ -18,6 +18,7 @@ from sqlalchemy import select
 from schemas.visits import VisitPayloadSchema
 from server.errors import ApiError
 from server.extensions import db
+from server.i18n import check_words
 from server.models import (
     Assignment,
     Media,
@@ -64,7 +65,7 @@ def _load(payload: dict[str, Any]) -> dict[str, Any]:
     try:
         return VisitPayloadSchema().load(payload)
     except ValidationError as error:
-        raise Rejected("validation_error", "抽查记录内容不符合要求",
+        raise Rejected("validation_error", "visit.invalid_payload",
                        errors=error.normalized_messages()) from error
 
 
@@ -101,12 +102,12 @@ def submit_visit(context: PushContext, mutation: Mutation) -> Outcome:
     payload = dict(mutation.payload)
     data = _load(payload)
     if not seal_matches(payload):
-        raise Rejected("visit.seal_mismatch", "封签与内容不符")
+        raise Rejected("visit.seal_mismatch")
     if mutation.entity_id is None:
-        raise Rejected("validation_error", "缺少记录编号", errors={"entity_id": ["required"]})
+        raise Rejected("validation_error", "visit.no_record_id", errors={"entity_id": ["required"]})
     base_version = mutation.base.get("plan_version_id")
     if base_version and base_version != str(data["plan_version_id"]):
-        raise Rejected("validation_error", "base.plan_version_id 与内容不一致",
+        raise Rejected("validation_error", "visit.plan_version_differs",
                        errors={"base": {"plan_version_id": ["differs from the payload"]}})
     visit_id = uuid.UUID(mutation.entity_id)
     context.write_inserts()  # this batch's sign-ins count for attendance
@@ -114,8 +115,8 @@ def submit_visit(context: PushContext, mutation: Mutation) -> Outcome:
     if stored is not None:
         if stored.inspector_id == context.user.id and stored.seal == str(payload["seal"]).lower():
             # The same sealed record sent again (a re-send after a server restore): done.
-            return Outcome(flags=list(stored.flags or []), message="already stored")
-        raise Rejected("visit.exists", "该抽查记录已存在；更正请提交新记录")
+            return Outcome(flags=list(stored.flags or []), detail="sync.already_stored")
+        raise Rejected("visit.exists")
     training_class = db.session.get(TrainingClass, data["class_id"])
     if training_class is None or not can_see_class(context.user, training_class):
         raise Rejected("visit.unknown_class")
@@ -245,7 +246,7 @@ def list_visits(user: User, class_id: uuid.UUID | None, since: datetime | None) 
         "plan_version_id": v.plan_version_id, "inspector_id": v.inspector_id,
         "supersedes_id": v.supersedes_id, "verdict": v.verdict, "started_at": v.started_at,
         "received_at": v.received_at,
-        "checks": {k: v.checks[k] for k in CHECKS if k in v.checks},
+        "checks": {k: check_words(v.checks[k]) for k in CHECKS if k in v.checks},
         "flags": list(v.flags or []), "media_complete": complete[v.id],
     } for v in visits]
 

@@ -43,17 +43,6 @@ from server.web.forms import keep_refused_form
 bp = Blueprint("bureau", __name__, url_prefix="/bureau")
 
 
-@bp.app_template_filter("check_reason")
-def check_reason_filter(reason: str | None) -> str:
-    """The judge writes its reasons in English; Chinese readers get them in Chinese."""
-    from server.i18n import current_language
-    from server.services.documents.visit_pdf import reason_in_chinese
-
-    if not reason:
-        return ""
-    return reason_in_chinese(reason) if current_language() == "zh" else reason
-
-
 def _reviewer() -> None:
     require_reviewer(current_user)
 

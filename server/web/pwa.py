@@ -32,7 +32,7 @@ def _send(name: str):
     """Send one shell file; always revalidated, since the service worker does the caching."""
     folder = dist_dir()
     if not (folder / "index.html").is_file():
-        raise ApiError("not_found", "前端尚未构建：请运行 make pwa")
+        raise ApiError("not_found", "pwa.not_built")
     response = send_from_directory(folder, name, mimetype=MIME_TYPES.get(Path(name).suffix),
                                    max_age=0)
     response.headers["Cache-Control"] = "no-cache"

@@ -10,7 +10,7 @@ from marshmallow import ValidationError
 from schemas.signin import SelfSignInFormSchema
 from server.errors import ApiError
 from server.extensions import db
-from server.i18n import translate
+from server.i18n import flag_text, has_message, translate
 from server.services import selfsignin as service
 
 bp = Blueprint("selfsignin", __name__, url_prefix="/s")
@@ -79,5 +79,7 @@ def submit(code: str):
         address=request.remote_addr,
     )
     db.session.commit()
-    notes = [translate(f"selfsignin.flag.{flag}") for flag in signin.flags]
+    # Worded for the trainee where the catalogue has such words, else the reviewers' words.
+    notes = [translate(f"selfsignin.flag.{flag}") if has_message(f"selfsignin.flag.{flag}")
+             else flag_text(flag) for flag in signin.flags]
     return render_template("selfsignin/done.html", name=data["name"], notes=notes, at=signin.at)

@@ -10,8 +10,9 @@ from datetime import date, time, timedelta
 from pypdf import PdfReader
 
 from server.extensions import db
+from server.i18n import check_text
 from server.models import Visit
-from server.services.documents.visit_pdf import build_visit_pdf, reason_in_chinese
+from server.services.documents.visit_pdf import build_visit_pdf
 from sync.judge import (
     GpsFix,
     judge_attendance,
@@ -121,5 +122,5 @@ def test_every_reason_the_judge_gives_reads_in_chinese():
         judge_attendance(["a", "b"], ["a", "b"], 2, 0.9),
     ]
     for check in checks:
-        rendered = reason_in_chinese(check.reason)
-        assert not re.search(r"[A-Za-z]", rendered), (check.reason, rendered)
+        rendered = check_text(check.to_dict(), lang="zh")
+        assert rendered and not re.search(r"[A-Za-z]", rendered), (check.codes, rendered)

@@ -68,10 +68,10 @@ def test_attendance_rules():
     assert judge_attendance(roster, roster, 10, 0.9).status == "match"
     assert judge_attendance(roster, roster[:9], 9, 0.9).status == "match"
     low = judge_attendance(roster, roster[:8], 8, 0.9)
-    assert low.status == "mismatch" and "below" in low.reason
-    assert "exceeds" in judge_attendance(roster, roster, 12, 0.9).reason
-    assert "not on the roster" in judge_attendance(roster, roster + ["x"], 10, 0.9).reason
-    assert "were counted" in judge_attendance(roster, roster[:9], 10, 0.9).reason
+    assert low.status == "mismatch" and "attendance.rate_low" in low.codes
+    assert "attendance.over_roster" in judge_attendance(roster, roster, 12, 0.9).codes
+    assert "attendance.not_on_roster" in judge_attendance(roster, roster + ["x"], 10, 0.9).codes
+    assert "attendance.count_differs" in judge_attendance(roster, roster[:9], 10, 0.9).codes
     duplicate = judge_attendance(roster, roster + ["t0"], 10, 0.9)
     assert duplicate.status == "match" and duplicate.details["duplicates"] == 1
     assert judge_attendance(roster, roster, None, 0.9).status == "unverifiable"

@@ -122,7 +122,8 @@ def test_attendance_against_roster_signins_and_headcount(client, api, world):
     assert checks_of(client, api, str(full))["attendance"]["status"] == "match"
     attendance = checks_of(client, api, crowded)["attendance"]
     assert attendance["status"] == "mismatch"
-    assert "exceeds the roster" in attendance["reason"]
+    assert "attendance.over_roster" in attendance["codes"]
+    assert "超过名册人数" in attendance["reason"]  # people's words, Chinese by default
 
 
 def test_a_signin_arriving_after_its_visit_is_counted(client, api, world):

@@ -280,13 +280,15 @@ def test_base_staff_api_sees_rectifications_but_no_draws(visits, client, api):
 def test_check_reasons_read_in_chinese_first_and_english_on_the_switch(app):
     from flask import render_template_string
 
-    reason = "the teacher differs from the plan"
+    from sync.judge import judge_observation
+
+    check = judge_observation(False, "teacher", "李", "王").to_dict()
     with app.test_request_context("/bureau/visits"):
-        chinese = render_template_string("{{ r | check_reason }}", r=reason)
+        chinese = render_template_string("{{ c | check_text }}", c=check)
     with app.test_request_context("/bureau/visits?lang=en"):
-        english = render_template_string("{{ r | check_reason }}", r=reason)
-    assert english == reason
-    assert chinese != reason and not chinese.isascii()
+        english = render_template_string("{{ c | check_text }}", c=check)
+    assert english == "The teacher differs from the plan"
+    assert chinese == "教师与计划不一致"
 
 
 def test_the_plan_beside_the_observation_reads_in_the_chosen_language(app, world):

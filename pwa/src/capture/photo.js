@@ -1,5 +1,6 @@
 // Photo capture: downscale in the browser to at most 1600 px, JPEG, hash at capture.
 import { sha256Hex } from '../canonical.js';
+import { t } from '../i18n.js';
 
 export const MAX_SIDE = 1600;
 
@@ -15,7 +16,7 @@ export async function processPhoto(file, maxSide = MAX_SIDE) {
   canvas.getContext('2d').drawImage(bitmap, 0, 0, width, height);
   bitmap.close();
   const blob = await new Promise((resolve, reject) => canvas.toBlob(
-    (b) => (b ? resolve(b) : reject(new Error('JPEG encoding failed'))), 'image/jpeg', 0.85));
+    (b) => (b ? resolve(b) : reject(new Error(t('photos.encode_failed')))), 'image/jpeg', 0.85));
   const bytes = await blob.arrayBuffer();
   return { bytes, sha256: await sha256Hex(bytes), mime: 'image/jpeg', size: bytes.byteLength,
     width, height };

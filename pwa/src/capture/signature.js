@@ -1,10 +1,11 @@
 // Signature capture on a canvas (signature_pad); each stroke re-exports the PNG and its hash.
 import SignaturePad from 'signature_pad';
 import { sha256Hex } from '../canonical.js';
+import { t } from '../i18n.js';
 
 function pngBytes(canvas) {
   return new Promise((resolve, reject) => canvas.toBlob(
-    (blob) => (blob ? blob.arrayBuffer().then(resolve, reject) : reject(new Error('PNG failed'))),
+    (blob) => (blob ? blob.arrayBuffer().then(resolve, reject) : reject(new Error(t('sign.save_failed')))),
     'image/png'));
 }
 

@@ -37,7 +37,7 @@ export function recordState(visit, mediaBySha) {
 
 /** Why the server refused a record, in the active language (never its internal code). */
 export function rejectionText(entry) {
-  const key = `reject.${entry.code}`;
+  const key = `error.${entry.code}`;
   const text = t(key);
   return text === key ? t('reject.other') : text;
 }

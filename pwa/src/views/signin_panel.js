@@ -7,7 +7,7 @@ import { attachSignature } from '../capture/signature.js';
 import { addSigninSignature, deviceId, getMeta } from '../db.js';
 import { h } from '../ui.js';
 import { registerAttendanceExtension } from './steps/attendance.js';
-import { tq } from './signin_messages.js';
+import { t as tq } from '../i18n.js';
 
 const RAPID_COUNT = 10;
 const RAPID_MS = 1000;

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from io import BytesIO
 from typing import Any
 
@@ -23,9 +22,10 @@ from reportlab.platypus import (
 )
 
 from server.extensions import db
-from server.i18n import local_time
+from server.i18n import check_codes, check_text, finding_text, flag_text, local_time
 from server.models import Assignment, Trainee, Visit
 from server.services.beside_plan import BesidePlan, beside_plan
+from server.services.coverage import flag_code
 from server.services.documents import fonts
 from server.services.documents.common import LEVEL_LABELS, media_file, payload_seal
 from server.services.media_store import image_too_large
@@ -39,33 +39,8 @@ CATEGORY_LABELS = {"politics": "思政", "theory": "理论", "practical": "实�
 VERDICT_LABELS = {"compliant": "符合计划", "issues": "存在问题",
                   "could_not_inspect": "未能实施检查"}
 ROLE_LABELS = {"inspector": "抽查人员", "base_representative": "培训基地负责人"}
-# The judge (sync/judge.py) writes its reasons in English; the record is a Chinese document.
-# Known forms are rendered in Chinese; anything else is shown as written.
-REASON_PATTERNS = [
-    (r"no GPS fix", "无定位"),
-    (r"the fix comes from a mock location provider", "定位来自模拟位置程序"),
-    (r"fix accuracy (\d+) m is worse than (\d+) m", r"定位精度 \1 米，差于 \2 米"),
-    (r"(\d+) m from the site \(allowed (\d+) m\)", r"距培训场所 \1 米（允许 \2 米）"),
-    (r"(\d+) m from the site, more than (\d+) m \+ (\d+) m",
-     r"距培训场所 \1 米，超过 \2 米 + 精度 \3 米"),
-    (r"the device clock is off by (\d+) min", r"设备时钟偏差 \1 分钟"),
-    (r"the visit overlaps the session window", "抽查时间在课次时间内"),
-    (r"the visit lies outside the session window", "抽查时间不在课次时间内"),
-    (r"the inspector did not confirm the teacher", "检查员未确认教师"),
-    (r"the inspector did not confirm the content", "检查员未确认培训内容"),
-    (r"the teacher is as planned", "教师与计划一致"),
-    (r"the content is as planned", "内容与计划一致"),
-    (r"the teacher differs from the plan", "教师与计划不一致"),
-    (r"the content differs from the plan", "内容与计划不一致"),
-    (r"the plan version has no roster", "计划版本无学员名册"),
-    (r"no headcount was recorded", "未记录现场人数"),
-    (r"(\d+) sign-ins have not reached the server", r"\1 条签到尚未上传到服务器"),
-    (r"headcount (\d+) exceeds the roster of (\d+)", r"现场人数 \1 超过名册人数 \2"),
-    (r"(\d+) sign-ins are not on the roster", r"\1 条签到不在名册中"),
-    (r"(\d+) trainees signed in but (\d+) were counted", r"签到 \1 人，现场清点 \2 人"),
-    (r"attendance (\d+)% is below (\d+)%", r"出勤率 \1%，低于 \2%"),
-    (r"(\d+) of (\d+) present, all signed in", r"名册 \2 人中到课 \1 人，均已签到"),
-]
+# The record is the official Chinese document: its words come from the catalogue in Chinese.
+LANG = "zh"
 WIDTH = A4[0] - 36 * mm
 PHOTO_BOX = (WIDTH / 3 - 4 * mm, 45 * mm)
 SIGNATURE_BOX = (60 * mm, 18 * mm)
@@ -154,25 +129,14 @@ def seal_state(visit: Visit) -> tuple[str, bool]:
     return computed, computed == visit.seal == claimed
 
 
-def reason_in_chinese(reason: str) -> str:
-    """Render the judge's reason in Chinese, part by part (parts are joined by '; ')."""
-    parts = []
-    for part in reason.split("; "):
-        for pattern, replacement in REASON_PATTERNS:
-            if re.fullmatch(pattern, part):
-                part = re.sub(pattern, replacement, part)
-                break
-        parts.append(part)
-    return "；".join(parts)
-
-
 def _check_row(key: str, check: dict[str, Any], planned: str, observed: str,
                st: dict[str, ParagraphStyle]) -> list[Any]:
     status = str(check.get("status", "unverifiable"))
     label = STATUS_LABELS.get(status, status)
     style = st["bad"] if status == "mismatch" else st["body"]
-    reason = reason_in_chinese(str(check.get("reason") or ""))
-    if check.get("distance_m") is not None and "距培训场所" not in reason:
+    reason = check_text(check, lang=LANG)
+    says_distance = {"place.inside", "place.outside"} & set(check_codes(check))
+    if check.get("distance_m") is not None and not says_distance:
         reason = f"{reason}（距培训场所 {float(check['distance_m']):.0f} 米）".lstrip()
     return [_p(CHECK_LABELS.get(key, key), st["body"]), _p(planned, st["body"]),
             _p(observed, st["body"]), _p(label, style), _p(reason, st["small"])]
@@ -311,10 +275,10 @@ def build_visit_pdf(visit: Visit) -> bytes:
         _p("三、发现的问题", st["h2"]),
     ]
     findings = payload.get("findings") or []
-    story += [_p(f"{i}. [{f.get('code', '')}] {f.get('text', '')}", st["body"])
-              for i, f in enumerate(findings, start=1)] or [_p("无", st["body"])]
+    story += [_p(f"{i}. {finding_text(f, lang=LANG)}", st["body"])
+              for i, f in enumerate(findings, start=1) if isinstance(f, dict)] or [_p("无", st["body"])]
     verdict = str(payload.get("verdict") or visit.verdict)
-    flags = "、".join(str(f) for f in visit.flags or []) or "无"
+    flags = "、".join(flag_text(flag_code(f), lang=LANG) for f in visit.flags or []) or "无"
     story += [
         _p(f"抽查结论：{VERDICT_LABELS.get(verdict, verdict)}", st["h2"]),
         _p(f"系统标记：{flags}", st["body"]),
