@@ -123,7 +123,7 @@ def upload_patch(upload_id):
     """Append the body at Upload-Offset; the last byte completes and stores the file."""
     _require_tus()
     if request.mimetype != OFFSET_STREAM:
-        raise ApiError("unsupported_media_type", f"Content-Type 须为 {OFFSET_STREAM}")
+        raise ApiError("unsupported_media_type", "media.offset_stream_required")
     headers = {k: request.headers[k] for k in ("Upload-Offset", "Content-Length", "Upload-Checksum")
                if k in request.headers}
     data = load_or_422(UploadPatchHeadersSchema(), headers)

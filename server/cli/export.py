@@ -43,7 +43,7 @@ def visit_pdf_command(visit_id: str, out: str) -> None:
     except ValueError:
         visit = None
     if visit is None:
-        _fail(ApiError("not_found", f"抽查记录不存在：{visit_id}"))
+        _fail(ApiError("not_found", "visit.not_found", params={"id": visit_id}))
     _write(out, build_visit_pdf(visit))
 
 

@@ -48,5 +48,5 @@ def find_inspector(username: str) -> User:
     """Return the inspector with this username or raise not_found."""
     user = db.session.scalar(select(User).where(User.username == username))
     if user is None or user.role != "inspector":
-        raise ApiError("not_found", f"没有这个抽查员: {username}")
+        raise ApiError("not_found", "assignments.unknown_inspector", params={"name": username})
     return user

@@ -243,7 +243,7 @@ def find_county(name: str) -> County:
     """Return the county with this name or raise not_found."""
     county = db.session.scalar(select(County).where(County.name == name))
     if county is None:
-        raise ApiError("not_found", f"没有这个县市区: {name}")
+        raise ApiError("not_found", "auth.unknown_county", params={"name": name})
     return county
 
 

@@ -464,9 +464,8 @@ def check_version(version: PlanVersion) -> list[dict[str, Any]]:
     for v in found:
         v["subject"] = names.get(v.get("entity_id") or "")
     if not version.enrollments:
-        found.append({"code": "R5.roster_empty", "message": "花名册为空",
-                      "message_en": "The roster is empty", "row": None, "field": "roster",
-                      "entity_id": None, "subject": None})
+        found.append({**rules.violation("R5.roster_empty", field="roster").to_dict(),
+                      "subject": None})
     return found
 
 

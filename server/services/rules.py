@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import func
 
 from server.extensions import db
-from server.i18n import catalogue
+from server.i18n import catalogue, current_language
 from server.models.people import Trainee
 from server.models.plans import FILED_STATES, Enrollment, Plan, PlanVersion, TrainingClass
 from server.services.idcard import (
@@ -106,8 +106,9 @@ class Violation:
     entity_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the wire form: Chinese message first, English beside it."""
-        return {"code": self.code, "message": self.message_zh, "message_en": self.message_en,
+        """Return the wire form: `message` in the current language (Chinese first), English beside."""
+        message = self.message_en if current_language() == "en" else self.message_zh
+        return {"code": self.code, "message": message, "message_en": self.message_en,
                 "row": self.row, "field": self.field, "entity_id": self.entity_id}
 
 

@@ -19,6 +19,7 @@ import pytest
 from server import errors
 from server.i18n import LANGUAGES, catalogue, check_text, message
 from server.services import signin_flags
+from server.services.rules import RULE_CODES
 from sync import judge
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -71,6 +72,8 @@ def every_key() -> set[str]:
     keys |= {f"flag.{c}" for c in emitted_flag_codes()}
     keys |= {f"check.{c}" for c in judge.REASON_CODES}
     keys |= {f"finding.{c}" for c in pwa_finding_codes()}
+    rules = set(RULE_CODES) | _grep(r'violation\(\s*"([A-Za-z0-9_.]+)"', PY_SOURCES)
+    keys |= {f"rule.{c}.title" for c in rules}
     return keys
 
 
@@ -84,6 +87,7 @@ def test_the_sources_yield_the_codes_this_test_relies_on():
     assert {"plan.outdated", "clock.skew", "attendance.low", "signin.proxy_suspected",
             "signed_in_exceeds_headcount"} <= emitted_flag_codes()
     assert {"R7.teacher", "note"} <= pwa_finding_codes()
+    assert "rule.R5.roster_empty.title" in every_key()
 
 
 def test_every_code_renders_in_both_languages():
@@ -105,6 +109,7 @@ def test_both_languages_have_the_same_keys_and_placeholders():
 def test_the_judge_emits_only_registered_reasons():
     source = (ROOT / "sync" / "judge.py").read_text(encoding="utf-8")
     literal = set(re.findall(r'(?:_check\(\w+|Reason\()\s*,?\s*"([a-z_]+\.[a-z_]+)"', source))
+    literal |= set(re.findall(r'return "([a-z_]+\.[a-z_]+)"', source))  # implausible_time's codes
     observed = {f"{what}.{end}" for what in judge.OBSERVED
                 for end in re.findall(r'f"\{what\}\.([a-z_]+)"', source)}
     assert literal and observed

@@ -35,7 +35,7 @@ def find_base(name: str) -> TrainingBase:
         db.select(TrainingBase).where(TrainingBase.name == name)
     ).scalar_one_or_none()
     if base is None:
-        raise ApiError("not_found", f"培训基地不存在：{name}")
+        raise ApiError("not_found", "auth.unknown_base", params={"name": name})
     return base
 
 
