@@ -150,7 +150,7 @@ def start_version(user: User, class_id: uuid.UUID, reason: str) -> PlanVersion:
     latest = plan.versions[-1] if plan.versions else None
     if latest is not None and latest.status in ("draft", "submitted"):
         raise ApiError("plan.invalid_transition",
-                       "已有草稿或待审核的版本" if latest.status == "draft" else "上一版本尚在审核中")
+                       "plan.draft_exists" if latest.status == "draft" else "plan.previous_in_review")
     reason = (reason or "").strip()
     if version_in_force(plan) is not None and not reason:
         raise ApiError("plan.reason_required", errors={"reason": ["变更计划须说明原因"]})

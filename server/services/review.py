@@ -328,7 +328,7 @@ def order_reinspection(user: User, visit: Visit, comment: str = "", *,
     elif sessions:
         session = secrets.choice(sessions)
     else:
-        raise ApiError("review.invalid_state", "该班次已没有尚未举行的课次")
+        raise ApiError("review.invalid_state", "review.no_future_session")
     pool = county_inspectors(county_id)
     if inspector_ids:
         chosen = [u for u in pool if u.id in set(inspector_ids)]
@@ -471,7 +471,7 @@ def close_rectification(user: User, rectification: Rectification, comment: str =
     if not can_see_rectification(user, rectification):
         raise ApiError("not_found")
     if rectification.status != "answered":
-        raise ApiError("review.invalid_state", "基地尚未答复，不能关闭",
+        raise ApiError("review.invalid_state", "review.not_answered",
                        details={"status": rectification.status})
     claim_state(rectification, "status", ("answered",), "closed", "review.invalid_state")
     rectification.closed_at = utcnow()
@@ -486,7 +486,7 @@ def return_rectification(user: User, rectification: Rectification, comment: str)
     if not can_see_rectification(user, rectification):
         raise ApiError("not_found")
     if rectification.status != "answered":
-        raise ApiError("review.invalid_state", "只有已答复的整改可以退回",
+        raise ApiError("review.invalid_state", "review.only_answered_return",
                        details={"status": rectification.status})
     if not comment.strip():
         raise ApiError("validation_error", errors={"comment": ["退回须说明原因"]})

@@ -90,6 +90,11 @@ def test_the_sources_yield_the_codes_this_test_relies_on():
     assert "rule.R5.roster_empty.title" in every_key()
 
 
+def test_rejections_carry_codes_not_sentences():
+    sentences = _grep(r'(?:ApiError|Rejected)\(\s*"[a-z_.]+",\s*(f?"(?![a-z_.]+")[^"]*")', PY_SOURCES)
+    assert sorted(sentences) == []
+
+
 def test_every_code_renders_in_both_languages():
     missing = {lang: sorted(k for k in every_key() if k not in catalogue(lang)) for lang in LANGUAGES}
     assert missing == {"zh": [], "en": []}
