@@ -104,6 +104,11 @@ def test_every_code_renders_in_both_languages():
             assert text.strip() and not INTERNAL.search(text), (key, lang, text)
 
 
+def test_flags_and_findings_have_one_namespace_each():
+    doubles = [k for k in catalogue("zh") if k.startswith(("bureau.flag.", "bureau.finding."))]
+    assert doubles == [], "flags are worded under flag.<code>, findings under finding.<code>"
+
+
 def test_both_languages_have_the_same_keys_and_placeholders():
     zh, en = catalogue("zh"), catalogue("en")
     assert sorted(set(zh) ^ set(en)) == []
