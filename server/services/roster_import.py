@@ -165,7 +165,7 @@ def add_trainee(user: User, version_id: uuid.UUID, item: dict[str, Any]) -> Trai
     digest = id_number_hash(normalise_id_number(row.id_number))
     if any(e.trainee.id_number_hash == digest for e in version.enrollments):
         raise ApiError("validation_error", errors={"id_number": ["此身份证号已在名册中"]})
-    trainee = filing.upsert_trainee(filing.item_from_row(row))
+    trainee = filing.upsert_trainee(filing.item_from_row(row), version.plan.training_class.base_id)
     version.enrollments.append(Enrollment(trainee=trainee))
     db.session.flush()
     audit("plan.roster_add", "plan_version", version.id, user=user, trainee_id=str(trainee.id))
