@@ -17,7 +17,9 @@ function readTable(figure) {
   const width = Math.max(0, ...rows.map((tr) => tr.querySelectorAll('td[data-value]').length));
   const columns = Array.from({ length: width }, (_, i) => rows.map((tr) => {
     const cell = tr.querySelectorAll('td[data-value]')[i];
-    return { value: Number(cell.dataset.value), href: cell.dataset.href };
+    // Rows of a second group (deadlines beside states) get their own colour.
+    const style = tr.dataset.group ? { itemStyle: { color: '#a05a00' } } : {};
+    return { value: Number(cell.dataset.value), href: cell.dataset.href, ...style };
   }));
   return { labels, columns };
 }

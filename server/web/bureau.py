@@ -61,7 +61,7 @@ def _back_on_error(view: Callable) -> Callable:
             errors = error.errors if isinstance(error, ApiError) else error.normalized_messages()
             words = keep_refused_form(errors if isinstance(errors, dict) else {})
             message = error.message if isinstance(error, ApiError) else translate("bureau.form_invalid")
-            flash(f"{message} {words}".strip(), "error")
+            flash(f"{message}：{words}" if words else message, "error")
             back = request.referrer or ""
             # Only ever back to a page of this site.
             if not back.startswith(request.host_url):
