@@ -7,6 +7,7 @@ temporary directory and installed there with `npm ci`.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import tempfile
@@ -14,7 +15,8 @@ from pathlib import Path
 
 from bench.common import ROOT
 
-HARNESS = ROOT.parent / "shared" / "peers" / "pouchdb"
+# Beside the checkout (../shared); BENCH_PEERS_DIR names another place (e.g. from a worktree).
+HARNESS = Path(os.environ.get("BENCH_PEERS_DIR") or ROOT.parent / "shared" / "peers") / "pouchdb"
 
 
 def run(n: int = 10_000, runs: int = 1, harness: Path = HARNESS) -> dict:

@@ -206,6 +206,12 @@ def test_a_phone_alternating_between_two_app_servers_syncs_one_complete_visit(tm
         assert visit["media_complete"] is True
         status, listing = net.request("GET", "/api/v1/visits", headers=phone.headers)
         assert [v["id"] for v in listing["visits"]].count(str(visit_id)) == 1
+
+        # The login limits live in the database too: failures on alternating servers add up.
+        thief = SyncClient(net, "phone-thief")
+        for _ in range(5):
+            assert thief.login("inspector_b", "not-the-password") == 401
+        assert thief.login("inspector_b", TEST_PASSWORD) == 429
     finally:
         for server in servers:
             server.stop()
