@@ -9,8 +9,17 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from server.api import register_api
+from server.cli import register_cli
+from server.compression import init_compression
 from server.config import Config
+from server.errors import register_error_handlers
 from server.extensions import csrf, db, login_manager, migrate
+from server.i18n import init_i18n
+from server.security import init_security, load_local_secret, refuse_builtin_secrets
+from server.services.media_s3 import S3Store
+from server.services.media_store import init_media_store, local_store
+from server.web import register_web
 
 
 def _database_url(app: Flask) -> str:
@@ -46,7 +55,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
-    from server.security import load_local_secret, refuse_builtin_secrets
 
     load_local_secret(app)
     refuse_builtin_secrets(app)
@@ -60,27 +68,16 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.init_app(app)
     csrf.init_app(app)
 
-    from server.services.media_store import init_media_store
-
-    init_media_store(app)
-
-    from server.compression import init_compression
-    from server.errors import register_error_handlers
-    from server.i18n import init_i18n
-    from server.security import init_security
+    # The media backends, by the MEDIA_STORAGE setting that names them.
+    init_media_store(app, {"local": local_store, "s3": S3Store.from_config})
 
     register_error_handlers(app)
     init_i18n(app)
     init_security(app)
     init_compression(app)
 
-    from server.api import register_api
-    from server.web import register_web
-
     register_api(app)
     register_web(app)
-
-    from server.cli import register_cli
 
     register_cli(app)
     hops = int(app.config.get("TRUSTED_PROXIES") or 0)

@@ -41,10 +41,6 @@ class Config:
     EVIDENCE_TOLERANCE_MINUTES = 15
     # How long the field app keeps acknowledged evidence (to re-send it after a server restore).
     PHONE_KEEP_DAYS = 30
-    # Test hook only: after this many mutations of a push, flush, write SYNC_TEST_HANG_MARKER
-    # and wait to be killed (the crash-mid-batch test). 0 = off.
-    SYNC_TEST_HANG_AFTER = 0
-    SYNC_TEST_HANG_MARKER = ""
     ATTENDANCE_MIN_RATE = 0.9
     TIMEZONE = "Asia/Shanghai"
     RETENTION_YEARS = 5
@@ -64,7 +60,7 @@ class Config:
 
     _INT = {
         "MEDIA_MAX_BYTES", "MEDIA_MAX_PIXELS", "MEDIA_MAX_OPEN_UPLOADS", "UPLOAD_EXPIRY_HOURS", "MAX_CONTENT_LENGTH", "TOKEN_TTL_HOURS",
-        "CLASS_HOUR_MINUTES", "CLOCK_SKEW_MINUTES", "SYNC_TEST_HANG_AFTER", "RETENTION_YEARS",
+        "CLASS_HOUR_MINUTES", "CLOCK_SKEW_MINUTES", "RETENTION_YEARS",
         "LOGIN_MAX_FAILURES", "LOGIN_LOCKOUT_MINUTES", "LOGIN_IP_MAX_FAILURES",
         "LOGIN_IP_WINDOW_MINUTES", "TRUSTED_PROXIES", "EVIDENCE_TOLERANCE_MINUTES", "PHONE_KEEP_DAYS",
     }

@@ -10,7 +10,8 @@ from marshmallow import ValidationError
 from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
-from schemas.common import ErrorSchema
+from schemas.common import MAX_JSON_DEPTH, ErrorSchema
+from server.extensions import db
 from server.i18n import error_text
 
 # code -> HTTP status. The words are in the catalogue (server/messages/<lang>/errors.json,
@@ -169,7 +170,6 @@ def json_depth(body: bytes, limit: int) -> int:
 
 def refuse_deep_json() -> None:
     """Refuse a JSON body nested deeper than MAX_JSON_DEPTH before anything parses it."""
-    from schemas.common import MAX_JSON_DEPTH
 
     if request.is_json and request.content_length != 0:
         if json_depth(request.get_data(cache=True), MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
@@ -178,7 +178,6 @@ def refuse_deep_json() -> None:
 
 def register_error_handlers(app: Flask) -> None:
     """Route every error through the one JSON shape (or an HTML page for browsers)."""
-    from server.extensions import db
 
     app.before_request(refuse_deep_json)
 

@@ -9,6 +9,8 @@ from pathlib import Path
 from flask import Flask, session
 
 from server.extensions import login_manager
+from server.services.auth import resolve_web_session
+from server.services.badges import _derived_key
 
 BUILT_IN_SECRET_KEY = "dev-only-change-me"
 # Where `make run` keeps the demo's random secret (inside the instance folder).
@@ -57,7 +59,6 @@ def secret_problems(config: dict) -> list[str]:
     if pem:
         from cryptography.hazmat.primitives import serialization
 
-        from server.services.badges import _derived_key
 
         key = serialization.load_pem_private_key(pem.encode(), password=None)
         public = getattr(key, "private_numbers", None)
@@ -90,7 +91,6 @@ def init_security(app: Flask) -> None:
     def load_user(user_id: str):
         # A signed cookie is not enough: its session must be live on the server (not logged out,
         # same password, account active), so a cookie replayed after logout opens nothing.
-        from server.services.auth import resolve_web_session
 
         return resolve_web_session(session.get(SESSION_ID_KEY), user_id)
 

@@ -10,6 +10,7 @@ from flask.cli import AppGroup
 
 from server.errors import ApiError
 from server.extensions import db
+from server.services.assignments import create_assignment, find_inspector
 
 assignments_cli = AppGroup("assignments", help="Assignments (抽查任务).")
 
@@ -28,7 +29,6 @@ def _uuid(value: str, what: str) -> uuid.UUID:
 @click.option("--session", "session_id", required=True, help="Plan session id (UUID).")
 def create_command(inspectors, class_id, session_id):
     """Create an assignment and publish it to the inspectors' phones."""
-    from server.services.assignments import create_assignment, find_inspector
 
     try:
         team = [find_inspector(name) for name in inspectors]

@@ -9,6 +9,9 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
+from server.services.badges import badge_key_payload
+from server.services.documents.badge_sheet import write_class_badges
+
 badges_cli = AppGroup("badges", help="Trainee QR badges (学员签到二维码).")
 
 
@@ -18,7 +21,6 @@ badges_cli = AppGroup("badges", help="Trainee QR badges (学员签到二维码).
               help="Folder for <trainee_id>.png and sheet.pdf")
 def make_command(class_id: str, out_dir: str) -> None:
     """Write one PNG badge per enrolled trainee and an A4 sheet (sheet.pdf) for a class."""
-    from server.services.documents.badge_sheet import write_class_badges
 
     try:
         parsed = uuid.UUID(class_id)
@@ -38,6 +40,5 @@ def key_command() -> None:
     """Print the badge public key (JWK) that the field app verifies badges with."""
     import json
 
-    from server.services.badges import badge_key_payload
 
     click.echo(json.dumps(badge_key_payload(), ensure_ascii=False, indent=2))

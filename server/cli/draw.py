@@ -12,6 +12,8 @@ from flask.cli import AppGroup
 
 from server.errors import ApiError
 from server.extensions import db
+from server.models import Draw
+from server.services.draw import draw_assignments, draw_problems, draw_visits, find_county
 
 draw_cli = AppGroup("draw", help="Auditable random draws of unannounced visits (R10).")
 
@@ -29,7 +31,6 @@ def _date(value: str) -> date:
 @click.option("--to", "period_to", required=True, help="Last day, YYYY-MM-DD")
 def run_command(county_name: str, period_from: str, period_to: str) -> None:
     """Draw one visit per active class of the county and print the draw as JSON."""
-    from server.services.draw import draw_assignments, draw_visits, find_county
 
     try:
         draw = draw_visits(find_county(county_name), _date(period_from), _date(period_to))
@@ -46,8 +47,6 @@ def run_command(county_name: str, period_from: str, period_to: str) -> None:
 @click.argument("draw_id")
 def verify_command(draw_id: str) -> None:
     """Exit 0 when the stored draw matches its seed and class list, 1 otherwise."""
-    from server.models import Draw
-    from server.services.draw import draw_problems
 
     try:
         draw = db.session.get(Draw, uuid.UUID(draw_id))

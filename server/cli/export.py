@@ -13,6 +13,15 @@ from flask.cli import AppGroup
 
 from server.errors import ApiError
 from server.extensions import db
+from server.models import Visit, utcnow
+from server.services.assessment import import_results_xlsx
+from server.services.audit import audit
+from server.services.clock import local_today
+from server.services.documents.archive import archive_problems, build_archive
+from server.services.documents.attachment2 import build_attachment2
+from server.services.documents.common import check_year, find_base
+from server.services.documents.subsidy import build_subsidy_xlsx, subsidy_summary
+from server.services.documents.visit_pdf import build_visit_pdf
 
 export_cli = AppGroup("export", help="Export documents: visit PDF, Attachment 2, subsidy summary.")
 archive_cli = AppGroup("archive", help="Build and verify a base's yearly archive (R12).")
@@ -35,8 +44,6 @@ def _write(out: str, data: bytes) -> None:
 @click.option("--out", required=True, type=click.Path(dir_okay=False, writable=True))
 def visit_pdf_command(visit_id: str, out: str) -> None:
     """Write the spot-check record (抽查记录表) of one visit as PDF."""
-    from server.models import Visit
-    from server.services.documents.visit_pdf import build_visit_pdf
 
     try:
         visit = db.session.get(Visit, uuid.UUID(visit_id))
@@ -53,9 +60,6 @@ def visit_pdf_command(visit_id: str, out: str) -> None:
 @click.option("--out", required=True, type=click.Path(dir_okay=False, writable=True))
 def attachment2_command(base_name: str, year: int, out: str) -> None:
     """Write Attachment 2 (培训情况统计表) of a base and year as XLSX."""
-    from server.services.clock import local_today
-    from server.services.documents.attachment2 import build_attachment2
-    from server.services.documents.common import check_year, find_base
 
     try:
         data = build_attachment2(find_base(base_name), check_year(year), today=local_today())
@@ -71,8 +75,6 @@ def attachment2_command(base_name: str, year: int, out: str) -> None:
               help="FILE.xlsx, or FILE.json for JSON")
 def subsidy_command(base_name: str, year: int, out: str) -> None:
     """Write the subsidy summary (R14): trainees in the filed plan who passed."""
-    from server.services.documents.common import check_year, find_base
-    from server.services.documents.subsidy import build_subsidy_xlsx, subsidy_summary
 
     try:
         summary = subsidy_summary(find_base(base_name), check_year(year))
@@ -91,10 +93,6 @@ def subsidy_command(base_name: str, year: int, out: str) -> None:
 @click.option("--out", required=True, type=click.Path(dir_okay=False, writable=True))
 def archive_build_command(base_name: str, year: int, out: str) -> None:
     """Write the base's yearly archive ZIP with its SHA-256 manifest."""
-    from server.models import utcnow
-    from server.services.audit import audit
-    from server.services.documents.archive import build_archive
-    from server.services.documents.common import check_year, find_base
 
     try:
         base = find_base(base_name)
@@ -113,7 +111,6 @@ def archive_build_command(base_name: str, year: int, out: str) -> None:
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 def archive_verify_command(path: str) -> None:
     """Exit 0 when every file matches the manifest; otherwise name each file that does not."""
-    from server.services.documents.archive import archive_problems
 
     try:
         problems = archive_problems(Path(path))
@@ -130,7 +127,6 @@ def archive_verify_command(path: str) -> None:
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 def assessment_import_command(path: str) -> None:
     """Import results from XLSX (columns 班次, 身份证号, 结果, 考核日期, 证书编号); all or nothing."""
-    from server.services.assessment import import_results_xlsx
 
     recorded, errors = import_results_xlsx(Path(path))
     if errors:

@@ -6,6 +6,7 @@ import click
 from flask.cli import AppGroup
 
 from server.extensions import db
+from server.services.media_store import expire_uploads
 
 media_cli = AppGroup("media", help="Media files and uploads.")
 
@@ -13,7 +14,6 @@ media_cli = AppGroup("media", help="Media files and uploads.")
 @media_cli.command("expire")
 def expire_command():
     """Delete expired uploads and orphan part files."""
-    from server.services.media_store import expire_uploads
 
     count = expire_uploads()
     db.session.commit()

@@ -10,14 +10,15 @@ import click
 from flask import current_app
 
 from server.extensions import db
+from server.services.backup import BackupError, backup, restore
+from server.services.media_store import store
+from server.services.retention import purge_expired_personal_data
 
 
 @click.command("backup")
 @click.argument("path", type=click.Path(path_type=Path))
 def backup_command(path: Path) -> None:
     """Back up the database and the media (local folder or S3 bucket) into the folder PATH."""
-    from server.services.backup import BackupError, backup
-    from server.services.media_store import store
 
     try:
         manifest = backup(path, current_app.config["SQLALCHEMY_DATABASE_URI"], store())
@@ -31,8 +32,6 @@ def backup_command(path: Path) -> None:
 @click.argument("path", type=click.Path(path_type=Path, exists=True, file_okay=False))
 def restore_command(path: Path) -> None:
     """Restore the database and the media (local folder or S3 bucket) from the backup folder PATH."""
-    from server.services.backup import BackupError, restore
-    from server.services.media_store import store
 
     try:
         restore(path, current_app.config["SQLALCHEMY_DATABASE_URI"], store())
@@ -48,7 +47,6 @@ def restore_command(path: Path) -> None:
 @click.option("--dry-run", is_flag=True, help="Only count what would be purged")
 def purge_command(today, dry_run: bool) -> None:
     """Erase trainees' personal data once every class they were in is past the retention period."""
-    from server.services.retention import purge_expired_personal_data
 
     as_of = today.date() if today else date.today()
     count = purge_expired_personal_data(as_of, current_app.config["RETENTION_YEARS"], dry_run=dry_run)

@@ -8,6 +8,8 @@ import sys
 import click
 from flask.cli import AppGroup
 
+from server.services.roster import RosterReadError, check_roster, read_roster
+
 roster_cli = AppGroup("roster", help="Roster spreadsheets (花名册).")
 
 
@@ -18,7 +20,6 @@ roster_cli = AppGroup("roster", help="Roster spreadsheets (花名册).")
 @click.option("--details", is_flag=True, help="Add each violation's messages to the output.")
 def check_command(path: str, class_start, details: bool) -> None:
     """Print one JSON object per data row; exit 0 if clean, 1 on any violation, 2 if unreadable."""
-    from server.services.roster import RosterReadError, check_roster, read_roster
 
     try:
         rows = read_roster(path)

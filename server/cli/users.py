@@ -7,8 +7,18 @@ import sys
 import click
 from flask.cli import AppGroup
 
+from schemas.auth import PASSWORD
 from server.errors import ApiError
 from server.extensions import db
+from server.models import User
+from server.services.auth import (
+    change_password,
+    create_user,
+    end_all_sessions,
+    revoke_device_tokens,
+    set_active,
+    user_devices,
+)
 
 users_cli = AppGroup("users", help="Manage users.")
 
@@ -24,7 +34,6 @@ users_cli = AppGroup("users", help="Manage users.")
 @click.option("--display-name", default="")
 def create_user_command(username, password, role, county_name, base_name, display_name):
     """Create a user. An inspector without --county is a city inspector (every county)."""
-    from server.services.auth import create_user
 
     try:
         user = create_user(username, password, role, county_name=county_name,
@@ -40,7 +49,6 @@ def create_user_command(username, password, role, county_name, base_name, displa
 def _user_or_exit(username: str):
     from sqlalchemy import select
 
-    from server.models import User
 
     user = db.session.scalar(select(User).where(User.username == username))
     if user is None:
@@ -57,8 +65,6 @@ def password_command(username, password):
     """Set a user's password; every page session and device token of the user ends."""
     from marshmallow import ValidationError
 
-    from schemas.auth import PASSWORD
-    from server.services.auth import change_password
 
     try:
         PASSWORD(password)
@@ -75,7 +81,6 @@ def password_command(username, password):
 @click.argument("username")
 def deactivate_command(username):
     """Deactivate a user: no login, and every session and token ends now."""
-    from server.services.auth import set_active
 
     set_active(_user_or_exit(username), False)
     db.session.commit()
@@ -86,7 +91,6 @@ def deactivate_command(username):
 @click.argument("username")
 def activate_command(username):
     """Let a deactivated user log in again (old sessions stay ended)."""
-    from server.services.auth import set_active
 
     set_active(_user_or_exit(username), True)
     db.session.commit()
@@ -97,7 +101,6 @@ def activate_command(username):
 @click.argument("username")
 def devices_command(username):
     """List a user's devices (tokens by device id) and page sessions."""
-    from server.services.auth import user_devices
 
     listing = user_devices(_user_or_exit(username))
     for device in listing["devices"]:
@@ -113,7 +116,6 @@ def devices_command(username):
 @click.option("--device", "device_id", default=None, help="Only this device (default: everything)")
 def revoke_command(username, device_id):
     """Revoke one device of a user, or end every session and token of the user."""
-    from server.services.auth import end_all_sessions, revoke_device_tokens
 
     user = _user_or_exit(username)
     count = (revoke_device_tokens(user, device_id) if device_id else end_all_sessions(user))

@@ -9,12 +9,12 @@ from sqlalchemy import select
 
 from server.extensions import db
 from server.models import Media, Visit
+from server.services.media_store import store
 from sync.canonical import compute_seal
 
 
 def find_tampering() -> list[str]:
     """Return one line per visit or media file that no longer matches its hash."""
-    from server.services.media_store import store
 
     backend = store()
     problems: list[str] = []

@@ -24,6 +24,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from server.extensions import db
+from server.services.changes import new_epoch
 from server.services.media_store import MediaStore
 
 MANIFEST = "manifest.json"
@@ -176,7 +177,6 @@ def start_new_epoch() -> None:
     The restored ledger may be behind what phones were told; their next push reports a gap with
     `resend_from`, and they re-send what they still hold (DESIGN §4).
     """
-    from server.services.changes import new_epoch
 
     db.session.remove()
     db.engine.dispose()

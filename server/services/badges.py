@@ -31,6 +31,9 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 from flask import current_app
 
 from schemas.pull import BadgeKeyDataSchema
+from server.extensions import db
+from server.models import ChangeLog
+from server.services.changes import record_change
 from server.services.plan_versions import roster_version
 
 EPOCH = date(2000, 1, 1)
@@ -201,9 +204,6 @@ def publish_badge_key() -> uuid.UUID:
     """Record the current badge key for every county (pull type `badge_key`); withdraw old keys."""
     from sqlalchemy import func, select
 
-    from server.extensions import db
-    from server.models import ChangeLog
-    from server.services.changes import record_change
 
     entity_id = badge_key_entity_id()
     latest = (select(ChangeLog.entity_id, func.max(ChangeLog.seq).label("seq"))
@@ -221,7 +221,6 @@ def publish_badge_key() -> uuid.UUID:
 
 def ensure_badge_key_published() -> None:
     """Publish the current key once per process and key (pull calls this; phones need the key)."""
-    from server.extensions import db
 
     done = current_app.extensions.setdefault("spotcheck_badge_key_published", set())
     kid = key_id()

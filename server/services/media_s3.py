@@ -35,6 +35,7 @@ from botocore.exceptions import ClientError
 from flask import Response
 from sqlalchemy import select, update
 
+from server.errors import ApiError
 from server.extensions import db
 from server.models import Upload, UploadChunk
 from server.services.media_store import (
@@ -242,8 +243,6 @@ class S3Store(MediaStore):
             found = self.client.get_object(Bucket=self.bucket, Key=self.key(sha256))
         except ClientError as error:
             if _missing(error):
-                from server.errors import ApiError
-
                 raise ApiError("not_found") from None
             raise
         body = found["Body"]

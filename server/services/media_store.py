@@ -24,11 +24,11 @@ import struct
 import tempfile
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from flask import Flask, Response, current_app, has_app_context, send_file
 from PIL import Image
@@ -39,7 +39,6 @@ from server.extensions import db
 from server.models import Media, Upload, utcnow
 
 MIMES = ("image/jpeg", "image/png", "video/mp4", "video/webm")
-STORAGES = ("local", "s3")
 # Enough leading bytes to recognise every accepted type (WebM's DocType sits near byte 30).
 HEAD_BYTES = 64
 READ_SIZE = 1 << 20
@@ -142,19 +141,18 @@ class MediaStore(ABC):
         """Delete the bytes of uploads whose id is not in `live`; return how many."""
 
 
-def init_media_store(app: Flask) -> None:
-    """Build the configured backend once per app (MEDIA_STORAGE: local | s3)."""
-    kind = app.config.get("MEDIA_STORAGE") or "local"
-    if kind not in STORAGES:
-        raise ValueError(f"MEDIA_STORAGE must be one of {', '.join(STORAGES)}, not {kind!r}")
-    if kind == "s3":
-        from server.services.media_s3 import S3Store
+def local_store(config: Mapping[str, Any]) -> LocalStore:
+    """Build the file-system backend of MEDIA_DIR."""
+    Path(config["MEDIA_DIR"]).mkdir(parents=True, exist_ok=True)
+    return LocalStore(Path(config["MEDIA_DIR"]))
 
-        backend: MediaStore = S3Store.from_config(app.config)
-    else:
-        Path(app.config["MEDIA_DIR"]).mkdir(parents=True, exist_ok=True)
-        backend = LocalStore(Path(app.config["MEDIA_DIR"]))
-    app.extensions[_EXTENSION_KEY] = backend
+
+def init_media_store(app: Flask, backends: Mapping[str, Callable[[Mapping[str, Any]], MediaStore]]) -> None:
+    """Build the configured backend once per app (MEDIA_STORAGE names one of `backends`)."""
+    kind = app.config.get("MEDIA_STORAGE") or "local"
+    if kind not in backends:
+        raise ValueError(f"MEDIA_STORAGE must be one of {', '.join(backends)}, not {kind!r}")
+    app.extensions[_EXTENSION_KEY] = backends[kind](app.config)
 
 
 def store() -> MediaStore:

@@ -5,8 +5,8 @@ Change sequence numbers are allocated under a row lock held until commit
 below it is committed and readable. A page therefore never skips a change that commits later.
 
 Each entity appears once per pull, with its current state (serialised at read time) and the
-op of its latest change (the shapes are in schemas/pull.py). Serialisers are registered per type in SERIALISERS; another module
-adds a type with `register_serialiser("badge_key", fn)`.
+op of its latest change (the shapes are in schemas/pull.py). The serialiser of each entity type
+is listed by name in SERIALISERS.
 """
 
 from __future__ import annotations
@@ -44,19 +44,14 @@ from server.models import (
     User,
     VisitReview,
 )
+from server.services.badges import ensure_badge_key_published, serialise_badge_key
 from server.services.changes import STATE_ID, ensure_sync_state
 from server.services.scope import county_filter
 from server.services.team_checks import check_visits
 from sync.cursor import Cursor, CursorError, decode_cursor, encode_cursor, scope_fingerprint
 
 Serialiser = Callable[[uuid.UUID], dict[str, Any] | None]
-SERIALISERS: dict[str, Serialiser] = {}
 PULL_ROLES = ("inspector", "county_admin", "city_admin")
-
-
-def register_serialiser(entity_type: str, serialiser: Serialiser) -> None:
-    """Make an entity type pullable: serialiser(entity_id) -> data, or None when it is gone."""
-    SERIALISERS[entity_type] = serialiser
 
 
 def _county(entity_id: uuid.UUID) -> dict[str, Any] | None:
@@ -109,17 +104,18 @@ def _visit_review(entity_id: uuid.UUID) -> dict[str, Any] | None:
         "visit_ids": [v.id for v in check_visits(review.visit)], "at": review.at})
 
 
-def _badge_key(entity_id: uuid.UUID) -> dict[str, Any] | None:
-    from server.services.badges import serialise_badge_key
-
-    return serialise_badge_key(entity_id)
-
-
-for _name, _fn in [("county", _county), ("base", _base), ("site", _site), ("teacher", _teacher),
-                   ("training_class", _training_class), ("plan_version", _plan_version),
-                   ("assignment", _assignment), ("visit_review", _visit_review),
-                   ("badge_key", _badge_key)]:
-    register_serialiser(_name, _fn)
+# Entity type -> its serialiser, written out: a new pullable type is added here, by name.
+SERIALISERS: dict[str, Serialiser] = {
+    "county": _county,
+    "base": _base,
+    "site": _site,
+    "teacher": _teacher,
+    "training_class": _training_class,
+    "plan_version": _plan_version,
+    "assignment": _assignment,
+    "visit_review": _visit_review,
+    "badge_key": serialise_badge_key,
+}
 
 
 def scope_of(user: User) -> str:
@@ -156,7 +152,6 @@ def pull(user: User, cursor_text: str | None, limit: int) -> dict[str, Any]:
         ensure_sync_state()
         db.session.commit()  # the epoch must outlive this request, or every cursor resets
     # Phones verify badges offline with the bureau's public key: make sure it is in the log.
-    from server.services.badges import ensure_badge_key_published
 
     ensure_badge_key_published()
     state = ensure_sync_state()

@@ -11,6 +11,7 @@ from server.extensions import db
 from server.models import Enrollment, PlanVersion, Trainee, TrainingClass, utcnow
 from server.models.plans import Plan
 from server.services.audit import audit
+from server.services.pii import encrypt_id_number
 
 MIN_RETENTION_YEARS = 5  # R12: archives are kept at least 5 years
 
@@ -46,7 +47,6 @@ def purge_expired_personal_data(today: date, retention_years: int, *, dry_run: b
     ).all()
     if dry_run:
         return len(trainees)
-    from server.services.pii import encrypt_id_number
 
     now = utcnow()
     for trainee in trainees:

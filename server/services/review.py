@@ -44,6 +44,7 @@ from server.services.changes import publish_visit_review
 from server.services.clock import local_day_start, local_today, to_local
 from server.services.coverage import check_status, due_bucket, flag_code, visit_issues
 from server.services.draw import county_inspectors
+from server.services.media_store import sniff_mime, store, store_bytes
 from server.services.plan_versions import class_version_in_force
 from server.services.scope import (
     REVIEWER_ROLES,
@@ -418,7 +419,6 @@ def sniff_answer_mime(data: bytes) -> str | None:
     """JPEG, PNG or PDF by their leading bytes (the only kinds an answer may carry)."""
     if data.startswith(b"%PDF-"):
         return "application/pdf"
-    from server.services.media_store import sniff_mime
 
     kind = sniff_mime(data)
     return kind if kind in ANSWER_MIMES else None
@@ -426,7 +426,6 @@ def sniff_answer_mime(data: bytes) -> str | None:
 
 def store_media_bytes(data: bytes, mime: str, user: User | None) -> str:
     """Store bytes content-addressed (once) with a Media row; return the SHA-256."""
-    from server.services.media_store import store_bytes
 
     return store_bytes(data, mime, user.id if user else None)
 
@@ -544,7 +543,6 @@ def media_file(user: User, sha256: str, *, visit: Visit | None = None,
     Visit photos and signatures are for reviewers only; answer files for the rectification's
     reviewers and its base. Anything else is not found.
     """
-    from server.services.media_store import store
 
     if visit is not None:
         allowed = is_reviewer(user) and can_see_visit(user, visit) \

@@ -30,6 +30,7 @@ from server.services.idcard import (
     is_valid_id_number,
     normalise_id_number,
 )
+from server.services.pii import decrypt_id_number
 
 RULE_CODES = (
     "R1.quota_exceeded",
@@ -317,7 +318,6 @@ def check_trainee(facts: TraineeFacts, class_start: date, *, row: int | None = N
 
 def facts_from_trainee(trainee: Trainee) -> TraineeFacts:
     """Return the R3 facts of a stored trainee (the ID number is decrypted for the check only)."""
-    from server.services.pii import decrypt_id_number
 
     return TraineeFacts(
         name=trainee.name, id_number=decrypt_id_number(trainee.id_number_enc),

@@ -31,10 +31,19 @@ from sqlalchemy import func, select
 
 from server.errors import ApiError
 from server.extensions import db
-from server.models import ApiToken, FailedLogin, SignIn, Trainee, User, utcnow
+from server.models import (
+    ApiToken,
+    FailedLogin,
+    SignIn,
+    Trainee,
+    TrainingClass,
+    User,
+    utcnow,
+)
 from server.services.audit import audit
 from server.services.badges import class_roster
 from server.services.idcard import normalise_id_number
+from server.services.media_store import sniff_mime, store_bytes
 from server.services.pii import decrypt_id_number
 from server.services.signin_flags import flag_signin, note_refused_attempt
 
@@ -206,7 +215,6 @@ def _roster_misses(visit_id: uuid.UUID, address: str | None) -> tuple[int, int]:
 
 def store_signature(png: bytes) -> str:
     """Store a signature PNG content-addressed (like every medium) and return its SHA-256."""
-    from server.services.media_store import sniff_mime, store_bytes
 
     if len(png) > MAX_SIGNATURE_BYTES or sniff_mime(png) != "image/png":
         raise ApiError("validation_error", errors={"signature": ["a PNG image is required"]})
@@ -260,7 +268,6 @@ def seconds_left(code: SelfCode, now: datetime | None = None) -> int:
 
 def class_name(class_id: uuid.UUID) -> str:
     """Return the class's name for the page heading (empty if the class is unknown)."""
-    from server.models import TrainingClass
 
     training_class = db.session.get(TrainingClass, class_id)
     return training_class.name if training_class else ""

@@ -23,6 +23,7 @@ from server.services.badges import BadgeClaims, verify_badge_token
 from server.services.clock import local_date_of
 from server.services.geo import distance_m
 from server.services.plan_versions import roster_version
+from server.services.push_context import PushContext
 
 SAME_DEVICE = "signin.same_device_multiple"
 DUPLICATE = "signin.duplicate_trainee"
@@ -35,8 +36,6 @@ NOT_ON_ROSTER = "signin.not_on_roster"
 PROXY_FLAGS = (SAME_DEVICE, OUTSIDE, CODE_EXPIRED, RAPID)
 RAPID_SCAN_COUNT = 10  # this many scans in a row ...
 RAPID_SCAN_SECONDS = 1.0  # ... each less than this after the one before: nobody presents so fast
-# Push context cache key: visit id -> the stored visit (or None), loaded once per batch.
-STORED_VISITS = "visits.stored"
 
 
 def _add_flag(signin: SignIn, flag: str) -> bool:
@@ -318,7 +317,8 @@ class PushedSignIn:
         self.flags = list(row["flags"] or [])
 
 
-def flag_pushed_signins(new_signins: list[tuple[dict[str, Any], uuid.UUID]], context: Any) -> None:
+def flag_pushed_signins(new_signins: list[tuple[dict[str, Any], uuid.UUID]],
+                        context: PushContext) -> None:
     """End of a push batch: flag its sign-ins, then raise findings on the visits concerned.
 
     new_signins holds (sign-in row as inserted, class id) pairs; visits concerned are those
@@ -333,12 +333,12 @@ def flag_pushed_signins(new_signins: list[tuple[dict[str, Any], uuid.UUID]], con
         raise_attendance_findings(visit)
 
 
-def stored_visits(context: Any, visit_ids: set[uuid.UUID]) -> list[Visit]:
+def stored_visits(context: PushContext, visit_ids: set[uuid.UUID]) -> list[Visit]:
     """Return the stored visits among visit_ids; the batch's finishers share one load of each.
 
     Only for finishers: by then every visit of the batch is added, so "not stored" stays true.
     """
-    known: dict[uuid.UUID, Visit | None] = context.cache.setdefault(STORED_VISITS, {})
+    known = context.stored_visits
     missing = visit_ids - known.keys()
     if missing:
         found = {v.id: v for v in db.session.scalars(select(Visit).where(Visit.id.in_(missing)))}

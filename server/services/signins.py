@@ -17,14 +17,13 @@ from schemas.fastload import FastLoad
 from schemas.visits import SignInPayloadSchema
 from server.extensions import db
 from server.models import SignIn, Trainee, TrainingClass, Visit
+from server.services.badges import verify_badge_token
+from server.services.push_context import PushContext
 from server.services.scope import can_see_class
-from server.services.sync_store import FINISHERS, PushContext, register_handler
+from server.services.signin_flags import flag_pushed_signins
 from sync.push import Mutation, Outcome, Rejected
 
 _schema = FastLoad(SignInPayloadSchema())  # same schema, walked quickly (hot path of push)
-# Context cache key: (row, class id) of this batch's sign-ins, flagged at the end.
-NEW_SIGNINS = "signin_flags.new"
-TRAINEES_PREFETCHED = "signins.trainees_prefetched"
 
 
 def _load(payload: Any) -> dict[str, Any]:
@@ -37,7 +36,6 @@ def _load(payload: Any) -> dict[str, Any]:
 
 def check_badge(token: str, class_id: uuid.UUID, trainee_id: uuid.UUID | None) -> uuid.UUID:
     """Return the trainee a badge token proves, or reject a forged or foreign badge."""
-    from server.services.badges import verify_badge_token  # written alongside; imported late
 
     claims = verify_badge_token(token)
     if claims is None:
@@ -80,7 +78,7 @@ def create_signin(context: PushContext, mutation: Mutation) -> Outcome:
     }
     context.insert(SignIn, row)
     context.touched_visits.add(data["visit_id"])
-    context.cache.setdefault(NEW_SIGNINS, []).append((row, data["class_id"]))
+    context.new_signins.append((row, data["class_id"]))
     return Outcome()
 
 
@@ -96,8 +94,8 @@ def _in_scope(context: PushContext, class_id: uuid.UUID, visit_id: uuid.UUID) ->
 
     Like visit.submit: a phone of one county must not add evidence to another county's visit.
     """
-    key = ("signin.scope", class_id, visit_id)
-    if key not in context.cache:
+    key = (class_id, visit_id)
+    if key not in context.signin_scope:
         stored_visit_class = select(Visit.class_id).where(Visit.id == visit_id).scalar_subquery()
         with db.session.no_autoflush:  # a look-up must not flush this batch's rows one by one
             # One query: the class, its base (the scope needs it) and the stored visit's class.
@@ -105,25 +103,24 @@ def _in_scope(context: PushContext, class_id: uuid.UUID, visit_id: uuid.UUID) ->
                 select(TrainingClass, stored_visit_class).options(joinedload(TrainingClass.base))
                 .where(TrainingClass.id == class_id)
             ).first()
-        context.cache[key] = (row is not None and can_see_class(context.user, row[0])
-                              and row[1] in (None, class_id))
-    return context.cache[key]
+        context.signin_scope[key] = (row is not None and can_see_class(context.user, row[0])
+                                     and row[1] in (None, class_id))
+    return context.signin_scope[key]
 
 
 def _trainee_exists(context: PushContext, trainee_id: uuid.UUID) -> bool:
-    key = ("trainee", trainee_id)
-    if key not in context.cache and TRAINEES_PREFETCHED not in context.cache:
+    if trainee_id not in context.trainee_known and not context.trainees_prefetched:
         _prefetch_trainees(context)
-    if key not in context.cache:
+    if trainee_id not in context.trainee_known:
         with db.session.no_autoflush:  # a look-up must not flush this batch's rows one by one
-            context.cache[key] = db.session.scalar(
+            context.trainee_known[trainee_id] = db.session.scalar(
                 select(Trainee.id).where(Trainee.id == trainee_id)) is not None
-    return context.cache[key]
+    return context.trainee_known[trainee_id]
 
 
 def _prefetch_trainees(context: PushContext) -> None:
     """Look up every trainee the batch's sign-ins name in one query, not one query each."""
-    context.cache[TRAINEES_PREFETCHED] = True
+    context.trainees_prefetched = True
     named: set[uuid.UUID] = set()
     for mutation in context.batch:
         payload = mutation.payload
@@ -142,7 +139,7 @@ def _prefetch_trainees(context: PushContext) -> None:
         else:
             found = set(db.session.scalars(select(Trainee.id).where(known)))
     for trainee_id in named:
-        context.cache[("trainee", trainee_id)] = trainee_id in found
+        context.trainee_known[trainee_id] = trainee_id in found
 
 
 def _gps_json(gps: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -153,10 +150,5 @@ def _gps_json(gps: dict[str, Any] | None) -> dict[str, Any] | None:
 
 def flag_new_signins(context: PushContext) -> None:
     """End of batch: anti-proxy flags on its sign-ins, attendance findings on their visits."""
-    from server.services.signin_flags import flag_pushed_signins
+    flag_pushed_signins(context.new_signins, context)
 
-    flag_pushed_signins(context.cache.get(NEW_SIGNINS, []), context)
-
-
-register_handler("signin.create", create_signin)
-FINISHERS.append(flag_new_signins)

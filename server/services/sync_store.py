@@ -1,4 +1,4 @@
-"""Push over SQL: the ledger store behind sync.apply_push, the handler registry, one commit.
+"""Push over SQL: the ledger store behind sync.apply_push, the handler list, one commit.
 
 A batch runs in one transaction: every ledger row commits together with its effect, or nothing
 does. Two modes keep it both safe and fast:
@@ -12,13 +12,10 @@ does. Two modes keep it both safe and fast:
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from flask import current_app
@@ -28,60 +25,29 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from server.errors import ApiError
 from server.extensions import db
 from server.models import SyncLedger, User, utcnow
+from server.services import signins, visits
+from server.services.push_context import PushContext
 from sync.push import LedgerEntry, Mutation, Outcome, PushResponse, Rejected, Result, apply_push
 
 ATTEMPTS = 4
 
 
-@dataclass
-class PushContext:
-    """What a handler may know about the push it is part of."""
-
-    user: User
-    device_id: str
-    received_at: datetime
-    # Visits whose sign-ins arrived in this batch: their attendance is judged again at the end.
-    touched_visits: set[uuid.UUID] = field(default_factory=set)
-    # Look-ups repeated within a batch (e.g. the same trainees); the ORM's identity map is weak.
-    cache: dict[Any, Any] = field(default_factory=dict)
-    careful: bool = False
-    # The whole batch, so a handler can look up what all of its mutations need in one query.
-    batch: Sequence[Mutation] = ()
-    # Rows of plain inserts, written together (one executemany per table) before they are read.
-    inserts: dict[Any, list[dict[str, Any]]] = field(default_factory=dict)
-    # The batch's ids as the schema parsed them, so each id string is parsed once per batch.
-    uuids: dict[str, uuid.UUID] = field(default_factory=dict)
-
-    def uuid_of(self, value: str) -> uuid.UUID:
-        """Return the UUID of an id string (already parsed when it came with the batch)."""
-        known = self.uuids.get(value)
-        return known if known is not None else uuid.UUID(value)
-
-    def insert(self, model: Any, row: dict[str, Any]) -> None:
-        """Insert a row: at once inside the careful retry's savepoint, else with the batch."""
-        if self.careful:
-            db.session.execute(insert(model.__table__), [row])
-        else:
-            self.inserts.setdefault(model, []).append(row)
-
-    def write_inserts(self) -> None:
-        """Write the queued rows; call before reading what this batch may have written."""
-        for model, rows in self.inserts.items():
-            if rows:
-                db.session.execute(insert(model.__table__), rows)
-        self.inserts.clear()
-
-
 ContextHandler = Callable[[PushContext, Mutation], Outcome]
-# Mutation type -> handler. Other modules may register more types here.
-HANDLERS: dict[str, ContextHandler] = {}
-# Run at the end of a batch, before the commit (e.g. re-judging visits whose sign-ins came late).
-FINISHERS: list[Callable[[PushContext], None]] = []
-
-
-def register_handler(mutation_type: str, handler: ContextHandler) -> None:
-    """Make a mutation type pushable."""
-    HANDLERS[mutation_type] = handler
+# Mutation type -> its handler. A new type is added here, by name: nothing registers itself.
+HANDLERS: dict[str, ContextHandler] = {
+    "signin.create": signins.create_signin,
+    "visit.submit": visits.submit_visit,
+}
+# End-of-batch steps, run in this order after every mutation of the batch is applied and its
+# queued rows are written, before the ledger rows and the one commit:
+# 1. flag the batch's sign-ins (代签 and the like) and raise attendance findings on their visits;
+# 2. judge attendance again for visits whose sign-ins came in this batch (late sign-ins).
+# Both read the same stored visits once (PushContext.stored_visits); neither depends on the
+# other's writes, and the order is fixed here so it never depends on which module loaded first.
+FINISHERS: tuple[Callable[[PushContext], None], ...] = (
+    signins.flag_new_signins,
+    visits.rejudge_touched_visits,
+)
 
 
 class SqlStore:
@@ -91,7 +57,6 @@ class SqlStore:
         self.context = context
         self.careful = careful
         self.rows: list[dict[str, Any]] = []
-        self.hang_after = int(current_app.config.get("SYNC_TEST_HANG_AFTER") or 0)
 
     def last_seq(self, device_id: str) -> int:
         """Return the highest recorded seq of the device."""
@@ -155,8 +120,6 @@ class SqlStore:
             "status": result.status, "result": result.to_dict(),
             "created_at": self.context.received_at,
         })
-        if self.hang_after and len(self.rows) >= self.hang_after:
-            self._hang()
 
     def finish(self) -> None:
         """Run the batch finishers and write the ledger rows (in the same transaction)."""
@@ -166,15 +129,6 @@ class SqlStore:
         if self.rows:
             db.session.execute(insert(SyncLedger.__table__), self.rows)
         db.session.flush()
-
-    def _hang(self) -> None:
-        # Test hook only (SYNC_TEST_HANG_AFTER): stop mid-batch with the writes flushed but not
-        # committed, tell the test where we are, and wait to be killed.
-        self.finish()
-        marker = current_app.config.get("SYNC_TEST_HANG_MARKER")
-        if marker:
-            Path(marker).write_text("hanging\n")
-        threading.Event().wait()
 
 
 def _is_retryable(error: Exception) -> bool:
@@ -211,7 +165,6 @@ def push(
     commit: bool = True,
 ) -> PushResponse:
     """Apply one device's batch exactly once per seq, in one transaction; return the results."""
-    _load_handlers()
     uuids: dict[str, uuid.UUID] = {}
     batch = [to_mutation(m, uuids) for m in mutations]
     last_error: Exception | None = None
@@ -237,9 +190,3 @@ def push(
 
 def _bind(handler: ContextHandler, context: PushContext) -> Callable[[Mutation], Outcome]:
     return lambda mutation: handler(context, mutation)
-
-
-def _load_handlers() -> None:
-    # Imported here, not at the top: the handler modules import this one to register.
-    import server.services.signins  # noqa: F401
-    import server.services.visits  # noqa: F401

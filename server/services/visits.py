@@ -32,9 +32,9 @@ from server.services.attendance import roster_ids, visit_sign_ins
 from server.services.beside_plan import JUDGED_SESSION_KEY, judged_version
 from server.services.clock import zone_name
 from server.services.plan_versions import class_version_in_force
+from server.services.push_context import PushContext
 from server.services.scope import REVIEWER_ROLES, can_see_class, scope_visits
 from server.services.signin_flags import stored_visits
-from server.services.sync_store import FINISHERS, PushContext, register_handler
 from server.services.team_checks import complete_assignment, lead_visit_of
 from sync.canonical import seal_matches
 from sync.judge import (
@@ -250,6 +250,3 @@ def list_visits(user: User, class_id: uuid.UUID | None, since: datetime | None) 
         "flags": list(v.flags or []), "media_complete": complete[v.id],
     } for v in visits]
 
-
-register_handler("visit.submit", submit_visit)
-FINISHERS.append(rejudge_touched_visits)

@@ -38,14 +38,15 @@ def free_port() -> int:
 class ServerProcess:
     """`flask run` of wsgi.py on a free port, with the environment given."""
 
-    def __init__(self, database_url: str, tmp_path: Path, port: int | None = None, **env: str) -> None:
+    def __init__(self, database_url: str, tmp_path: Path, port: int | None = None,
+                 app: str = "wsgi", **env: str) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         environment = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "test-secret",
                        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1",
                        "MEDIA_DIR": str(tmp_path / "media"), **env}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "flask", "--app", "wsgi", "run", "--no-reload",
+            [sys.executable, "-m", "flask", "--app", app, "run", "--no-reload",
              "--host", "127.0.0.1", "--port", str(self.port)],
             cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_until(self.ready, what="the server to listen")
@@ -83,8 +84,8 @@ def test_sigkill_mid_batch_then_restart_then_retry_applies_exactly_once(tmp_path
                             site=site)
 
         marker = tmp_path / "hanging"
-        server = ServerProcess(url, tmp_path, SYNC_TEST_HANG_AFTER="4",
-                               SYNC_TEST_HANG_MARKER=str(marker))
+        server = ServerProcess(url, tmp_path, app="tests.sync.hanging_server", HANG_AFTER="4",
+                               HANG_MARKER=str(marker))
         try:
             device = SyncClient(HttpTransport(server.url, timeout=60), "phone-crash")
             assert device.login("inspector_a", TEST_PASSWORD) == 200

@@ -1,0 +1,67 @@
+"""What a push handler and an end-of-batch step know about the batch they are part of.
+
+Typed fields, one per thing the batch shares (no string-keyed cache): who pushes, from which
+device, when; the rows queued for one insert per table; and the look-ups the handlers and the
+end-of-batch steps (listed in services/sync_store.py) make once per batch.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert
+
+from server.extensions import db
+from server.models import User, Visit
+from sync.push import Mutation
+
+
+@dataclass
+class PushContext:
+    """One batch of one device, as the handlers and end-of-batch steps see it."""
+
+    user: User
+    device_id: str
+    received_at: datetime
+    # The careful retry (a savepoint per mutation) rather than the fast first try.
+    careful: bool = False
+    # The whole batch, so a handler can look up what all of its mutations need in one query.
+    batch: Sequence[Mutation] = ()
+    # Rows of plain inserts, written together (one executemany per table) before they are read.
+    inserts: dict[Any, list[dict[str, Any]]] = field(default_factory=dict)
+    # The batch's ids as the schema parsed them, so each id string is parsed once per batch.
+    uuids: dict[str, uuid.UUID] = field(default_factory=dict)
+    # Visits whose sign-ins arrived in this batch: their attendance is judged again at the end.
+    touched_visits: set[uuid.UUID] = field(default_factory=set)
+    # This batch's sign-ins as inserted, with their class: flagged at the end of the batch.
+    new_signins: list[tuple[dict[str, Any], uuid.UUID]] = field(default_factory=list)
+    # (class id, visit id) -> may this user add a sign-in there (signin.create's scope check).
+    signin_scope: dict[tuple[uuid.UUID, uuid.UUID], bool] = field(default_factory=dict)
+    # trainee id -> exists; filled for the whole batch at the first sign-in.
+    trainee_known: dict[uuid.UUID, bool] = field(default_factory=dict)
+    trainees_prefetched: bool = False
+    # visit id -> the stored visit (None: not stored), loaded once for the end-of-batch steps.
+    stored_visits: dict[uuid.UUID, Visit | None] = field(default_factory=dict)
+
+    def uuid_of(self, value: str) -> uuid.UUID:
+        """Return the UUID of an id string (already parsed when it came with the batch)."""
+        known = self.uuids.get(value)
+        return known if known is not None else uuid.UUID(value)
+
+    def insert(self, model: Any, row: dict[str, Any]) -> None:
+        """Insert a row: at once inside the careful retry's savepoint, else with the batch."""
+        if self.careful:
+            db.session.execute(insert(model.__table__), [row])
+        else:
+            self.inserts.setdefault(model, []).append(row)
+
+    def write_inserts(self) -> None:
+        """Write the queued rows; call before reading what this batch may have written."""
+        for model, rows in self.inserts.items():
+            if rows:
+                db.session.execute(insert(model.__table__), rows)
+        self.inserts.clear()
