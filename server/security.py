@@ -91,7 +91,6 @@ def init_security(app: Flask) -> None:
     def load_user(user_id: str):
         # A signed cookie is not enough: its session must be live on the server (not logged out,
         # same password, account active), so a cookie replayed after logout opens nothing.
-
         return resolve_web_session(session.get(SESSION_ID_KEY), user_id)
 
     @app.after_request
