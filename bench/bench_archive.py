@@ -2,7 +2,8 @@
 
 Seeds a fresh instance with the demo data (`flask demo load`), adds MEDIA_MB of video-sized
 files (random bytes, so nothing compresses) as the files of a base's answer to a rectification
-of one visit of the demo base (the archive carries them as media, the PDF does not draw them), starts the app under
+of one visit of the demo base (the archive carries them as media, the PDF does not draw them),
+starts the app under
 gunicorn (one worker, one thread, so the worker is the one process that builds the ZIP), logs in
 as the city reviewer and downloads `GET /documents/bases/<id>/<year>/archive.zip`, reading the
 answer in 1 MB pieces and throwing them away. Reports the worker's peak resident memory (VmHWM
@@ -50,7 +51,8 @@ shas = []
 with app.app_context():
     base = db.session.get(TrainingBase, db.session.get(User, db.session.execute(
         db.select(User.id).where(User.username == 'base')).scalar_one()).base_id)
-    visit = db.session.execute(db.select(Visit).join(TrainingClass, Visit.class_id == TrainingClass.id)
+    visit = db.session.execute(
+        db.select(Visit).join(TrainingClass, Visit.class_id == TrainingClass.id)
         .where(TrainingClass.base_id == base.id).order_by(Visit.started_at)).scalars().first()
     root = app.config['MEDIA_DIR']
     for i in range({total_mb} // {file_mb} + 1):
@@ -66,7 +68,8 @@ with app.app_context():
         order_text='bench', status='answered', response_text='videos',
         response_media=[{{'sha256': s, 'mime': 'video/mp4'}} for s in shas], created_by_id=city.id))
     db.session.commit()
-    print(json.dumps({{'base_id': str(base.id), 'year': visit.training_class.start_date.year, 'shas': shas}}))
+    print(json.dumps({{'base_id': str(base.id), 'year': visit.training_class.start_date.year,
+                      'shas': shas}}))
 """
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=instance.env(), check=True,
                          capture_output=True, text=True).stdout
@@ -139,7 +142,8 @@ def main() -> int:
             log.close()
         with zipfile.ZipFile(out) as zf:
             manifest = json.loads(zf.read("manifest.json"))
-        listed = {n.split("/")[1].split(".")[0] for n in manifest["files"] if n.startswith("media/")}
+        listed = {n.split("/")[1].split(".")[0] for n in manifest["files"]
+                  if n.startswith("media/")}
         assert set(shas) <= listed, "the archive is missing added media"
         figures = {
             "media_files": len(shas), "media_mb": round(media_bytes / 1e6, 1),

@@ -1,4 +1,6 @@
-"""Media: a ~5 MB JPEG over tus in 512 KB chunks (creation + every PATCH, completion checks included)."""
+"""Media: a ~5 MB JPEG over tus in 512 KB chunks (creation + every PATCH, completion checks
+included).
+"""
 
 from __future__ import annotations
 

@@ -32,7 +32,8 @@ WORKERS = 2
 THREADS = 4
 
 
-PG_URL = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/spotcheck_bench")
+PG_URL = os.environ.get("BENCH_PG_URL",
+                        "postgresql+psycopg://postgres@127.0.0.1:5432/spotcheck_bench")
 
 
 @dataclass
@@ -65,7 +66,8 @@ class Instance:
 
 @contextlib.contextmanager
 def fresh_instance(postgres: str = "") -> Iterator[Instance]:
-    """Yield an empty instance dir (and an empty PostgreSQL database if asked), removed afterwards."""
+    """Yield an empty instance dir (and an empty PostgreSQL database if asked), removed afterwards.
+    """
     with tempfile.TemporaryDirectory(prefix="spotcheck-bench-") as tmp:
         if postgres:
             _recreate_pg_database(postgres)

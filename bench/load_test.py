@@ -3,7 +3,8 @@
 Simulates N inspectors (default 200) against gunicorn (2 workers by default) on PostgreSQL at
 127.0.0.1. Each inspector has logged in the day before (timed apart: scrypt is slow on purpose);
 in the morning each pulls its scope page by page, uploads 3 photos through tus, pushes a sealed
-visit plus its sign-ins, then retries the same push as a phone would after a lost response. Afterwards it counts rows to show that nothing was lost or duplicated.
+visit plus its sign-ins, then retries the same push as a phone would after a lost response.
+Afterwards it counts rows to show that nothing was lost or duplicated.
 
     .venv/bin/python bench/load_test.py [--inspectors 200] [--concurrency 40] [--workers 2]
 
@@ -121,7 +122,8 @@ class Recorder:
             if response.status_code not in ok:
                 self.errors[kind] += 1
                 if len(self.error_samples) < 20:
-                    self.error_samples.append(f"{kind}: {response.status_code} {response.text[:300]}")
+                    self.error_samples.append(f"{kind}: {response.status_code} "
+                                              f"{response.text[:300]}")
         return response
 
 
@@ -149,7 +151,8 @@ def run_inspector(base: str, username: str, token: str, facts: dict, rec: Record
     photos = []
     for data in photos_taken:
         sha = hashlib.sha256(data).hexdigest()
-        meta = f"sha256 {base64.b64encode(sha.encode()).decode()},mime {base64.b64encode(b'image/jpeg').decode()}"
+        meta = (f"sha256 {base64.b64encode(sha.encode()).decode()},"
+                f"mime {base64.b64encode(b'image/jpeg').decode()}")
         created = rec.timed("upload_create", http.post, f"{base}/api/v1/media/uploads", headers={
             "Tus-Resumable": "1.0.0", "Upload-Length": str(len(data)), "Upload-Metadata": meta})
         location = created.headers.get("Location")
@@ -180,7 +183,8 @@ def run_inspector(base: str, username: str, token: str, facts: dict, rec: Record
         "signatures": [], "photos": photos,
     }
     payload["seal"] = compute_seal(payload)
-    mutations.append({"mutation_id": str(uuid.uuid4()), "seq": len(mutations) + 1, "type": "visit.submit",
+    mutations.append({"mutation_id": str(uuid.uuid4()), "seq": len(mutations) + 1,
+                      "type": "visit.submit",
                       "entity_id": visit_id, "client_time": now,
                       "base": {"plan_version_id": facts["versions"]["a"]}, "payload": payload})
     body = {"device_id": device, "mutations": mutations}
@@ -191,7 +195,8 @@ def run_inspector(base: str, username: str, token: str, facts: dict, rec: Record
     if refused or not_replayed:
         with rec.lock:
             rec.errors["push_semantics"] += 1
-            rec.error_samples.append(f"push results: refused {refused[:1]} / not replayed {not_replayed[:1]}")
+            rec.error_samples.append(f"push results: refused {refused[:1]} / not replayed "
+                                     f"{not_replayed[:1]}")
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -237,7 +242,8 @@ def main() -> int:
         started = time.perf_counter()
         with ThreadPoolExecutor(max_workers=args.concurrency) as pool:
             futures = [pool.submit(run_inspector, base, name, token, facts, rec, album[i])
-                       for i, (name, token) in enumerate(zip(facts["inspectors"], tokens, strict=True))]
+                       for i,
+                       (name, token) in enumerate(zip(facts["inspectors"], tokens, strict=True))]
             crashed = sum(1 for f in futures if f.exception(timeout=600) is not None)
         elapsed = time.perf_counter() - started
     finally:
@@ -247,11 +253,13 @@ def main() -> int:
     with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn:
         counts = {table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
                   for table in ("visit", "sign_in", "media", "sync_ledger")}
-        dup_visits = conn.execute("SELECT count(*) FROM (SELECT seal FROM visit GROUP BY seal HAVING count(*) > 1) d").fetchone()[0]
+        dup_visits = conn.execute("SELECT count(*) FROM (SELECT seal FROM visit GROUP BY seal "
+                                  "HAVING count(*) > 1) d").fetchone()[0]
     requests_total = sum(len(v) for k, v in rec.latencies.items() if not k.startswith("login"))
     print(f"# Load test: {args.inspectors} inspectors, concurrency {args.concurrency}, "
           f"gunicorn {args.workers} workers x {args.threads} threads, PostgreSQL")
-    print(f"sync morning: wall time {elapsed:.1f} s, {requests_total} requests, {requests_total / elapsed:.0f} req/s, "
+    print(f"sync morning: wall time {elapsed:.1f} s, {requests_total} requests, "
+          f"{requests_total / elapsed:.0f} req/s, "
           f"{args.inspectors / elapsed:.1f} inspectors/s, crashed inspector scripts {crashed}")
     print("| request | n | p50 ms | p95 ms | p99 ms | mean ms | errors |")
     print("|---|---:|---:|---:|---:|---:|---:|")
@@ -263,7 +271,8 @@ def main() -> int:
     expected = {"visit": args.inspectors, "sign_in": 3 * args.inspectors,
                 "media": 3 * args.inspectors, "sync_ledger": 4 * args.inspectors}
     lost = {k: (counts[k], v) for k, v in expected.items() if counts[k] != v}
-    print("nothing lost or duplicated" if not lost and not dup_visits else f"MISMATCH (got, expected): {lost}")
+    print("nothing lost or duplicated" if not lost and not dup_visits
+          else f"MISMATCH (got, expected): {lost}")
     for sample in rec.error_samples[:10]:
         print("error:", sample)
     errors = sum(rec.errors.values()) + crashed

@@ -1,6 +1,7 @@
 """Run every benchmark in one go (so ratios hold on a noisy machine) and print the figures.
 
-    make bench                      # or: .venv/bin/python bench/run_all.py [--n 10000] [--json out.json]
+    make bench                      # or: .venv/bin/python bench/run_all.py [--n 10000] [--json
+    out.json]
 
 Not a test: it asserts only that the work was really done (every mutation applied, then
 every one replayed; the pulled scope complete; each upload stored), never a time.
@@ -90,7 +91,8 @@ def report(f: dict) -> str:
     if "per_s" in peer:
         ratio = push["per_s"] / peer["per_s"]
         lines.append(
-            f"  peer          PouchDB -> pouchdb-server, {peer['n']} docs of ~{peer['doc_bytes']:.0f} B: "
+            f"  peer          PouchDB -> pouchdb-server, {peer['n']} docs of "
+            f"~{peer['doc_bytes']:.0f} B: "
             f"{peer['per_s']:,.0f} docs/s -> push is {ratio:.2f} x the peer  "
             f"[target >= {TARGETS['push_vs_peer']:.0f}: {ok[ratio >= TARGETS['push_vs_peer']]}]")
     else:

@@ -1,4 +1,6 @@
-"""Seed a fresh instance: one inspector and a pull scope of 50 classes (5,000 trainees, 2,000 sessions)."""
+"""Seed a fresh instance: one inspector and a pull scope of 50 classes (5,000 trainees, 2,000
+sessions).
+"""
 
 from __future__ import annotations
 
@@ -71,8 +73,10 @@ def seed(instance: Instance) -> Seeded:
         serial = 0
         for k in range(CLASSES):
             start = date(2026, 3, 2) + timedelta(days=k)
-            klass = TrainingClass(base=base, occupation=occupation, level=2, name=f"车工技师{k + 1}班",
-                                  start_date=start, end_date=start + timedelta(days=SESSIONS_PER_CLASS),
+            klass = TrainingClass(base=base, occupation=occupation, level=2,
+                                  name=f"车工技师{k + 1}班",
+                                  start_date=start,
+                                  end_date=start + timedelta(days=SESSIONS_PER_CLASS),
                                   head_teacher=theory)
             version = PlanVersion(plan=Plan(training_class=klass), number=1, status="recorded")
             for i, category in enumerate(CATEGORIES[:SESSIONS_PER_CLASS]):

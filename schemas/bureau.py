@@ -145,8 +145,10 @@ class DashboardQuerySchema(StrictSchema):
 class RectificationPageQuerySchema(StrictSchema):
     """The rectification list's filters on the page (the dashboard's chart links to them)."""
 
-    status = fields.String(load_default=None, validate=validate.OneOf(["open", "answered", "closed"]))
-    due = fields.String(load_default=None, validate=validate.OneOf(["overdue", "week", "later", "none"]))
+    status = fields.String(load_default=None,
+                           validate=validate.OneOf(["open", "answered", "closed"]))
+    due = fields.String(load_default=None,
+                        validate=validate.OneOf(["overdue", "week", "later", "none"]))
 
 
 class VisitRowSchema(StrictSchema):
@@ -183,16 +185,21 @@ class SealStateSchema(StrictSchema):
 
 
 class AttendanceSchema(StrictSchema):
-    roster = fields.Integer(required=True, metadata={"description": "trainees on the roster judged against"})
+    roster = fields.Integer(required=True,
+                            metadata={"description": "trainees on the roster judged against"})
     counted = fields.Integer(required=True, allow_none=True,
-                             metadata={"description": "headcount taken on site (null: not recorded)"})
+                             metadata={
+                                 "description": "headcount taken on site (null: not recorded)"})
     signed_in = fields.Integer(required=True,
                                metadata={"description": "distinct roster trainees with a sign-in"})
-    absent = fields.Integer(required=True, metadata={"description": "roster trainees without a sign-in"})
+    absent = fields.Integer(required=True,
+                            metadata={"description": "roster trainees without a sign-in"})
     duplicates = fields.Integer(required=True,
-                                metadata={"description": "repeated scans of a trainee (an anomaly)"})
+                                metadata={
+                                    "description": "repeated scans of a trainee (an anomaly)"})
     unknown = fields.Integer(required=True,
-                             metadata={"description": "sign-ins of persons not on the roster (an anomaly)"})
+                             metadata={"description": "sign-ins of persons not on the roster (an "
+                                                      "anomaly)"})
     anomalies = fields.Integer(required=True, metadata={"description": "duplicates + unknown"})
 
 
@@ -207,9 +214,11 @@ class SignInRowSchema(StrictSchema):
 
 class VisitDetailSchema(VisitRowSchema):
     judged_session_id = fields.UUID(required=True, allow_none=True,
-                                    metadata={"description": "the filed session the visit was judged against"})
+                                    metadata={"description": "the filed session the visit was "
+                                                             "judged against"})
     judged_plan_version_id = fields.UUID(required=True,
-                                         metadata={"description": "the plan version it was judged against"})
+                                         metadata={"description": "the plan version it was judged "
+                                                                  "against"})
     attendance = fields.Nested(AttendanceSchema, required=True)
     comparison = fields.List(fields.Nested(ComparisonRowSchema), required=True)
     seal = fields.Nested(SealStateSchema, required=True)

@@ -114,7 +114,8 @@ class JsonBoolean(fields.Boolean):
 
 
 class CleanDict(fields.Dict):
-    """A JSON object kept as received, refused when it holds control characters or nests too deep."""
+    """A JSON object kept as received, refused when it holds control characters or nests too deep.
+    """
 
     default_error_messages = {"unclean": "Holds control characters or nests too deeply."}
 

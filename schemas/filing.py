@@ -52,7 +52,8 @@ class SessionInSchema(StrictSchema):
     """A session (课次): local date and wall times in Asia/Shanghai."""
 
     lineage_id = fields.UUID(load_default=None, allow_none=True,
-                             metadata={"description": "keep it to mark the same session across versions"})
+                             metadata={"description": "keep it to mark the same session across "
+                                                      "versions"})
     date = fields.Date(required=True, validate=PLAN_DATES)
     start = fields.Time(required=True, format="%H:%M")
     end = fields.Time(required=True, format="%H:%M")
@@ -239,7 +240,8 @@ class ClassSchema(Schema):
     head_teacher = fields.Nested(RefSchema, allow_none=True, required=True)
     versions = fields.List(fields.Nested(VersionSummarySchema), required=True)
     in_force = fields.Nested(VersionSummarySchema, allow_none=True,
-                             metadata={"description": "the latest approved or recorded version"}, required=True)
+                             metadata={"description": "the latest approved or recorded version"},
+                             required=True)
 
 
 class ClassListSchema(Schema):
@@ -263,7 +265,8 @@ class SessionSchema(Schema):
 class RosterRowSchema(Schema):
     """A roster entry with its violations; the ID number only masked."""
 
-    row = fields.Integer(allow_none=True, metadata={"description": "spreadsheet row, when imported"}, required=True)
+    row = fields.Integer(allow_none=True,
+                         metadata={"description": "spreadsheet row, when imported"}, required=True)
     trainee_id = fields.UUID(allow_none=True, required=True)
     name = Text(required=True)
     id_masked = Text(required=True)
@@ -281,7 +284,8 @@ class RosterSchema(Schema):
     """A roster import result or the roster of a version."""
 
     enrolled = fields.Integer(required=True)
-    skipped = fields.Integer(metadata={"description": "rows that could not be enrolled (bad ID, missing field)"}, required=True)
+    skipped = fields.Integer(metadata={"description": "rows that could not be enrolled (bad ID, "
+                                                      "missing field)"}, required=True)
     rows = fields.List(fields.Nested(RosterRowSchema), required=True)
 
 
@@ -300,7 +304,8 @@ class VersionSchema(VersionSummarySchema):
     roster = fields.List(fields.Nested(RosterRowSchema), required=True)
     hours = fields.Nested(HoursSchema, required=True)
     violations = fields.List(fields.Nested(ViolationSchema), required=True)
-    diff = fields.Dict(metadata={"description": "sessions added/removed/changed by lineage, roster, teachers"}, required=True)
+    diff = fields.Dict(metadata={"description": "sessions added/removed/changed by lineage, "
+                                                "roster, teachers"}, required=True)
     approved_by = Text(allow_none=True, required=True)
     recorded_by = Text(allow_none=True, required=True)
 
@@ -317,8 +322,10 @@ class SiteSchema(Schema):
     entered_lat = fields.Float(allow_none=True, required=True)
     entered_lon = fields.Float(allow_none=True, required=True)
     converted_from = Text(allow_none=True,
-                                   metadata={"description": "the datum converted from, null for WGS-84"}, required=True)
-    shift_m = fields.Float(metadata={"description": "distance between the entered and the WGS-84 point"}, required=True)
+                                   metadata={"description": "the datum converted from, null for "
+                                                            "WGS-84"}, required=True)
+    shift_m = fields.Float(metadata={"description": "distance between the entered and the WGS-84 "
+                                                    "point"}, required=True)
 
 
 class SiteListSchema(Schema):
@@ -333,8 +340,10 @@ class TeacherSchema(Schema):
     skill_qualification = Text(required=True)
     certificate_no = Text(required=True)
     phone = Text(required=True)
-    theory_qualified = fields.Boolean(metadata={"description": "R4: may teach theory"}, required=True)
-    practical_qualified = fields.Boolean(metadata={"description": "R4: may teach practical skills"}, required=True)
+    theory_qualified = fields.Boolean(metadata={"description": "R4: may teach theory"},
+                                      required=True)
+    practical_qualified = fields.Boolean(metadata={"description": "R4: may teach practical skills"},
+                                         required=True)
 
 
 class TeacherListSchema(Schema):

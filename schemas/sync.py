@@ -10,7 +10,8 @@ MAX_BATCH = 1000
 
 class MutationBaseSchema(StrictSchema):
     plan_version_id = fields.UUID(allow_none=True, load_default=None,
-                                  metadata={"description": "the plan version the change was made against"})
+                                  metadata={"description": "the plan version the change was made "
+                                                           "against"})
 
 
 class MutationSchema(StrictSchema):
@@ -25,7 +26,8 @@ class MutationSchema(StrictSchema):
                               metadata={"description": "device clock when the push is sent"})
     base = fields.Nested(MutationBaseSchema, load_default=dict)
     # Kept exactly as received: the visit seal is computed over these very values.
-    payload = fields.Dict(required=True, metadata={"description": "checked per type by its handler"})
+    payload = fields.Dict(required=True,
+                          metadata={"description": "checked per type by its handler"})
 
 
 class PushRequestSchema(StrictSchema):
@@ -47,9 +49,11 @@ class MutationResultSchema(StrictSchema):
 
 class PushResponseSchema(StrictSchema):
     results = fields.List(fields.Nested(MutationResultSchema), required=True)
-    last_seq = fields.Integer(required=True, metadata={"description": "the device's last recorded seq"})
+    last_seq = fields.Integer(required=True,
+                              metadata={"description": "the device's last recorded seq"})
     resend_from = fields.Integer(metadata={
-        "description": "on a gap: the next seq the server expects; re-send from it everything still held"})
+        "description": "on a gap: the next seq the server expects; re-send from it everything "
+                       "still held"})
 
 
 class PullQuerySchema(StrictSchema):

@@ -9,7 +9,8 @@ from schemas.common import JsonBoolean, JsonFloat, JsonInteger, StrictSchema, Te
 SHA256 = validate.Regexp(r"^[0-9a-f]{64}$", error="64 lowercase hex digits")
 # Evidence times are real times: a wrong phone clock far off is refused at the door (a smaller
 # error is judged: time check `unverifiable`, flag `clock.skew`, see services/visits.py).
-EVIDENCE_TIMES = validate.Range(min=datetime(2000, 1, 1, tzinfo=UTC), max=datetime(2100, 1, 1, tzinfo=UTC),
+EVIDENCE_TIMES = validate.Range(min=datetime(2000, 1, 1, tzinfo=UTC),
+                                max=datetime(2100, 1, 1, tzinfo=UTC),
                                 error="not a plausible time")
 
 
@@ -26,7 +27,8 @@ class ObservedSchema(StrictSchema):
     teacher_name = Text(allow_none=True, validate=validate.Length(max=64))
     content_matches = JsonBoolean(allow_none=True, load_default=None)
     topic = Text(allow_none=True, validate=validate.Length(max=256))
-    headcount = JsonInteger(allow_none=True, load_default=None, validate=validate.Range(min=0, max=10000))
+    headcount = JsonInteger(allow_none=True, load_default=None,
+                            validate=validate.Range(min=0, max=10000))
 
 
 class FindingSchema(StrictSchema):
@@ -66,13 +68,17 @@ class VisitPayloadSchema(StrictSchema):
     present = fields.List(fields.UUID(), load_default=list, validate=validate.Length(max=1000),
                           metadata={"description": "trainees the inspector marked present"})
     signins = fields.List(fields.UUID(), load_default=list, validate=validate.Length(max=1000))
-    findings = fields.List(fields.Nested(FindingSchema), load_default=list, validate=validate.Length(max=100))
+    findings = fields.List(fields.Nested(FindingSchema), load_default=list,
+                           validate=validate.Length(max=100))
     verdict = Text(required=True,
                             validate=validate.OneOf(["compliant", "issues", "could_not_inspect"]))
-    signatures = fields.List(fields.Nested(SignatureSchema), load_default=list, validate=validate.Length(max=20))
-    photos = fields.List(fields.Nested(PhotoSchema), load_default=list, validate=validate.Length(max=200))
+    signatures = fields.List(fields.Nested(SignatureSchema), load_default=list,
+                             validate=validate.Length(max=20))
+    photos = fields.List(fields.Nested(PhotoSchema), load_default=list,
+                         validate=validate.Length(max=200))
     base_refused = fields.Nested(BaseRefusalSchema, allow_none=True, load_default=None, metadata={
-        "description": "拒签: the base representative refused to sign (no base signature then), and why"})
+        "description": "拒签: the base representative refused to sign (no base signature then), "
+                       "and why"})
     seal = Text(required=True, validate=SHA256)
 
     @validates_schema

@@ -87,7 +87,8 @@ def _value(value: object, lang: str) -> object:
     return value
 
 
-def message(key: str, params: Mapping[str, object] | None = None, *, lang: str | None = None) -> str:
+def message(key: str, params: Mapping[str, object] | None = None, *,
+            lang: str | None = None) -> str:
     """Render a catalogue message (key = namespace.code) with its parameters for people.
 
     Never returns the key itself: a key the catalogue lacks (only ever in old stored data;
@@ -176,7 +177,8 @@ def local_date(value: date | None) -> str:
 
 def init_i18n(app: Flask) -> None:
     """Expose `_`, `local_time` and the language to templates; remember a language switch."""
-    app.jinja_env.globals.update(_=translate, current_language=current_language, message=message, has_message=has_message,
+    app.jinja_env.globals.update(_=translate, current_language=current_language, message=message,
+                                 has_message=has_message,
                                   codes_of=codes_of)
     app.jinja_env.filters["flag_text"] = flag_text
     app.jinja_env.filters["finding_text"] = finding_text

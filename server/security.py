@@ -62,13 +62,15 @@ def secret_problems(config: dict) -> list[str]:
 
         key = serialization.load_pem_private_key(pem.encode(), password=None)
         public = getattr(key, "private_numbers", None)
-        if public and public().private_value == _derived_key(BUILT_IN_SECRET_KEY).private_numbers().private_value:
+        if public and public().private_value == _derived_key(
+            BUILT_IN_SECRET_KEY).private_numbers().private_value:
             problems.append("BADGE_SIGNING_KEY")
     return problems
 
 
 def refuse_builtin_secrets(app: Flask) -> None:
-    """Outside debug and tests, refuse to start with the built-in SECRET_KEY or keys derived from it.
+    """Outside debug and tests, refuse to start with the built-in SECRET_KEY or keys derived from
+    it.
 
     PII_KEY and BADGE_SIGNING_KEY default to keys derived from SECRET_KEY: with the built-in
     secret, anyone could sign a session cookie, decrypt ID numbers and forge badges.

@@ -85,14 +85,16 @@ class GpsFix:
 
 def outside_visit(at: datetime | None, started_at: datetime, ended_at: datetime | None,
                   tolerance: timedelta) -> bool:
-    """True when a capture time lies outside the visit widened by the tolerance (stale or made up)."""
+    """True when a capture time lies outside the visit widened by the tolerance (stale or made up).
+    """
     if at is None:
         return False
     end = ended_at if ended_at is not None and ended_at > started_at else started_at
     return at < started_at - tolerance or at > end + tolerance
 
 
-def implausible_time(started_at: datetime, ended_at: datetime | None, class_start: date, class_end: date,
+def implausible_time(started_at: datetime, ended_at: datetime | None, class_start: date,
+                     class_end: date,
                      received_at: datetime, skew: timedelta, zone: str) -> str | None:
     """Return the reason code when a visit's own times cannot be true, else None.
 
@@ -167,7 +169,8 @@ def judge_time(
     return _check(MISMATCH, "time.outside", figures)
 
 
-def clock_skew(client_time: datetime | None, received_at: datetime, limit: timedelta) -> timedelta | None:
+def clock_skew(client_time: datetime | None, received_at: datetime,
+               limit: timedelta) -> timedelta | None:
     """Return the device clock's offset when it is more than the limit, else None."""
     if client_time is None:
         return None

@@ -152,7 +152,8 @@ class PushResponse:
 
     def to_dict(self) -> dict[str, Any]:
         """Return the wire form (`resend_from` only when the batch hit a gap)."""
-        body: dict[str, Any] = {"results": [r.to_dict() for r in self.results], "last_seq": self.last_seq}
+        body: dict[str, Any] = {"results": [r.to_dict() for r in self.results],
+                                "last_seq": self.last_seq}
         if self.resend_from is not None:
             body["resend_from"] = self.resend_from
         return body

@@ -94,7 +94,8 @@ def api_answers_as_documented():
 
 def pytest_terminal_summary(terminalreporter, config):
     """Say how many API answers were validated against the document in this run."""
-    count = sum(getattr(config, "_api_contract_counts", {}).values()) or api_contract.VALIDATED["responses"]
+    count = sum(getattr(config, "_api_contract_counts",
+                        {}).values()) or api_contract.VALIDATED["responses"]
     terminalreporter.write_line(f"API answers validated against the OpenAPI document: {count}")
 
 
@@ -146,7 +147,8 @@ class ApiHelper:
     def __init__(self, client):
         self.client = client
 
-    def token(self, username: str, password: str = TEST_PASSWORD, device_id: str | None = None) -> str:
+    def token(self, username: str, password: str = TEST_PASSWORD,
+              device_id: str | None = None) -> str:
         response = self.client.post("/api/v1/auth/token", json={
             "username": username, "password": password,
             "device_id": device_id or f"device-{username}",

@@ -61,8 +61,10 @@ def make_trainee(name: str, born: date, serial: int, *, cert_date: date | None =
 
 def make_user(username: str, role: str, county: County | None = None,
               base: TrainingBase | None = None) -> User:
-    user = User(username=username, display_name=username, password_hash=hash_password(TEST_PASSWORD),
-                role=role, county_id=county.id if county else None, base_id=base.id if base else None)
+    user = User(username=username, display_name=username,
+                password_hash=hash_password(TEST_PASSWORD),
+                role=role, county_id=county.id if county else None,
+                base_id=base.id if base else None)
     db.session.add(user)
     return user
 
@@ -104,7 +106,8 @@ def build_world(start: date | None = None) -> World:
     ]:
         county = County(name=name, code=code, kind="county")
         base = TrainingBase(name=base_name, county=county, quota=100)
-        site = Site(base=base, name=f"{base_name}实训楼", address=f"{name}某路1号", lat=lat, lon=lon,
+        site = Site(base=base, name=f"{base_name}实训楼", address=f"{name}某路1号", lat=lat,
+                    lon=lon,
                     radius_m=150)
         theory = Teacher(base=base, name=f"{key}理论老师", professional_title="副高级")
         practical = Teacher(base=base, name=f"{key}实操老师", skill_qualification="高级技师")
@@ -112,7 +115,8 @@ def build_world(start: date | None = None) -> World:
         trainees = [make_trainee(f"{key}学员{i}", date(1990, 1, 1) + timedelta(days=97 * i),
                                  serial=100 + i + (500 if key == "b" else 0)) for i in range(5)]
         w.trainees.extend(trainees)
-        klass, version = make_class(key, base, w.occupation, site, theory, practical, start, trainees)
+        klass, version = make_class(key, base, w.occupation, site, theory, practical, start,
+                                    trainees)
         w.counties[key], w.bases[key], w.sites[key] = county, base, site
         w.teachers[f"{key}_theory"], w.teachers[f"{key}_practical"] = theory, practical
         w.classes[key], w.versions[key] = klass, version

@@ -8,7 +8,8 @@ from server.api import auth, bureau, filing, media, openapi, sync, trainees, vis
 from server.extensions import csrf
 
 # In registration order; each is mounted under /api/v1.
-BLUEPRINTS = [auth.bp, auth.users_bp, bureau.bp, openapi.bp, sync.bp, visits.bp, filing.bp, media.bp, trainees.bp]
+BLUEPRINTS = [auth.bp, auth.users_bp, bureau.bp, openapi.bp, sync.bp, visits.bp, filing.bp,
+              media.bp, trainees.bp]
 
 
 def register_api(app: Flask) -> None:

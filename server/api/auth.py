@@ -95,7 +95,8 @@ def _managed_user(user_id: uuid.UUID):
 
 @users_bp.get("/<uuid:user_id>/devices")
 @token_required("city_admin")
-@api_doc("A user's devices (tokens by device id) and page sessions", responses={200: UserDevicesSchema},
+@api_doc("A user's devices (tokens by device id) and page sessions",
+         responses={200: UserDevicesSchema},
          tags=["auth"])
 def list_devices(user_id: uuid.UUID):
     """List a user's devices and page sessions."""

@@ -122,7 +122,8 @@ def verify_draw(draw_id: uuid.UUID):
 
 @bp.get("/assignments")
 @token_required(*REVIEWER_ROLES)
-@api_doc("Drawn assignments in the caller's scope", responses={200: AssignmentListSchema}, tags=TAGS)
+@api_doc("Drawn assignments in the caller's scope", responses={200: AssignmentListSchema},
+         tags=TAGS)
 def list_assignments():
     """List the assignments of every draw in scope."""
     items = [a for d in draw_service.list_draws(g.user) for a in draw_service.draw_assignments(d)]
@@ -160,7 +161,8 @@ def list_visits():
 
 @bp.get("/visits/<uuid:visit_id>")
 @token_required(*REVIEWER_ROLES)
-@api_doc("One visit beside its filed plan, with the seal's state", responses={200: VisitDetailSchema},
+@api_doc("One visit beside its filed plan, with the seal's state",
+         responses={200: VisitDetailSchema},
          tags=TAGS)
 def get_visit(visit_id: uuid.UUID):
     """Show a visit."""
@@ -246,7 +248,8 @@ def answer_rectification(rectification_id: uuid.UUID):
 
 @bp.post("/rectifications/<uuid:rectification_id>/return")
 @token_required(*REVIEWER_ROLES)
-@api_doc("Send an answer back to the base as not enough (it answers again)", body=RectificationReturnSchema,
+@api_doc("Send an answer back to the base as not enough (it answers again)",
+         body=RectificationReturnSchema,
          responses={200: RectificationOutSchema}, tags=TAGS)
 def return_rectification(rectification_id: uuid.UUID):
     """Return an answered rectification to the base."""

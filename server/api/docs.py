@@ -21,7 +21,8 @@ def api_doc(
     """Describe an endpoint: request, query and header parameters, responses, extra error statuses.
 
     `responses` maps a status to a schema (JSON), to a media type's name (a file), or to None
-    (no body). `headers` maps a request header's name to {"schema": {...}, "required": bool}; `errors` lists
+    (no body). `headers` maps a request header's name to {"schema": {...}, "required": bool};
+    `errors` lists
     error statuses beyond the common ones (e.g. tus's 412 and 460).
     """
 

@@ -1,4 +1,6 @@
-"""Plan filing API (R5/R7): classes, plan versions, sessions, rosters, review moves, sites, teachers."""
+"""Plan filing API (R5/R7): classes, plan versions, sessions, rosters, review moves, sites,
+teachers.
+"""
 
 from __future__ import annotations
 
@@ -125,7 +127,8 @@ def get_version(version_id: uuid.UUID):
          responses={200: VersionSchema}, tags=TAGS)
 def replace_sessions(version_id: uuid.UUID):
     """Replace sessions."""
-    version = filing.replace_sessions(g.user, version_id, _body(SessionsReplaceSchema())["sessions"])
+    version = filing.replace_sessions(g.user, version_id,
+                                      _body(SessionsReplaceSchema())["sessions"])
     db.session.commit()
     return _version(version)
 
@@ -249,7 +252,8 @@ def record(version_id: uuid.UUID):
          responses={200: SiteListSchema}, tags=TAGS)
 def list_sites():
     """List sites."""
-    return SiteListSchema().dump({"sites": [filing.site_view(s) for s in filing.list_sites(g.user)]})
+    return SiteListSchema().dump({"sites": [filing.site_view(s)
+                                            for s in filing.list_sites(g.user)]})
 
 
 @bp.post("/sites")

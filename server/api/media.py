@@ -29,7 +29,8 @@ bp = Blueprint("api_media", __name__, url_prefix="/media")
 TUS_VERSION = "1.0.0"
 TUS_EXTENSIONS = "creation,checksum,expiration,termination"
 OFFSET_STREAM = "application/offset+octet-stream"
-TUS_HEADER = {"Tus-Resumable": {"required": True, "schema": {"type": "string", "enum": [TUS_VERSION]}}}
+TUS_HEADER = {"Tus-Resumable": {"required": True,
+                                "schema": {"type": "string", "enum": [TUS_VERSION]}}}
 TUS_ERRORS = (410, 412, 460)
 # Evidence comes from inspectors' phones; nobody else uploads through tus or asks what is held.
 MEDIA_ROLES = ("inspector",)

@@ -1,6 +1,7 @@
 """Admin commands: `flask --app wsgi <group> <command>`, one module per group.
 
-The groups are listed here by name, in the order `flask --help` shows them; nothing registers itself.
+The groups are listed here by name, in the order `flask --help` shows them; nothing registers
+itself.
 """
 
 from __future__ import annotations

@@ -32,10 +32,12 @@ def create_command(inspectors, class_id, session_id):
 
     try:
         team = [find_inspector(name) for name in inspectors]
-        assignment = create_assignment(_uuid(class_id, "--class"), _uuid(session_id, "--session"), team)
+        assignment = create_assignment(_uuid(class_id, "--class"), _uuid(session_id, "--session"),
+                                       team)
         db.session.commit()
     except ApiError as error:
         db.session.rollback()
         click.echo(f"error: {error.message} {error.errors or ''}", err=True)
         sys.exit(2)
-    click.echo(f"created assignment {assignment.id} on {assignment.date} for {', '.join(inspectors)}")
+    click.echo(f"created assignment {assignment.id} on {assignment.date} for "
+               f"{', '.join(inspectors)}")

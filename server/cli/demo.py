@@ -25,13 +25,15 @@ def logins_command():
     click.echo(f"Demo logins (password for all: {DEMO_PASSWORD}):")
     for username, role, who in DEMO_LOGINS:
         click.echo(f"  {username:<12} {role:<13} {who}")
-    origin = "http://{}:{}".format(os.environ.get("HOST", "127.0.0.1"), os.environ.get("PORT", "5000"))
+    origin = "http://{}:{}".format(os.environ.get("HOST", "127.0.0.1"),
+                                   os.environ.get("PORT", "5000"))
     click.echo("Where each role starts:")
     for who, path, what in START_PAGES:
         click.echo(f"  {who:<29} {origin}{path:<10} {what}")
     site = live_site()
     if site is not None:
-        click.echo(f"For a fully matching visit, give the browser this position (DevTools > Sensors):"
+        click.echo("For a fully matching visit, give the browser this position (DevTools > "
+                   "Sensors):"
                    f"\n  latitude {site.lat}, longitude {site.lon} ({site.name}, geofence "
                    f"{site.radius_m:.0f} m); a session there is in progress now.")
 

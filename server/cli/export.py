@@ -126,7 +126,8 @@ def archive_verify_command(path: str) -> None:
 @assessment_cli.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 def assessment_import_command(path: str) -> None:
-    """Import results from XLSX (columns 班次, 身份证号, 结果, 考核日期, 证书编号); all or nothing."""
+    """Import results from XLSX (columns 班次, 身份证号, 结果, 考核日期, 证书编号); all or nothing.
+    """
 
     recorded, errors = import_results_xlsx(Path(path))
     if errors:

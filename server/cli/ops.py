@@ -31,7 +31,8 @@ def backup_command(path: Path) -> None:
 @click.command("restore")
 @click.argument("path", type=click.Path(path_type=Path, exists=True, file_okay=False))
 def restore_command(path: Path) -> None:
-    """Restore the database and the media (local folder or S3 bucket) from the backup folder PATH."""
+    """Restore the database and the media (local folder or S3 bucket) from the backup folder PATH.
+    """
 
     try:
         restore(path, current_app.config["SQLALCHEMY_DATABASE_URI"], store())
@@ -49,7 +50,8 @@ def purge_command(today, dry_run: bool) -> None:
     """Erase trainees' personal data once every class they were in is past the retention period."""
 
     as_of = today.date() if today else date.today()
-    count = purge_expired_personal_data(as_of, current_app.config["RETENTION_YEARS"], dry_run=dry_run)
+    count = purge_expired_personal_data(as_of, current_app.config["RETENTION_YEARS"],
+                                        dry_run=dry_run)
     if not dry_run:
         db.session.commit()
     click.echo(f"{'would purge' if dry_run else 'purged'} {count} trainees")

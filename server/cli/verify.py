@@ -18,7 +18,8 @@ def find_tampering() -> list[str]:
 
     backend = store()
     problems: list[str] = []
-    for visit in db.session.scalars(select(Visit).order_by(Visit.received_at, Visit.id)).yield_per(200):
+    for visit in db.session.scalars(select(Visit).order_by(Visit.received_at,
+                                                           Visit.id)).yield_per(200):
         payload = visit.payload or {}
         try:
             recomputed = compute_seal(payload)
@@ -26,7 +27,8 @@ def find_tampering() -> list[str]:
             problems.append(f"visit {visit.id}: payload cannot be serialised ({error})")
             continue
         if recomputed != visit.seal or payload.get("seal") != visit.seal:
-            problems.append(f"visit {visit.id}: seal mismatch (stored {visit.seal}, content {recomputed})")
+            problems.append(f"visit {visit.id}: seal mismatch (stored {visit.seal}, content "
+                            f"{recomputed})")
     for media in db.session.scalars(select(Media).order_by(Media.sha256)).yield_per(200):
         actual = backend.sha256_of(media.sha256)
         if actual is None:
@@ -46,6 +48,7 @@ def verify_command() -> None:
     for line in problems:
         click.echo(line, err=True)
     if problems:
-        click.echo(f"verify: {len(problems)} problem(s) in {visits} visits and {files} files", err=True)
+        click.echo(f"verify: {len(problems)} problem(s) in {visits} visits and {files} files",
+                   err=True)
         sys.exit(1)
     click.echo(f"verify: {visits} visits and {files} files intact")

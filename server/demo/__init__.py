@@ -1,4 +1,5 @@
-"""Demo data for `flask --app wsgi demo load` and `demo refresh`; never imported by the product code.
+"""Demo data for `flask --app wsgi demo load` and `demo refresh`; never imported by the product
+code.
 
 The loaders run in this order, each on the same "today" so the demo hangs together: the
 organisations, classes and filed plans first, then the bureau's year (draws, visits, reviews,

@@ -27,10 +27,12 @@ def load_demo_assessments(today: date | None = None) -> int:
         if version is None:
             continue
         assessed_on = min(klass.end_date + timedelta(days=14), today)
-        for index, enrollment in enumerate(sorted(version.enrollments, key=lambda e: str(e.trainee_id))):
+        for index, enrollment in enumerate(sorted(version.enrollments,
+                                                  key=lambda e: str(e.trainee_id))):
             passed = rng.random() < PASS_RATE
             record_result(klass, enrollment.trainee, passed=passed, assessed_on=assessed_on,
-                          certificate_no=f"{assessed_on:%Y}{klass.level}{index + 1:05d}" if passed else "")
+                          certificate_no=f"{assessed_on:%Y}{klass.level}{index + 1:05d}" if passed
+                          else "")
             recorded += 1
     db.session.commit()
     return recorded

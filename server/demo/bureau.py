@@ -170,7 +170,8 @@ def load_demo_bureau(today: date | None = None) -> None:
             accept_visit(county_admin, visit, "现场情况与备案计划一致")
         else:
             open_rectification(county_admin, visit, "deadline",
-                               "抽查发现授课教师与备案教学计划不一致，且 6 名学员缺勤。请于期限内更换为备案教师，"
+                               "抽查发现授课教师与备案教学计划不一致，且 6 "
+                               "名学员缺勤。请于期限内更换为备案教师，"
                                "补齐缺勤学员课时，并提交整改报告及签到表。",
                                deadline=today + timedelta(days=14), today=today)
     db.session.flush()

@@ -1,4 +1,5 @@
-"""Demo data for Weifang (潍人社字〔2020〕62号): counties, the 7 bases of Attachment 1, classes, plans.
+"""Demo data for Weifang (潍人社字〔2020〕62号): counties, the 7 bases of Attachment 1, classes,
+plans.
 
 Dates are relative to the day of loading, so the demo always has classes under way and
 upcoming. Every class has a filed plan that meets R3/R4/R6; one class at 潍坊市技师学院
@@ -122,11 +123,16 @@ SESSION_PLAN = ["politics", "politics"] + [c for pair in zip(["theory"] * 23, ["
     + ["theory"] * 5 + ["politics"]
 POLITICS_TOPICS = ["开班典礼与思想政治教育", "工匠精神与职业道德", "安全生产法规与结业教育"]
 
-SURNAMES = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董潘袁于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
-GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华建国志文斌俊峰鹏辉波宁晨浩宇凯欣雪琳博亮健飞海涛"
+SURNAMES = ("王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董潘袁于蒋蔡余杜"
+            "叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎"
+            "贺顾毛郝龚邵万钱严覃武戴莫孔向汤")
+GIVEN = ("伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华建国志文斌俊峰鹏辉波宁晨浩宇凯欣雪琳博亮"
+         "健飞海涛")
 EMPLOYERS = [
-    ("潍柴动力股份有限公司", "企业"), ("歌尔股份有限公司", "企业"), ("雷沃重工股份有限公司", "企业"),
-    ("山东海化集团有限公司", "企业"), ("盛瑞传动股份有限公司", "企业"), ("山东豪迈机械科技股份有限公司", "企业"),
+    ("潍柴动力股份有限公司", "企业"), ("歌尔股份有限公司", "企业"),
+    ("雷沃重工股份有限公司", "企业"),
+    ("山东海化集团有限公司", "企业"), ("盛瑞传动股份有限公司", "企业"),
+    ("山东豪迈机械科技股份有限公司", "企业"),
     ("孚日集团股份有限公司", "企业"), ("山东晨鸣纸业集团股份有限公司", "企业"),
     ("潍坊市技师学院", "技工院校"), ("潍坊职业学院", "职业院校"),
 ]
@@ -192,7 +198,8 @@ class _Builder:
     def users(self) -> None:
         self.city = create_user("city", DEMO_PASSWORD, "city_admin", display_name="市人社局管理员")
         self.reviewers["奎文区"] = create_user("county", DEMO_PASSWORD, "county_admin",
-                                             county_name="奎文区", display_name="奎文区人社局管理员")
+                                             county_name="奎文区",
+                                               display_name="奎文区人社局管理员")
         create_user("inspector", DEMO_PASSWORD, "inspector", county_name="奎文区",
                     display_name="奎文区抽查员")
         create_user("inspector2", DEMO_PASSWORD, "inspector", county_name="奎文区",
@@ -217,13 +224,15 @@ class _Builder:
         number = synthetic_id_number(county_code, born, self.serial % 1000)
         employer = employer or rng.choice(EMPLOYERS)
         trainee = Trainee(
-            name=rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.randint(1, 2))),
+            name=rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.randint(1,
+                                                                                             2))),
             gender="男" if int(number[16]) % 2 else "女",
             id_number_enc=encrypt_id_number(number), id_number_hash=id_number_hash(number),
             id_masked=mask_id_number(number), birth_date=born,
             education=education or rng.choice(EDUCATIONS), occupation_name=occupation,
             certificate_level="高级工",
-            certificate_date=certified or start - timedelta(days=rng.randint(3 * 366 + 10, 9 * 365)),
+            certificate_date=certified or start - timedelta(days=rng.randint(3 * 366 + 10,
+                                                                             9 * 365)),
             employer=employer[0], employer_kind=employer[1],
             phone=f"13{rng.randint(0, 9)}{rng.randint(10000000, 99999999)}",
         )
@@ -273,7 +282,8 @@ class _Builder:
         v1.submitted_at = submitted
         if state == "returned":
             v1.status = "returned"
-            v1.review_comment = "花名册中有学员不符合报名条件（年龄、文化程度、单位性质、持证年限），请核实后重新报送"
+            v1.review_comment = ("花名册中有学员不符合报名条件（年龄、文化程度、单位性质、"
+                                 "持证年限），请核实后重新报送")
             db.session.flush()
             v2 = self._copy(v1, 2, "")
             return klass, [v1, v2]
@@ -318,7 +328,8 @@ class _Builder:
 
 def _assign_inspections(classes: list[tuple[TrainingClass, PlanVersion]], today: date) -> int:
     """Give the 奎文区 inspector team the morning session of today and the next two days."""
-    team = list(db.session.scalars(select(User).where(User.username.in_(["inspector", "inspector2"]))
+    team = list(db.session.scalars(select(User).where(User.username.in_(["inspector",
+                                                                         "inspector2"]))
                                    .order_by(User.username)))
     made = 0
     for klass, version in classes:
@@ -333,7 +344,8 @@ def _assign_inspections(classes: list[tuple[TrainingClass, PlanVersion]], today:
 
 
 def load_demo_organisations(today: date) -> bool:
-    """Load counties, bases, users, classes and plans into an empty database; False if it is there."""
+    """Load counties, bases, users, classes and plans into an empty database; False if it is there.
+    """
     if db.session.scalar(select(County.id).limit(1)) is not None:
         return False
     builder = _Builder(today)

@@ -91,7 +91,8 @@ def _file_extra_sessions(klass: TrainingClass, version: PlanVersion,
     users = {u.username: u for u in db.session.scalars(
         select(User).where(User.username.in_(["base", "county", "city"])))}
     template = next(s for s in version.sessions if s.category == "theory")
-    draft = filing.start_version(users["base"], klass.id, "演示：增加当前时段的理论课次，便于随时体验抽查")
+    draft = filing.start_version(users["base"], klass.id,
+                                 "演示：增加当前时段的理论课次，便于随时体验抽查")
     site = live_site() or template.site
     for day, start, end in windows:
         filing.add_sessions(users["base"], draft.id, {

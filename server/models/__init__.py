@@ -22,9 +22,12 @@ from server.models.sync import ChangeLog, SyncLedger, SyncState
 from server.models.visits import SignIn, Visit
 
 __all__ = [
-    "ApiToken", "AssessmentResult", "Assignment", "AuditEvent", "CATEGORIES", "ChangeLog", "County", "Draw",
-    "Enrollment", "FailedLogin", "LEVEL_NAMES", "Media", "Model", "Occupation", "Plan", "PlanSession",
+    "ApiToken", "AssessmentResult", "Assignment", "AuditEvent", "CATEGORIES", "ChangeLog", "County",
+    "Draw",
+    "Enrollment", "FailedLogin", "LEVEL_NAMES", "Media", "Model", "Occupation", "Plan",
+    "PlanSession",
     "PlanVersion", "ROLES", "Rectification", "SignIn", "Site", "SyncLedger", "SyncState",
-    "Teacher", "Trainee", "TrainingBase", "TrainingClass", "Upload", "UploadChunk", "User", "Visit", "VisitReview", "WebSession",
+    "Teacher", "Trainee", "TrainingBase", "TrainingClass", "Upload", "UploadChunk", "User", "Visit",
+    "VisitReview", "WebSession",
     "assignment_inspector", "utcnow",
 ]

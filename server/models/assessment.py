@@ -25,7 +25,8 @@ class AssessmentResult(UUIDMixin, Model):
     assessed_on: Mapped[date]
     certificate_no: Mapped[str] = mapped_column(String(64), default="")
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
-    recorded_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"), default=None)
+    recorded_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"),
+                                                             default=None)
 
     training_class: Mapped[TrainingClass] = relationship()
     trainee: Mapped[Trainee] = relationship()

@@ -37,10 +37,12 @@ class Draw(UUIDMixin, Model):
 
 
 class Assignment(UUIDMixin, Model):
-    """One class, one drawn session, a team of inspectors. Never visible to base staff beforehand."""
+    """One class, one drawn session, a team of inspectors. Never visible to base staff beforehand.
+    """
 
     __tablename__ = "assignment"
-    draw_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("draw.id"), default=None, index=True)
+    draw_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("draw.id"), default=None,
+                                                      index=True)
     class_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("training_class.id"), index=True)
     session_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("plan_session.id"))
     date: Mapped[date]

@@ -19,7 +19,8 @@ class Media(Model):
     mime: Mapped[str] = mapped_column(String(32))
     size: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    uploaded_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"), default=None)
+    uploaded_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"),
+                                                             default=None)
 
 
 class Upload(UUIDMixin, Model):

@@ -17,7 +17,8 @@ class County(UUIDMixin, Model):
     __tablename__ = "county"
     name: Mapped[str] = mapped_column(String(64), unique=True)
     code: Mapped[str] = mapped_column(String(12), unique=True)
-    kind: Mapped[str] = mapped_column(String(16), default="county")  # county | city | district | zone
+    # county | city | district | zone
+    kind: Mapped[str] = mapped_column(String(16), default="county")
 
     bases: Mapped[list[TrainingBase]] = relationship(back_populates="county")
 
@@ -29,7 +30,8 @@ class TrainingBase(UUIDMixin, TimestampMixin, Model):
     name: Mapped[str] = mapped_column(String(128), unique=True)
     county_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("county.id"), index=True)
     quota: Mapped[int] = mapped_column(default=0)
-    status: Mapped[str] = mapped_column(String(16), default="active")  # active | suspended | revoked
+    # active | suspended | revoked
+    status: Mapped[str] = mapped_column(String(16), default="active")
     revoked_until: Mapped[date | None] = mapped_column(default=None)
 
     county: Mapped[County] = relationship(back_populates="bases")

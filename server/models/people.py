@@ -110,7 +110,8 @@ class Trainee(UUIDMixin, TimestampMixin, Model):
     # A trainee's details belong to the base that entered them: each base has its own row for a
     # person (unique per base), so no base can change or learn another base's entry (R7).
     # None: a row from before bases owned their entries; the first base to name it claims it.
-    base_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("training_base.id"), default=None, index=True)
+    base_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("training_base.id"), default=None,
+                                                      index=True)
     id_number_hash: Mapped[str] = mapped_column(String(64), index=True)
     id_masked: Mapped[str] = mapped_column(String(18))
     # Only the birth year is kept (stored as 1 January of it): beside id_masked the exact date

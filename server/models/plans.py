@@ -35,7 +35,8 @@ class TrainingClass(UUIDMixin, TimestampMixin, Model):
     name: Mapped[str] = mapped_column(String(128))
     start_date: Mapped[date]
     end_date: Mapped[date]
-    head_teacher_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("teacher.id"), default=None)
+    head_teacher_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("teacher.id"),
+                                                              default=None)
 
     base: Mapped[TrainingBase] = relationship()
     occupation: Mapped[Occupation] = relationship()
@@ -70,9 +71,11 @@ class PlanVersion(UUIDMixin, Model):
     created_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"), default=None)
     submitted_at: Mapped[datetime | None] = mapped_column(default=None)
     approved_at: Mapped[datetime | None] = mapped_column(default=None)
-    approved_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"), default=None)
+    approved_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"),
+                                                             default=None)
     recorded_at: Mapped[datetime | None] = mapped_column(default=None)
-    recorded_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"), default=None)
+    recorded_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"),
+                                                             default=None)
 
     plan: Mapped[Plan] = relationship(back_populates="versions")
     sessions: Mapped[list[PlanSession]] = relationship(
@@ -87,7 +90,8 @@ class PlanVersion(UUIDMixin, Model):
 
 
 class PlanSession(UUIDMixin, Model):
-    """A session (课次): local date and wall times in Asia/Shanghai, category, topic, teacher, site."""
+    """A session (课次): local date and wall times in Asia/Shanghai, category, topic, teacher, site.
+    """
 
     __tablename__ = "plan_session"
     plan_version_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("plan_version.id"), index=True)

@@ -32,7 +32,8 @@ class SyncLedger(Model):
 
 
 class ChangeLog(Model):
-    """A change visible to pull. `seq` is allocated under a row lock held to commit: commit order."""
+    """A change visible to pull. `seq` is allocated under a row lock held to commit: commit order.
+    """
 
     __tablename__ = "change_log"
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)

@@ -19,8 +19,10 @@ class Visit(UUIDMixin, Model):
 
     __tablename__ = "visit"
     class_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("training_class.id"), index=True)
-    session_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("plan_session.id"), default=None)
-    assignment_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("assignment.id"), default=None)
+    session_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("plan_session.id"),
+                                                         default=None)
+    assignment_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("assignment.id"),
+                                                            default=None)
     plan_version_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("plan_version.id"))
     inspector_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id"), index=True)
     device_id: Mapped[str] = mapped_column(String(64))
@@ -47,7 +49,8 @@ class Visit(UUIDMixin, Model):
 
 
 class SignIn(UUIDMixin, Model):
-    """A trainee's sign-in (签到) during a visit; may arrive before its visit and is linked later."""
+    """A trainee's sign-in (签到) during a visit; may arrive before its visit and is linked later.
+    """
 
     __tablename__ = "sign_in"
     visit_id: Mapped[uuid.UUID] = mapped_column(index=True)  # no FK: the visit may arrive later

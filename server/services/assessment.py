@@ -127,7 +127,8 @@ def _import_row(value: dict, user: User | None) -> int:
         db.select(TrainingClass).where(TrainingClass.name == str(value["class_name"] or "").strip())
     ).scalar_one_or_none()
     if klass is None:
-        raise ApiError("not_found", "assessment.unknown_class", params={"name": value["class_name"]})
+        raise ApiError("not_found", "assessment.unknown_class",
+                       params={"name": value["class_name"]})
     number = normalise_id_number(str(value["id_number"] or ""))
     # The class's base's own entry for the person (each base has its own, R7).
     trainee = db.session.execute(

@@ -32,7 +32,8 @@ def create_assignment(
         raise ApiError("validation_error", errors={"inspectors": ["须指定抽查员"]})
     for inspector in inspectors:
         if inspector.county_id not in (None, training_class.base.county_id):
-            raise ApiError("validation_error", errors={"inspectors": [f"{inspector.username} 不属于该县市区"]})
+            raise ApiError("validation_error",
+                           errors={"inspectors": [f"{inspector.username} 不属于该县市区"]})
     assignment = Assignment(class_id=class_id, session_id=session_id, date=session.date,
                             draw_id=draw.id if draw else None, inspectors=list(inspectors))
     db.session.add(assignment)

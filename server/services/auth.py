@@ -36,7 +36,8 @@ def hash_password(password: str) -> str:
 
 
 def _dummy_hash() -> str:
-    """A hash of the configured method to check unknown usernames against (same cost as a real one)."""
+    """A hash of the configured method to check unknown usernames against (same cost as a real one).
+    """
     method = current_app.config["PASSWORD_HASH_METHOD"]
     if method not in _dummy_hashes:
         _dummy_hashes[method] = generate_password_hash(secrets.token_hex(16), method=method)
@@ -277,7 +278,8 @@ def user_devices(user: User, now: datetime | None = None) -> dict[str, list[dict
     sessions = [
         {"id": str(row.id), "created_at": row.created_at, "last_seen_at": row.last_seen_at,
          "user_agent": row.user_agent,
-         "live": row.revoked_at is None and row.password_stamp == user.password_stamp and user.active}
+         "live": row.revoked_at is None and row.password_stamp == user.password_stamp
+         and user.active}
         for row in db.session.scalars(select(WebSession).where(WebSession.user_id == user.id)
                                       .order_by(WebSession.created_at.desc()))
     ]

@@ -161,7 +161,8 @@ def public_key_jwk() -> dict[str, str]:
         numbers = public.public_numbers()
         jwk = {
             "kty": "EC", "crv": "P-256",
-            "x": _b64url(numbers.x.to_bytes(32, "big")), "y": _b64url(numbers.y.to_bytes(32, "big")),
+            "x": _b64url(numbers.x.to_bytes(32, "big")),
+            "y": _b64url(numbers.y.to_bytes(32, "big")),
         }
     jwk["kid"] = key_id()
     return jwk

@@ -70,7 +70,8 @@ def current_epoch() -> str:
 
 def latest_seq() -> int:
     """Return the highest committed change sequence number."""
-    return db.session.execute(select(SyncState.last_seq).where(SyncState.id == STATE_ID)).scalar() or 0
+    return db.session.execute(
+        select(SyncState.last_seq).where(SyncState.id == STATE_ID)).scalar() or 0
 
 
 def publish_plan_version(version) -> None:

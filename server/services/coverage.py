@@ -25,7 +25,8 @@ from server.services.plan_versions import class_version_in_force
 from server.services.scope import counties_in_scope, require_reviewer, scope_rectifications
 from sync.judge import CHECKS
 
-# The one verdict that means "nothing wrong"; anything else, a mismatched check or a flag is an issue.
+# The one verdict that means "nothing wrong"; anything else, a mismatched check or a flag is an
+# issue.
 CLEAN_VERDICTS = ("compliant",)
 MISMATCH = "mismatch"
 
@@ -171,7 +172,8 @@ class Deadline:
         return not any(self.missing.values())
 
 
-def compute_deadlines(user: User, year: int | None = None, today: date | None = None) -> list[Deadline]:
+def compute_deadlines(user: User, year: int | None = None,
+                      today: date | None = None) -> list[Deadline]:
     """The assessment (31 Dec, R11) and the report (10 Jan next year, R13), with what is missing."""
     require_reviewer(user)
     today = today or local_today()
@@ -182,7 +184,8 @@ def compute_deadlines(user: User, year: int | None = None, today: date | None = 
     assessed = _assessed_class_ids(class_ids)
     visited = set(db.session.scalars(select(Visit.class_id).where(Visit.class_id.in_(class_ids))))
     pending_review = db.session.scalar(
-        select(func.count(Visit.id)).where(Visit.class_id.in_(class_ids), Visit.check_of_id.is_(None),
+        select(func.count(Visit.id)).where(Visit.class_id.in_(class_ids),
+                                           Visit.check_of_id.is_(None),
                                            Visit.review_status == "pending")) or 0
     open_rectifications = db.session.scalar(
         select(func.count(Rectification.id))

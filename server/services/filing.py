@@ -150,7 +150,8 @@ def start_version(user: User, class_id: uuid.UUID, reason: str) -> PlanVersion:
     latest = plan.versions[-1] if plan.versions else None
     if latest is not None and latest.status in ("draft", "submitted"):
         raise ApiError("plan.invalid_transition",
-                       "plan.draft_exists" if latest.status == "draft" else "plan.previous_in_review")
+                       "plan.draft_exists" if latest.status == "draft"
+                       else "plan.previous_in_review")
     reason = (reason or "").strip()
     if version_in_force(plan) is not None and not reason:
         raise ApiError("plan.reason_required", errors={"reason": ["变更计划须说明原因"]})
@@ -206,7 +207,8 @@ def add_sessions(user: User, version_id: uuid.UUID, item: dict[str, Any]) -> lis
     base = version.plan.training_class.base
     added = []
     for day in range(item.get("repeat_days", 1)):
-        session = _session_from(base, {**item, "lineage_id": None}, item["date"] + timedelta(days=day))
+        session = _session_from(base, {**item, "lineage_id": None},
+                                item["date"] + timedelta(days=day))
         version.sessions.append(session)
         added.append(session)
     db.session.flush()
@@ -290,7 +292,8 @@ def _facts_from(item: dict[str, Any], entity_id: str | None = None) -> rules.Tra
 
 def _own_trainee(base_id: uuid.UUID, digest: str) -> Trainee | None:
     """Return this base's entry for a person: its own row, or an unowned one only it enrolled."""
-    own = db.session.scalar(select(Trainee).where(Trainee.base_id == base_id, Trainee.id_number_hash == digest))
+    own = db.session.scalar(select(Trainee).where(Trainee.base_id == base_id,
+                                                  Trainee.id_number_hash == digest))
     if own is not None:
         return own
     for legacy in db.session.scalars(select(Trainee).where(
@@ -317,7 +320,8 @@ def upsert_trainee(item: dict[str, Any], base_id: uuid.UUID) -> Trainee:
     digest = id_number_hash(number)
     trainee = _own_trainee(base_id, digest)
     if trainee is None:
-        trainee = Trainee(id_number_enc=encrypt_id_number(number), id_number_hash=digest, base_id=base_id,
+        trainee = Trainee(id_number_enc=encrypt_id_number(number), id_number_hash=digest,
+                          base_id=base_id,
                           id_masked=mask_id_number(number), birth_date=birth_date_of(number))
         db.session.add(trainee)
     values = {
@@ -343,7 +347,8 @@ def _row_view(item: dict[str, Any], row: int | None, trainee: Trainee | None,
         "gender": item.get("gender") or (trainee.gender if trainee else ""),
         "education": item.get("education") or "",
         "certificate_level": item.get("certificate_level") or "",
-        "certificate_date": item.get("certificate_date") if isinstance(item.get("certificate_date"), date) else None,
+        "certificate_date": item.get("certificate_date") if isinstance(item.get("certificate_date"),
+                                                                       date) else None,
         "employer": item.get("employer") or "", "employer_kind": item.get("employer_kind") or "",
         "enrolled": trainee is not None, "violations": violations,
     }
@@ -401,7 +406,8 @@ def _item_from_row(row: roster.RosterRow) -> dict[str, Any]:
 
 
 def _enrol(user: User, version: PlanVersion,
-           entries: list[tuple[int, dict[str, Any], list[dict[str, Any]]]], source: str) -> RosterResult:
+           entries: list[tuple[int, dict[str, Any], list[dict[str, Any]]]],
+           source: str) -> RosterResult:
     """Enrol every usable row (the first of duplicates), replacing the roster; report all rows."""
     result, enrolled, seen = RosterResult(), [], set()
     for row, item, found in entries:
@@ -424,7 +430,8 @@ def _enrol(user: User, version: PlanVersion,
         if entry["trainee_id"] is not None:
             entry["violations"] += [v for v in by_trainee.get(str(entry["trainee_id"]), [])
                                     if v["code"] == "R3.duplicate"
-                                    and not any(o["code"] == "R3.duplicate" for o in entry["violations"])]
+                                    and not any(o["code"] == "R3.duplicate"
+                                                for o in entry["violations"])]
     audit("plan.roster_import", "plan_version", version.id, user=user, source=source,
           enrolled=result.enrolled, skipped=result.skipped)
     return result
@@ -552,7 +559,8 @@ def submit(user: User, version_id: uuid.UUID, now: datetime | None = None) -> Pl
     version = get_version(user, version_id)
     _own_base(user, version.plan.training_class.base)
     if version.status != "draft":
-        raise ApiError("plan.invalid_transition", details={"status": version.status, "to": "submitted"})
+        raise ApiError("plan.invalid_transition",
+                       details={"status": version.status, "to": "submitted"})
     previous = version_in_force(version.plan, before=version.number)
     if previous is not None and not version.reason.strip():
         raise ApiError("plan.reason_required", errors={"reason": ["变更计划须说明原因"]})
@@ -718,7 +726,8 @@ FROZEN_TEACHER_FIELDS = ("name", "professional_title", "skill_qualification", "c
 FROZEN_SITE_FIELDS = ("address", "lat", "lon", "datum", "radius_m")
 
 
-def _refuse_if_filed(column: Any, entity_id: uuid.UUID, changed: set[str], frozen: tuple[str, ...]) -> None:
+def _refuse_if_filed(column: Any, entity_id: uuid.UUID, changed: set[str],
+                     frozen: tuple[str, ...]) -> None:
     """Refuse to change a filed fact: a teacher or site a submitted (or later) version names.
 
     R7: the version's sessions were reviewed with these facts, and visits are judged against

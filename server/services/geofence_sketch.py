@@ -65,7 +65,8 @@ def sketch_of(site_lat: float, site_lon: float, radius_m: float, gps: dict[str, 
     mid_n = (max(radius_m, north + accuracy) + min(-radius_m, north - accuracy)) / 2
     span_e = max(radius_m, east + accuracy) - min(-radius_m, east - accuracy)
     span_n = max(radius_m, north + accuracy) - min(-radius_m, north - accuracy)
-    scale = min((WIDTH - 2 * _MARGIN) / max(span_e, 1.0), (HEIGHT - 2 * _MARGIN - 20) / max(span_n, 1.0))
+    scale = min((WIDTH - 2 * _MARGIN) / max(span_e, 1.0),
+                (HEIGHT - 2 * _MARGIN - 20) / max(span_n, 1.0))
 
     def x(e: float) -> float:
         return round(WIDTH / 2 + (e - mid_e) * scale, 1)

@@ -147,7 +147,8 @@ def local_store(config: Mapping[str, Any]) -> LocalStore:
     return LocalStore(Path(config["MEDIA_DIR"]))
 
 
-def init_media_store(app: Flask, backends: Mapping[str, Callable[[Mapping[str, Any]], MediaStore]]) -> None:
+def init_media_store(app: Flask,
+                     backends: Mapping[str, Callable[[Mapping[str, Any]], MediaStore]]) -> None:
     """Build the configured backend once per app (MEDIA_STORAGE names one of `backends`)."""
     kind = app.config.get("MEDIA_STORAGE") or "local"
     if kind not in backends:

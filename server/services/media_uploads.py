@@ -1,4 +1,5 @@
-"""Resumable uploads (tus 1.0.0 rules): create, append a chunk, complete, terminate, what is missing.
+"""Resumable uploads (tus 1.0.0 rules): create, append a chunk, complete, terminate, what is
+missing.
 
 The `upload` row holds what the protocol needs from any app server: declared hash, type and
 length, owner, expiry, and `offset = length` once the file is stored. Where the bytes of an

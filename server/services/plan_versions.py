@@ -19,7 +19,8 @@ __all__ = ["FILED_STATES", "IN_FORCE_STATES", "version_in_force", "class_version
 
 
 def version_in_force(plan: Plan | None, before: int | None = None) -> PlanVersion | None:
-    """Return the plan's newest approved or recorded version (optionally numbered below `before`)."""
+    """Return the plan's newest approved or recorded version (optionally numbered below `before`).
+    """
     if plan is None:
         return None
     candidates = [v for v in plan.versions if v.status in IN_FORCE_STATES

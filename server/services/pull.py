@@ -184,7 +184,8 @@ def pull(user: User, cursor_text: str | None, limit: int) -> dict[str, Any]:
             continue  # a type this server version cannot serialise is not sent half-made
         data = serialiser(entity_id) if op != "delete" else None
         if data is None:
-            changes.append({"type": entity_type, "id": str(entity_id), "op": "delete", "data": None})
+            changes.append({"type": entity_type, "id": str(entity_id), "op": "delete",
+                            "data": None})
         else:
             changes.append({"type": entity_type, "id": str(entity_id), "op": "put", "data": data})
     next_seq = rows[-1].seq if has_more else high

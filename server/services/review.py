@@ -163,7 +163,8 @@ def comparison(visit: Visit, view: BesidePlan | None = None) -> list[dict[str, A
         "place": translate("bureau.cmp.site", name=site.name, address=site.address,
                            lat=f"{site.lat:.5f}", lon=f"{site.lon:.5f}",
                            radius=f"{site.radius_m:.0f}") if site else "",
-        "time": f"{session.date} {session.start_time:%H:%M}–{session.end_time:%H:%M}" if session else "",
+        "time": f"{session.date} {session.start_time:%H:%M}–{session.end_time:%H:%M}" if session
+        else "",
         "teacher": session.teacher.name if session else "",
         "content": session.topic if session else "",
         "attendance": translate("bureau.cmp.roster", n=view.attendance.roster),
@@ -334,7 +335,8 @@ def order_reinspection(user: User, visit: Visit, comment: str = "", *,
     if inspector_ids:
         chosen = [u for u in pool if u.id in set(inspector_ids)]
         if len(chosen) != len(set(inspector_ids)) or len(chosen) < 2:
-            raise ApiError("validation_error", errors={"inspector_ids": ["须为本县市区至少两名抽查员"]})
+            raise ApiError("validation_error",
+                           errors={"inspector_ids": ["须为本县市区至少两名抽查员"]})
     else:
         others = [u for u in pool if u.id != visit.inspector_id]
         rng = secrets.SystemRandom()
@@ -379,7 +381,8 @@ def open_rectification(user: User, visit: Visit, sanction: str, order_text: str,
     if sanction == "revocation":
         base.status = "revoked"
         base.revoked_until = add_years(today, REVOCATION_YEARS)
-        audit("base.revoke", "base", base.id, user=user, revoked_until=base.revoked_until.isoformat(),
+        audit("base.revoke", "base", base.id, user=user,
+              revoked_until=base.revoked_until.isoformat(),
               rectification_id=str(rectification.id))
     return review, rectification
 
@@ -449,7 +452,8 @@ def answer_rectification(user: User, rectification: Rectification, text: str,
     for item in files:
         mime = sniff_answer_mime(item.data)
         if mime is None:
-            raise ApiError("validation_error", errors={"files": [f"{item.filename}: 仅限 JPEG、PNG 或 PDF"]})
+            raise ApiError("validation_error",
+                           errors={"files": [f"{item.filename}: 仅限 JPEG、PNG 或 PDF"]})
         if len(item.data) > limit:
             raise ApiError("validation_error", errors={"files": [f"{item.filename}: 文件过大"]})
         checked.append((item, mime))
@@ -464,7 +468,8 @@ def answer_rectification(user: User, rectification: Rectification, text: str,
     return rectification
 
 
-def close_rectification(user: User, rectification: Rectification, comment: str = "") -> Rectification:
+def close_rectification(user: User, rectification: Rectification,
+                        comment: str = "") -> Rectification:
     """The reviewer closes an answered rectification."""
     require_reviewer(user)
     if not can_see_rectification(user, rectification):

@@ -93,7 +93,8 @@ def _text(value: Any) -> str:
 
 
 def parse_certificate_date(value: Any) -> date | None:
-    """Return the date of a 发证日期 cell: a date cell, or text like 2015-06-01 (also / . 年月日)."""
+    """Return the date of a 发证日期 cell: a date cell, or text like 2015-06-01 (also / . 年月日).
+    """
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
@@ -149,15 +150,19 @@ def header_problems(header: tuple[str, ...]) -> str:
     """Say which header cells differ from the template, and only those."""
     if not any(header):
         return f"第 1 行应为表头：{'、'.join(HEADER)}；这一行是空的"
-    wrong = [f"{_column_letter(i)} 列应为“{expected}”，实为“{header[i] if i < len(header) and header[i] else '（空）'}”"
-             for i, expected in enumerate(HEADER) if (header[i] if i < len(header) else "") != expected]
+    wrong = [f"{_column_letter(i)} "
+             f"列应为“{expected}”，实为“{header[i] if i < len(header) and header[i] else '（空）'}”"
+             for i,
+             expected in enumerate(HEADER) if (header[i] if i < len(header) else "") != expected]
     extra = [f"{_column_letter(i)} 列“{h}”不属于模板" for i, h in enumerate(header)
              if i >= len(HEADER) and h]
     return "表头与模板不同：" + "；".join(wrong + extra)
 
 
 def read_roster(source: str | PathLike[str] | IO[bytes]) -> list[RosterRow]:
-    """Read the roster's first sheet within READ_LIMITS; blank rows are skipped, row numbers are the sheet's."""
+    """Read the roster's first sheet within READ_LIMITS; blank rows are skipped, row numbers are the
+    sheet's.
+    """
     rows = read_first_sheet(_source_bytes(source), READ_LIMITS)
     try:
         first = next(rows, None)
@@ -243,7 +248,8 @@ def roster_template() -> bytes:
         cell.alignment = Alignment(horizontal="center")
         sheet.column_dimensions[cell.column_letter].width = width
     sheet.freeze_panes = "A2"
-    sheet["B1"].comment = Comment("18 位身份证号，末位可为 X；本列为文本格式，请勿改为数字", "抽查通")
+    sheet["B1"].comment = Comment("18 位身份证号，末位可为 X；本列为文本格式，请勿改为数字",
+                                  "抽查通")
     sheet["G1"].comment = Comment("高级工证书的发证日期，如 2015-06-01", "抽查通")
     last = TEMPLATE_ROWS + 1
     # ID numbers and phones as text: a number cell silently drops the 16th digit onward.

@@ -85,7 +85,8 @@ def _open(token: str, version_id: uuid.UUID, user: User) -> bytes:
         bound = f"{version_id}:{user.id}".encode()
         return zlib.decompress(AESGCM(_key()).decrypt(raw[:12], raw[12:], bound))
     except (ValueError, InvalidTag, zlib.error) as error:
-        raise ApiError("validation_error", errors={"token": ["预览已失效，请重新上传花名册"]}) from error
+        raise ApiError("validation_error",
+                       errors={"token": ["预览已失效，请重新上传花名册"]}) from error
 
 
 def _read(version, data: bytes) -> list[tuple[roster.RosterRow, dict[str, Any]]]:
@@ -122,7 +123,8 @@ def preview_roster(user: User, version_id: uuid.UUID, data: bytes) -> RosterPrev
             digest = id_number_hash(number)
             kept.add(digest)
             old = current.get(digest)
-            verdict = ("keep" if _same(old, filing.item_from_row(row)) else "change") if old else "add"
+            verdict = ("keep" if _same(old,
+                                       filing.item_from_row(row)) else "change") if old else "add"
         preview.rows.append(PreviewRow(row.row, row.name, masked, verdict, check["details"]))
     preview.removed = [{"name": t.name, "id_masked": t.id_masked}
                        for digest, t in sorted(current.items(), key=lambda kv: kv[1].name)
@@ -154,7 +156,8 @@ def add_trainee(user: User, version_id: uuid.UUID, item: dict[str, Any]) -> Trai
                            certificate_level=item.get("certificate_level") or "",
                            certificate_date=item.get("certificate_date"),
                            employer=item.get("employer") or "",
-                           employer_kind=item.get("employer_kind") or "", phone=item.get("phone") or "")
+                           employer_kind=item.get("employer_kind") or "",
+                           phone=item.get("phone") or "")
     (check,) = roster.check_roster([row], start)
     blocking = [d for d in check["details"] if d["code"] in REJECTING]
     if blocking:

@@ -107,7 +107,8 @@ class Violation:
     entity_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the wire form: `message` in the current language (Chinese first), English beside."""
+        """Return the wire form: `message` in the current language (Chinese first), English beside.
+        """
         message = self.message_en if current_language() == "en" else self.message_zh
         return {"code": self.code, "message": message, "message_en": self.message_en,
                 "row": self.row, "field": self.field, "entity_id": self.entity_id}
@@ -184,7 +185,9 @@ def full_years_between(start: date, end: date) -> int:
 
 
 def age_in_full_years(born: date, on: date) -> int:
-    """Return the age in full years (周岁) on a day; a 29 February birthday is 1 March in common years."""
+    """Return the age in full years (周岁) on a day; a 29 February birthday is 1 March in common
+    years.
+    """
     return full_years_between(born, on)
 
 
@@ -254,12 +257,14 @@ def id_number_problem(raw: str) -> tuple[str, dict[str, Any]] | None:
                                          "actual": number[17]}
 
 
-def check_trainee(facts: TraineeFacts, class_start: date, *, row: int | None = None) -> list[Violation]:
+def check_trainee(facts: TraineeFacts, class_start: date, *,
+                  row: int | None = None) -> list[Violation]:
     """Check one trainee against R3 on the class start date (duplicates are judged elsewhere)."""
     found: list[Violation] = []
 
     def add(code: str, key: str | None = None, field: str | None = None, **values: Any) -> None:
-        found.append(violation(code, key, row=row, field=field, entity_id=facts.entity_id, **values))
+        found.append(violation(code, key, row=row, field=field, entity_id=facts.entity_id,
+                               **values))
 
     present = {}
     for name in REQUIRED_FIELDS:
@@ -463,7 +468,8 @@ def _filed_enrollments():
 
 
 def check_roster_duplicates(version: PlanVersion) -> list[Violation]:
-    """R3.duplicate: a trainee twice on this roster, or in another overlapping, filed class of the base.
+    """R3.duplicate: a trainee twice on this roster, or in another overlapping, filed class of the
+    base.
 
     Only the base's own classes: another base's roster is not this base's to learn about (a
     person on two bases' rosters is flagged to the city, see cross_base_trainees).
@@ -499,7 +505,9 @@ def check_roster_duplicates(version: PlanVersion) -> list[Violation]:
 
 
 def check_quota(version: PlanVersion) -> list[Violation]:
-    """R1: distinct trainees of the base's filed classes that year, with this roster, ≤ 120 % of quota."""
+    """R1: distinct trainees of the base's filed classes that year, with this roster, ≤ 120 % of
+    quota.
+    """
     klass = version.plan.training_class
     base = klass.base
     year = klass.start_date.year

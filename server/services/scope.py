@@ -145,7 +145,8 @@ def _reinspection_done(review: VisitReview, now: datetime) -> bool:
 
 
 def hidden_reviews(visit: Visit, now: datetime | None = None) -> set[uuid.UUID]:
-    """Reinspect decisions whose new visit has not happened yet: unannounced, so not for the base."""
+    """Reinspect decisions whose new visit has not happened yet: unannounced, so not for the base.
+    """
     now = now or utcnow()
     reviews = db.session.scalars(select(VisitReview).where(
         VisitReview.visit_id == visit.id, VisitReview.decision == "reinspect")).all()
@@ -201,7 +202,8 @@ def scope_visits(user: User, query: Select, now: datetime | None = None) -> Sele
         classes = select(TrainingClass.id).where(TrainingClass.base_id == user.base_id)
         # A covert check is the base's to see once reviewed (a re-inspection: once it happened).
         later = aliased(Visit)
-        reinspected = (select(VisitReview.id).join(later, later.assignment_id == VisitReview.assignment_id)
+        reinspected = (select(VisitReview.id).join(later,
+                                                   later.assignment_id == VisitReview.assignment_id)
                        .where(VisitReview.visit_id == Visit.id, VisitReview.decision == "reinspect",
                               later.started_at <= now))
         shown = or_(Visit.inspector_id.not_in(_city_inspectors()),

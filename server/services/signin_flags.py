@@ -143,7 +143,8 @@ def flag_visit(everyone: Sequence[SignIn], new: Iterable[SignIn],
     rapid_checked = False
     for signin in new:
         if signin.trainee_id is not None:
-            # The later of two sign-ins of one trainee is the duplicate, whatever order they arrive in.
+            # The later of two sign-ins of one trainee is the duplicate, whatever order they arrive
+            # in.
             key = _order(signin)
             same = [o for o in by_trainee.get(signin.trainee_id, ()) if o.id != signin.id]
             if any(_order(o) < key for o in same):
@@ -297,7 +298,8 @@ ANOMALY_CODES = (CODE_EXPIRED, NOT_ON_ROSTER)
 
 
 def raise_attendance_findings(visit: Visit) -> Attendance:
-    """Reconcile a stored visit and put its findings among the visit's flags (replacing old ones)."""
+    """Reconcile a stored visit and put its findings among the visit's flags (replacing old ones).
+    """
     attendance = reconcile_attendance(visit)
     kept = [f for f in visit.flags or [] if f not in FINDING_CODES + ANOMALY_CODES]
     anomalies = [code for code in ANOMALY_CODES if attendance.flags.get(code)]

@@ -51,7 +51,8 @@ def create_signin(context: PushContext, mutation: Mutation) -> Outcome:
     """Store one sign-in; validate everything before adding it (see sync_store: fast mode)."""
     data = _load(mutation.payload)
     if mutation.entity_id is None:
-        raise Rejected("validation_error", "signin.no_record_id", errors={"entity_id": ["required"]})
+        raise Rejected("validation_error", "signin.no_record_id",
+                       errors={"entity_id": ["required"]})
     trainee_id = data["trainee_id"]
     if data["badge_token"]:
         trainee_id = check_badge(data["badge_token"], data["class_id"], trainee_id)
@@ -59,7 +60,8 @@ def create_signin(context: PushContext, mutation: Mutation) -> Outcome:
         raise Rejected("validation_error", "signin.badge_missing",
                        errors={"badge_token": ["required for method badge"]})
     if trainee_id is None:
-        raise Rejected("validation_error", "signin.trainee_missing", errors={"trainee_id": ["required"]})
+        raise Rejected("validation_error", "signin.trainee_missing",
+                       errors={"trainee_id": ["required"]})
     if not _in_scope(context, data["class_id"], data["visit_id"]):
         raise Rejected("signin.unknown_class")
     if not _trainee_exists(context, trainee_id):
@@ -70,7 +72,8 @@ def create_signin(context: PushContext, mutation: Mutation) -> Outcome:
     if context.careful and _already_stored(context, mutation, data, trainee_id):
         return Outcome(detail="sync.already_stored")
     row = {
-        "id": context.uuid_of(mutation.entity_id), "visit_id": data["visit_id"], "trainee_id": trainee_id,
+        "id": context.uuid_of(mutation.entity_id), "visit_id": data["visit_id"],
+        "trainee_id": trainee_id,
         "method": data["method"], "badge_token": data["badge_token"], "at": data["at"],
         "gps": _gps_json(data["gps"]), "signature_sha256": data["signature_sha256"],
         "device_id": context.device_id, "user_id": context.user.id,
@@ -85,7 +88,8 @@ def create_signin(context: PushContext, mutation: Mutation) -> Outcome:
 def _already_stored(context: PushContext, mutation: Mutation, data: dict[str, Any],
                     trainee_id: uuid.UUID) -> bool:
     stored = db.session.get(SignIn, context.uuid_of(mutation.entity_id))
-    return (stored is not None and stored.user_id == context.user.id and stored.visit_id == data["visit_id"]
+    return (stored is not None and stored.user_id == context.user.id
+            and stored.visit_id == data["visit_id"]
             and stored.trainee_id == trainee_id)
 
 

@@ -114,7 +114,8 @@ class SqlStore:
     def record(self, device_id: str, ledger_key: str, mutation: Mutation, result: Result) -> None:
         """Queue the ledger row; rows are inserted together before the commit."""
         self.rows.append({
-            "device_id": device_id, "seq": mutation.seq, "mutation_id": self.context.uuid_of(ledger_key),
+            "device_id": device_id, "seq": mutation.seq,
+            "mutation_id": self.context.uuid_of(ledger_key),
             "user_id": self.context.user.id, "type": mutation.type[:32],
             "entity_id": self.context.uuid_of(mutation.entity_id) if mutation.entity_id else None,
             "status": result.status, "result": result.to_dict(),
@@ -184,7 +185,8 @@ def push(
             if not _is_retryable(error):
                 raise
             last_error = error
-    current_app.logger.warning("push from %s gave up after %d tries: %s", device_id, ATTEMPTS, last_error)
+    current_app.logger.warning("push from %s gave up after %d tries: %s", device_id, ATTEMPTS,
+                               last_error)
     raise ApiError("sync.busy")
 
 

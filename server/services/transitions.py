@@ -25,7 +25,8 @@ def claim_state(obj: Any, attr: str, allowed: Iterable[str], to: str, code: str,
     model = type(obj)
     allowed = tuple(allowed)
     result = db.session.execute(
-        update(model).where(model.id == obj.id, getattr(model, attr).in_(allowed)).values({attr: to})
+        update(model).where(model.id == obj.id,
+                            getattr(model, attr).in_(allowed)).values({attr: to})
         .execution_options(synchronize_session=False))
     if result.rowcount != 1:
         db.session.refresh(obj, [attr])

@@ -57,7 +57,8 @@ TIME_TOLERANCE = timedelta(minutes=15)
 
 
 def evidence_tolerance() -> timedelta:
-    """How far outside its visit a capture time (GPS fix, photo, sign-in) may lie and still count."""
+    """How far outside its visit a capture time (GPS fix, photo, sign-in) may lie and still count.
+    """
     return timedelta(minutes=current_app.config["EVIDENCE_TOLERANCE_MINUTES"])
 
 
@@ -163,7 +164,8 @@ def submit_visit(context: PushContext, mutation: Mutation) -> Outcome:
     if implausible is not None:
         flags.append("visit.implausible_time")
     gps = data["gps"]
-    fix = GpsFix(gps["lat"], gps["lon"], gps["accuracy"], gps["mocked"], gps["captured_at"]) if gps else None
+    fix = GpsFix(gps["lat"], gps["lon"], gps["accuracy"], gps["mocked"],
+                 gps["captured_at"]) if gps else None
     stale = fix is not None and outside_visit(
         fix.captured_at, data["started_at"], data["ended_at"], evidence_tolerance())
     if stale:
@@ -206,7 +208,8 @@ def rejudge_touched_visits(context: PushContext) -> None:
     """Judge attendance again for visits whose sign-ins arrived after them (end of a batch)."""
     if not context.touched_visits:
         return
-    for visit in stored_visits(context, set(context.touched_visits)):  # shared with the flags finisher
+    # shared with the flags finisher
+    for visit in stored_visits(context, set(context.touched_visits)):
         checks = dict(visit.checks)
         checks["attendance"] = judge_attendance_of(
             visit.id, judged_version(visit).id, visit.payload.get("signins") or [],
@@ -226,11 +229,13 @@ def media_complete(visits: list[Visit]) -> dict[uuid.UUID, bool]:
     """Tell for each visit whether every file it names is stored."""
     wanted = {v.id: visit_media(v) for v in visits}
     every = set().union(*wanted.values()) if wanted else set()
-    present = set(db.session.scalars(select(Media.sha256).where(Media.sha256.in_(every))).all()) if every else set()
+    present = set(db.session.scalars(
+        select(Media.sha256).where(Media.sha256.in_(every))).all()) if every else set()
     return {vid: hashes <= present for vid, hashes in wanted.items()}
 
 
-def list_visits(user: User, class_id: uuid.UUID | None, since: datetime | None) -> list[dict[str, Any]]:
+def list_visits(user: User, class_id: uuid.UUID | None,
+                since: datetime | None) -> list[dict[str, Any]]:
     """Return the visits a user may see (reviewers: their scope; inspectors: their own)."""
     if user.role not in ("inspector", *REVIEWER_ROLES):
         raise ApiError("forbidden")

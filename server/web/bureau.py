@@ -60,7 +60,8 @@ def _back_on_error(view: Callable) -> Callable:
                 raise
             errors = error.errors if isinstance(error, ApiError) else error.normalized_messages()
             words = keep_refused_form(errors if isinstance(errors, dict) else {})
-            message = error.message if isinstance(error, ApiError) else translate("bureau.form_invalid")
+            message = error.message if isinstance(error,
+                                                  ApiError) else translate("bureau.form_invalid")
             flash(f"{message}：{words}" if words else message, "error")
             back = request.referrer or ""
             # Only ever back to a page of this site.
@@ -185,7 +186,8 @@ def visit(visit_id: uuid.UUID):
     return render_template(
         "bureau/visit.html", visit=item, summary=review_service.visit_summary(item, current_user),
         view=view,
-        rows=review_service.comparison(item, view), sign_ins=review_service.sign_in_rows(item, view),
+        rows=review_service.comparison(item, view),
+        sign_ins=review_service.sign_in_rows(item, view),
         seal=review_service.seal_state(item), reviewer=reviewer,
         team=review_service.visit_team(item, current_user),
         # A team's records name their inspectors: for reviewers only when the check is covert.

@@ -91,7 +91,8 @@ def acting(back: Callable[..., str]) -> Callable:
 def classes():
     """List the classes in scope; base staff can start a new one."""
     return render_template(
-        "filing/classes.html", classes=[filing.class_view(k) for k in filing.list_classes(current_user)],
+        "filing/classes.html",
+        classes=[filing.class_view(k) for k in filing.list_classes(current_user)],
         occupations=filing.list_occupations(),
         teachers=filing.list_teachers(current_user) if current_user.role == "base_staff" else [])
 
@@ -173,7 +174,8 @@ def import_roster(version_id: uuid.UUID):
     if upload is None or not upload.filename:
         raise ApiError("validation_error", errors={"file": [translate("filing.choose_file")]})
     preview = roster_import.preview_roster(current_user, version_id,
-                                           upload.stream.read(roster.READ_LIMITS.max_uncompressed + 1))
+                                           upload.stream.read(roster.READ_LIMITS.max_uncompressed
+                                                              + 1))
     return _version_page(filing.get_version(current_user, version_id),
                          preview=roster_import.preview_view(preview))
 
@@ -274,7 +276,8 @@ def create_site():
     site = filing.create_site(current_user, _form(SiteInSchema()))
     view = filing.site_view(site)
     if view["converted_from"]:
-        flash(translate("filing.site.converted", datum=translate(f"filing.datum.{view['converted_from']}"),
+        flash(translate("filing.site.converted",
+                        datum=translate(f"filing.datum.{view['converted_from']}"),
                         shift=view["shift_m"]))
     return redirect(url_for("filing.sites"))
 
@@ -285,7 +288,8 @@ def teachers():
     """Teachers in scope, with what R4 lets them teach."""
     return render_template("filing/teachers.html", titles=PROFESSIONAL_TITLES,
                            skills=SKILL_QUALIFICATIONS,
-                           teachers=[filing.teacher_view(t) for t in filing.list_teachers(current_user)])
+                           teachers=[filing.teacher_view(t)
+                                     for t in filing.list_teachers(current_user)])
 
 
 @bp.post("/teachers")

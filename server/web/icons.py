@@ -17,7 +17,8 @@ def icon_png(size: int) -> bytes:
     big = size * scale
     image = Image.new("RGBA", (big, big), (0, 0, 0, 0))
     draw = ImageDraw.Draw(image)
-    draw.rounded_rectangle((0, 0, big - 1, big - 1), radius=int(big * 0.18), fill=(15, 118, 110, 255))
+    draw.rounded_rectangle((0, 0, big - 1, big - 1), radius=int(big * 0.18),
+                           fill=(15, 118, 110, 255))
 
     def at(v: float) -> float:
         return big / 2 + (v - 0.5) * big * 0.9

@@ -91,7 +91,8 @@ def make_visit(world: World, key: str = "a", *, session_index: int = 3, mismatch
                      "teacher_name": "代课张老师" if mismatch else "",
                      "content_matches": True, "topic": "", "headcount": 4},
         "signins": [str(s.id) for s in signins],
-        "findings": [{"code": "teacher_substituted", "text": "授课教师与备案不一致，由代课教师授课"}]
+        "findings": [{"code": "teacher_substituted",
+                      "text": "授课教师与备案不一致，由代课教师授课"}]
         if mismatch else [],
         "verdict": "issues" if mismatch else "compliant",
         "signatures": signatures, "photos": photos,
@@ -107,7 +108,8 @@ def make_visit(world: World, key: str = "a", *, session_index: int = 3, mismatch
         "attendance": {"status": "unverifiable", "reason": "部分学员未签到"},
     }
     visit = Visit(id=visit_id, class_id=klass.id, session_id=session.id,
-                  plan_version_id=version.id, inspector_id=inspector.id, device_id="dev-inspector-a",
+                  plan_version_id=version.id, inspector_id=inspector.id,
+                  device_id="dev-inspector-a",
                   started_at=start, ended_at=start + timedelta(minutes=50),
                   received_at=start + timedelta(hours=2), verdict=payload["verdict"],
                   payload=payload, seal=payload["seal"], checks=checks,

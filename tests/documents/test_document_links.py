@@ -1,4 +1,5 @@
-"""Downloads where people look: the visit page, each base's row on the dashboards, the base's home."""
+"""Downloads where people look: the visit page, each base's row on the dashboards, the base's home.
+"""
 
 from __future__ import annotations
 
@@ -39,7 +40,8 @@ def test_each_base_row_on_the_dashboard_links_the_documents_of_the_year_shown(wo
     assert len(rows) == len(world.bases)
     for row in rows:
         for testid, tail in (("download-attachment2", "attachment2.xlsx"),
-                             ("download-subsidy", "subsidy.xlsx"), ("download-archive", "archive.zip")):
+                             ("download-subsidy", "subsidy.xlsx"),
+                             ("download-archive", "archive.zip")):
             (href,) = hooks(row, testid)
             assert href.endswith(f"/{year}/{tail}")
             assert client.get(href).status_code == 200
@@ -54,7 +56,8 @@ def test_a_county_dashboard_lists_only_its_bases(world, client):
 def test_the_base_home_has_its_downloads_and_open_orders_with_deadlines(world, client):
     visit = make_visit(world, "a")
     deadline = local_today() + timedelta(days=10)
-    db.session.add(Rectification(visit_id=visit.id, base_id=world.bases["a"].id, sanction="deadline",
+    db.session.add(Rectification(visit_id=visit.id, base_id=world.bases["a"].id,
+                                 sanction="deadline",
                                  order_text="限期补齐签到", deadline=deadline,
                                  created_by_id=world.users["county_a"].id))
     db.session.commit()

@@ -65,7 +65,8 @@ def test_a_fresh_archive_holds_every_record_and_verifies(world, archive):
         assert set(zf.namelist()) == names | {MANIFEST}
         visit_record = json.loads(zf.read(f"{folder}/visits/{visit.id}.json"))
         assert visit_record["seal"] == visit.seal and visit_record["seal_verified"] is True
-        roster = list(csv.reader(io.StringIO(zf.read(f"{folder}/roster_v1.csv").decode("utf-8-sig"))))
+        roster = list(
+            csv.reader(io.StringIO(zf.read(f"{folder}/roster_v1.csv").decode("utf-8-sig"))))
         everything = b"".join(zf.read(n) for n in zf.namelist())
     assert len(roster) == 1 + 5 and all("*" in row[3] for row in roster[1:])
     # No full ID number leaves the server in an archive.

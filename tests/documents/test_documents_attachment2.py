@@ -66,7 +66,8 @@ def test_attachment2_has_the_notice_layout_and_totals_add_up(world):
     assert sheet["D2"].value == "填报时间：2027 年 1 月 8 日"
     merged = {str(r) for r in sheet.merged_cells.ranges}
     assert {"A1:E1", "A3:A4", "B3:C3", "D3:E3"} <= merged
-    assert [sheet[c].value for c in ("A3", "B3", "D3")] == ["职业（工种）", "技师（人）", "高级技师（人）"]
+    assert [sheet[c].value for c in ("A3", "B3", "D3")] == ["职业（工种）", "技师（人）",
+                                                            "高级技师（人）"]
     assert [sheet[f"{c}4"].value for c in "BCDE"] == ["培训人数", "考核评定合格人数"] * 2
 
     rows, total = data_rows(sheet)

@@ -33,7 +33,8 @@ def year(world) -> str:
 def test_export_visit_pdf_writes_the_record(world, runner, tmp_path):
     visit = make_visit(world, "a")
     out = tmp_path / "v.pdf"
-    result = runner.invoke(args=["export", "visit-pdf", "--visit", str(visit.id), "--out", str(out)])
+    result = runner.invoke(args=["export", "visit-pdf", "--visit", str(visit.id), "--out",
+                                 str(out)])
     assert result.exit_code == 0, result.output
     assert "培训班次现场抽查记录表" in PdfReader(out).pages[0].extract_text()
     missing = runner.invoke(args=["export", "visit-pdf", "--visit", "nope", "--out", str(out)])
@@ -132,7 +133,8 @@ def test_county_reviewer_downloads_in_scope_only(world, client, year):
     response = client.get(f"/documents/bases/{base_a}/{year}/archive.zip")
     assert response.status_code == 200
     disposition = response.headers["Content-Disposition"]
-    assert "filename*=UTF-8''" + quote(f"{world.bases['a'].name}-{year}年-培训档案.zip") in disposition
+    assert "filename*=UTF-8''" + quote(
+        f"{world.bases['a'].name}-{year}年-培训档案.zip") in disposition
     assert verify_archive(io.BytesIO(response.data)) == []
     built = db.session.execute(db.select(AuditEvent).where(
         AuditEvent.action == "archive.built")).scalar_one()
@@ -158,7 +160,8 @@ def test_an_inspector_downloads_no_document(world, client, year):
     visit = make_visit(world, "a")
     login(client, "inspector_a")
     assert client.get(f"/documents/visits/{visit.id}.pdf").status_code == 403
-    assert client.get(f"/documents/bases/{world.bases['a'].id}/{year}/archive.zip").status_code == 403
+    assert client.get(
+        f"/documents/bases/{world.bases['a'].id}/{year}/archive.zip").status_code == 403
 
 
 def test_downloads_need_a_login(world, client, year):

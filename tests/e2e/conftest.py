@@ -120,10 +120,12 @@ class LiveServer:
             return conn.execute(query, params).fetchall()
 
     def app(self):
-        """A Flask app on the server's database, for changes a test makes behind the phone's back."""
+        """A Flask app on the server's database, for changes a test makes behind the phone's back.
+        """
         from server import create_app
 
-        return create_app({"DATABASE_URL": self.env["DATABASE_URL"], "MEDIA_DIR": self.env["MEDIA_DIR"],
+        return create_app({"DATABASE_URL": self.env["DATABASE_URL"],
+                           "MEDIA_DIR": self.env["MEDIA_DIR"],
                            "SECRET_KEY": self.env["SECRET_KEY"]})
 
     def token(self, username: str = "inspector_a", device_id: str = "e2e-checker") -> str:
@@ -157,7 +159,8 @@ def playwright():
 @pytest.fixture(scope="session")
 def browser(playwright):
     """Headless Debian Chromium (never a downloaded browser)."""
-    chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+    chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
+                                          headless=True)
     yield chromium
     chromium.close()
 

@@ -55,7 +55,9 @@ def next_step(page, key: str) -> None:
 
 
 def fill_visit(page, photo: Path, shots: str | None = None) -> None:
-    """From the checks step to the summary: teacher, content, attendance, photo, verdict, signatures."""
+    """From the checks step to the summary: teacher, content, attendance, photo, verdict,
+    signatures.
+    """
     next_step(page, "teacher")
     page.get_by_test_id("teacher-yes").click()
     page.get_by_test_id("content-no").click()
@@ -158,7 +160,8 @@ TOUCH_TARGETS_JS = """() => {
     if (!box.width && !box.height) continue;
     if (box.width < 43.5 || box.height < 43.5) {
       out.push(`${el.tagName.toLowerCase()}${el.dataset.testid ? `[${el.dataset.testid}]` : ''}`
-        + ` "${(el.textContent || el.value || el.getAttribute('aria-label') || '').trim().slice(0, 20)}"`
+        + ` "${(el.textContent || el.value || el.getAttribute('aria-label') || '')
+              .trim().slice(0, 20)}"`
         + ` ${Math.round(box.width)}x${Math.round(box.height)}`);
     }
   }

@@ -18,8 +18,10 @@ def _window_around(now_local: datetime) -> tuple[time, time]:
     """Return a session window of about four hours around now, kept within the day."""
     start = now_local - timedelta(hours=2)
     end = now_local + timedelta(hours=2)
-    start_t = time(0, 0) if start.date() < now_local.date() else start.time().replace(second=0, microsecond=0)
-    end_t = time(23, 59) if end.date() > now_local.date() else end.time().replace(second=0, microsecond=0)
+    start_t = time(0, 0) if start.date() < now_local.date() else start.time().replace(second=0,
+                                                                                      microsecond=0)
+    end_t = time(23, 59) if end.date() > now_local.date() else end.time().replace(second=0,
+                                                                                  microsecond=0)
     return start_t, end_t
 
 
@@ -41,7 +43,8 @@ def seed_world(now: datetime | None = None) -> dict:
         sessions[key] = session
         publish_plan_version(world.versions[key])
     db.session.flush()
-    assignment = create_assignment(world.classes["a"].id, sessions["a"].id, [world.users["inspector_a"]])
+    assignment = create_assignment(world.classes["a"].id, sessions["a"].id,
+                                   [world.users["inspector_a"]])
     db.session.commit()
     return {
         "today": today.isoformat(),
@@ -51,7 +54,8 @@ def seed_world(now: datetime | None = None) -> dict:
         "sessions": {k: str(s.id) for k, s in sessions.items()},
         "sites": {k: {"id": str(s.id), "lat": s.lat, "lon": s.lon, "radius_m": s.radius_m}
                   for k, s in world.sites.items()},
-        "roster": {k: [str(e.trainee_id) for e in v.enrollments] for k, v in world.versions.items()},
+        "roster": {k: [str(e.trainee_id) for e in v.enrollments] for k,
+                   v in world.versions.items()},
         "users": {k: str(u.id) for k, u in world.users.items()},
     }
 

@@ -1,4 +1,5 @@
-"""The field app in headless Chromium against a real server: a visit offline, synced exactly once."""
+"""The field app in headless Chromium against a real server: a visit offline, synced exactly once.
+"""
 
 from __future__ import annotations
 
@@ -88,9 +89,11 @@ def test_whole_visit_offline_reaches_the_server_exactly_once(live_server, contex
     assert "内容" in page.get_by_test_id("summary-mismatches").inner_text()
     seal(page)
     page.get_by_test_id("visit-row").first.wait_for()
-    # One visit record (its 5 sign-ins inside it), with 1 photo and 2 signatures, is only on this phone.
+    # One visit record (its 5 sign-ins inside it), with 1 photo and 2 signatures, is only on this
+    # phone.
     assert page.get_by_test_id("sync-pending").inner_text() == "1"
-    assert "1 份抽查记录（1 张照片、2 个签名）未上传" in page.get_by_test_id("sync-line").inner_text()
+    assert "1 份抽查记录（1 张照片、2 个签名）未上传" in page.get_by_test_id(
+        "sync-line").inner_text()
     assert page.get_by_test_id("visit-row").first.get_attribute("data-state") == "local"
     screenshot(page, "09-pending")
     assert server_visits(live_server) == []
@@ -126,7 +129,8 @@ def test_whole_visit_offline_reaches_the_server_exactly_once(live_server, contex
         const req = indexedDB.open('spotcheck');
         const db = await new Promise((ok) => { req.onsuccess = () => ok(req.result); });
         const rows = await new Promise((ok) => {
-          const r = db.transaction('media').objectStore('media').getAll(); r.onsuccess = () => ok(r.result); });
+          const r = db.transaction('media').objectStore('media').getAll();
+          r.onsuccess = () => ok(r.result); });
         return rows.map((m) => ({ confirmed: m.confirmed, bytes: m.bytes === null }));
     }""")
     assert left == [{"confirmed": True, "bytes": True}] * 3
@@ -143,7 +147,8 @@ def test_reload_mid_visit_keeps_the_draft(live_server, context, page, tmp_path):
     page.get_by_test_id("attendee").nth(2).click()
     page.locator('[data-testid=attendee][data-present="true"]').wait_for()
     next_step(page, "photos")
-    page.get_by_test_id("photo-input").set_input_files(str(make_photo(tmp_path / "p.jpg", (800, 600))))
+    page.get_by_test_id("photo-input").set_input_files(str(make_photo(tmp_path / "p.jpg",
+                                                                      (800, 600))))
     page.get_by_test_id("photo-count").filter(has_text="1").wait_for()
     next_step(page, "findings")
     page.get_by_test_id("finding-text").fill("替课教师无资质证明")
@@ -203,7 +208,8 @@ def test_gps_two_km_away_is_a_place_mismatch_shown_and_stored(live_server, conte
     assert stored[0]["status"] == "mismatch"
 
 
-def test_server_killed_during_sync_then_exactly_once_after_restart(live_server, context, page, tmp_path):
+def test_server_killed_during_sync_then_exactly_once_after_restart(live_server, context, page,
+                                                                   tmp_path):
     login(page, live_server)
     start_visit(page)
     fill_visit(page, make_photo(tmp_path / "k.jpg"))
@@ -280,7 +286,8 @@ def test_new_app_version_while_a_visit_is_open_loses_nothing(browser, tmp_path):
         (dist / "sw.js").write_text(sw.replace(version, "f" * 16), encoding="utf-8")
         page.evaluate("navigator.serviceWorker.getRegistration().then((r) => r.update())")
         page.wait_for_function(
-            "() => navigator.serviceWorker.getRegistration().then((r) => !!r.waiting)", timeout=15000)
+            "() => navigator.serviceWorker.getRegistration().then((r) => !!r.waiting)",
+            timeout=15000)
         # Mid-visit: no banner, no reload, the answers are on screen.
         assert page.get_by_test_id("update-banner").count() == 0
         assert page.get_by_test_id("teacher-name").input_value() == "a理论老师"

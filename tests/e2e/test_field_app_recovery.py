@@ -31,14 +31,17 @@ IDB_READ = """async ([store]) => {
     const req = indexedDB.open('spotcheck');
     const db = await new Promise((ok) => { req.onsuccess = () => ok(req.result); });
     return new Promise((ok) => {
-      const r = db.transaction(store).objectStore(store).getAll(); r.onsuccess = () => ok(r.result); });
+      const r = db.transaction(store).objectStore(store).getAll();
+      r.onsuccess = () => ok(r.result); });
 }"""
 
 
 def make_noisy_photo(path: Path, size=(1400, 1050)) -> Path:
-    """A JPEG of noise: it stays above 1 MB after the app re-encodes it, so it takes several chunks."""
+    """A JPEG of noise: it stays above 1 MB after the app re-encodes it, so it takes several chunks.
+    """
     rng = random.Random(7)
-    Image.frombytes("RGB", size, rng.randbytes(size[0] * size[1] * 3)).save(path, "JPEG", quality=90)
+    Image.frombytes("RGB", size, rng.randbytes(size[0] * size[1] * 3)).save(path, "JPEG",
+                                                                            quality=90)
     return path
 
 
@@ -48,7 +51,8 @@ def phone_photo(page) -> dict:
         const req = indexedDB.open('spotcheck');
         const db = await new Promise((ok) => { req.onsuccess = () => ok(req.result); });
         const rows = await new Promise((ok) => {
-          const r = db.transaction('media').objectStore('media').getAll(); r.onsuccess = () => ok(r.result); });
+          const r = db.transaction('media').objectStore('media').getAll();
+          r.onsuccess = () => ok(r.result); });
         const photo = rows.find((m) => m.mime === 'image/jpeg');
         const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', photo.bytes));
         const hex = Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
@@ -56,7 +60,8 @@ def phone_photo(page) -> dict:
     }""")
 
 
-def test_photo_upload_cut_mid_way_resumes_from_the_server_offset(live_server, context, page, tmp_path):
+def test_photo_upload_cut_mid_way_resumes_from_the_server_offset(live_server, context, page,
+                                                                 tmp_path):
     login(page, live_server)
     wait_for_sw_control(page)
     context.set_offline(True)
@@ -93,15 +98,18 @@ def test_photo_upload_cut_mid_way_resumes_from_the_server_offset(live_server, co
     context.set_offline(False)
     page.get_by_test_id("sync-now").click()
     page.get_by_test_id("sync-error").wait_for(timeout=20000)
-    # The back-off retries by itself: HEAD says where the server stopped, the PATCH from there fails.
-    context.wait_for_event("response", lambda r: r.request.method == "HEAD" and bool(UPLOADS.search(r.url)),
+    # The back-off retries by itself: HEAD says where the server stopped, the PATCH from there
+    # fails.
+    context.wait_for_event("response",
+                           lambda r: r.request.method == "HEAD" and bool(UPLOADS.search(r.url)),
                            timeout=20000)
     page.locator('.syncbar[data-running="false"]').wait_for()
     assert fault["tripped"]
     assert int(page.get_by_test_id("sync-pending").inner_text()) > 0
     assert page.get_by_test_id("visit-row").first.get_attribute("data-state") == "uploading"
     assert len(server_visits(live_server)) == 1  # the push went through; the photo did not
-    assert live_server.sql("SELECT count(*) FROM media WHERE sha256 = ?", (photo["sha256"],)) == [(0,)]
+    assert live_server.sql("SELECT count(*) FROM media WHERE sha256 = ?",
+                           (photo["sha256"],)) == [(0,)]
     assert heads and set(heads) == {2 * CHUNK}  # the server kept both chunks it received
     screenshot(page, "15-upload-interrupted")
 
@@ -111,7 +119,8 @@ def test_photo_upload_cut_mid_way_resumes_from_the_server_offset(live_server, co
     context.unroute(UPLOADS)
     page.locator('[data-testid=visit-row][data-state="synced"]').wait_for()
 
-    photo_url = next(s["url"] for s in seen if s["method"] == "PATCH" and s["offset"] not in (None, "0"))
+    photo_url = next(s["url"] for s in seen if s["method"] == "PATCH" and s["offset"] not in (None,
+                                                                                              "0"))
     photo_log = [s for s in seen if s["url"] == photo_url]
     patches = [int(s["offset"]) for s in photo_log if s["method"] == "PATCH"]
     # 0 and CHUNK once each, then never again from the start: every retry resumed at 2 * CHUNK,
@@ -122,7 +131,8 @@ def test_photo_upload_cut_mid_way_resumes_from_the_server_offset(live_server, co
     tail = sorted(set(resumed))
     assert tail == list(range(2 * CHUNK, photo["size"], CHUNK))
     # Each resume asked the server first: a HEAD precedes every PATCH after the lost answer.
-    after_loss = photo_log[next(i for i, s in enumerate(photo_log) if s["offset"] == str(CHUNK)) + 1:]
+    after_loss = photo_log[next(i for i,
+                                s in enumerate(photo_log) if s["offset"] == str(CHUNK)) + 1:]
     assert after_loss[0]["method"] == "HEAD"
     creates = [s for s in seen if s["method"] == "POST" and s["length"] == str(photo["size"])]
     assert len(creates) == 1  # one upload, resumed; never started again
@@ -130,8 +140,10 @@ def test_photo_upload_cut_mid_way_resumes_from_the_server_offset(live_server, co
     assert len(server_visits(live_server)) == 1
     (visit,) = server_visits(live_server)
     assert [p["sha256"] for p in visit["payload"]["photos"]] == [photo["sha256"]]
-    assert live_server.sql("SELECT size FROM media WHERE sha256 = ?", (photo["sha256"],)) == [(photo["size"],)]
-    assert live_server.sql("SELECT count(*) FROM upload WHERE sha256 = ?", (photo["sha256"],)) == [(1,)]
+    assert live_server.sql("SELECT size FROM media WHERE sha256 = ?",
+                           (photo["sha256"],)) == [(photo["size"],)]
+    assert live_server.sql("SELECT count(*) FROM upload WHERE sha256 = ?",
+                           (photo["sha256"],)) == [(1,)]
     stored = live_server.instance / "media" / photo["sha256"][:2] / photo["sha256"]
     assert hashlib.sha256(stored.read_bytes()).hexdigest() == photo["sha256"]
 
@@ -149,7 +161,8 @@ def new_epoch(server) -> str:
     return epoch
 
 
-def test_sync_reset_wipes_the_server_cache_keeps_the_outbox_and_stops(live_server, context, page, tmp_path):
+def test_sync_reset_wipes_the_server_cache_keeps_the_outbox_and_stops(live_server, context, page,
+                                                                      tmp_path):
     login(page, live_server)
     wait_for_sw_control(page)
     cached_before = sorted(row["key"] for row in page.evaluate(IDB_READ, ["cache"]))
@@ -162,7 +175,8 @@ def test_sync_reset_wipes_the_server_cache_keeps_the_outbox_and_stops(live_serve
         const req = indexedDB.open('spotcheck');
         const db = await new Promise((ok) => { req.onsuccess = () => ok(req.result); });
         const tx = db.transaction('cache', 'readwrite');
-        tx.objectStore('cache').put({ key: 'assignment:stale', type: 'assignment', id: 'stale', data: {} });
+        tx.objectStore('cache').put(
+          { key: 'assignment:stale', type: 'assignment', id: 'stale', data: {} });
         await new Promise((ok) => { tx.oncomplete = ok; });
     }""")
     epoch = new_epoch(live_server)
@@ -199,7 +213,8 @@ def test_sync_reset_wipes_the_server_cache_keeps_the_outbox_and_stops(live_serve
 
     # One 409 for the old cursor, then a pull from the start (no cursor) that succeeds.
     assert [p["status"] for p in pulls[:2]] == [409, 200]
-    assert pulls[0]["body"]["code"] == "sync.reset" and pulls[0]["body"]["details"]["epoch"] == epoch
+    assert pulls[0]["body"]["code"] == "sync.reset" and pulls[0]["body"]["details"][
+        "epoch"] == epoch
     assert pulls[0]["cursor"] and not pulls[1]["cursor"]
     assert all(p["status"] == 200 and p["cursor"] for p in pulls[2:])
     assert page.get_by_test_id("sync-error").count() == 0

@@ -41,7 +41,8 @@ def seed(server: LiveServer) -> dict:
         # One visit per viewport for the rectification form: a success closes that form.
         to_order = {"desktop": str(make_visit(world, "a", session_index=2).id),
                     "phone": str(make_visit(world, "a", session_index=4).id)}
-        facts = {"visit_id": str(visit.id), "to_order": to_order, "base_a": str(world.bases["a"].id),
+        facts = {"visit_id": str(visit.id), "to_order": to_order,
+                 "base_a": str(world.bases["a"].id),
                  "base_name": world.bases["a"].name, "class_name": world.classes["a"].name,
                  "occupation_id": str(world.occupation.id),
                  "year": world.classes["a"].start_date.year}
@@ -179,7 +180,8 @@ def test_a_refused_form_keeps_every_value_and_says_why_at_the_field(browser, ser
     form.locator("button[type=submit]").click()
     page.wait_for_load_state("networkidle")
     form = page.locator('[data-testid="rectify-form"]')
-    assert form.locator("textarea[name=order_text]").input_value() == "请于期限内补齐签到表，并书面说明原因。"
+    assert form.locator(
+        "textarea[name=order_text]").input_value() == "请于期限内补齐签到表，并书面说明原因。"
     assert form.locator("select[name=sanction]").input_value() == "deadline"
     assert form.locator("input[name=deadline]").input_value() == yesterday
     error = form.locator('[data-testid="field-error-deadline"]')

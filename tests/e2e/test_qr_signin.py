@@ -151,7 +151,8 @@ def test_badges_scanned_offline_with_the_camera_reach_the_server(live_server, pl
         assert page.get_by_test_id("scan-count").inner_text() == counted
         page.get_by_test_id("headcount").fill("2")
         next_step(page, "photos")
-        page.get_by_test_id("photo-input").set_input_files(str(make_photo(tmp_path / "p.jpg", (800, 600))))
+        page.get_by_test_id("photo-input").set_input_files(str(make_photo(tmp_path / "p.jpg",
+                                                                          (800, 600))))
         page.get_by_test_id("photo-count").filter(has_text="1").wait_for()
         next_step(page, "findings")
         page.get_by_test_id("verdict-issues").click()
@@ -185,7 +186,8 @@ def test_badges_scanned_offline_with_the_camera_reach_the_server(live_server, pl
     # sign-in's signature_sha256; the skipped scan and the repeat scan carry none.
     signed = [sha for (sha,) in live_server.sql("SELECT signature_sha256 FROM sign_in ORDER BY at")]
     assert signed[1:] == [None, None] and signed[0] is not None
-    assert live_server.sql("SELECT mime FROM media WHERE sha256 = ?", (signed[0],)) == [("image/png",)]
+    assert live_server.sql("SELECT mime FROM media WHERE sha256 = ?",
+                           (signed[0],)) == [("image/png",)]
     stored = (Path(live_server.env["MEDIA_DIR"]) / signed[0][:2] / signed[0]).read_bytes()
     assert stored.startswith(b"\x89PNG") and hashlib.sha256(stored).hexdigest() == signed[0]
     payload = json.loads(live_server.sql("SELECT payload FROM visit")[0][0])
@@ -263,7 +265,8 @@ def test_an_old_code_is_refused_on_the_trainee_phone(live_server, browser):
 
     token = live_server.token()  # device e2e-checker
     answer = requests.post(f"{live_server.url}/api/v1/auth/token", json={
-        "username": "inspector_a", "password": "pw-for-tests", "device_id": "e2e-old"}, timeout=10).json()
+        "username": "inspector_a", "password": "pw-for-tests", "device_id": "e2e-old"},
+                           timeout=10).json()
     assert token and answer["device_key"]
     code = subprocess.run(
         [sys.executable, "-c", (

@@ -25,7 +25,8 @@ pytestmark = pytest.mark.e2e
 
 
 def flask(server, *args: str) -> None:
-    subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *args], cwd=ROOT, env=server.env,
+    subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *args], cwd=ROOT,
+                   env=server.env,
                    check=True, capture_output=True)
 
 
@@ -36,7 +37,8 @@ def server_state(server) -> tuple[list, list, list]:
     return sorted(visits), sorted(signins), sorted(media)
 
 
-def test_a_phone_that_synced_after_the_backup_recovers_with_nothing_lost(live_server, page, tmp_path):
+def test_a_phone_that_synced_after_the_backup_recovers_with_nothing_lost(live_server, page,
+                                                                         tmp_path):
     login(page, live_server)
     wait_for_sw_control(page)
     flask(live_server, "backup", str(tmp_path / "backup"))
@@ -58,7 +60,8 @@ def test_a_phone_that_synced_after_the_backup_recovers_with_nothing_lost(live_se
     while server_state(live_server) != before and time.monotonic() < deadline:
         page.get_by_test_id("sync-now").click()
         page.wait_for_function(
-            "() => document.querySelector('[data-testid=sync-pending]')?.textContent === '0'", timeout=30000)
+            "() => document.querySelector('[data-testid=sync-pending]')?.textContent === '0'",
+            timeout=30000)
         time.sleep(0.5)  # polling the server's database: there is no event to wait on
     assert server_state(live_server) == before
     visit = server_visits(live_server)[0]

@@ -16,7 +16,8 @@ PAYLOADS = [
     {
         "class_id": "51eef6ac-5653-4ff3-97d1-3267bbc0365e", "verdict": "issues",
         "started_at": "2026-11-28T01:25:03.123Z", "ended_at": None,
-        "gps": {"lat": 36.7075, "lon": 119.161, "accuracy": 15, "captured_at": "2026-11-28T01:25:04Z",
+        "gps": {"lat": 36.7075, "lon": 119.161, "accuracy": 15,
+                "captured_at": "2026-11-28T01:25:04Z",
                 "mocked": False},
         "observed": {"teacher_matches": True, "teacher_name": "张老师", "content_matches": False,
                      "topic": "车床\n安全 \"操作\" \\ 𠀋 😀", "headcount": 5},
@@ -26,7 +27,8 @@ PAYLOADS = [
         "seal": "ignored",
     },
     {"tiny": 1e-7, "small": 0.000001, "big": 1e21, "bigger": 1.5e300, "neg": -0.5, "whole": 5.0,
-     "int": 12345678901234, "third": 1 / 3, "zero": 0.0, "list": [1.0, 2.5, [], {}], "nested": {"b": {"a": []}}},
+     "int": 12345678901234, "third": 1 / 3, "zero": 0.0, "list": [1.0, 2.5, [], {}],
+     "nested": {"b": {"a": []}}},
 ]
 
 

@@ -33,7 +33,8 @@ def hex_id(value: str) -> str:
     return uuid.UUID(value).hex
 
 
-def test_two_inspectors_share_a_phone_and_each_keeps_their_own_records(live_server, context, page, tmp_path):
+def test_two_inspectors_share_a_phone_and_each_keeps_their_own_records(live_server, context, page,
+                                                                       tmp_path):
     facts = live_server.facts
     login(page, live_server, "inspector_a")
     wait_for_sw_control(page)
@@ -86,9 +87,11 @@ def test_two_inspectors_share_a_phone_and_each_keeps_their_own_records(live_serv
     meta = idb_all(page, "meta")
     assert PASSWORD not in json.dumps(meta, ensure_ascii=False)
     (accounts,) = [row for row in meta if isinstance(row, dict)
-                   and isinstance(row.get("inspector_a"), dict) and "verifier" in row["inspector_a"]]
+                   and isinstance(row.get("inspector_a"),
+                                  dict) and "verifier" in row["inspector_a"]]
     assert set(accounts) == {"inspector_a", "inspector_b"}
-    assert accounts["inspector_a"]["iterations"] >= 210_000 and len(accounts["inspector_a"]["verifier"]) == 44
+    assert accounts["inspector_a"]["iterations"] >= 210_000 and len(
+        accounts["inspector_a"]["verifier"]) == 44
 
     # Back online: a token from the password held in memory, and the visit goes up as theirs.
     context.set_offline(False)
@@ -113,7 +116,8 @@ def test_a_refused_record_is_kept_explained_exported_and_retried_after_a_plan_ch
         const db = await new Promise((ok) => { req.onsuccess = () => ok(req.result); });
         const tx = db.transaction('outbox', 'readwrite');
         const store = tx.objectStore('outbox');
-        const all = await new Promise((ok) => { const r = store.getAll(); r.onsuccess = () => ok(r.result); });
+        const all = await new Promise((ok) => {
+          const r = store.getAll(); r.onsuccess = () => ok(r.result); });
         const entry = all.find((e) => e.type === 'visit.submit');
         store.put({ ...entry, payload: { ...entry.payload, seal: 'f'.repeat(64) } });
         await new Promise((ok) => { tx.oncomplete = ok; });

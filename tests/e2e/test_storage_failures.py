@@ -47,7 +47,8 @@ def test_the_switch_is_not_in_the_production_bundle(tmp_path):
     assert SWITCH not in production
 
 
-def test_a_photo_the_phone_could_not_store_is_not_counted_and_blocks_the_seal(browser, hooked_server, tmp_path):
+def test_a_photo_the_phone_could_not_store_is_not_counted_and_blocks_the_seal(
+    browser, hooked_server, tmp_path):
     context = new_phone(browser, hooked_server.facts)
     try:
         page = context.new_page()
@@ -60,7 +61,8 @@ def test_a_photo_the_phone_could_not_store_is_not_counted_and_blocks_the_seal(br
         page.locator("ul.thumbs button").click()
         page.get_by_test_id("photo-count").filter(has_text="已拍 0 张").wait_for()
         page.evaluate(f"localStorage.setItem('{SWITCH}', 'media')")
-        page.get_by_test_id("photo-input").set_input_files(str(make_photo(tmp_path / "full.jpg", (640, 480))))
+        page.get_by_test_id("photo-input").set_input_files(str(make_photo(tmp_path / "full.jpg",
+                                                                          (640, 480))))
         lasting = page.get_by_test_id("lasting-message")
         lasting.wait_for()
         assert page.get_by_test_id("photo-count").inner_text() == "已拍 0 张"
@@ -68,7 +70,8 @@ def test_a_photo_the_phone_could_not_store_is_not_counted_and_blocks_the_seal(br
         assert "Quota" not in lasting.inner_text() and "test" not in lasting.inner_text()
         (draft,) = idb_all(page, "drafts")
         assert draft["photos"] == []
-        assert [m for m in idb_all(page, "media") if not m["submitted"] and m["mime"] == "image/jpeg"] == []
+        assert [m for m in idb_all(page, "media") if not m["submitted"]
+                and m["mime"] == "image/jpeg"] == []
         screenshot(page, "storage-01-photo-refused")
         # The message lasts: still there after other work on the page.
         next_step(page, "findings")
@@ -82,7 +85,8 @@ def test_a_photo_the_phone_could_not_store_is_not_counted_and_blocks_the_seal(br
         # Storage freed: the photo is retaken and the seal is possible again.
         page.evaluate(f"localStorage.removeItem('{SWITCH}')")
         page.get_by_test_id("step-tab").and_(page.locator('[data-step="photos"]')).click()
-        page.get_by_test_id("photo-input").set_input_files(str(make_photo(tmp_path / "again.jpg", (640, 480))))
+        page.get_by_test_id("photo-input").set_input_files(str(make_photo(tmp_path / "again.jpg",
+                                                                          (640, 480))))
         page.get_by_test_id("photo-count").filter(has_text="已拍 1 张").wait_for()
         assert page.get_by_test_id("lasting-message").count() == 0
         page.get_by_test_id("step-tab").and_(page.locator('[data-step="summary"]')).click()
@@ -92,7 +96,8 @@ def test_a_photo_the_phone_could_not_store_is_not_counted_and_blocks_the_seal(br
         context.close()
 
 
-def test_a_visit_naming_a_file_missing_on_the_phone_cannot_be_sealed(browser, hooked_server, tmp_path):
+def test_a_visit_naming_a_file_missing_on_the_phone_cannot_be_sealed(browser, hooked_server,
+                                                                     tmp_path):
     context = new_phone(browser, hooked_server.facts)
     try:
         page = context.new_page()
@@ -107,7 +112,8 @@ def test_a_visit_naming_a_file_missing_on_the_phone_cannot_be_sealed(browser, ho
             const db = await new Promise((ok) => { req.onsuccess = () => ok(req.result); });
             const tx = db.transaction('media', 'readwrite');
             const store = tx.objectStore('media');
-            const all = await new Promise((ok) => { const r = store.getAll(); r.onsuccess = () => ok(r.result); });
+            const all = await new Promise((ok) => {
+              const r = store.getAll(); r.onsuccess = () => ok(r.result); });
             for (const m of all) if (m.mime === 'image/jpeg') store.delete(m.sha256);
             await new Promise((ok) => { tx.oncomplete = ok; });
         }""")

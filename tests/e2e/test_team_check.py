@@ -59,7 +59,8 @@ def card(page, assignment_id):
     return page.locator(f'[data-testid=assignment][data-assignment-id="{assignment_id}"]')
 
 
-def test_a_team_visit_is_one_check_on_both_phones_and_for_the_reviewer(browser, demo_server, tmp_path):
+def test_a_team_visit_is_one_check_on_both_phones_and_for_the_reviewer(browser, demo_server,
+                                                                       tmp_path):
     live = demo_server.facts["live_assignment"]
     context_a, phone_a = phone_of(browser, demo_server, "inspector")
     context_b, phone_b = phone_of(browser, demo_server, "inspector2")

@@ -51,7 +51,8 @@ def test_every_screen_and_step_has_touch_targets_of_44_px(live_server, context, 
             page.get_by_text("全部到课").click()
             page.locator('[data-testid=attendee][data-present="true"]').first.wait_for()
         if step == "photos":
-            page.get_by_test_id("photo-input").set_input_files(str(make_photo(tmp_path / "w.jpg", (800, 600))))
+            page.get_by_test_id("photo-input").set_input_files(str(make_photo(tmp_path / "w.jpg",
+                                                                              (800, 600))))
             page.locator("ul.thumbs img[src^='blob:']").wait_for()
         if step == "findings":
             page.get_by_test_id("verdict-issues").click()

@@ -34,7 +34,8 @@ def test_mismatches_show_in_the_step_bar_become_findings_and_a_refusal_is_sealed
     start_visit(page)
     states = tab_states(page)
     assert states["checks"] == "mismatch"  # 2 km away: passing the step is not doing it
-    assert {states[k] for k in ("teacher", "attendance", "photos", "findings", "signatures")} == {"incomplete"}
+    assert {states[k] for k in ("teacher", "attendance", "photos", "findings",
+                                "signatures")} == {"incomplete"}
     next_step(page, "teacher")
     page.get_by_test_id("teacher-no").click()
     page.get_by_test_id("teacher-name").fill("王秀英")
@@ -44,15 +45,18 @@ def test_mismatches_show_in_the_step_bar_become_findings_and_a_refusal_is_sealed
     page.get_by_test_id("headcount").fill("3")
     for i in range(2):
         page.get_by_test_id("attendee").nth(i).click()
-        page.locator(f'[data-testid=attendee] >> nth={i}').and_(page.locator('[data-present="true"]')).wait_for()
+        page.locator(f'[data-testid=attendee] >> nth={i}').and_(
+            page.locator('[data-present="true"]')).wait_for()
     # Marked by hand looks different from a scan, and each row shows the ID's last four characters.
     assert page.get_by_test_id("attendee").first.get_attribute("data-method") == "manual"
     assert "手动点名" in page.get_by_test_id("attendee").first.inner_text()
     assert page.get_by_test_id("id-tail").count() == 5
-    assert all(len(t.split("尾号 ")[1]) == 4 for t in page.get_by_test_id("id-tail").all_inner_texts())
+    assert all(len(t.split("尾号 ")[1]) == 4
+               for t in page.get_by_test_id("id-tail").all_inner_texts())
     next_step(page, "photos")
     assert tab_states(page)["attendance"] == "mismatch"
-    page.get_by_test_id("photo-input").set_input_files(str(make_photo(tmp_path / "p.jpg", (800, 600))))
+    page.get_by_test_id("photo-input").set_input_files(str(make_photo(tmp_path / "p.jpg",
+                                                                      (800, 600))))
     page.get_by_test_id("photo-count").filter(has_text="1").wait_for()
     next_step(page, "findings")
     # Each mismatch is carried in as a finding the inspector can still change.
@@ -72,7 +76,8 @@ def test_mismatches_show_in_the_step_bar_become_findings_and_a_refusal_is_sealed
     assert page.get_by_test_id("signature-base").count() == 0
     next_step(page, "summary")
     states = tab_states(page)
-    assert states["photos"] == "done" and states["signatures"] == "done" and states["findings"] == "done"
+    assert states["photos"] == "done" and states["signatures"] == "done" and states[
+        "findings"] == "done"
     compare = page.get_by_test_id("summary-compare").inner_text()
     assert "→ 王秀英" in compare and "签到 2/5（40%），现场 3 人" in compare
     screenshot(page, "steps-summary-mismatch")
@@ -130,14 +135,16 @@ def add_assignments(live_server) -> dict[str, str]:
         return {key: str(a.id) for key, a in made.items()}
 
 
-def test_cards_say_whether_a_session_is_on_and_starting_outside_it_asks(live_server, context, page, tmp_path):
+def test_cards_say_whether_a_session_is_on_and_starting_outside_it_asks(live_server, context, page,
+                                                                        tmp_path):
     add_assignments(live_server)
     login(page, live_server)
     wait_for_sw_control(page)
     cards = page.get_by_test_id("assignment")
     page.locator('[data-testid=session-phase][data-phase="before"]').wait_for()
     assert cards.count() == 3  # today's session assigned twice shows once
-    phases = page.get_by_test_id("session-phase").evaluate_all("els => els.map(e => e.dataset.phase)")
+    phases = page.get_by_test_id("session-phase").evaluate_all("els => els.map(e => "
+                                                               "e.dataset.phase)")
     assert sorted(phases) == ["after", "before", "on"]
     assert "未开始（" in page.locator('[data-phase="before"]').inner_text()
     assert "后开始" in page.locator('[data-phase="before"]').inner_text()

@@ -113,7 +113,8 @@ def test_demo_users_log_in_and_the_inspector_team_has_work(loaded):
     assert {"city", "county", "inspector", "inspector2", "base", "covert"} <= usernames
     covert = db.session.scalar(select(User).where(User.username == "covert"))
     assert covert.is_city
-    assert db.session.scalar(select(User).where(User.username == "base")).base.name == "潍坊市技师学院"
+    assert db.session.scalar(
+        select(User).where(User.username == "base")).base.name == "潍坊市技师学院"
     # The filing demo's own assignments (the bureau demo adds drawn ones, with a draw_id).
     # The city's covert inspector gets the live ones only (a visit to make now and tomorrow).
     assignments = db.session.scalars(select(Assignment).where(Assignment.draw_id.is_(None))).all()
@@ -121,7 +122,8 @@ def test_demo_users_log_in_and_the_inspector_team_has_work(loaded):
     assert {a.date for a in team} == {TODAY + timedelta(days=d) for d in range(3)}
     assert all({u.username for u in a.inspectors} == {"inspector", "inspector2"} for a in team)
     assert all(a.training_class.base.county.name == "奎文区" for a in assignments)
-    assert {a.date for a in assignments if covert in a.inspectors} == {TODAY, TODAY + timedelta(days=1)}
+    assert {a.date for a in assignments if covert in a.inspectors} == {TODAY,
+                                                                       TODAY + timedelta(days=1)}
 
 
 def test_finished_demo_classes_are_assessed_and_counted_in_attachment_2(loaded):

@@ -91,7 +91,8 @@ def test_refresh_moves_a_demo_loaded_yesterday_to_today(app):
     assert days == 1 and demo_day() == today.date()
     for klass_id, (start, end) in classes.items():
         klass = db.session.get(TrainingClass, klass_id)
-        assert (klass.start_date, klass.end_date) == (start + timedelta(days=1), end + timedelta(days=1))
+        assert (klass.start_date, klass.end_date) == (start + timedelta(days=1),
+                                                      end + timedelta(days=1))
     assert (own.start_date, own.end_date) == (date(2026, 3, 10), date(2026, 4, 10))
     for visit_id, started in demo_visits.items():
         visit = db.session.get(Visit, visit_id)

@@ -69,7 +69,8 @@ def test_users_create_makes_each_role_with_its_scope(runner, world):
     ]
     for index, (args, county, base) in enumerate(cases):
         username = f"new{index}"
-        result = runner.invoke(args=["users", "create", "--username", username, "--password", "pw", *args])
+        result = runner.invoke(args=["users", "create", "--username", username, "--password", "pw",
+                                     *args])
         assert result.exit_code == 0, result.output
         user = db.session.query(User).filter_by(username=username).one()
         assert user.county_id == (world.counties[county].id if county else None)
@@ -82,6 +83,7 @@ def test_users_create_refuses_what_cannot_be(runner, world):
     for args in (["--username", "city", "--password", "pw", "--role", "city_admin"],  # taken
                  ["--username", "x1", "--password", "pw", "--role", "county_admin"],  # no county
                  ["--username", "x2", "--password", "pw", "--role", "base_staff"],  # no base
-                 ["--username", "x3", "--password", "pw", "--role", "inspector", "--county", "火星"]):
+                 ["--username", "x3", "--password", "pw", "--role", "inspector", "--county",
+                  "火星"]):
         result = runner.invoke(args=["users", "create", *args])
         assert result.exit_code == 2, (args, result.output)

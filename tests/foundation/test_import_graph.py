@@ -24,7 +24,8 @@ def module_name(path: Path) -> str:
 
 
 def project_modules() -> dict[str, Path]:
-    return {module_name(p): p for package in PACKAGES for p in sorted((ROOT / package).rglob("*.py"))}
+    return {module_name(p): p for package in PACKAGES
+            for p in sorted((ROOT / package).rglob("*.py"))}
 
 
 def _resolve(name: str, known: dict[str, Path]) -> str | None:

@@ -83,7 +83,8 @@ def sample_params(text: str) -> dict[str, object]:
 
 def test_the_sources_yield_the_codes_this_test_relies_on():
     # Guards the grep itself: if these disappear, the patterns above stopped matching.
-    assert {"visit.seal_mismatch", "visit.plan_version_differs", "sync.gap"} <= emitted_error_codes()
+    assert {"visit.seal_mismatch", "visit.plan_version_differs",
+            "sync.gap"} <= emitted_error_codes()
     assert {"plan.outdated", "clock.skew", "attendance.low", "signin.proxy_suspected",
             "signed_in_exceeds_headcount"} <= emitted_flag_codes()
     assert {"R7.teacher", "note"} <= pwa_finding_codes()
@@ -91,12 +92,14 @@ def test_the_sources_yield_the_codes_this_test_relies_on():
 
 
 def test_rejections_carry_codes_not_sentences():
-    sentences = _grep(r'(?:ApiError|Rejected)\(\s*"[a-z_.]+",\s*(f?"(?![a-z_.]+")[^"]*")', PY_SOURCES)
+    sentences = _grep(r'(?:ApiError|Rejected)\(\s*"[a-z_.]+",\s*(f?"(?![a-z_.]+")[^"]*")',
+                      PY_SOURCES)
     assert sorted(sentences) == []
 
 
 def test_every_code_renders_in_both_languages():
-    missing = {lang: sorted(k for k in every_key() if k not in catalogue(lang)) for lang in LANGUAGES}
+    missing = {lang: sorted(k for k in every_key() if k not in catalogue(lang))
+               for lang in LANGUAGES}
     assert missing == {"zh": [], "en": []}
     for key in sorted(every_key()):
         for lang in LANGUAGES:
@@ -132,7 +135,8 @@ def test_a_missing_code_never_shows_itself():
 
 
 def test_a_check_stored_as_a_sentence_before_codes_is_still_shown():
-    assert check_text({"status": "mismatch", "reason": "定位在培训场所范围外"}) == "定位在培训场所范围外"
+    assert check_text({"status": "mismatch",
+                       "reason": "定位在培训场所范围外"}) == "定位在培训场所范围外"
 
 
 def test_the_api_answers_in_the_language_asked_and_keeps_the_code(client):

@@ -175,7 +175,8 @@ def test_a_phone_alternating_between_two_app_servers_syncs_one_complete_visit(tm
                     "Content-Type": "application/offset+octet-stream"})
                 assert answer.status_code == 204, answer.text
                 offset = int(answer.headers["Upload-Offset"])
-            assert net.raw("HEAD", location, headers=auth).headers["Upload-Offset"] == str(len(data))
+            assert net.raw("HEAD", location,
+                           headers=auth).headers["Upload-Offset"] == str(len(data))
             assert s3.bucket.read(f"{sha[:2]}/{sha}") == data
         assert s3.bucket.keys("uploads/") == []  # no chunk left behind
         # Both servers took part, each with a local folder that holds no media.

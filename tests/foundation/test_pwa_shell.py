@@ -28,7 +28,8 @@ def app_config(dist):
 def test_shell_files_have_their_types_and_are_revalidated(client):
     expected = {
         "/app/": "text/html", "/app/main.js": "text/javascript", "/app/app.css": "text/css",
-        "/app/manifest.webmanifest": "application/manifest+json", "/app/icons/icon-192.png": "image/png",
+        "/app/manifest.webmanifest": "application/manifest+json",
+        "/app/icons/icon-192.png": "image/png",
     }
     for url, mime in expected.items():
         response = client.get(url)
@@ -60,7 +61,8 @@ def test_assignments_create_publishes_to_the_team(runner, world):
 
     session = world.versions["b"].sessions[5]
     result = runner.invoke(args=["assignments", "create", "--inspector", "inspector_b",
-                                 "--inspector", "city_inspector", "--class", str(world.classes["b"].id),
+                                 "--inspector", "city_inspector", "--class",
+                                 str(world.classes["b"].id),
                                  "--session", str(session.id)])
     assert result.exit_code == 0, result.output
     assignment = db.session.scalar(db.select(Assignment))
@@ -68,7 +70,8 @@ def test_assignments_create_publishes_to_the_team(runner, world):
     assert assignment.date == session.date
     audience = db.session.scalars(db.select(ChangeLog.user_id).where(
         ChangeLog.entity_type == "assignment")).all()
-    assert sorted(audience) == sorted([world.users["inspector_b"].id, world.users["city_inspector"].id])
+    assert sorted(audience) == sorted([world.users["inspector_b"].id,
+                                       world.users["city_inspector"].id])
 
 
 def test_assignments_create_refuses_an_inspector_of_another_county(runner, world):
@@ -77,7 +80,8 @@ def test_assignments_create_refuses_an_inspector_of_another_county(runner, world
 
     session = world.versions["b"].sessions[0]
     result = runner.invoke(args=["assignments", "create", "--inspector", "inspector_a",
-                                 "--class", str(world.classes["b"].id), "--session", str(session.id)])
+                                 "--class", str(world.classes["b"].id), "--session",
+                                 str(session.id)])
     assert result.exit_code == 2
     assert "不属于该县市区" in result.output
     assert db.session.scalar(db.select(db.func.count()).select_from(Assignment)) == 0

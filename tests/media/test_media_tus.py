@@ -1,4 +1,5 @@
-"""Resumable media uploads over tus 1.0.0: an inspector's photos arrive whole, once, or not at all."""
+"""Resumable media uploads over tus 1.0.0: an inspector's photos arrive whole, once, or not at all.
+"""
 
 from __future__ import annotations
 

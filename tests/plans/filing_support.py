@@ -36,7 +36,8 @@ class Filing:
         assert response.status_code == 201, response.get_json()
         return response.get_json()
 
-    def filled_draft(self, user: str = "base_a", key: str = "a", trainees: int = 3) -> tuple[dict, str]:
+    def filled_draft(self, user: str = "base_a", key: str = "a",
+                     trainees: int = 3) -> tuple[dict, str]:
         klass = self.new_class(user)
         version_id = klass["versions"][0]["id"]
         start = date.fromisoformat(klass["start_date"])

@@ -116,4 +116,5 @@ def test_demo_shows_a_year_in_progress(app):
     assert rectification.status == "open" and rectification.deadline == today + timedelta(days=14)
     city = db.session.scalar(select(User).where(User.username == "city"))
     coverage = compute_coverage(city, today=today)
-    assert coverage.visited == len({v.class_id for v in visits}) and coverage.visits_with_issues >= 1
+    assert coverage.visited == len({v.class_id
+                                    for v in visits}) and coverage.visits_with_issues >= 1

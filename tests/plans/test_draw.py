@@ -49,7 +49,8 @@ def test_every_active_class_gets_a_visit_by_a_team_of_two(drawable):
     assignments = draw_assignments(draw)
     assert sorted(str(a.class_id) for a in assignments) == sorted(
         [str(drawable.classes["a"].id), str(drawable.classes["a2"].id)])
-    county_a_inspectors = {drawable.users[k].id for k in ("inspector_a", "inspector_a2", "inspector_a3")}
+    county_a_inspectors = {drawable.users[k].id for k in ("inspector_a", "inspector_a2",
+                                                          "inspector_a3")}
     for assignment in assignments:
         assert len(assignment.inspectors) == 2
         assert {u.id for u in assignment.inspectors} <= county_a_inspectors
@@ -61,7 +62,8 @@ def test_every_active_class_gets_a_visit_by_a_team_of_two(drawable):
     assert str(drawable.classes["b"].id) not in {e["class_id"] for e in draw.class_list}
     assert draw.seed_sha256 == sha256_hex(draw.seed)
     # Each inspector of a team gets the assignment through pull, nobody else.
-    changes = db.session.scalars(select(ChangeLog).where(ChangeLog.entity_type == "assignment")).all()
+    changes = db.session.scalars(
+        select(ChangeLog).where(ChangeLog.entity_type == "assignment")).all()
     assert {(c.entity_id, c.user_id) for c in changes} == {
         (a.id, u.id) for a in assignments for u in a.inspectors}
 
@@ -79,11 +81,13 @@ def test_same_seed_and_lists_give_the_same_draw(drawable):
     again = compute_picks("fixed-seed", json.loads(json.dumps(draw.class_list)),
                           list(draw.inspector_list))
     assert first == again
-    stored = sorted((str(a.class_id), str(a.session_id), tuple(sorted(str(u.id) for u in a.inspectors)))
+    stored = sorted((str(a.class_id), str(a.session_id),
+                     tuple(sorted(str(u.id) for u in a.inspectors)))
                     for a in draw_assignments(draw))
     assert stored == sorted((p.class_id, p.session_id, p.inspectors) for p in first)
     # Another seed gives another draw (over many classes the picks differ somewhere).
-    many = [{"class_id": f"c{i:02d}", "sessions": [f"s{j:02d}" for j in range(30)]} for i in range(20)]
+    many = [{"class_id": f"c{i:02d}",
+             "sessions": [f"s{j:02d}" for j in range(30)]} for i in range(20)]
     pool = [f"i{k}" for k in range(6)]
     assert compute_picks("one", many, pool) == compute_picks("one", many, pool)
     assert compute_picks("one", many, pool) != compute_picks("two", many, pool)
@@ -206,7 +210,8 @@ def test_base_staff_and_other_counties_cannot_see_draws(drawable, client, api):
     assert client.get("/api/v1/bureau/draws", headers=api.headers("base_a")).status_code == 403
     assert client.get(f"/api/v1/bureau/draws/{draw.id}",
                       headers=api.headers("base_a")).status_code == 403
-    assert client.get("/api/v1/bureau/assignments", headers=api.headers("base_a")).status_code == 403
+    assert client.get("/api/v1/bureau/assignments",
+                      headers=api.headers("base_a")).status_code == 403
     response = client.get(f"/api/v1/bureau/draws/{draw.id}", headers=api.headers("county_b"))
     assert response.status_code == 404
     listing = client.get("/api/v1/bureau/draws", headers=api.headers("county_b")).get_json()
@@ -265,4 +270,5 @@ def test_revoked_base_classes_are_not_drawn(drawable):
     db.session.commit()
     draw = draw_visits(drawable.counties["a"], *period())
     assert [e["class_id"] for e in draw.class_list] == [str(drawable.classes["a"].id)]
-    assert db.session.scalar(select(TrainingClass).where(TrainingClass.id == drawable.classes["a2"].id))
+    assert db.session.scalar(
+        select(TrainingClass).where(TrainingClass.id == drawable.classes["a2"].id))

@@ -33,7 +33,8 @@ JSON = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=3)
 
 def _payload(i: int) -> dict:
     return {
-        "visit_id": str(uuid.UUID(int=i + 1)), "class_id": UUID, "trainee_id": str(uuid.UUID(int=i + 99)),
+        "visit_id": str(uuid.UUID(int=i + 1)), "class_id": UUID,
+        "trainee_id": str(uuid.UUID(int=i + 99)),
         "method": ["manual", "badge", "self"][i % 3], "at": f"2026-03-02T01:00:0{i % 10}Z",
         "gps": {"lat": 36.7, "lon": 119.16, "accuracy": 12.5, "captured_at": "2026-03-02T01:00:00Z",
                 "mocked": False},
@@ -117,10 +118,12 @@ def test_valid_input_takes_the_quick_walk_and_invalid_input_gets_the_schemas_err
 
 RESULT = st.fixed_dictionaries(
     # Values the fields convert on the way out too (a UUID, "7", 1), not just ready-made ones.
-    {"mutation_id": st.sampled_from([UUID, "x", uuid.UUID(UUID)]), "seq": st.integers(1, 10**6) | st.just("7"),
+    {"mutation_id": st.sampled_from([UUID, "x", uuid.UUID(UUID)]),
+     "seq": st.integers(1, 10**6) | st.just("7"),
      "status": st.sampled_from(["applied", "flagged", "rejected", "gap"]),
      "replayed": st.booleans() | st.sampled_from([0, 1, "true"])},
-    optional={"code": st.sampled_from(["sync.gap", "validation_error"]), "message": st.text(max_size=8),
+    optional={"code": st.sampled_from(["sync.gap", "validation_error"]),
+              "message": st.text(max_size=8),
               "flags": st.lists(st.sampled_from(["plan.outdated", "clock.skew"]), max_size=2),
               "errors": JSON})
 

@@ -42,7 +42,8 @@ def test_site_from_baidu_and_from_gps(client, api, world):
 
 def test_correcting_a_site_datum_reaches_the_phones(client, api, world):
     headers = api.headers("base_a")
-    site = db.session.get(Site, __import__("uuid").UUID(create(client, headers, "wgs84", TRUE_POINT).get_json()["id"]))
+    site = db.session.get(Site, __import__("uuid").UUID(create(client, headers, "wgs84",
+                                                               TRUE_POINT).get_json()["id"]))
     gcj = from_wgs84(site.lat, site.lon, "gcj02")
     response = client.patch(f"/api/v1/sites/{site.id}", headers=headers,
                             json={"lat": gcj[0], "lon": gcj[1], "datum": "gcj02"})
@@ -64,7 +65,8 @@ def test_site_input_is_validated_and_scoped(client, api, world):
     assert client.patch(f"/api/v1/sites/{world.sites['b'].id}", headers=headers,
                         json={"name": "x"}).status_code == 404
     assert create(client, api.headers("county_a"), "wgs84", TRUE_POINT).status_code == 403
-    names = {s["name"] for s in client.get("/api/v1/sites", headers=api.headers("county_b")).get_json()["sites"]}
+    names = {s["name"] for s in client.get("/api/v1/sites",
+                                           headers=api.headers("county_b")).get_json()["sites"]}
     assert names == {world.sites["b"].name}
 
 
@@ -97,5 +99,6 @@ def test_a_filed_plan_s_teacher_and_site_are_frozen(client, api, world):
     assert moved.get_json()["code"] == renamed.get_json()["code"] == "plan.filed_fact"
     db.session.expire_all()
     assert (site.lat, site.lon, site.address, teacher.name, teacher.professional_title) == before
-    phone = client.patch(f"/api/v1/teachers/{teacher.id}", headers=headers, json={"phone": "13900000000"})
+    phone = client.patch(f"/api/v1/teachers/{teacher.id}", headers=headers,
+                         json={"phone": "13900000000"})
     assert phone.status_code == 200

@@ -68,7 +68,8 @@ def test_base_drafts_a_plan_in_the_browser_and_the_county_approves(client, world
 
     again = client.post(f"{version_url}/roster", content_type="multipart/form-data",
                         data={"file": (BytesIO(workbook_bytes([person(31)])), "名单.xlsx")})
-    client.post(f"{version_url}/roster/confirm", data={"token": preview_token(again.get_data(as_text=True))})
+    client.post(f"{version_url}/roster/confirm",
+                data={"token": preview_token(again.get_data(as_text=True))})
     submitted = client.post(f"{version_url}/submit", follow_redirects=True)
     assert "已报送县市区人社局审核" in submitted.get_data(as_text=True)
     # The base sees no approve button and cannot approve by posting either.
@@ -79,7 +80,8 @@ def test_base_drafts_a_plan_in_the_browser_and_the_county_approves(client, world
     login(client, "county_a")
     queue = page(client, "/filing/queue")
     assert "网页新建班" in queue
-    approved = client.post(f"{version_url}/approve", data={"comment": "同意"}, follow_redirects=True)
+    approved = client.post(f"{version_url}/approve", data={"comment": "同意"},
+                           follow_redirects=True)
     assert "已审核通过" in approved.get_data(as_text=True)
     client.post("/logout")
     login(client, "city")
@@ -93,7 +95,8 @@ def test_county_b_gets_404_on_county_a_pages(client, world):
     version = world.versions["a"]
     assert client.get(f"/filing/versions/{version.id}").status_code == 404
     assert client.get(f"/filing/classes/{world.classes['a'].id}").status_code == 404
-    assert client.post(f"/filing/versions/{version.id}/return", data={"comment": "x"}).status_code == 404
+    assert client.post(f"/filing/versions/{version.id}/return",
+                       data={"comment": "x"}).status_code == 404
     assert world.classes["a"].name not in page(client, "/filing/")
 
 
@@ -106,7 +109,8 @@ def test_returning_needs_a_comment(client, world):
     login(client, "county_a")
     refused = client.post(f"{version_url}/return", data={"comment": " "}, follow_redirects=True)
     assert "请求内容不符合要求" in refused.get_data(as_text=True)
-    returned = client.post(f"{version_url}/return", data={"comment": "课时安排过密"}, follow_redirects=True)
+    returned = client.post(f"{version_url}/return", data={"comment": "课时安排过密"},
+                           follow_redirects=True)
     html = returned.get_data(as_text=True)
     assert "已退回基地修改" in html and "课时安排过密" in html
 

@@ -1,4 +1,6 @@
-"""Filing a plan across roles (R5/R7): draft → submit → approve or return → record, and what is forbidden."""
+"""Filing a plan across roles (R5/R7): draft → submit → approve or return → record, and what is
+forbidden.
+"""
 
 from __future__ import annotations
 
@@ -37,11 +39,14 @@ def test_base_files_county_approves_city_records(filing):
     queue = filing.call("get", "/plan-versions?status=submitted", "county_a").get_json()["versions"]
     assert [v["id"] for v in queue] == [vid]
 
-    seq_before = db.session.scalar(select(ChangeLog.seq).order_by(ChangeLog.seq.desc()).limit(1)) or 0
-    approved = filing.call("post", f"/plan-versions/{vid}/approve", "county_a", json={"comment": "同意"})
+    seq_before = db.session.scalar(
+        select(ChangeLog.seq).order_by(ChangeLog.seq.desc()).limit(1)) or 0
+    approved = filing.call("post", f"/plan-versions/{vid}/approve", "county_a",
+                           json={"comment": "同意"})
     assert approved.status_code == 200, approved.get_json()
     body = approved.get_json()
-    assert body["status"] == "approved" and body["approved_by"] == "county_a" and body["approved_at"]
+    assert body["status"] == "approved" and body["approved_by"] == "county_a" and body[
+        "approved_at"]
     published = db.session.scalars(select(ChangeLog).where(ChangeLog.seq > seq_before)).all()
     assert ("plan_version", vid) in {(c.entity_type, str(c.entity_id)) for c in published}
     assert {c.county_id for c in published} == {filing.world.counties["a"].id}
@@ -97,7 +102,8 @@ def test_a_base_cannot_approve_or_record_its_own_plan(filing):
     # Nor may the city seal in the county's place, nor an inspector.
     assert filing.call("post", f"/plan-versions/{vid}/approve", "city", json={}).status_code == 403
     # An inspector sees only filed plans: a submitted one does not exist for them.
-    assert filing.call("post", f"/plan-versions/{vid}/approve", "inspector_a", json={}).status_code == 404
+    assert filing.call("post", f"/plan-versions/{vid}/approve", "inspector_a",
+                       json={}).status_code == 404
     # Recording before approval is no transition.
     early = filing.call("post", f"/plan-versions/{vid}/record", "city", json={})
     assert early.status_code == 409 and early.get_json()["code"] == "plan.invalid_transition"
@@ -119,7 +125,8 @@ def test_county_b_can_neither_read_nor_change_county_a_plans(filing):
         assert response.get_json()["code"] == "not_found"
     missing = filing.call("get", f"/plan-versions/{__import__('uuid').uuid4()}", "county_b")
     assert missing.get_json() == filing.call("get", f"/plan-versions/{vid}", "county_b").get_json()
-    assert filing.call("get", "/plan-versions?status=submitted", "county_b").get_json()["versions"] == []
+    assert filing.call("get", "/plan-versions?status=submitted",
+                       "county_b").get_json()["versions"] == []
     assert filing.call("get", f"/plan-versions/{vid}", "base_b").status_code == 404
     assert filing.call("get", f"/plan-versions/{vid}", "city").status_code == 200
     class_ids = {c["id"] for c in filing.call("get", "/classes", "county_b").get_json()["classes"]}
@@ -163,12 +170,15 @@ def test_change_after_filing_is_a_new_version_with_reason_and_diff(filing, world
     for s in sessions[1:]:  # drop the first session
         rows.append({"lineage_id": s["lineage_id"], "date": s["date"], "start": s["start"],
                      "end": s["end"], "category": s["category"], "topic": s["topic"],
-                     "teacher_id": substitute["id"] if s["category"] == "practical" else s["teacher"]["id"],
+                     "teacher_id": substitute["id"] if s["category"] == "practical"
+                     else s["teacher"]["id"],
                      "site_id": s["site"]["id"]})
     rows.append({"date": sessions[-1]["date"], "start": "14:00", "end": "17:45",
-                 "category": "politics", "topic": "补充思政课", "teacher_id": sessions[0]["teacher"]["id"],
+                 "category": "politics", "topic": "补充思政课",
+                 "teacher_id": sessions[0]["teacher"]["id"],
                  "site_id": sessions[0]["site"]["id"]})
-    r = filing.call("put", f"/plan-versions/{new['id']}/sessions", "base_a", json={"sessions": rows})
+    r = filing.call("put", f"/plan-versions/{new['id']}/sessions", "base_a",
+                    json={"sessions": rows})
     assert r.status_code == 200, r.get_json()
     roster = [trainee_row(900)]
     assert filing.call("put", f"/plan-versions/{new['id']}/roster", "base_a",
@@ -182,14 +192,19 @@ def test_change_after_filing_is_a_new_version_with_reason_and_diff(filing, world
     assert [s["topic"] for s in diff["sessions"]["added"]] == ["补充思政课"]
     assert len(diff["sessions"]["changed"]) == 18
     assert all(c["fields"] == ["teacher_id"] for c in diff["sessions"]["changed"])
-    assert diff["teachers"]["added"] == ["替补实操老师"] and diff["teachers"]["removed"] == ["a实操老师"]
+    assert diff["teachers"]["added"] == ["替补实操老师"] and diff["teachers"]["removed"] == ["a实操"
+                                                                                             "老师"]
     assert {r["to"] for r in diff["teachers"]["replaced"]} == {"替补实操老师"}
-    assert len(diff["roster"]["removed"]) == 5 and [p["name"] for p in diff["roster"]["added"]] == ["学员900"]
+    assert len(diff["roster"]["removed"]) == 5 and [p["name"]
+                                                    for p in diff["roster"]["added"]] == ["学员900"]
     # The old version is untouched and still in force until the new one is approved.
-    assert filing.call("get", f"/plan-versions/{old.id}", "base_a").get_json()["status"] == "recorded"
-    assert filing.call("get", f"/classes/{klass.id}", "base_a").get_json()["in_force"]["number"] == 1
+    assert filing.call("get", f"/plan-versions/{old.id}",
+                       "base_a").get_json()["status"] == "recorded"
+    assert filing.call("get", f"/classes/{klass.id}",
+                       "base_a").get_json()["in_force"]["number"] == 1
     filing.call("post", f"/plan-versions/{new['id']}/approve", "county_a", json={})
-    assert filing.call("get", f"/classes/{klass.id}", "base_a").get_json()["in_force"]["number"] == 2
+    assert filing.call("get", f"/classes/{klass.id}",
+                       "base_a").get_json()["in_force"]["number"] == 2
 
 
 def test_sessions_must_use_the_bases_own_teachers_and_sites(filing, world):
@@ -228,8 +243,10 @@ def test_only_base_staff_create_classes_and_drafts(filing, world):
 def test_roster_json_rows_report_violations_and_mask_ids(filing):
     klass = filing.new_class()
     vid = klass["versions"][0]["id"]
-    old = date.fromisoformat(klass["start_date"]).replace(year=date.fromisoformat(klass["start_date"]).year - 52)
-    rows = [trainee_row(1), trainee_row(2, born=old), trainee_row(3, id_number="370705199001010000"),
+    old = date.fromisoformat(klass["start_date"]).replace(
+        year=date.fromisoformat(klass["start_date"]).year - 52)
+    rows = [trainee_row(1), trainee_row(2, born=old),
+            trainee_row(3, id_number="370705199001010000"),
             trainee_row(4, employer_kind="事业单位"), trainee_row(1)]
     response = filing.call("put", f"/plan-versions/{vid}/roster", "base_a", json={"trainees": rows})
     assert response.status_code == 200

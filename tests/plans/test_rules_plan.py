@@ -201,8 +201,11 @@ def test_a_trainee_in_an_overlapping_filed_class_of_the_same_base_is_a_duplicate
 
 
 def test_another_base_s_roster_is_not_revealed_to_this_base(world):
-    """R7: a person on two bases' rosters is the city's business; base a learns nothing of b's class."""
-    _other_class(world, world.classes["a"].end_date, [world.trainees[0]], status="recorded", key="b")
+    """R7: a person on two bases' rosters is the city's business; base a learns nothing of b's
+    class.
+    """
+    _other_class(world, world.classes["a"].end_date, [world.trainees[0]], status="recorded",
+                 key="b")
     assert check(world) == []
 
 

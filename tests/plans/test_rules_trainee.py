@@ -165,7 +165,8 @@ def test_an_impossible_birth_date_fails_even_with_the_right_check_character():
     assert "19900230" in found[0].message_zh
 
 
-@pytest.mark.parametrize("number", ["37070219850715123", "3707021985071512345", "37070219850715A23X",
+@pytest.mark.parametrize("number",
+                         ["37070219850715123", "3707021985071512345", "37070219850715A23X",
                                     "abc"])
 def test_malformed_numbers_fail(number):
     assert codes(check_trainee(facts(id_number=number), START)) == ["R3.id_invalid"]
@@ -287,7 +288,8 @@ def test_blank_text_counts_as_missing():
 
 
 def test_optional_fields_may_be_empty():
-    assert check_trainee(facts(phone=None, employer=None, gender=None, occupation=None), START) == []
+    assert check_trainee(facts(phone=None, employer=None, gender=None, occupation=None),
+                         START) == []
 
 
 # ---------------------------------------------------------------- the violation itself

@@ -29,7 +29,8 @@ def test_another_base_cannot_rewrite_or_learn_a_trainee_of_a_filed_roster(client
     assert not [v for v in row["violations"] if v["code"] == "R3.duplicate"]
     db.session.expire_all()
     assert (victim.name, victim.employer) == before
-    roster = filing.call("get", f"/plan-versions/{world.versions['a'].id}/roster", "base_a").get_json()["rows"]
+    roster = filing.call("get", f"/plan-versions/{world.versions['a'].id}/roster",
+                         "base_a").get_json()["rows"]
     mine = next(r for r in roster if r["trainee_id"] == str(victim.id))
     assert (mine["name"], mine["employer"]) == before
 

@@ -144,10 +144,12 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("api_bureau.get_visit", "GET"): Rule(
         REVIEWERS, COUNTY, lambda s, k, u: Call({"visit_id": s.visit(k)})),
     ("api_bureau.accept_visit", "POST"): Rule(
-        REVIEWERS, COUNTY, lambda s, k, u: Call({"visit_id": s.fresh_visit(k)}, json={"comment": "符合"}),
+        REVIEWERS, COUNTY, lambda s, k,
+        u: Call({"visit_id": s.fresh_visit(k)}, json={"comment": "符合"}),
         ok=(201,), effect=lambda s, c: s.review_status(c.params["visit_id"])),
     ("api_bureau.reinspect_visit", "POST"): Rule(
-        REVIEWERS, COUNTY, lambda s, k, u: Call({"visit_id": s.fresh_visit(k)}, json={"comment": "复查"}),
+        REVIEWERS, COUNTY, lambda s, k,
+        u: Call({"visit_id": s.fresh_visit(k)}, json={"comment": "复查"}),
         ok=(201,), effect=lambda s, c: s.review_status(c.params["visit_id"])),
     ("api_bureau.open_rectification", "POST"): Rule(
         REVIEWERS, COUNTY,
@@ -214,12 +216,14 @@ POLICY: dict[tuple[str, str], Rule] = {
         effect=lambda s, c: s.version_status(c.params["version_id"])),
     ("api_filing.approve", "POST"): Rule(
         frozenset({"county_admin"}), COUNTY,
-        lambda s, k, u: Call({"version_id": s.fresh_version(k, "submitted")}, json={"comment": "同意"}),
+        lambda s, k,
+        u: Call({"version_id": s.fresh_version(k, "submitted")}, json={"comment": "同意"}),
         effect=lambda s, c: s.version_status(c.params["version_id"]),
         note="the county of the base seals; the city records instead"),
     ("api_filing.return_version", "POST"): Rule(
         frozenset({"county_admin"}), COUNTY,
-        lambda s, k, u: Call({"version_id": s.fresh_version(k, "submitted")}, json={"comment": "缺材料"}),
+        lambda s, k,
+        u: Call({"version_id": s.fresh_version(k, "submitted")}, json={"comment": "缺材料"}),
         effect=lambda s, c: s.version_status(c.params["version_id"])),
     ("api_filing.record", "POST"): Rule(
         frozenset({"city_admin"}), COUNTY,
@@ -228,19 +232,23 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("api_filing.roster_template", "GET"): Rule(ANY_USER),
     ("api_filing.list_sites", "GET"): Rule(ANY_USER),
     ("api_filing.create_site", "POST"): Rule(
-        BASE, None, lambda s, k, u: Call(json=SITE_BODY), ok=(201,), effect=lambda s, c: s.count("Site")),
+        BASE, None, lambda s, k, u: Call(json=SITE_BODY), ok=(201,), effect=lambda s,
+        c: s.count("Site")),
     ("api_filing.update_site", "PATCH"): Rule(
-        BASE, COUNTY, lambda s, k, u: Call({"site_id": s.site_id(k)}, json={"name": s.unique("场所")}),
+        BASE, COUNTY, lambda s, k,
+        u: Call({"site_id": s.site_id(k)}, json={"name": s.unique("场所")}),
         effect=lambda s, c: s.site_name(c.params["site_id"])),
     ("api_filing.list_teachers", "GET"): Rule(ANY_USER),
     ("api_filing.create_teacher", "POST"): Rule(
         BASE, None, lambda s, k, u: Call(json=TEACHER_BODY), ok=(201,),
         effect=lambda s, c: s.count("Teacher")),
     ("api_filing.update_teacher", "PATCH"): Rule(
-        BASE, COUNTY, lambda s, k, u: Call({"teacher_id": s.teacher_id(k)}, json={"phone": s.unique("1")}),
+        BASE, COUNTY, lambda s, k,
+        u: Call({"teacher_id": s.teacher_id(k)}, json={"phone": s.unique("1")}),
         effect=lambda s, c: s.teacher_phone(c.params["teacher_id"])),
 
-    # ---- API: media (tus): inspectors only; an upload is its creator's alone --------------------------------------
+    # ---- API: media (tus): inspectors only; an upload is its creator's alone
+    # --------------------------------------
     ("api_media.tus_options", "OPTIONS"): Rule(PUBLIC, ok=(204,), note="tus discovery"),
     ("api_media.create_upload", "POST"): Rule(
         FIELD, None, lambda s, k, u: Call(headers=s.tus_create_headers()), ok=(201,),
@@ -283,15 +291,18 @@ POLICY: dict[tuple[str, str], Rule] = {
         effect=lambda s, c: s.password_hashes(), note="the page's own session is renewed"),
     ("pwa.app_root", "GET"): Rule(PUBLIC, ok=(308,), note="the shell holds no data"),
     ("pwa.shell", "GET"): Rule(PUBLIC),
-    ("pwa.asset", "GET"): Rule(PUBLIC, target=lambda s, k, u: Call({"name": "manifest.webmanifest"})),
+    ("pwa.asset", "GET"): Rule(PUBLIC, target=lambda s, k,
+                               u: Call({"name": "manifest.webmanifest"})),
     ("selfsignin.form", "GET"): Rule(
         PUBLIC, target=lambda s, k, u: Call({"code": s.signin_code()}),
         note="trainees have no account; the rotating code is the credential"),
     ("selfsignin.submit", "POST"): Rule(
-        PUBLIC, target=lambda s, k, u: s.signin_submission(), effect=lambda s, c: s.count("SignIn")),
+        PUBLIC, target=lambda s, k, u: s.signin_submission(), effect=lambda s,
+        c: s.count("SignIn")),
 
     # ---- pages: bureau (reviewers; base staff only their rectifications and past visits) -------
-    ("bureau.dashboard", "GET"): Rule(REVIEWERS | BASE, note="reviewers: coverage; a base: its home"),
+    ("bureau.dashboard", "GET"): Rule(REVIEWERS | BASE,
+                                      note="reviewers: coverage; a base: its home"),
     ("bureau.draws", "GET"): Rule(REVIEWERS),
     ("bureau.make_draw", "POST"): Rule(
         REVIEWERS, COUNTY, lambda s, k, u: Call(form=_draw_form(s, k)),
@@ -305,10 +316,12 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("bureau.visit_media", "GET"): Rule(
         REVIEWERS, COUNTY, lambda s, k, u: Call({"visit_id": s.visit(k), "sha256": s.photo(k)})),
     ("bureau.accept", "POST"): Rule(
-        REVIEWERS, COUNTY, lambda s, k, u: Call({"visit_id": s.fresh_visit(k)}, form={"comment": "符合"}),
+        REVIEWERS, COUNTY, lambda s, k,
+        u: Call({"visit_id": s.fresh_visit(k)}, form={"comment": "符合"}),
         ok=(302,), effect=lambda s, c: s.review_status(c.params["visit_id"])),
     ("bureau.reinspect", "POST"): Rule(
-        REVIEWERS, COUNTY, lambda s, k, u: Call({"visit_id": s.fresh_visit(k)}, form={"comment": "复查"}),
+        REVIEWERS, COUNTY, lambda s, k,
+        u: Call({"visit_id": s.fresh_visit(k)}, form={"comment": "复查"}),
         ok=(302,), effect=lambda s, c: s.review_status(c.params["visit_id"])),
     ("bureau.rectify", "POST"): Rule(
         REVIEWERS, COUNTY,
@@ -341,11 +354,14 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("documents.visit_pdf", "GET"): Rule(
         REVIEWERS | BASE, COUNTY, lambda s, k, u: Call({"visit_id": s.visit(k)})),
     ("documents.attachment2", "GET"): Rule(
-        REVIEWERS | BASE, COUNTY, lambda s, k, u: Call({"base_id": s.base_id(k), "year": s.year()})),
+        REVIEWERS | BASE, COUNTY, lambda s, k,
+        u: Call({"base_id": s.base_id(k), "year": s.year()})),
     ("documents.subsidy", "GET"): Rule(
-        REVIEWERS | BASE, COUNTY, lambda s, k, u: Call({"base_id": s.base_id(k), "year": s.year(), "fmt": "json"})),
+        REVIEWERS | BASE, COUNTY, lambda s, k,
+        u: Call({"base_id": s.base_id(k), "year": s.year(), "fmt": "json"})),
     ("documents.archive", "GET"): Rule(
-        REVIEWERS | BASE, COUNTY, lambda s, k, u: Call({"base_id": s.base_id(k), "year": s.year()})),
+        REVIEWERS | BASE, COUNTY, lambda s, k,
+        u: Call({"base_id": s.base_id(k), "year": s.year()})),
 
     # ---- pages: filing ---------------------------------------------------------------------------
     ("filing.classes", "GET"): Rule(ANY_USER),
@@ -362,7 +378,8 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("filing.roster_template", "GET"): Rule(ANY_USER),
     ("filing.sites", "GET"): Rule(ANY_USER),
     ("filing.create_site", "POST"): Rule(
-        BASE, None, lambda s, k, u: Call(form=SITE_BODY), ok=(302,), effect=lambda s, c: s.count("Site")),
+        BASE, None, lambda s, k, u: Call(form=SITE_BODY), ok=(302,), effect=lambda s,
+        c: s.count("Site")),
     ("filing.teachers", "GET"): Rule(ANY_USER),
     ("filing.create_teacher", "POST"): Rule(
         BASE, None, lambda s, k, u: Call(form=TEACHER_BODY), ok=(302,),
@@ -397,11 +414,13 @@ POLICY: dict[tuple[str, str], Rule] = {
         ok=(302,), effect=lambda s, c: s.version_status(c.params["version_id"])),
     ("filing.approve", "POST"): Rule(
         frozenset({"county_admin"}), COUNTY,
-        lambda s, k, u: Call({"version_id": s.fresh_version(k, "submitted")}, form={"comment": "同意"}),
+        lambda s, k,
+        u: Call({"version_id": s.fresh_version(k, "submitted")}, form={"comment": "同意"}),
         ok=(302,), effect=lambda s, c: s.version_status(c.params["version_id"])),
     ("filing.return_version", "POST"): Rule(
         frozenset({"county_admin"}), COUNTY,
-        lambda s, k, u: Call({"version_id": s.fresh_version(k, "submitted")}, form={"comment": "缺材料"}),
+        lambda s, k,
+        u: Call({"version_id": s.fresh_version(k, "submitted")}, form={"comment": "缺材料"}),
         ok=(302,), effect=lambda s, c: s.version_status(c.params["version_id"])),
     ("filing.record", "POST"): Rule(
         frozenset({"city_admin"}), COUNTY,

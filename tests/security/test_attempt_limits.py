@@ -49,7 +49,8 @@ def test_a_guesser_on_many_addresses_meets_the_visits_own_limit(app, api, world,
 def test_an_account_locks_whatever_device_id_each_try_names(client, world, app):
     for n in range(app.config["LOGIN_MAX_FAILURES"]):
         assert client.post("/api/v1/auth/token", json={
-            "username": "county_a", "password": "wrong", "device_id": f"new-{n}"}).status_code == 401
+            "username": "county_a", "password": "wrong",
+            "device_id": f"new-{n}"}).status_code == 401
     locked = client.post("/api/v1/auth/token", json={
         "username": "county_a", "password": "pw-for-tests", "device_id": "yet-another"})
     assert locked.status_code == 429

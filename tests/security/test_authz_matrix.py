@@ -61,7 +61,8 @@ from tests.sync.fixtures import phone, publish_world
 from tests.visits.signin_helpers import last6, signature_data_url
 
 KEYS = ("a", "b", "a2")
-REINSPECTION_COMMENT = "复查定于下周二上午（不得告知基地）"  # county A's base, county B's base, another base in county A
+# county A's base, county B's base, another base in county A
+REINSPECTION_COMMENT = "复查定于下周二上午（不得告知基地）"
 MODELS = {m.__name__: m for m in (Draw, Site, Teacher, TrainingClass, Upload, SignIn)}
 
 
@@ -110,7 +111,8 @@ class Scene:
             # Fresh classes add trainees to the base's year: keep R1's quota out of the way.
             w.bases[key].quota = 100_000
         for key in ("a", "b"):
-            w.users[f"inspector_{key}2"] = make_user(f"inspector_{key}2", "inspector", w.counties[key])
+            w.users[f"inspector_{key}2"] = make_user(f"inspector_{key}2", "inspector",
+                                                     w.counties[key])
         db.session.commit()
         publish_world(w)
         self.users = {u.username: u.id for u in w.users.values()}
@@ -295,7 +297,8 @@ class Scene:
     def _fresh_class(self, key, status) -> tuple[TrainingClass, PlanVersion]:
         get = db.session.get
         # New trainees each time: one person in two overlapping classes breaks R3.
-        trainees = [make_trainee(self.unique("学员"), date(1985, 1, 1) + timedelta(days=n), serial=n)
+        trainees = [make_trainee(self.unique("学员"), date(1985, 1, 1) + timedelta(days=n),
+                                 serial=n)
                     for n in itertools.islice(self._serial, 5)]
         klass, version = make_class(
             self.unique(f"fresh-{key}-"), get(TrainingBase, self.ids[f"base_{key}"]),
@@ -316,14 +319,17 @@ class Scene:
         return {"version_id": str(version.id), "session_id": str(version.sessions[0].id)}
 
     def trainee_row(self) -> dict:
-        return {"name": "矩阵学员", "id_number": synthetic_id_number("370702", date(1991, 3, 4), 777),
-                "education": "高中", "certificate_level": "高级工", "certificate_date": "2015-06-01",
+        return {"name": "矩阵学员",
+                "id_number": synthetic_id_number("370702", date(1991, 3, 4), 777),
+                "education": "高中", "certificate_level": "高级工",
+                "certificate_date": "2015-06-01",
                 "employer_kind": "企业"}
 
     def roster_xlsx(self) -> bytes:
         row = self.trainee_row()
         sheet_row = {"姓名": row["name"], "身份证号": row["id_number"], "性别": "男",
-                     "文化程度": row["education"], "工种": "车工", "证书等级": row["certificate_level"],
+                     "文化程度": row["education"], "工种": "车工",
+                     "证书等级": row["certificate_level"],
                      "发证日期": row["certificate_date"], "工作单位": "某公司", "单位性质": "企业",
                      "联系电话": ""}
         book = Workbook()
@@ -350,7 +356,8 @@ class Scene:
     def upload(self, key, username) -> str:
         """A fresh upload of the caller (own) or of inspector_b (foreign)."""
         owner = (username or "inspector_a") if key == "a" else "inspector_b"
-        state = media_uploads.create_upload(self.user(owner), os.urandom(32).hex(), "image/jpeg", 1000)
+        state = media_uploads.create_upload(self.user(owner), os.urandom(32).hex(), "image/jpeg",
+                                            1000)
         return str(state.id)
 
     def tus_create_headers(self) -> dict:
@@ -384,7 +391,8 @@ class Scene:
     def count(self, model: str) -> int:
         return db.session.scalar(select(func.count()).select_from(MODELS[model]))
 
-    def review_status(self, visit_id): return db.session.get(Visit, uuid.UUID(visit_id)).review_status
+    def review_status(self, visit_id): return db.session.get(Visit,
+                                                             uuid.UUID(visit_id)).review_status
 
     def rectification_status(self, rid):
         return db.session.get(Rectification, uuid.UUID(rid)).status
@@ -542,7 +550,8 @@ def check(rule: Rule, endpoint: str, method: str, caller: Caller, key: str, path
         if status != 302 or not location.endswith(rule.redirect[caller.role]):
             return f"expected a redirect to {rule.redirect[caller.role]}, got {status} {location}"
     elif status not in (403, 404):
-        return f"refused ({SCOPE_LABELS[key]} scope) yet got {status} {response.get_data(as_text=True)[:200]!r}"
+        return (f"refused ({SCOPE_LABELS[key]} scope) yet got {status} "
+                f"{response.get_data(as_text=True)[:200]!r}")
     if outcome != "allow" and rule.effect is not None and before != after:
         return f"a refused call changed {before!r} → {after!r}"
     if outcome == "allow" and 200 <= status < 300 and method in ("GET", "POST"):
@@ -623,9 +632,11 @@ def test_matrix(matrix, endpoint, method):
     assert not problems, f"{endpoint} {method}:\n" + "\n".join(problems)
 
 
-@pytest.mark.parametrize("claimed_class", ["b", "a"], ids=["foreign-class", "own-class-foreign-visit"])
+@pytest.mark.parametrize("claimed_class", ["b", "a"],
+                         ids=["foreign-class", "own-class-foreign-visit"])
 def test_push_cannot_sign_a_trainee_into_another_countys_visit(matrix, claimed_class):
-    """signin.create is scoped like visit.submit: a county A phone cannot add evidence to B's visit."""
+    """signin.create is scoped like visit.submit: a county A phone cannot add evidence to B's visit.
+    """
     scene = matrix.scene
     device = phone(matrix.app.test_client(), "inspector_a", f"probe-{claimed_class}")
     with matrix.app.app_context():

@@ -1,4 +1,5 @@
-"""Backups are private to their owner whatever the umask, and a backup others can write is refused."""
+"""Backups are private to their owner whatever the umask, and a backup others can write is refused.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Exports never carry a live formula: every XLSX and CSV goes through server/services/spreadsheet.py.
+"""Exports never carry a live formula: every XLSX and CSV goes through
+server/services/spreadsheet.py.
 
 Text typed by a base (class, teacher, trainee, employer names, certificate numbers, topics) that
 starts with = + - @, a tab or a CR is written as a text cell in XLSX and with a leading apostrophe
@@ -63,7 +64,8 @@ def _xlsx_formulas(data: bytes, label: str) -> list[str]:
 
 def _csv_formulas(data: bytes, label: str) -> list[str]:
     rows = csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""))
-    return [f"{label}: {value[:20]!r}" for row in rows for value in row if value.startswith(DANGEROUS)]
+    return [f"{label}: {value[:20]!r}" for row in rows for value in row
+            if value.startswith(DANGEROUS)]
 
 
 def _zip_formulas(data: bytes, label: str) -> list[str]:
@@ -86,7 +88,8 @@ def _download_routes(app) -> list[str]:
         choice = re.search(r"\.<any\(([^)]*)\):\w+>$", rule.rule)
         if choice:
             routes += [rule.rule[:choice.start()] + "." + ext.strip()
-                       for ext in choice.group(1).split(",") if ext.strip() in ("xlsx", "csv", "zip")]
+                       for ext in choice.group(1).split(",") if ext.strip() in ("xlsx", "csv",
+                                                                                "zip")]
         elif re.search(r"\.(xlsx|csv|zip)$", rule.rule):
             routes.append(rule.rule)
     return sorted(routes)
@@ -152,7 +155,8 @@ def test_the_writer_neutralises_each_formula_start(value):
     put_row(book.active, [value, 12, "普通文字"])
     cell = load_workbook(io.BytesIO(workbook_bytes(book))).active["A1"]
     assert cell.data_type == "s" and cell.value.lstrip("\r\n\t") == value.lstrip("\r\n\t")
-    rows = list(csv.reader(io.StringIO(csv_bytes(["h"], [[value]]).decode("utf-8-sig"), newline="")))
+    rows = list(csv.reader(io.StringIO(csv_bytes(["h"], [[value]]).decode("utf-8-sig"),
+                                       newline="")))
     assert rows == [["h"], ["'" + value]]
 
 

@@ -81,7 +81,8 @@ def test_revoking_a_device_kills_its_token_but_not_another_devices(client, world
 
 @pytest.mark.parametrize("header", ["", "Bearer ", "Bearer not-a-token", "Basic abc"])
 def test_missing_or_bad_bearer_is_401(client, world, header):
-    response = client.post("/api/v1/auth/revoke", headers={"Authorization": header} if header else {})
+    response = client.post("/api/v1/auth/revoke",
+                           headers={"Authorization": header} if header else {})
     assert response.status_code == 401
     assert response.get_json()["code"] in {"auth.required", "auth.token_invalid"}
 
@@ -105,7 +106,8 @@ class TestWithSmallRequestLimit:
         return {"MAX_CONTENT_LENGTH": 1024}
 
     def test_a_request_over_the_size_limit_is_413_in_the_one_shape(self, client):
-        response = client.post("/api/v1/auth/token", data=b"x" * 4096, content_type="application/json")
+        response = client.post("/api/v1/auth/token", data=b"x" * 4096,
+                               content_type="application/json")
         assert response.status_code == 413
         assert response.get_json()["code"] == "payload_too_large"
 
@@ -117,7 +119,8 @@ def test_a_non_json_body_is_a_422_not_a_crash(client):
 
 
 @pytest.mark.parametrize("username, start", [
-    ("city", "/bureau/"), ("county_a", "/bureau/"), ("base_a", "/bureau/"), ("inspector_a", "/app/"),
+    ("city", "/bureau/"), ("county_a", "/bureau/"), ("base_a", "/bureau/"),
+    ("inspector_a", "/app/"),
 ])
 def test_each_role_lands_on_its_start_page(client, world, username, start):
     client.post("/login", data={"username": username, "password": TEST_PASSWORD})
@@ -136,7 +139,8 @@ class TestAddressRateLimit:
     def app_config(self):
         return {"LOGIN_IP_MAX_FAILURES": 6, "LOGIN_MAX_FAILURES": 100}
 
-    def test_an_address_spraying_many_accounts_is_refused_then_others_still_log_in(self, client, world):
+    def test_an_address_spraying_many_accounts_is_refused_then_others_still_log_in(self, client,
+                                                                                   world):
         names = ["inspector_a", "inspector_b", "county_a", "county_b", "base_a", "base_b"]
         for name in names:
             response = client.post("/api/v1/auth/token", json={
@@ -164,8 +168,10 @@ class TestAddressRateLimit:
 
 
 @pytest.mark.parametrize("username, paths", [
-    ("city", ["/bureau/", "/bureau/visits", "/bureau/draws", "/bureau/rectifications", "/filing/queue"]),
-    ("base_a", ["/bureau/", "/filing/", "/filing/sites", "/filing/teachers", "/bureau/rectifications"]),
+    ("city",
+     ["/bureau/", "/bureau/visits", "/bureau/draws", "/bureau/rectifications", "/filing/queue"]),
+    ("base_a",
+     ["/bureau/", "/filing/", "/filing/sites", "/filing/teachers", "/bureau/rectifications"]),
 ])
 def test_pages_carry_no_inline_script_or_style_the_csp_would_block(client, world, username, paths):
     import re

@@ -24,7 +24,8 @@ from server.services.spreadsheet import SpreadsheetError, XlsxLimits, read_first
 from tests.media.tus_client import Tus
 from tests.plans.filing_support import Filing, person
 
-HEADER = ["姓名", "身份证号", "性别", "文化程度", "工种", "证书等级", "发证日期", "工作单位", "单位性质",
+HEADER = ["姓名", "身份证号", "性别", "文化程度", "工种", "证书等级", "发证日期", "工作单位",
+          "单位性质",
           "联系电话"]
 MB = 1 << 20
 
@@ -65,10 +66,13 @@ def _workbook_with_sheet(sheet_writer) -> bytes:
 
 
 def _bomb(megabytes: int) -> bytes:
-    """A sheet whose one inline string inflates to `megabytes` MB (s21's kind, kept small on the wire)."""
+    """A sheet whose one inline string inflates to `megabytes` MB (s21's kind, kept small on the
+    wire).
+    """
     def write(sheet):
         sheet.write(b'<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/'
-                    b'spreadsheetml/2006/main"><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>')
+                    b'spreadsheetml/2006/main"><sheetData><row r="1"><c r="A1" '
+                    b't="inlineStr"><is><t>')
         for _ in range(megabytes):
             sheet.write(b"a" * MB)
         sheet.write(b"</t></is></c></row></sheetData></worksheet>")
@@ -129,14 +133,17 @@ def test_the_reader_stops_after_a_run_of_empty_rows():
 
 
 def test_blank_rows_count_towards_the_rows_read(filing):
-    rows = "".join(_row(r, ["学员", "x"]) if r % 50 == 0 else f'<row r="{r}"><c r="B{r}" s="0"/></row>'
+    rows = "".join(_row(r,
+                        ["学员", "x"]) if r % 50 == 0 else f'<row r="{r}"><c r="B{r}" s="0"/></row>'
                    for r in range(2, 6000))
-    data = _workbook_with_sheet(lambda s: s.write(_sheet_xml(_row(1, HEADER) + rows, 6000).encode()))
+    data = _workbook_with_sheet(lambda s: s.write(_sheet_xml(_row(1, HEADER) + rows,
+                                                             6000).encode()))
     with pytest.raises(SpreadsheetError) as raised:
         list(read_first_sheet(data, XlsxLimits(max_rows_read=2500)))
     assert raised.value.code == "spreadsheet.too_many_rows"
     response, _ = _post_roster(filing, data)
-    assert response.status_code == 422 and response.get_json()["code"] == "spreadsheet.too_many_rows"
+    assert response.status_code == 422 and response.get_json()[
+        "code"] == "spreadsheet.too_many_rows"
 
 
 def test_an_overlong_cell_is_refused(filing):

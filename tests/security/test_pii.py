@@ -25,13 +25,15 @@ def test_id_numbers_are_not_stored_in_clear(world):
 def test_keyed_hash_finds_a_trainee_by_id_number(world):
     trainee = world.trainees[2]
     number = decrypt_id_number(trainee.id_number_enc)
-    found = db.session.scalar(select(Trainee).where(Trainee.id_number_hash == id_number_hash(number.lower())))
+    found = db.session.scalar(
+        select(Trainee).where(Trainee.id_number_hash == id_number_hash(number.lower())))
     assert found.id == trainee.id
 
 
 def test_a_reviewer_in_scope_reads_the_full_id_and_the_read_is_audited(client, world, api):
     trainee = world.trainees[0]  # county a
-    response = client.get(f"/api/v1/trainees/{trainee.id}/identity", headers=api.headers("county_a"))
+    response = client.get(f"/api/v1/trainees/{trainee.id}/identity",
+                          headers=api.headers("county_a"))
     assert response.status_code == 200
     assert response.get_json()["id_number"] == decrypt_id_number(trainee.id_number_enc)
     events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "pii.unmask")).all()

@@ -122,7 +122,8 @@ def test_changing_the_password_through_the_api_ends_every_session_and_token(app,
 
 def test_the_users_password_command_ends_every_session_and_token(app, world, api, client, runner):
     web, token = page_login(app, "county_a"), api.token("county_a")
-    refused = runner.invoke(args=["users", "password", "--username", "county_a", "--password", "short"])
+    refused = runner.invoke(args=["users", "password", "--username", "county_a", "--password",
+                                  "short"])
     assert refused.exit_code == 2 and token_works(client, token)
     result = runner.invoke(args=["users", "password", "--username", "county_a",
                                  "--password", NEW_PASSWORD])
@@ -188,7 +189,8 @@ def test_users_devices_and_revoke_commands(app, world, api, client, runner):
 def test_the_built_in_secret_is_refused_outside_debug_and_tests(tmp_path, monkeypatch):
     monkeypatch.delenv("SECRET_KEY", raising=False)
     monkeypatch.delenv("FLASK_DEBUG", raising=False)
-    config = {"DATABASE_URL": "sqlite://", "MEDIA_DIR": str(tmp_path), "SECRET_KEY": BUILT_IN_SECRET_KEY}
+    config = {"DATABASE_URL": "sqlite://", "MEDIA_DIR": str(tmp_path),
+              "SECRET_KEY": BUILT_IN_SECRET_KEY}
     with pytest.raises(InsecureSecretError, match="SECRET_KEY"):
         create_app(config)
     assert create_app({**config, "TESTING": True}).config["SECRET_KEY"] == BUILT_IN_SECRET_KEY

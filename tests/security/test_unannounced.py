@@ -41,7 +41,8 @@ def reinspected(world):
     return visit, assignment
 
 
-def test_a_base_does_not_learn_of_a_reinspection_before_it_happened(client, api, world, reinspected):
+def test_a_base_does_not_learn_of_a_reinspection_before_it_happened(client, api, world,
+                                                                    reinspected):
     visit, assignment = reinspected
     base = api.headers("base_a")
     assert listed(client, base, visit.id) == ["pending"]
@@ -54,7 +55,8 @@ def test_a_base_does_not_learn_of_a_reinspection_before_it_happened(client, api,
     assert COMMENT not in text and str(assignment.id) not in text
     assert "reinspect" not in client.get("/bureau/visits").get_data(as_text=True).split(
         "<tbody>")[-1]
-    reviewer_page = page(client, "county_a").get(f"/bureau/visits/{visit.id}").get_data(as_text=True)
+    reviewer_page = page(client,
+                         "county_a").get(f"/bureau/visits/{visit.id}").get_data(as_text=True)
     assert COMMENT in reviewer_page
 
 
@@ -65,7 +67,8 @@ def test_once_the_reinspection_happened_the_base_sees_the_order(client, api, wor
     later.started_at = visit.started_at + timedelta(hours=1)
     db.session.commit()
     assert listed(client, api.headers("base_a"), visit.id) == ["reinspect"]
-    assert COMMENT in page(client, "base_a").get(f"/bureau/visits/{visit.id}").get_data(as_text=True)
+    assert COMMENT in page(client,
+                           "base_a").get(f"/bureau/visits/{visit.id}").get_data(as_text=True)
 
 
 @pytest.fixture
@@ -91,7 +94,8 @@ def test_a_reviewed_covert_check_names_only_the_city_bureau(client, api, world, 
     db.session.commit()
     assert listed(client, api.headers("base_a"), covert.id) == ["accepted"]
     text = page(client, "base_a").get(f"/bureau/visits/{covert.id}").get_data(as_text=True)
-    assert COVERT_INSPECTOR_LABEL in text and "暗访员王某" not in text and "city_inspector" not in text
+    assert COVERT_INSPECTOR_LABEL in text
+    assert "暗访员王某" not in text and "city_inspector" not in text
     assert client.get(f"/documents/visits/{covert.id}.pdf").status_code == 404
     reviewer = page(client, "county_a").get(f"/bureau/visits/{covert.id}").get_data(as_text=True)
     assert "暗访员王某" in reviewer

@@ -105,7 +105,8 @@ def visit_payload(
         "signins": list(signins or []),
         "findings": [] if verdict == "compliant" else [{"code": "other", "text": "见照片"}],
         "verdict": verdict,
-        "signatures": [{"role": "inspector", "name": "检查员", "sha256": h} for h in signatures or []],
+        "signatures": [{"role": "inspector", "name": "检查员",
+                        "sha256": h} for h in signatures or []],
         "photos": [{"sha256": h, "caption": "教室"} for h in photos or []],
     }
     if supersedes is not None:
@@ -155,7 +156,8 @@ class SyncClient:
                         plan_version_id=payload["plan_version_id"])
 
     def add_signin(self, *, visit_id: Any, class_id: Any, trainee_id: Any, method: str = "manual",
-                   at: datetime | None = None, signin_id: Any = None, **extra: Any) -> dict[str, Any]:
+                   at: datetime | None = None, signin_id: Any = None,
+                   **extra: Any) -> dict[str, Any]:
         """Queue a signin.create."""
         payload = {"visit_id": str(visit_id), "class_id": str(class_id),
                    "trainee_id": str(trainee_id) if trainee_id else None, "method": method,
@@ -187,7 +189,8 @@ class SyncClient:
         params = {"limit": limit}
         if cursor:
             params["cursor"] = cursor
-        return self.transport.request("GET", "/api/v1/sync/pull", headers=self.headers, params=params)
+        return self.transport.request("GET", "/api/v1/sync/pull", headers=self.headers,
+                                      params=params)
 
     def pull_all(self, cursor: str | None = None, limit: int = 500) -> tuple[list[dict], str]:
         """Pull every page from a cursor; return the changes and the last cursor."""

@@ -75,7 +75,8 @@ def queue_visit(device, world, key="a", visit_id=None, **kwargs):
     trainees = [t for t in world.trainees if t.name.startswith(key)]
     signins = [device.add_signin(visit_id=visit_id, class_id=klass.id, trainee_id=t.id)["entity_id"]
                for t in trainees]
-    payload = visit_payload(class_id=klass.id, session=kwargs.pop("session", today_session(world, key)),
+    payload = visit_payload(class_id=klass.id,
+                            session=kwargs.pop("session", today_session(world, key)),
                             plan_version_id=kwargs.pop("plan_version_id", version.id),
                             site=world.sites[key], signins=signins, **kwargs)
     device.add_visit(payload, visit_id=visit_id)

@@ -43,7 +43,8 @@ def test_nan_has_no_canonical_form():
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-2**53, 2**53) | st.text()
     | st.floats(allow_nan=False, allow_infinity=False),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner,
+                                                                max_size=4),
     max_leaves=12)
 
 
@@ -66,4 +67,5 @@ def test_cursor_round_trip_and_garbage():
 
 
 def test_scope_fingerprint_changes_with_the_scope():
-    assert scope_fingerprint(["u", "inspector", "county-a"]) != scope_fingerprint(["u", "inspector", "county-b"])
+    assert scope_fingerprint(["u", "inspector", "county-a"]) != scope_fingerprint(["u", "inspector",
+                                                                                   "county-b"])

@@ -39,7 +39,8 @@ def _visits() -> int:
     lambda p: {"observed": dict(p["observed"], headcount="5")},
     lambda p: {"observed": dict(p["observed"], headcount=True)},
     lambda p: {"extra_member": 1},
-], ids=["lat-string", "accuracy-string", "mocked-string", "bool-string", "int-string", "int-bool", "unknown"])
+], ids=["lat-string", "accuracy-string", "mocked-string", "bool-string", "int-string", "int-bool",
+        "unknown"])
 def test_a_value_in_the_wrong_json_type_is_rejected_not_coerced(client, world, change):
     device = phone(client)
     good = _payload(world)
@@ -68,13 +69,15 @@ def test_control_characters_reject_one_mutation_and_the_batch_goes_on(client, wo
 
 def test_free_text_keeps_tab_and_line_breaks(client, world):
     device = phone(client)
-    device.add_visit(_payload(world, findings=[{"code": "note", "text": "第一行\n第二行\t完"}], verdict="issues"))
+    device.add_visit(_payload(world, findings=[{"code": "note", "text": "第一行\n第二行\t完"}],
+                              verdict="issues"))
     status, body = device.push()
     assert body["results"][0]["status"] in ("applied", "flagged")
 
 
 def test_a_nul_in_a_login_or_a_filing_form_is_a_4xx(client, api, world):
-    r = client.post("/api/v1/auth/token", json={"username": "city\u0000", "password": "x", "device_id": "d"})
+    r = client.post("/api/v1/auth/token",
+                    json={"username": "city\u0000", "password": "x", "device_id": "d"})
     assert r.status_code == 422 and r.get_json()["code"] == "validation_error"
     r = client.post("/api/v1/sites", headers=api.headers("base_a"), json={
         "name": "场所\u0000", "address": "地址", "lat": 36.7, "lon": 119.1})
@@ -84,7 +87,8 @@ def test_a_nul_in_a_login_or_a_filing_form_is_a_4xx(client, api, world):
 @pytest.mark.parametrize("path", ["/api/v1/auth/token", "/api/v1/sync/push", "/api/v1/sites"])
 def test_deeply_nested_json_is_400_with_the_one_error_shape(client, api, world, path):
     body = b'{"username":' + b"[" * 5000 + b"]" * 5000 + b"}"
-    r = client.post(path, data=body, headers={"Content-Type": "application/json", **api.headers("base_a")})
+    r = client.post(path, data=body,
+                    headers={"Content-Type": "application/json", **api.headers("base_a")})
     assert r.status_code == 400
     assert r.get_json()["code"] == "json.too_deep"
     assert set(r.get_json()) >= {"code", "message"}
@@ -100,8 +104,10 @@ def test_brackets_inside_strings_do_not_count_as_nesting(client, world):
 
 def test_a_visit_dated_far_in_the_future_is_refused(client, world):
     device = phone(client)
-    device.add_visit(_payload(world, started_at="9999-12-31T23:59:59Z", ended_at="9999-12-31T23:59:59Z"))
-    device.add_visit(_payload(world, started_at="2999-01-01T00:00:00Z", ended_at="2999-01-01T01:00:00Z"))
+    device.add_visit(_payload(world, started_at="9999-12-31T23:59:59Z",
+                              ended_at="9999-12-31T23:59:59Z"))
+    device.add_visit(_payload(world, started_at="2999-01-01T00:00:00Z",
+                              ended_at="2999-01-01T01:00:00Z"))
     status, body = device.push()
     assert [r["status"] for r in body["results"]] == ["rejected", "rejected"]
     assert _visits() == 0
@@ -111,7 +117,8 @@ def test_a_visit_after_its_receipt_or_outside_its_class_is_flagged_and_unverifia
     device = phone(client)
     ids = []
     for when in (datetime.now(UTC) + timedelta(hours=3), datetime(2001, 5, 1, 2, tzinfo=UTC)):
-        payload = _payload(world, started_at=utc_iso(when), ended_at=utc_iso(when + timedelta(minutes=30)))
+        payload = _payload(world, started_at=utc_iso(when),
+                           ended_at=utc_iso(when + timedelta(minutes=30)))
         payload["gps"]["captured_at"] = utc_iso(when)
         ids.append(uuid.uuid4())
         device.add_visit(seal(payload), visit_id=ids[-1])
@@ -140,8 +147,11 @@ def test_a_gps_fix_taken_outside_the_visit_cannot_verify_the_place(client, world
     assert db.session.get(Visit, fresh_id).checks["place"]["status"] == "match"
 
 
-def test_a_database_error_inside_one_mutation_rejects_that_mutation_only(client, world, monkeypatch):
-    """A value the database refuses (here a NOT NULL broken by a buggy handler) never 500s the batch."""
+def test_a_database_error_inside_one_mutation_rejects_that_mutation_only(client, world,
+                                                                         monkeypatch):
+    """A value the database refuses (here a NOT NULL broken by a buggy handler) never 500s the
+    batch.
+    """
 
     def broken(context, mutation):
         db.session.execute(insert(AuditEvent.__table__), [{"id": uuid.uuid4(), "action": None}])

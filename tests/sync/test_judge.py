@@ -26,7 +26,8 @@ def test_place_within_radius_plus_accuracy():
     far = judge_place(GpsFix(north(200), SITE[1], 20), *SITE, 150, 200)
     assert far.status == "mismatch" and 190 < far.details["distance_m"] < 210
     assert judge_place(GpsFix(north(0), SITE[1], 250), *SITE, 150, 200).status == "unverifiable"
-    assert judge_place(GpsFix(north(0), SITE[1], 5, mocked=True), *SITE, 150, 200).status == "unverifiable"
+    assert judge_place(GpsFix(north(0), SITE[1], 5, mocked=True), *SITE, 150,
+                       200).status == "unverifiable"
     assert judge_place(None, *SITE, 150, 200).status == "unverifiable"
 
 
@@ -42,7 +43,8 @@ def test_time_overlap_with_tolerance_and_skew():
     start = window[0]
     assert judge_time(start + timedelta(hours=1), None, window, tolerance).status == "match"
     assert judge_time(window[1] + timedelta(minutes=14), None, window, tolerance).status == "match"
-    assert judge_time(window[1] + timedelta(minutes=16), None, window, tolerance).status == "mismatch"
+    assert judge_time(window[1] + timedelta(minutes=16), None, window,
+                      tolerance).status == "mismatch"
     assert judge_time(start - timedelta(hours=2), start - timedelta(minutes=10), window,
                       tolerance).status == "match"
     assert judge_time(start - timedelta(days=1), None, window, tolerance).status == "mismatch"

@@ -86,7 +86,8 @@ def test_reused_mutation_id_and_reused_seq():
     assert reused.results[0].code == "sync.mutation_reused" and reused.last_seq == 2
     stolen = apply_push(store, "d", [mutation(1)], handlers(store))
     assert stolen.results[0].status == "rejected" and stolen.results[0].code == "sync.seq_reused"
-    other_device = apply_push(store, "e", [mutation(1, mutation_id=first.mutation_id)], handlers(store))
+    other_device = apply_push(store, "e", [mutation(1, mutation_id=first.mutation_id)],
+                              handlers(store))
     assert other_device.results[0].code == "sync.mutation_reused"
 
 

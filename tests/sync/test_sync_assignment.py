@@ -1,4 +1,5 @@
-"""A visit citing an assignment: accepted either way, flagged when the inspector is not on its team."""
+"""A visit citing an assignment: accepted either way, flagged when the inspector is not on its team.
+"""
 
 from __future__ import annotations
 

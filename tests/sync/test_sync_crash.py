@@ -89,7 +89,8 @@ def test_sigkill_mid_batch_then_restart_then_retry_applies_exactly_once(tmp_path
         try:
             device = SyncClient(HttpTransport(server.url, timeout=60), "phone-crash")
             assert device.login("inspector_a", TEST_PASSWORD) == 200
-            ids = [device.add_signin(visit_id=visit_id, class_id=klass.id, trainee_id=t)["entity_id"]
+            ids = [device.add_signin(visit_id=visit_id, class_id=klass.id,
+                                     trainee_id=t)["entity_id"]
                    for t in roster]
             device.add_visit(visit_payload(**payload_args, signins=ids, headcount=5),
                              visit_id=visit_id)

@@ -36,21 +36,24 @@ def test_first_pull_brings_the_inspectors_scope_and_nothing_else(client, world):
     assert data["class_id"] == str(world.classes["a"].id) and data["version"] == 1
     assert len(data["sessions"]) == 42
     session = data["sessions"][0]
-    assert set(session) >= {"id", "date", "start", "end", "category", "topic", "teacher_id", "site_id"}
+    assert set(session) >= {"id", "date", "start", "end", "category", "topic", "teacher_id",
+                            "site_id"}
     assert session["start"] == "08:30" and session["end"] == "12:15"
     assert sorted(r["name"] for r in data["roster"]) == [f"a学员{i}" for i in range(5)]
     site = seen["site"][str(world.sites["a"].id)]["data"]
     assert (site["lat"], site["lon"], site["radius_m"]) == (36.7075, 119.1610, 150)
     assert set(seen["county"]) == {str(world.counties["a"].id)}
     assert set(seen["assignment"]) == {str(mine.id)}
-    assert seen["assignment"][str(mine.id)]["data"]["inspector_ids"] == [str(world.users["inspector_a"].id)]
+    assert seen["assignment"][str(mine.id)]["data"]["inspector_ids"] == [
+        str(world.users["inspector_a"].id)]
     # The team by name (one signature slot each) and each roster row's last four ID characters.
     inspector = world.users["inspector_a"]
     assert seen["assignment"][str(mine.id)]["data"]["inspectors"] == [
         {"id": str(inspector.id), "name": inspector.display_name or inspector.username}]
     tails = {r["trainee_id"]: r["id_tail"] for r in data["roster"]}
     for trainee in (t for t in world.trainees if str(t.id) in tails):
-        assert tails[str(trainee.id)] == trainee.id_masked[-4:] and "*" not in tails[str(trainee.id)]
+        assert tails[str(trainee.id)] == trainee.id_masked[-4:] and "*" not in tails[
+            str(trainee.id)]
     assert str(theirs.id) not in str(changes)
     assert {"base", "teacher", "training_class"} <= set(seen)
 
@@ -87,10 +90,12 @@ def test_a_deleted_assignment_arrives_as_a_tombstone(client, world):
     record_change("assignment", assignment.id, "delete", user_id=world.users["inspector_a"].id)
     db.session.commit()
     changes, _ = device.pull_all(cursor)
-    assert changes == [{"type": "assignment", "id": str(assignment.id), "op": "delete", "data": None}]
+    assert changes == [{"type": "assignment", "id": str(assignment.id), "op": "delete",
+                        "data": None}]
 
 
-def test_a_cursor_of_another_epoch_is_answered_with_reset_and_the_outbox_still_pushes(client, world):
+def test_a_cursor_of_another_epoch_is_answered_with_reset_and_the_outbox_still_pushes(client,
+                                                                                      world):
     publish_world(world)
     device = phone(client)
     _, cursor = device.pull_all()

@@ -132,9 +132,11 @@ def test_a_wrong_seal_is_rejected_and_the_seq_is_consumed_and_kept(client, world
 def test_a_rejection_does_not_undo_the_rest_of_the_batch(client, world):
     device = phone(client)
     visit_id = uuid.uuid4()
-    device.add_signin(visit_id=visit_id, class_id=world.classes["a"].id, trainee_id=world.trainees[0].id)
+    device.add_signin(visit_id=visit_id, class_id=world.classes["a"].id,
+                      trainee_id=world.trainees[0].id)
     device.add_signin(visit_id=visit_id, class_id=world.classes["a"].id, trainee_id=uuid.uuid4())
-    device.add_signin(visit_id=visit_id, class_id=world.classes["a"].id, trainee_id=world.trainees[1].id)
+    device.add_signin(visit_id=visit_id, class_id=world.classes["a"].id,
+                      trainee_id=world.trainees[1].id)
     body = device.push()[1]
     assert [r["status"] for r in body["results"]] == ["applied", "rejected", "applied"]
     assert body["results"][1]["code"] == "signin.unknown_trainee"
@@ -144,7 +146,8 @@ def test_a_rejection_does_not_undo_the_rest_of_the_batch(client, world):
 def test_an_id_already_taken_rejects_only_that_mutation(client, world):
     device = phone(client)
     klass = world.classes["a"]
-    taken = device.add_signin(visit_id=uuid.uuid4(), class_id=klass.id, trainee_id=world.trainees[0].id)
+    taken = device.add_signin(visit_id=uuid.uuid4(), class_id=klass.id,
+                              trainee_id=world.trainees[0].id)
     device.push()
     device.add_signin(visit_id=uuid.uuid4(), class_id=klass.id, trainee_id=world.trainees[1].id)
     device.add_signin(visit_id=uuid.uuid4(), class_id=klass.id, trainee_id=world.trainees[2].id,
@@ -159,9 +162,11 @@ def test_an_id_already_taken_rejects_only_that_mutation(client, world):
 def test_a_mutation_id_reused_with_another_seq_is_rejected(client, world):
     device = phone(client)
     klass = world.classes["a"]
-    first = device.add_signin(visit_id=uuid.uuid4(), class_id=klass.id, trainee_id=world.trainees[0].id)
+    first = device.add_signin(visit_id=uuid.uuid4(), class_id=klass.id,
+                              trainee_id=world.trainees[0].id)
     device.push()
-    again = device.add_signin(visit_id=uuid.uuid4(), class_id=klass.id, trainee_id=world.trainees[1].id)
+    again = device.add_signin(visit_id=uuid.uuid4(), class_id=klass.id,
+                              trainee_id=world.trainees[1].id)
     again["mutation_id"] = first["mutation_id"]
     result = device.push()[1]["results"][0]
     assert result["status"] == "rejected" and result["code"] == "sync.mutation_reused"
@@ -173,7 +178,8 @@ def test_a_seq_taken_by_another_mutation_is_not_reported_as_applied(client, worl
     klass = world.classes["a"]
     device.add_signin(visit_id=uuid.uuid4(), class_id=klass.id, trainee_id=world.trainees[0].id)
     device.push()
-    other = device.add_signin(visit_id=uuid.uuid4(), class_id=klass.id, trainee_id=world.trainees[1].id)
+    other = device.add_signin(visit_id=uuid.uuid4(), class_id=klass.id,
+                              trainee_id=world.trainees[1].id)
     other["seq"] = 1
     result = device.push()[1]["results"][0]
     assert result["status"] == "rejected" and result["code"] == "sync.seq_reused"
@@ -182,7 +188,8 @@ def test_a_seq_taken_by_another_mutation_is_not_reported_as_applied(client, worl
 
 def test_pushing_for_another_device_is_forbidden_and_changes_nothing(client, world):
     device = phone(client)
-    device.add_signin(visit_id=uuid.uuid4(), class_id=world.classes["a"].id, trainee_id=world.trainees[0].id)
+    device.add_signin(visit_id=uuid.uuid4(), class_id=world.classes["a"].id,
+                      trainee_id=world.trainees[0].id)
     device.device_id = "someone-elses-phone"
     status, body = device.send(device.outbox)
     assert status == 403 and body["code"] == "sync.device_mismatch"
@@ -191,7 +198,8 @@ def test_pushing_for_another_device_is_forbidden_and_changes_nothing(client, wor
 
 def test_a_malformed_batch_is_422_and_changes_nothing(client, world):
     device = phone(client)
-    device.add_signin(visit_id=uuid.uuid4(), class_id=world.classes["a"].id, trainee_id=world.trainees[0].id)
+    device.add_signin(visit_id=uuid.uuid4(), class_id=world.classes["a"].id,
+                      trainee_id=world.trainees[0].id)
     device.outbox[0]["seq"] = 0
     status, body = device.send(device.outbox)
     assert status == 422 and body["code"] == "validation_error"
@@ -241,7 +249,8 @@ def test_a_payload_that_breaks_the_schema_is_rejected_with_field_errors(client, 
 def test_unknown_mutation_type_is_rejected_and_consumes_its_seq(client, world):
     device = phone(client)
     device.add("visit.teleport", {"x": 1})
-    device.add_signin(visit_id=uuid.uuid4(), class_id=world.classes["a"].id, trainee_id=world.trainees[0].id)
+    device.add_signin(visit_id=uuid.uuid4(), class_id=world.classes["a"].id,
+                      trainee_id=world.trainees[0].id)
     body = device.push()[1]
     assert [r["status"] for r in body["results"]] == ["rejected", "applied"]
     assert body["results"][0]["code"] == "sync.unknown_type" and body["last_seq"] == 2

@@ -81,7 +81,8 @@ def _file_backed_app(database_url, tmp_path):
     return make_test_app(fresh_database_url(database_url, tmp_path, "restore"), tmp_path)
 
 
-def test_after_a_restore_old_cursors_reset_and_the_phone_recovers_what_it_holds(database_url, tmp_path):
+def test_after_a_restore_old_cursors_reset_and_the_phone_recovers_what_it_holds(database_url,
+                                                                                tmp_path):
     app = _file_backed_app(database_url, tmp_path)
     with app.app_context():
         db.create_all()
@@ -109,7 +110,8 @@ def test_after_a_restore_old_cursors_reset_and_the_phone_recovers_what_it_holds(
         resent = [dict(m, seq=body["resend_from"] + i) for i, m in enumerate(everything)]
         status, body = device.send(resent)
         assert status == 200 and {r["status"] for r in body["results"]} <= {"applied", "flagged"}
-        assert db.session.get(Visit, first) is not None and db.session.get(Visit, second) is not None
+        assert db.session.get(Visit, first) is not None and db.session.get(Visit,
+                                                                           second) is not None
         assert _count(Visit) == 2
         db.session.remove()
         db.engine.dispose()

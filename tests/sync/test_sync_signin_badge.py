@@ -29,7 +29,8 @@ def test_badge_signins_genuine_forged_and_foreign(client, world):
                       badge_token=genuine)
     device.add_signin(visit_id=visit_id, class_id=klass.id, trainee_id=None, method="badge")
     results = device.push()[1]["results"]
-    assert [r["status"] for r in results] == ["applied", "rejected", "rejected", "rejected", "rejected"]
+    assert [r["status"] for r in results] == ["applied", "rejected", "rejected", "rejected",
+                                              "rejected"]
     assert [r.get("code") for r in results[1:4]] == ["signin.badge_invalid"] * 3
     assert results[4]["code"] == "validation_error"
     stored = db.session.get(SignIn, uuid.UUID(good["entity_id"]))

@@ -131,7 +131,8 @@ def test_a_signin_arriving_after_its_visit_is_counted(client, api, world):
     klass = world.classes["a"]
     roster = [t for t in world.trainees if t.name.startswith("a")]
     visit_id = uuid.uuid4()
-    late = [device.add_signin(visit_id=visit_id, class_id=klass.id, trainee_id=t.id) for t in roster]
+    late = [device.add_signin(visit_id=visit_id, class_id=klass.id,
+                              trainee_id=t.id) for t in roster]
     device.outbox = []  # these five are still on another phone
     device.add_visit(visit_payload(class_id=klass.id, session=today_session(world),
                                    plan_version_id=world.versions["a"].id, site=world.sites["a"],

@@ -113,7 +113,8 @@ def test_publishing_the_key_records_a_change_for_every_county(app):
     entity_id = badges.publish_badge_key()
     db.session.commit()
     change = db.session.query(ChangeLog).one()
-    assert (change.entity_type, change.entity_id, change.county_id) == ("badge_key", entity_id, None)
+    assert (change.entity_type, change.entity_id, change.county_id) == ("badge_key", entity_id,
+                                                                        None)
 
 
 def test_the_roster_in_force_is_the_latest_approved_version(app, world):

@@ -80,7 +80,8 @@ def test_after_a_plan_change_page_api_and_pdf_show_the_session_judged_against(cl
 
     login(client, "county_a")
     page = client.get(f"/bureau/visits/{visit_id}").get_data(as_text=True)
-    assert new_teacher in cell(page, "check-teacher") and old_teacher not in cell(page, "check-teacher")
+    assert new_teacher in cell(page, "check-teacher") and old_teacher not in cell(page,
+                                                                                  "check-teacher")
     assert "数控编程（调课）" in cell(page, "check-content")
     assert 'data-testid="plan-version">v2<' in page
 

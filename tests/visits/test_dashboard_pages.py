@@ -1,4 +1,5 @@
-"""The pages a reviewer and a base look at: charts' data and links, menus, icons, English, sketch."""
+"""The pages a reviewer and a base look at: charts' data and links, menus, icons, English, sketch.
+"""
 
 from __future__ import annotations
 
@@ -21,9 +22,11 @@ def test_the_chart_tables_link_every_number_to_the_list_behind_it(world, client)
     login(client, "city")
     year = world.classes["a"].start_date.year
     html = client.get(f"/bureau/?year={year}").get_data(as_text=True)
-    chart = html[html.index('data-testid="coverage-chart"'):html.index("</section>", html.index('data-testid="coverage-chart"'))]
+    chart = html[html.index('data-testid="coverage-chart"'):html.index(
+        "</section>", html.index('data-testid="coverage-chart"'))]
     cells = re.findall(r'<td data-value="(\d+)" data-href="([^"]+)"><a href="([^"]+)"', chart)
-    assert cells and all(href == link.replace("&amp;", "&") or href == link for _, href, link in cells)
+    assert cells and all(href == link.replace("&amp;", "&") or href == link for _, href,
+                         link in cells)
     # The teacher bar leads to the visits whose teacher check did not match: the one made above.
     teacher = re.search(r'data-value="(\d+)" data-href="([^"]*mismatch=teacher[^"]*)"', chart)
     assert teacher.group(1) == "1"
@@ -41,7 +44,8 @@ def test_counties_without_classes_are_grouped_apart(world, client):
     apart = html[html.index('data-testid="no-class-counties"'):]
     assert "无班次县" in apart[:apart.index("</tbody>")]
     # Nor is it a bar in the coverage chart; it is named under it instead.
-    chart = html[html.index('data-chart="coverage"'):html.index("</figure>", html.index('data-chart="coverage"'))]
+    chart = html[html.index('data-chart="coverage"'):html.index(
+        "</figure>", html.index('data-chart="coverage"'))]
     assert 'data-label="无班次县"' not in chart and "无班次县" in chart
 
 

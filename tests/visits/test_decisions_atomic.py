@@ -50,11 +50,13 @@ def test_approving_a_version_the_county_just_returned_is_409(world):
 
 def test_closing_a_rectification_sent_back_meanwhile_is_409(world):
     visit = make_visit(world)
-    _, rectification = review.open_rectification(world.users["county_a"], visit, "criticism", "整改")
+    _, rectification = review.open_rectification(world.users["county_a"], visit, "criticism",
+                                                 "整改")
     rectification.status = "answered"
     db.session.commit()
     _behind_its_back("UPDATE rectification SET status = 'open' WHERE id = :id",
-                     id=rectification.id.hex if db.engine.dialect.name == "sqlite" else rectification.id)
+                     id=rectification.id.hex if db.engine.dialect.name == "sqlite"
+                     else rectification.id)
     with pytest.raises(ApiError) as refused:
         review.close_rectification(world.users["county_a"], rectification)
     assert refused.value.status == 409 and refused.value.code == "review.invalid_state"
@@ -105,7 +107,8 @@ def test_two_reviewers_deciding_one_visit_at_once_exactly_one_wins(shared_app):
     for _ in range(5):
         visit_id = make_visit(world).id
         answers = _race(app, [
-            lambda c, v=visit_id: c.post(f"/api/v1/bureau/visits/{v}/accept", headers=county, json={}),
+            lambda c,
+            v=visit_id: c.post(f"/api/v1/bureau/visits/{v}/accept", headers=county, json={}),
             lambda c, v=visit_id: c.post(f"/api/v1/bureau/visits/{v}/rectification", headers=city,
                              json={"sanction": "criticism", "order_text": "整改"}),
         ])
@@ -123,15 +126,18 @@ def test_approve_and_return_of_one_version_at_once_exactly_one_wins(shared_app):
     county = _token(app, "county_a")
     version_id = world.versions["a"].id
     for _ in range(5):
-        db.session.execute(text("UPDATE plan_version SET status = 'submitted' WHERE id = :id"), {"id": version_id})
+        db.session.execute(text("UPDATE plan_version SET status = 'submitted' WHERE id = :id"),
+                           {"id": version_id})
         db.session.commit()
         answers = _race(app, [
-            lambda c: c.post(f"/api/v1/plan-versions/{version_id}/approve", headers=county, json={}),
+            lambda c: c.post(f"/api/v1/plan-versions/{version_id}/approve", headers=county,
+                             json={}),
             lambda c: c.post(f"/api/v1/plan-versions/{version_id}/return", headers=county,
                              json={"comment": "请补充"}),
         ])
         statuses = sorted(status for status, _ in answers)
         assert statuses[0] == 200 and statuses[1] == 409, answers
-        assert next(body for status, body in answers if status == 409)["code"] == "plan.invalid_transition"
+        assert next(body for status,
+                    body in answers if status == 409)["code"] == "plan.invalid_transition"
         db.session.expire_all()
         assert db.session.get(PlanVersion, version_id).status in ("approved", "returned")

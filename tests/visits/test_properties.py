@@ -30,7 +30,8 @@ SERIALS = st.integers(0, 999)
 def test_every_well_formed_number_is_valid_and_masks_to_its_ends(region, born, serial):
     number = synthetic_id_number(region, born, serial)
     assert is_valid_id_number(number, today=TODAY)
-    assert is_valid_id_number(number.lower(), today=TODAY) == is_valid_id_number(number, today=TODAY)
+    assert is_valid_id_number(number.lower(), today=TODAY) == is_valid_id_number(number,
+                                                                                 today=TODAY)
     masked = mask_id_number(number)
     assert masked[:4] == number[:4] and masked[-4:] == number[-4:] and set(masked[4:-4]) == {"*"}
 

@@ -91,7 +91,8 @@ def test_mismatches_are_listed_and_filtered(visits, world):
     assert {v.id for v in review.list_visits(county_a, review.VisitFilters(
         date_from=day - timedelta(days=10), date_to=day + timedelta(days=10)))} == {
         visits["a_ok"], visits["a_bad"]}
-    assert review.list_visits(county_a, review.VisitFilters(date_from=day + timedelta(days=30))) == []
+    assert review.list_visits(county_a,
+                              review.VisitFilters(date_from=day + timedelta(days=30))) == []
     assert {v.id for v in review.list_visits(world.users["city"])} == {
         visits["a_ok"], visits["a_bad"], visits["b"]}
     rows = {r["check"]: r for r in review.comparison(bad)}
@@ -102,7 +103,8 @@ def test_mismatches_are_listed_and_filtered(visits, world):
 
 def test_county_b_cannot_see_county_a_visits(visits, client, api):
     headers = api.headers("county_b")
-    assert client.get(f"/api/v1/bureau/visits/{visits['a_bad']}", headers=headers).status_code == 404
+    assert client.get(f"/api/v1/bureau/visits/{visits['a_bad']}",
+                      headers=headers).status_code == 404
     listing = client.get("/api/v1/bureau/visits", headers=headers).get_json()["items"]
     assert [v["id"] for v in listing] == [str(visits["b"])]
     login(client, "county_b")
@@ -137,7 +139,8 @@ def test_base_staff_see_their_visits_without_photos_or_actions(visits, client):
     page = client.get(f"/bureau/visits/{visits['a_bad']}")
     assert page.status_code == 200
     assert "data-testid=\"actions\"" not in page.get_data(as_text=True)
-    assert client.get(f"/bureau/visits/{visits['a_bad']}/media/{visits['photo']}").status_code == 404
+    assert client.get(
+        f"/bureau/visits/{visits['a_bad']}/media/{visits['photo']}").status_code == 404
     assert client.get(f"/bureau/visits/{visits['b']}").status_code == 404
     assert client.post(f"/bureau/visits/{visits['a_bad']}/accept").status_code in (302, 403)
     assert count(VisitReview) == 0

@@ -1,4 +1,5 @@
-"""Self sign-in: rotating codes made offline on the inspector's phone, /s/<code> on the trainee's."""
+"""Self sign-in: rotating codes made offline on the inspector's phone, /s/<code> on the trainee's.
+"""
 
 from __future__ import annotations
 

@@ -164,7 +164,8 @@ def test_a_badge_that_does_not_fit_is_invalid(world):
     assert verify_badge_for(good, class_id=klass.id, trainee_id=trainee.id).trainee_id == trainee.id
     foreign = sign_badge(world.trainees[5].id, world.classes["b"].id)
     altered = good[:-3] + ("A" if good[-3] != "A" else "B") + good[-2:]
-    cases = [(foreign, None, "other_class"), (altered, None, "signature"), (None, None, "signature"),
+    cases = [(foreign, None, "other_class"), (altered, None, "signature"),
+             (None, None, "signature"),
              (good, world.trainees[1].id, "other_trainee")]
     for token, trainee_id, reason in cases:
         with pytest.raises(ApiError) as error:
@@ -278,7 +279,8 @@ def test_the_server_rejects_forged_altered_and_foreign_badges(client, world):
     assert status == 200, body
     results = body["results"]
     assert results[0]["status"] == "applied"
-    assert [(r["status"], r["code"]) for r in results[1:]] == [("rejected", "signin.badge_invalid")] * 3
+    assert [(r["status"], r["code"]) for r in results[1:]] == [("rejected",
+                                                                "signin.badge_invalid")] * 3
     stored = db.session.scalars(select(SignIn)).all()
     assert [(s.trainee_id, s.method) for s in stored] == [(trainee.id, "badge")]
 
@@ -287,7 +289,8 @@ def test_pushed_rapid_scans_and_duplicates_are_flagged(client, world):
     device = _push_world(client, world)
     klass, site = world.classes["a"], world.sites["a"]
     visit_id = uuid.uuid4()
-    gps = {"lat": site.lat, "lon": site.lon, "accuracy": 10.0, "captured_at": "2026-03-02T01:00:00Z",
+    gps = {"lat": site.lat, "lon": site.lon, "accuracy": 10.0,
+           "captured_at": "2026-03-02T01:00:00Z",
            "mocked": False}
     for i, trainee in enumerate(world.trainees[:5] * 2):
         device.add_signin(visit_id=visit_id, class_id=klass.id, trainee_id=trainee.id,
@@ -310,7 +313,8 @@ def test_a_pushed_visit_carries_its_attendance_findings(client, world):
     klass, version = world.classes["a"], world.versions["a"]
     visit_id = uuid.uuid4()
     signins = [device.add_signin(visit_id=visit_id, class_id=klass.id, trainee_id=t.id,
-                                 method="badge", badge_token=sign_badge(t.id, klass.id))["entity_id"]
+                                 method="badge",
+                                 badge_token=sign_badge(t.id, klass.id))["entity_id"]
                for t in world.trainees[:3]]
     device.add_visit(visit_payload(class_id=klass.id, session=today_session(world),
                                    plan_version_id=version.id, site=world.sites["a"],

@@ -82,7 +82,8 @@ def _clone(signins: list) -> list:
     return [SimpleNamespace(**{**vars(s), "flags": list(s.flags)}) for s in signins]
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=300, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(stored=st.lists(SIGNIN, max_size=8), pushed=st.lists(SIGNIN, min_size=1, max_size=12),
        with_sites=st.booleans())
 def test_batched_flags_equal_flagging_one_by_one(app, stored, pushed, with_sites):
@@ -92,7 +93,8 @@ def test_batched_flags_equal_flagging_one_by_one(app, stored, pushed, with_sites
     with app.app_context():
         # Sign-ins stored by earlier batches were flagged when they came.
         for index, signin in enumerate(old):
-            _reference_flag(signin, sorted(old[:index + 1], key=lambda s: (s.at, s.received_at)), sites)
+            _reference_flag(signin, sorted(old[:index + 1], key=lambda s: (s.at, s.received_at)),
+                            sites)
         everyone = sorted(old + new, key=lambda s: (s.at, s.received_at))
         expected = _clone(everyone)
         by_id = {s.id: s for s in expected}

@@ -323,7 +323,8 @@ def stream_archive(base: TrainingBase, year: int, *, now: datetime,
 
 def build_archive(base: TrainingBase, year: int, out: Path | io.BufferedIOBase, *,
                   now: datetime, zone: ZoneInfo | None = None) -> dict[str, Any]:
-    """Write the base's archive of the year to `out` (a path or binary file); return the manifest."""
+    """Write the base's archive of the year to `out` (a path or binary file); return the manifest.
+    """
     stream = stream_archive(base, year, now=now, zone=zone or local_zone())
     target = open(out, "wb") if isinstance(out, Path) else out  # noqa: SIM115
     try:

@@ -33,7 +33,8 @@ class OccupationRow:
 
 
 def attachment2_rows(base: TrainingBase, year: int) -> list[OccupationRow]:
-    """Count distinct trainees on the filed rosters of the base's classes of the year, and passes."""
+    """Count distinct trainees on the filed rosters of the base's classes of the year, and passes.
+    """
     rows: dict[str, OccupationRow] = {}
     for klass in classes_of_year(base, year):
         enrolled = {e.trainee_id for e in roster(current_version(klass))}

@@ -129,7 +129,8 @@ def badge_sheet_pdf(training_class: TrainingClass, badges: list[Badge], issued: 
         base = training_class.base.name if training_class.base else ""
         pdf.drawCentredString(
             page_w / 2, page_h - margin - 12 * mm,
-            f"{base}  签发日期 {issued.isoformat()}  第 {page + 1}/{pages} 页  本人持码签到，不得代签",
+            f"{base}  签发日期 {issued.isoformat()}  第 {page + 1}/{pages} 页  "
+            "本人持码签到，不得代签",
         )
         for index, badge in enumerate(badges[page * per_page:(page + 1) * per_page]):
             col, row = index % COLUMNS, index // COLUMNS
@@ -149,7 +150,8 @@ def badge_sheet_pdf(training_class: TrainingClass, badges: list[Badge], issued: 
     return out.getvalue()
 
 
-def write_class_badges(class_id: uuid.UUID, out_dir: Path, issued: date | None = None) -> list[Path]:
+def write_class_badges(class_id: uuid.UUID, out_dir: Path,
+                       issued: date | None = None) -> list[Path]:
     """Write `<trainee_id>.png` per trainee of the class and `sheet.pdf`; return the paths."""
     training_class = db.session.get(TrainingClass, class_id)
     if training_class is None:

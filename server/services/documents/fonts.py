@@ -31,7 +31,8 @@ MONO = ("Mono", FONT_DIR / "dejavu" / "DejaVuSansMono.ttf", 0)
 
 
 class FontsMissing(RuntimeError):
-    """A font file of the stack is not installed (run `make run` or `make test`, which install it)."""
+    """A font file of the stack is not installed (run `make run` or `make test`, which install it).
+    """
 
 
 @cache

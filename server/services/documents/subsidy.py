@@ -18,7 +18,8 @@ from server.services.spreadsheet import new_workbook, put_row, workbook_bytes
 
 
 def subsidy_summary(base: TrainingBase, year: int) -> dict[str, Any]:
-    """Return, per class, the filed roster size and the trainees who passed (eligible for subsidy)."""
+    """Return, per class, the filed roster size and the trainees who passed (eligible for subsidy).
+    """
     classes = []
     for klass in classes_of_year(base, year):
         version = current_version(klass)
@@ -47,11 +48,13 @@ def subsidy_summary(base: TrainingBase, year: int) -> dict[str, Any]:
 
 
 def build_subsidy_xlsx(summary: dict[str, Any]) -> bytes:
-    """Return the summary as XLSX: a sheet of classes with totals and a sheet of eligible trainees."""
+    """Return the summary as XLSX: a sheet of classes with totals and a sheet of eligible trainees.
+    """
     book = new_workbook()
     sheet = book.active
     sheet.title = "补贴汇总"
-    put_row(sheet, [f"{summary['year']} 年度 {summary['base']} 培训补贴人数汇总（列入培训计划且考核评定合格）"])
+    put_row(sheet, [f"{summary['year']} 年度 {summary['base']} "
+                    "培训补贴人数汇总（列入培训计划且考核评定合格）"])
     sheet["A1"].font = Font(bold=True, size=13)
     heading = ["班次", "职业（工种）", "等级", "计划版本", "名册人数", "已考核人数", "合格人数"]
     put_row(sheet, heading)

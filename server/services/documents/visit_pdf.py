@@ -61,7 +61,8 @@ def _styles() -> dict[str, ParagraphStyle]:
                              spaceAfter=3),
         "body": body,
         "bad": ParagraphStyle("bad", parent=body, textColor=colors.HexColor("#b00020")),
-        "mono": ParagraphStyle("mono", parent=body, fontName=fonts.mono_font(), fontSize=8, leading=10,
+        "mono": ParagraphStyle("mono", parent=body, fontName=fonts.mono_font(), fontSize=8,
+                               leading=10,
                                wordWrap=None),
         "small": ParagraphStyle("small", parent=body, fontSize=8, leading=10),
     }
@@ -148,7 +149,8 @@ def _comparison(view: BesidePlan, st: dict[str, ParagraphStyle]) -> Table:
     if session is not None:
         planned = {
             "place": f"{session.site.name}\n{session.site.address}",
-            "time": f"{session.date.isoformat()} {session.start_time:%H:%M}-{session.end_time:%H:%M}"
+            "time": f"{session.date.isoformat()} "
+                    f"{session.start_time:%H:%M}-{session.end_time:%H:%M}"
                     f"（{CATEGORY_LABELS.get(session.category, session.category)}）",
             "teacher": session.teacher.name,
             "content": session.topic,
@@ -276,7 +278,8 @@ def build_visit_pdf(visit: Visit) -> bytes:
     ]
     findings = payload.get("findings") or []
     story += [_p(f"{i}. {finding_text(f, lang=LANG)}", st["body"])
-              for i, f in enumerate(findings, start=1) if isinstance(f, dict)] or [_p("无", st["body"])]
+              for i,
+              f in enumerate(findings, start=1) if isinstance(f, dict)] or [_p("无", st["body"])]
     verdict = str(payload.get("verdict") or visit.verdict)
     flags = "、".join(flag_text(flag_code(f), lang=LANG) for f in visit.flags or []) or "无"
     story += [
@@ -290,9 +293,11 @@ def build_visit_pdf(visit: Visit) -> bytes:
              _p(visit.inspector.display_name or visit.inspector.username, st["body"])],
             [_p("抽查小组", st["body"]), _p(_team(visit), st["body"])],
             [_p("到达时间（北京时间）", st["body"]), _p(local_time(visit.started_at), st["body"])],
-            [_p("离开时间（北京时间）", st["body"]), _p(local_time(visit.ended_at) or "—", st["body"])],
+            [_p("离开时间（北京时间）", st["body"]),
+             _p(local_time(visit.ended_at) or "—", st["body"])],
             [_p("设备编号", st["body"]), _p(visit.device_id, st["mono"])],
-            [_p("服务器接收时间（北京时间）", st["body"]), _p(local_time(visit.received_at), st["body"])],
+            [_p("服务器接收时间（北京时间）", st["body"]),
+             _p(local_time(visit.received_at), st["body"])],
             [_p("封签（SHA-256）", st["body"]), _p(visit.seal, st["mono"])],
             [_p("封签校验", st["body"]),
              _p("通过：服务器重新计算的封签与记录一致" if sealed_ok else
