@@ -22,7 +22,7 @@ let active = null; // {id, username, device_id}: whose records the app reads and
 /** Open (and create or upgrade) the database. */
 export function db() {
   if (!dbPromise) {
-    dbPromise = openDB(DB_NAME, 3, {
+    dbPromise = openDB(DB_NAME, 4, {
       async upgrade(database, oldVersion, _newVersion, tx) {
         if (oldVersion < 1) {
           database.createObjectStore('meta');
@@ -37,10 +37,28 @@ export function db() {
           if (oldVersion >= 1) await stampLegacyAuthor(tx);
         }
         if (oldVersion < 3) database.createObjectStore('sent', { keyPath: 'mutation_id' });
+        if (oldVersion < 4) await keyOutboxByDevice(database, tx);
       },
     });
   }
   return dbPromise;
+}
+
+/**
+ * Each user of a shared phone numbers their own seqs from 1, so the outbox is keyed by
+ * "device:seq" (`key`), not by seq alone. A row put without a key gets a generated one.
+ */
+async function keyOutboxByDevice(database, tx) {
+  const rows = await tx.objectStore('outbox').getAll();
+  const phone = await tx.objectStore('meta').get('device_id');
+  database.deleteObjectStore('outbox');
+  const outbox = database.createObjectStore('outbox', { keyPath: 'key', autoIncrement: true });
+  for (const row of rows) await outbox.put({ ...row, key: `${row.device_id || phone}:${row.seq}` });
+}
+
+/** The outbox key of an entry of `device`. */
+function outboxKey(device, seq) {
+  return `${device}:${seq}`;
 }
 
 /** Records of a phone from before authors were kept belong to the user logged in at the upgrade. */
@@ -313,7 +331,8 @@ export async function submitVisit({ visit, mutations, signatureMedia }) {
   const now = new Date().toISOString();
   const seqs = [];
   for (const mutation of mutations) {
-    tx.objectStore('outbox').put({ ...mutation, seq, user_id, device_id: active.device_id, created_at: now });
+    tx.objectStore('outbox').put({ ...mutation, key: outboxKey(active.device_id, seq), seq, user_id,
+      device_id: active.device_id, created_at: now });
     seqs.push(seq);
     seq += 1;
   }
@@ -350,11 +369,13 @@ export async function acknowledge(results) {
   const visits = tx.objectStore('visits');
   const cursor = (await tx.objectStore('meta').get('cursor')) || null;
   const now = new Date().toISOString();
+  // The entries just pushed: the active user's (another user's entries may share a seq number).
+  const pushed = (await outbox.getAll()).filter(mine);
   for (const result of results) {
     if (!['applied', 'flagged', 'rejected'].includes(result.status)) continue;
-    const entry = await outbox.get(result.seq);
-    if (!entry || entry.mutation_id !== result.mutation_id) continue;
-    outbox.delete(result.seq);
+    const entry = pushed.find((e) => e.seq === result.seq && e.mutation_id === result.mutation_id);
+    if (!entry) continue;
+    outbox.delete(entry.key);
     if (result.status !== 'rejected') tx.objectStore('sent').put({ ...entry, acked_at: now });
     if (result.status === 'rejected') {
       tx.objectStore('rejected').put({ ...entry, code: result.code || null, message: result.message || null,
@@ -394,7 +415,8 @@ export async function requeueRejected({ onlyIfCursorChanged = false } = {}) {
   for (const row of rows) {
     const { code: _code, message: _message, rejected_at: _at, cursor: _cursor, ...entry } = row;
     tx.objectStore('rejected').delete(row.mutation_id);
-    tx.objectStore('outbox').put({ ...entry, mutation_id: crypto.randomUUID(), seq, device_id: active.device_id,
+    tx.objectStore('outbox').put({ ...entry, key: outboxKey(active.device_id, seq), mutation_id: crypto.randomUUID(),
+      seq, device_id: active.device_id,
       retried_from: row.mutation_id });
     if (entry.type === 'visit.submit') {
       const visit = await tx.objectStore('visits').get(entry.entity_id);
@@ -476,13 +498,13 @@ export async function resendFrom(from) {
   const sent = (await tx.objectStore('sent').getAll()).filter(own).filter((row) => row.seq >= from);
   const queued = (await tx.objectStore('outbox').getAll()).filter(own);
   const held = [...sent, ...queued].sort((a, b) => a.seq - b.seq);
-  for (const row of queued) tx.objectStore('outbox').delete(row.seq);
+  for (const row of queued) tx.objectStore('outbox').delete(row.key);
   for (const row of sent) tx.objectStore('sent').delete(row.mutation_id);
   let seq = from;
   for (const row of held) {
     const { acked_at: _acked, ...entry } = row;
     const mutation_id = entry.seq === seq ? entry.mutation_id : crypto.randomUUID();
-    tx.objectStore('outbox').put({ ...entry, seq, mutation_id });
+    tx.objectStore('outbox').put({ ...entry, key: outboxKey(active.device_id, seq), seq, mutation_id });
     if (entry.type === 'visit.submit') {
       const visit = await tx.objectStore('visits').get(entry.entity_id);
       if (visit) tx.objectStore('visits').put({ ...visit, state: 'local' });

@@ -167,13 +167,14 @@ let routeSerial = 0;
 
 async function route(notice) {
   const serial = ++routeSerial;
+  // The status bar is filled before it is shown: nothing below it jumps when it arrives.
+  await refreshStatus();
   renderHeader();
   showBanner();
   if (!auth) {
     await renderLogin(app, { onLoggedIn, notice });
     return;
   }
-  await refreshStatus();
   const hash = location.hash || '#/';
   let m = hash.match(/^#\/visit\/([\w-]+)$/);
   if (m) {

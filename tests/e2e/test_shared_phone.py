@@ -59,21 +59,38 @@ def test_two_inspectors_share_a_phone_and_each_keeps_their_own_records(live_serv
     page.get_by_test_id("logout-proceed").click()
     page.get_by_test_id("login-username").wait_for()
 
-    # Another inspector logs in on the same phone: none of the first one's work is theirs.
+    # Another inspector (the city's covert one) logs in on the same phone: none of the first
+    # one's work is theirs, and their own visit (numbered from seq 1 in their own seq space)
+    # leaves the first one's entries alone.
     context.set_offline(False)
-    login_as(page, live_server, "inspector_b")
-    page.get_by_test_id("sync-now").click()
-    page.wait_for_function("() => document.querySelector('.syncbar')?.dataset.running === 'false'")
+    login_as(page, live_server, "city_inspector")
+    page.get_by_test_id("covert-class").first.wait_for(timeout=15000)
     assert page.get_by_test_id("record").count() == 0
     assert page.get_by_test_id("sync-pending").inner_text() == "0"
     assert server_visits(live_server) == []
-    assert live_server.sql("SELECT count(*) FROM sync_ledger") == [(0,)]
+    context.set_offline(True)
+    page.get_by_test_id("covert-class").first.click()
+    page.get_by_test_id("covert-session").first.click()
+    page.get_by_test_id("visit-start").click()
+    page.locator('[data-testid=check-place][data-status]').wait_for()
+    fill_visit(page, make_photo(tmp_path / "b.jpg", (640, 480)))
+    seal(page)
+    page.locator('[data-testid=record][data-state="sealed"]').wait_for()
+    assert page.get_by_test_id("record").count() == 1  # their own only
     outbox = idb_all(page, "outbox")
-    assert len(outbox) == 6 and {e["user_id"] for e in outbox} == {facts["users"]["inspector_a"]}
-    # Nothing of inspector_b's to lose: logout goes straight to the login form.
+    by_user = {}
+    for entry in outbox:
+        by_user.setdefault(entry["user_id"], []).append(entry["seq"])
+    assert sorted(by_user[facts["users"]["inspector_a"]]) == [1, 2, 3, 4, 5, 6]
+    assert sorted(by_user[facts["users"]["city_inspector"]]) == [1, 2, 3, 4, 5, 6]
+    context.set_offline(False)
+    page.locator('[data-testid=record][data-state="synced"]').wait_for(timeout=30000)
+    (covert,) = live_server.sql("SELECT inspector_id FROM visit")
+    assert hex_id(str(covert[0])) == hex_id(facts["users"]["city_inspector"])
+    assert len(idb_all(page, "outbox")) == 6  # inspector_a's, untouched
     page.get_by_test_id("logout").click()
     page.get_by_test_id("login-username").wait_for()
-    assert page.get_by_test_id("logout-confirm").count() == 0
+    assert page.get_by_test_id("logout-confirm").count() == 0  # nothing of theirs left to lose
 
     # Offline, the first inspector logs in again with their password (a wrong one is refused).
     context.set_offline(True)
@@ -87,19 +104,21 @@ def test_two_inspectors_share_a_phone_and_each_keeps_their_own_records(live_serv
     meta = idb_all(page, "meta")
     assert PASSWORD not in json.dumps(meta, ensure_ascii=False)
     (accounts,) = [row for row in meta if isinstance(row, dict)
-                   and isinstance(row.get("inspector_a"),
-                                  dict) and "verifier" in row["inspector_a"]]
-    assert set(accounts) == {"inspector_a", "inspector_b"}
-    assert accounts["inspector_a"]["iterations"] >= 210_000 and len(
-        accounts["inspector_a"]["verifier"]) == 44
+                   and isinstance(row.get("inspector_a"), dict)
+                   and "verifier" in row["inspector_a"]]
+    assert set(accounts) == {"inspector_a", "city_inspector"}
+    account = accounts["inspector_a"]
+    assert account["iterations"] >= 210_000 and len(account["verifier"]) == 44
 
     # Back online: a token from the password held in memory, and the visit goes up as theirs.
     context.set_offline(False)
     page.locator('[data-testid=record][data-state="synced"]').wait_for(timeout=30000)
-    (visit,) = live_server.sql("SELECT inspector_id, device_id FROM visit")
-    assert hex_id(str(visit[0])) == hex_id(facts["users"]["inspector_a"])
-    devices = {row[0] for row in live_server.sql("SELECT device_id FROM sync_ledger")}
-    assert devices == {visit[1]}
+    rows = live_server.sql("SELECT inspector_id, device_id FROM visit")
+    visits = {hex_id(str(row[0])): row[1] for row in rows}
+    a_id, city_id = hex_id(facts["users"]["inspector_a"]), hex_id(facts["users"]["city_inspector"])
+    assert set(visits) == {a_id, city_id}
+    # Each user pushed under their own device id: two seq spaces, never mixed.
+    assert visits[a_id] != visits[city_id]
 
 
 def test_a_refused_record_is_kept_explained_exported_and_retried_after_a_plan_change(
