@@ -98,6 +98,19 @@ class TraineeInSchema(StrictSchema):
     phone = _text(load_default="", validate=validate.Length(max=32))
 
 
+class TraineeCorrectSchema(StrictSchema):
+    """A correction of one enrolled trainee's details (the ID number is who they are: not here)."""
+
+    name = _text(required=True, validate=validate.Length(min=1, max=64))
+    gender = _text(load_default="", validate=validate.OneOf(["", "男", "女"]))
+    education = _text(required=True, validate=validate.OneOf(EDUCATIONS))
+    certificate_level = _text(required=True, validate=validate.OneOf(CERTIFICATE_LEVELS))
+    certificate_date = fields.Date(required=True, validate=validate.Range(min=date(1950, 1, 1),
+                                                                           max=date(2100, 12, 31)))
+    employer = _text(load_default="", validate=validate.Length(max=128))
+    employer_kind = _text(required=True, validate=validate.OneOf(EMPLOYER_KINDS))
+
+
 class RosterConfirmSchema(StrictSchema):
     """The sealed preview of a roster file the clerk confirms (see services/roster_import.py)."""
 

@@ -175,6 +175,23 @@ def add_trainee(user: User, version_id: uuid.UUID, item: dict[str, Any]) -> Trai
     return trainee
 
 
+def correct_trainee(user: User, version_id: uuid.UUID, trainee_id: uuid.UUID,
+                    changes: dict[str, Any]) -> Trainee:
+    """Correct an enrolled trainee's details in a draft (the base's own entry for the person)."""
+    version = filing.editable_version(user, version_id)
+    enrollment = next((e for e in version.enrollments if e.trainee_id == trainee_id), None)
+    if enrollment is None:
+        raise ApiError("not_found")
+    trainee = enrollment.trainee
+    before = {key: getattr(trainee, key) for key in changes}
+    for key, value in changes.items():
+        setattr(trainee, key, value)
+    db.session.flush()
+    audit("plan.roster_correct", "plan_version", version.id, user=user, trainee_id=str(trainee_id),
+          fields=sorted(k for k in changes if before[k] != changes[k]))
+    return trainee
+
+
 def remove_trainee(user: User, version_id: uuid.UUID, trainee_id: uuid.UUID) -> None:
     """Take one trainee off a draft's roster (the person's record stays)."""
     version = filing.editable_version(user, version_id)

@@ -36,6 +36,7 @@ from schemas.filing import (
     SessionAddSchema,
     SiteInSchema,
     TeacherInSchema,
+    TraineeCorrectSchema,
     TraineeInSchema,
 )
 from server.errors import ApiError
@@ -198,6 +199,17 @@ def add_trainee(version_id: uuid.UUID):
     """Add one trainee to the draft's roster."""
     trainee = roster_import.add_trainee(current_user, version_id, _form(TraineeInSchema()))
     flash(translate("pages.roster.added", name=trainee.name))
+    return redirect(url_for("filing.version", version_id=version_id, _anchor="roster"))
+
+
+@bp.post("/versions/<uuid:version_id>/roster/trainees/<uuid:trainee_id>")
+@login_required
+@acting(_back_to_version)
+def correct_trainee(version_id: uuid.UUID, trainee_id: uuid.UUID):
+    """Correct one enrolled trainee's details."""
+    trainee = roster_import.correct_trainee(current_user, version_id, trainee_id,
+                                            _form(TraineeCorrectSchema()))
+    flash(translate("pages.roster.corrected", name=trainee.name))
     return redirect(url_for("filing.version", version_id=version_id, _anchor="roster"))
 
 

@@ -111,7 +111,7 @@ def test_every_unreadable_file_gets_a_chinese_message(client, draft, data):
     assert "zip" not in message.lower() and "Error" not in message
 
 
-def test_one_trainee_is_added_and_removed_in_the_page(client, draft):
+def test_one_trainee_is_added_corrected_and_removed_in_the_page(client, draft):
     trainee = {"name": "单独添加", "id_number": person(9)[1], "gender": "女", "education": "技校",
                "certificate_level": "高级工", "certificate_date": "2016-05-01",
                "employer": "某公司", "employer_kind": "企业"}
@@ -121,5 +121,11 @@ def test_one_trainee_is_added_and_removed_in_the_page(client, draft):
                           follow_redirects=True).get_data(as_text=True)
     assert "此身份证号已在名册中" in refused and names(draft) == ["单独添加"]
     enrollment = db.session.query(Enrollment).filter_by(plan_version_id=version_of(draft).id).one()
+    corrected = client.post(f"{draft}/roster/trainees/{enrollment.trainee_id}", data={
+        **{k: v for k, v in trainee.items() if k != "id_number"}, "name": "单独添加（更正）",
+        "education": "大专"}, follow_redirects=True).get_data(as_text=True)
+    assert "已更正" in corrected and names(draft) == ["单独添加（更正）"]
+    db.session.expire_all()
+    assert db.session.get(Enrollment, enrollment.id).trainee.education == "大专"
     client.post(f"{draft}/roster/trainees/{enrollment.trainee_id}/remove")
     assert names(draft) == []

@@ -406,6 +406,11 @@ POLICY: dict[tuple[str, str], Rule] = {
         BASE, COUNTY, lambda s, k, u: Call({"version_id": s.fresh_version(k, "draft")},
                                            form=s.trainee_row()),
         ok=(302,), effect=lambda s, c: s.roster_names(c.params["version_id"])),
+    ("filing.correct_trainee", "POST"): Rule(
+        BASE, COUNTY, lambda s, k, u: Call(s.draft_enrollment(k), form={
+            "name": "更正后的名字", "education": "高中", "certificate_level": "高级工",
+            "certificate_date": "2015-06-01", "employer_kind": "企业"}),
+        ok=(302,), effect=lambda s, c: s.roster_names(c.params["version_id"])),
     ("filing.remove_trainee", "POST"): Rule(
         BASE, COUNTY, lambda s, k, u: Call(s.draft_enrollment(k), form={}),
         ok=(302,), effect=lambda s, c: s.roster_names(c.params["version_id"])),
