@@ -163,7 +163,11 @@ class BadgeKeyDataSchema(StrictSchema):
     jwk = fields.Nested(JwkSchema, required=True)
 
 
-# Every shape a change's `data` can take (the OpenAPI document lists them in this order).
-PULL_SHAPES = (CountyDataSchema, BaseDataSchema, SiteDataSchema, TeacherDataSchema,
-               TrainingClassDataSchema, PlanVersionDataSchema, AssignmentDataSchema,
-               VisitReviewDataSchema, BadgeKeyDataSchema)
+# The shape of each change type's `data` (the OpenAPI document lists them in this order; a test
+# holds every pulled change to the shape of its own type).
+PULL_SHAPES: dict[str, type[StrictSchema]] = {
+    "county": CountyDataSchema, "base": BaseDataSchema, "site": SiteDataSchema,
+    "teacher": TeacherDataSchema, "training_class": TrainingClassDataSchema,
+    "plan_version": PlanVersionDataSchema, "assignment": AssignmentDataSchema,
+    "visit_review": VisitReviewDataSchema, "badge_key": BadgeKeyDataSchema,
+}

@@ -66,7 +66,7 @@ class ChangeSchema(StrictSchema):
     type = Text(required=True)
     id = Text(required=True)
     op = Text(required=True, validate=validate.OneOf(["put", "delete"]))
-    data = OneOfShapes(PULL_SHAPES, required=True, allow_none=True,
+    data = OneOfShapes(tuple(PULL_SHAPES.values()), required=True, allow_none=True,
                        metadata={"description": "the entity's current state (the shape of its "
                                                 "type); null for delete"})
 

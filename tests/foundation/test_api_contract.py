@@ -11,13 +11,17 @@ import json
 import pytest
 from flask import Response
 from marshmallow import Schema, fields
+from openapi_schema_validator import OAS30Validator
 from openapi_spec_validator import validate as validate_openapi
 from werkzeug.test import EnvironBuilder
 
 from schemas.pull import PULL_SHAPES
 from server.api.openapi import SchemaNames
+from server.extensions import db
+from server.services.assignments import create_assignment
 from server.services.pull import SERIALISERS
 from tests import api_contract
+from tests.sync.fixtures import publish_world, today_session
 
 JSON_METHODS = {"get", "post", "put", "patch", "delete"}
 
@@ -96,9 +100,33 @@ def test_a_pulled_change_must_have_one_of_the_entity_shapes(app):
 
 def test_every_pulled_type_has_its_shape_in_the_document(app):
     document = api_contract.document(app)
-    names = {shape.__name__.removesuffix("Schema") for shape in PULL_SHAPES}
+    names = {shape.__name__.removesuffix("Schema") for shape in PULL_SHAPES.values()}
     assert names <= set(document["components"]["schemas"])
-    assert len(PULL_SHAPES) == len(SERIALISERS)
+    assert set(PULL_SHAPES) == set(SERIALISERS)
+
+
+def test_each_pulled_change_has_the_shape_of_its_own_type(app, client, world, api):
+    publish_world(world)
+    create_assignment(world.classes["a"].id, today_session(world, "a").id,
+                      [world.users["inspector_a"]])
+    db.session.commit()
+    headers = api.headers("inspector_a")
+    components = {"components": api_contract.document(app)["components"]}
+    seen, query = set(), {}
+    for _ in range(50):
+        page = client.get("/api/v1/sync/pull", query_string=query, headers=headers).get_json()
+        for change in page["changes"]:
+            if change["op"] != "put":
+                continue
+            name = PULL_SHAPES[change["type"]].__name__.removesuffix("Schema")
+            validator = OAS30Validator({"$ref": f"#/components/schemas/{name}", **components})
+            assert [e.message for e in validator.iter_errors(change["data"])] == [], change["type"]
+            seen.add(change["type"])
+        if not page["has_more"]:
+            break
+        query = {"cursor": page["cursor"]}
+    assert {"county", "base", "site", "teacher", "training_class", "plan_version",
+            "assignment", "badge_key"} <= seen
 
 
 def test_two_schema_classes_with_one_name_are_refused():
