@@ -19,6 +19,7 @@ from server.i18n import init_i18n
 from server.security import init_security, load_local_secret, refuse_builtin_secrets
 from server.services.media_s3 import S3Store
 from server.services.media_store import init_media_store, local_store
+from server.services.record_seal import install as install_record_seals
 from server.web import register_web
 
 
@@ -72,6 +73,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     init_media_store(app, {"local": local_store, "s3": S3Store.from_config})
 
     register_error_handlers(app)
+    install_record_seals()
     init_i18n(app)
     init_security(app)
     init_compression(app)

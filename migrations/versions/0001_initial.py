@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 13:35:40.246111
+Create Date: 2026-11-29 13:39:44.071435
 
 """
 from alembic import op
@@ -234,6 +234,7 @@ def upgrade():
     sa.Column('user_id', sa.Uuid(), nullable=True),
     sa.Column('received_at', sa.DateTime(), nullable=False),
     sa.Column('flags', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('row_seal', sa.String(length=64), nullable=False),
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.ForeignKeyConstraint(['trainee_id'], ['trainee.id'], name=op.f('fk_sign_in_trainee_id_trainee')),
     sa.ForeignKeyConstraint(['user_id'], ['app_user.id'], name=op.f('fk_sign_in_user_id_app_user')),
@@ -443,6 +444,7 @@ def upgrade():
     sa.Column('supersedes_id', sa.Uuid(), nullable=True),
     sa.Column('check_of_id', sa.Uuid(), nullable=True),
     sa.Column('review_status', sa.String(length=16), nullable=False),
+    sa.Column('row_seal', sa.String(length=64), nullable=False),
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.ForeignKeyConstraint(['assignment_id'], ['assignment.id'], name=op.f('fk_visit_assignment_id_assignment')),
     sa.ForeignKeyConstraint(['check_of_id'], ['visit.id'], name=op.f('fk_visit_check_of_id_visit')),

@@ -1,16 +1,45 @@
-"""`flask --app wsgi verify`: re-check every visit's seal and every stored file's SHA-256."""
+"""`flask --app wsgi verify`: re-check every visit's seal, every shown value, every sign-in and file.
+
+A visit's payload must match the phone's seal; the columns readers show (verdict, ids, times)
+must be what that payload says; the server's own values (checks, flags) and every sign-in row
+must match their record seals (services/record_seal.py); every stored file its SHA-256.
+"""
 
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime
 
 import click
 from sqlalchemy import select
 
 from server.extensions import db
-from server.models import Media, Visit
+from server.models import Media, SignIn, Visit
 from server.services.media_store import store
+from server.services.record_seal import signin_seal, visit_seal
 from sync.canonical import compute_seal
+
+
+def shown_differences(visit: Visit) -> list[str]:
+    """Name the columns a reader shows that disagree with the visit's sealed payload."""
+    payload = visit.payload or {}
+    expected = {
+        "verdict": payload.get("verdict"), "class_id": payload.get("class_id"),
+        "session_id": payload.get("session_id"), "plan_version_id": payload.get("plan_version_id"),
+        "assignment_id": payload.get("assignment_id"), "supersedes_id": payload.get("supersedes"),
+        "started_at": payload.get("started_at"), "ended_at": payload.get("ended_at"),
+    }
+    differing = []
+    for column, sealed in expected.items():
+        shown = getattr(visit, column)
+        if isinstance(shown, datetime):
+            shown = shown.astimezone(UTC)
+            sealed = datetime.fromisoformat(sealed.replace("Z", "+00:00")).astimezone(UTC) if sealed else None
+        elif shown is not None:
+            shown = str(shown)
+        if shown != sealed:
+            differing.append(column)
+    return differing
 
 
 def find_tampering() -> list[str]:
@@ -27,8 +56,16 @@ def find_tampering() -> list[str]:
             problems.append(f"visit {visit.id}: payload cannot be serialised ({error})")
             continue
         if recomputed != visit.seal or payload.get("seal") != visit.seal:
-            problems.append(f"visit {visit.id}: seal mismatch (stored {visit.seal}, content "
-                            f"{recomputed})")
+            problems.append(f"visit {visit.id}: seal mismatch (stored {visit.seal}, content {recomputed})")
+            continue
+        differing = shown_differences(visit)
+        if differing:
+            problems.append(f"visit {visit.id}: shown values differ from the sealed payload ({', '.join(differing)})")
+        elif visit.row_seal != visit_seal(visit):
+            problems.append(f"visit {visit.id}: shown values (checks, flags, ids or times) differ from its record seal")
+    for signin in db.session.scalars(select(SignIn).order_by(SignIn.received_at, SignIn.id)).yield_per(500):
+        if signin.row_seal != signin_seal(signin):
+            problems.append(f"sign-in {signin.id} (visit {signin.visit_id}): shown values differ from its record seal")
     for media in db.session.scalars(select(Media).order_by(Media.sha256)).yield_per(200):
         actual = backend.sha256_of(media.sha256)
         if actual is None:

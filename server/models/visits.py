@@ -41,6 +41,8 @@ class Visit(UUIDMixin, Model):
     check_of_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("visit.id"), default=None,
                                                           index=True)
     review_status: Mapped[str] = mapped_column(String(16), default="pending")
+    # HMAC over what readers show beyond the payload (services/record_seal.py; `flask verify`).
+    row_seal: Mapped[str] = mapped_column(String(64), default="")
 
     training_class: Mapped[TrainingClass] = relationship()
     session: Mapped[PlanSession | None] = relationship()
@@ -64,3 +66,5 @@ class SignIn(UUIDMixin, Model):
     user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"), default=None)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     flags: Mapped[list[Any]] = mapped_column(default=list)
+    # HMAC over the sign-in's shown values (services/record_seal.py; `flask verify`).
+    row_seal: Mapped[str] = mapped_column(String(64), default="")

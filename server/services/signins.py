@@ -19,6 +19,7 @@ from server.extensions import db
 from server.models import SignIn, Trainee, TrainingClass, Visit
 from server.services.badges import verify_badge_token
 from server.services.push_context import PushContext
+from server.services.record_seal import seal_signin_row
 from server.services.scope import can_see_class
 from server.services.signin_flags import flag_pushed_signins
 from sync.push import Mutation, Outcome, Rejected
@@ -79,6 +80,7 @@ def create_signin(context: PushContext, mutation: Mutation) -> Outcome:
         "device_id": context.device_id, "user_id": context.user.id,
         "received_at": context.received_at, "flags": [],
     }
+    seal_signin_row(row)
     context.insert(SignIn, row)
     context.touched_visits.add(data["visit_id"])
     context.new_signins.append((row, data["class_id"]))

@@ -1,0 +1,105 @@
+"""The server's seal over what every page, the API, the PDF and the exports show of a record.
+
+The phone seals a visit's payload (sync/canonical.py); the server stores, beside it, values of
+its own: the ids and times it filed the visit under, its checks and flags, and each sign-in as a
+row. A record seal is an HMAC-SHA256 (key derived from SECRET_KEY) over the canonical JSON of
+exactly those shown values, written whenever the server itself writes them (one before_flush
+hook for ORM writes; the push's bulk sign-in insert calls `seal_signin_row`). `flask verify`
+recomputes it: a value edited in the database behind the server's back no longer matches.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from server.models import SignIn, Visit
+from sync.canonical import canonical_json
+
+# What a reader shows of a visit beyond its payload (review_status is the reviewer's decision,
+# audited apart; it is not evidence).
+VISIT_FIELDS = ("id", "class_id", "session_id", "assignment_id", "plan_version_id", "inspector_id",
+                "device_id", "started_at", "ended_at", "client_time", "received_at", "verdict", "seal",
+                "checks", "flags", "supersedes_id", "check_of_id")
+# A sign-in as shown (its flags are the server's later judgement, kept apart).
+SIGNIN_FIELDS = ("id", "visit_id", "trainee_id", "method", "badge_token", "at", "gps", "signature_sha256",
+                 "device_id", "user_id", "received_at")
+
+
+def _key() -> bytes:
+    secret = str(current_app.config["SECRET_KEY"]).encode()
+    return hmac.new(secret, b"spotcheck record seal v1", hashlib.sha256).digest()
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, datetime):
+        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return aware.astimezone(UTC).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def record_seal(fields: tuple[str, ...], values: Mapping[str, Any]) -> str:
+    """Return the HMAC of the named values (a row dict or an object's attributes)."""
+    body = {name: _plain(values.get(name)) for name in fields}
+    return hmac.new(_key(), canonical_json(body), hashlib.sha256).hexdigest()
+
+
+class _Attributes(Mapping):
+    """An ORM object read as a mapping of its attributes."""
+
+    def __init__(self, obj: Any) -> None:
+        self.obj = obj
+
+    def __getitem__(self, name: str) -> Any:
+        return getattr(self.obj, name)
+
+    def __iter__(self):
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return getattr(self.obj, name, default)
+
+
+def visit_seal(visit: Visit) -> str:
+    """The record seal a visit's shown values give."""
+    return record_seal(VISIT_FIELDS, _Attributes(visit))
+
+
+def signin_seal(signin: Any) -> str:
+    """The record seal a sign-in's shown values give (an ORM row or an inserted row dict)."""
+    values = signin if isinstance(signin, Mapping) else _Attributes(signin)
+    return record_seal(SIGNIN_FIELDS, values)
+
+
+def seal_signin_row(row: dict[str, Any]) -> None:
+    """Seal a sign-in row written by a bulk insert (the push's fast path)."""
+    row["row_seal"] = signin_seal(row)
+
+
+def _seal_before_flush(session: Session, flush_context: Any, instances: Any) -> None:
+    for obj in [*session.new, *session.dirty]:
+        if isinstance(obj, Visit):
+            obj.row_seal = visit_seal(obj)
+        elif isinstance(obj, SignIn):
+            obj.row_seal = signin_seal(obj)
+
+
+def install() -> None:
+    """Seal visits and sign-ins on every ORM flush (called once by create_app)."""
+    if not event.contains(Session, "before_flush", _seal_before_flush):
+        event.listen(Session, "before_flush", _seal_before_flush)
