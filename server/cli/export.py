@@ -9,6 +9,7 @@ import uuid
 from pathlib import Path
 
 import click
+from cryptography.hazmat.primitives import serialization
 from flask.cli import AppGroup
 
 from server.errors import ApiError
@@ -17,7 +18,11 @@ from server.models import Visit, utcnow
 from server.services.assessment import import_results_xlsx
 from server.services.audit import audit
 from server.services.clock import local_today
-from server.services.documents.archive import archive_problems, build_archive
+from server.services.documents.archive import (
+    archive_problems,
+    archive_public_key_pem,
+    build_archive,
+)
 from server.services.documents.attachment2 import build_attachment2
 from server.services.documents.common import check_year, find_base
 from server.services.documents.subsidy import build_subsidy_xlsx, subsidy_summary
@@ -107,20 +112,28 @@ def archive_build_command(base_name: str, year: int, out: str) -> None:
                            "media_not_on_server": len(manifest["media_not_on_server"])}))
 
 
+@archive_cli.command("key")
+def archive_key_command() -> None:
+    """Print the public key (PEM, Ed25519) that verifies this server's archive manifests."""
+    click.echo(archive_public_key_pem(), nl=False)
+
+
 @archive_cli.command("verify")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
-def archive_verify_command(path: str) -> None:
-    """Exit 0 when every file matches the manifest; otherwise name each file that does not."""
-
+@click.option("--key", "key_path", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="public key PEM (from `archive key`); default: this server's key")
+def archive_verify_command(path: str, key_path: str | None) -> None:
+    """Exit 0 when the signature, every file hash and every seal hold; otherwise name each failure."""
+    public_key = serialization.load_pem_public_key(Path(key_path).read_bytes()) if key_path else None
     try:
-        problems = archive_problems(Path(path))
+        problems = archive_problems(Path(path), public_key)
     except ApiError as error:
         _fail(error)
     for name, problem in problems:
         click.echo(f"FAIL {name}: {problem}")
     if problems:
         sys.exit(1)
-    click.echo("OK: every file matches the manifest")
+    click.echo("OK: the signature, every file and every seal match the manifest")
 
 
 @assessment_cli.command("import")

@@ -14,6 +14,7 @@ import pytest
 from server.errors import ApiError
 from server.services.documents.archive import (
     MANIFEST,
+    SIGNATURE,
     archive_problems,
     build_archive,
     verify_archive,
@@ -62,7 +63,7 @@ def test_a_fresh_archive_holds_every_record_and_verifies(world, archive):
     assert len(media) == 5  # 2 photos + 3 signatures
     assert manifest["media_not_on_server"] == []
     with zipfile.ZipFile(path) as zf:
-        assert set(zf.namelist()) == names | {MANIFEST}
+        assert set(zf.namelist()) == names | {MANIFEST, SIGNATURE}
         visit_record = json.loads(zf.read(f"{folder}/visits/{visit.id}.json"))
         assert visit_record["seal"] == visit.seal and visit_record["seal_verified"] is True
         roster = list(

@@ -11,6 +11,8 @@ Rosters carry masked ID numbers only: an archive leaves the server, the key does
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import io
 import json
@@ -22,6 +24,11 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
+from flask import current_app
 
 from server.errors import ApiError
 from server.extensions import db
@@ -46,9 +53,11 @@ from server.services.documents.common import (
 )
 from server.services.documents.visit_pdf import build_visit_pdf, seal_state
 from server.services.spreadsheet import csv_bytes
-from sync.canonical import canonical_json
+from sync.canonical import canonical_json, compute_seal
 
 MANIFEST = "manifest.json"
+# The server's Ed25519 signature over the manifest's exact bytes (base64), beside it.
+SIGNATURE = "manifest.sig"
 FORMAT = "spotcheck-archive/1"
 _EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "video/mp4": ".mp4",
                "video/webm": ".webm"}
@@ -237,6 +246,8 @@ class ArchiveStream:
         self.about = {"base": base.name, "base_id": str(base.id), "county": base.county.name}
         self.records: list[tuple[str, bytes]] = []
         self.index: list[dict[str, Any]] = []
+        # Each visit record's file and its seal: `archive verify` recomputes every one.
+        self.seals: dict[str, str] = {}
         media: set[str] = set()
         for klass in classes_of_year(base, year):
             media |= self._read_class(klass)
@@ -289,6 +300,7 @@ class ArchiveStream:
                 db.select(SignIn).where(SignIn.visit_id == visit.id).order_by(SignIn.at)
             ).scalars())
             record = _visit_record(visit)
+            self.seals[f"{folder}/visits/{visit.id}.json"] = visit.seal
             add((f"{folder}/visits/{visit.id}.json", _json_bytes(record)))
             add((f"{folder}/visits/{visit.id}.pdf", build_visit_pdf(visit)))
             add((f"{folder}/visits/{visit.id}_signins.json",
@@ -309,8 +321,11 @@ class ArchiveStream:
             "format": FORMAT, **self.about, "year": self.year, "created_at": _default(self.now),
             "classes": self.index, "media_not_on_server": self.missing,
             "files": files, "files_sha256": hashlib.sha256(canonical_json(files)).hexdigest(),
+            "seals": dict(self.seals),
         }
-        yield writer.add(MANIFEST, _json_bytes(manifest))
+        manifest_bytes = _json_bytes(manifest)
+        yield writer.add(MANIFEST, manifest_bytes)
+        yield writer.add(SIGNATURE, base64.b64encode(archive_key().sign(manifest_bytes)) + b"\n")
         yield writer.close()
         self.manifest = manifest
 
@@ -337,8 +352,59 @@ def build_archive(base: TrainingBase, year: int, out: Path | io.BufferedIOBase, 
     return stream.manifest
 
 
-def archive_problems(path: Path | io.BufferedIOBase) -> list[tuple[str, str]]:
-    """Return (name, problem) for every file that is changed, missing or extra, and the manifest."""
+def archive_key() -> ed25519.Ed25519PrivateKey:
+    """The server's archive signing key: ARCHIVE_SIGNING_KEY (PEM) or one derived from SECRET_KEY."""
+    pem = (current_app.config.get("ARCHIVE_SIGNING_KEY") or "").strip()
+    if pem:
+        key = serialization.load_pem_private_key(pem.encode(), password=None)
+        if not isinstance(key, ed25519.Ed25519PrivateKey):
+            raise ValueError("ARCHIVE_SIGNING_KEY must be an Ed25519 private key")
+        return key
+    seed = hashlib.sha256(b"spotcheck archive key v1:" + str(current_app.config["SECRET_KEY"]).encode()).digest()
+    return ed25519.Ed25519PrivateKey.from_private_bytes(seed)
+
+
+def archive_public_key_pem() -> str:
+    """The public key that verifies this server's archives (PEM)."""
+    return archive_key().public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+
+
+def _signature_problems(zf: zipfile.ZipFile, manifest_bytes: bytes,
+                        public_key: ed25519.Ed25519PublicKey) -> list[tuple[str, str]]:
+    try:
+        signature = base64.b64decode(zf.read(SIGNATURE).strip(), validate=True)
+        public_key.verify(signature, manifest_bytes)
+    except KeyError:
+        return [(SIGNATURE, "missing: the manifest is not signed")]
+    except (InvalidSignature, ValueError, binascii.Error):
+        return [(SIGNATURE, "the manifest's signature does not verify with the server's key")]
+    return []
+
+
+def _seal_problems(zf: zipfile.ZipFile, seals: dict[str, str], names: set[str]) -> list[tuple[str, str]]:
+    problems = []
+    for name, seal in sorted(seals.items()):
+        if name not in names:
+            continue  # reported as missing with the file list
+        try:
+            record = json.loads(zf.read(name))
+            payload = record["payload"]
+            recomputed = compute_seal(payload)
+        except (KeyError, ValueError, TypeError, zipfile.BadZipFile, zlib.error):
+            problems.append((name, "visit record unreadable"))
+            continue
+        if not (recomputed == seal == record.get("seal") == payload.get("seal")):
+            problems.append((name, "seal mismatch: the visit's payload is not what was sealed"))
+    return problems
+
+
+def archive_problems(path: Path | io.BufferedIOBase,
+                     public_key: ed25519.Ed25519PublicKey | None = None) -> list[tuple[str, str]]:
+    """Return (name, problem) for the signature, every file changed, missing or extra, and every seal.
+
+    public_key: the key to check the manifest's signature with (default: this server's).
+    """
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as error:
@@ -347,10 +413,13 @@ def archive_problems(path: Path | io.BufferedIOBase) -> list[tuple[str, str]]:
     with zf:
         names = set(zf.namelist())
         try:
-            manifest = json.loads(zf.read(MANIFEST))
+            manifest_bytes = zf.read(MANIFEST)
+            manifest = json.loads(manifest_bytes)
             files: dict[str, dict[str, Any]] = manifest["files"]
         except (KeyError, ValueError, TypeError):
             return [(MANIFEST, "missing or unreadable")]
+        problems.extend(_signature_problems(zf, manifest_bytes, public_key or archive_key().public_key()))
+        problems.extend(_seal_problems(zf, manifest.get("seals") or {}, names))
         if hashlib.sha256(canonical_json(files)).hexdigest() != manifest.get("files_sha256"):
             problems.append((MANIFEST, "files_sha256 does not match the file list"))
         for name in sorted(files):
@@ -367,7 +436,7 @@ def archive_problems(path: Path | io.BufferedIOBase) -> list[tuple[str, str]]:
                 continue
             if digest.hexdigest() != files[name].get("sha256"):
                 problems.append((name, "sha256 mismatch"))
-        for name in sorted(names - set(files) - {MANIFEST}):
+        for name in sorted(names - set(files) - {MANIFEST, SIGNATURE}):
             problems.append((name, "not in manifest"))
     return problems
 
