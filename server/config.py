@@ -19,7 +19,8 @@ class Config:
     PII_KEY = ""
     # Key that signs trainees' QR badges (PEM, Ed25519 private key); empty: derived from SECRET_KEY.
     BADGE_SIGNING_KEY = ""
-    # Key that signs yearly archive manifests (PEM, Ed25519 private key); empty: derived from SECRET_KEY.
+    # Key that signs yearly archive manifests (PEM, Ed25519 private key); empty: derived from
+    # SECRET_KEY.
     ARCHIVE_SIGNING_KEY = ""
     MEDIA_DIR: str | None = None  # None: <instance>/media
     # Where media live: "local" (MEDIA_DIR) or "s3" (any S3-compatible store; credentials from

@@ -123,8 +123,9 @@ def archive_key_command() -> None:
 @click.option("--key", "key_path", type=click.Path(exists=True, dir_okay=False), default=None,
               help="public key PEM (from `archive key`); default: this server's key")
 def archive_verify_command(path: str, key_path: str | None) -> None:
-    """Exit 0 when the signature, every file hash and every seal hold; otherwise name each failure."""
-    public_key = serialization.load_pem_public_key(Path(key_path).read_bytes()) if key_path else None
+    """Exit 0 when the signature, every file hash and every seal hold; else name each failure."""
+    public_key = (serialization.load_pem_public_key(Path(key_path).read_bytes())
+                  if key_path else None)
     try:
         problems = archive_problems(Path(path), public_key)
     except ApiError as error:

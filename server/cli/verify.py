@@ -1,4 +1,4 @@
-"""`flask --app wsgi verify`: re-check every visit's seal, every shown value, every sign-in and file.
+"""`flask --app wsgi verify`: re-check every visit's seal, shown value, sign-in and file.
 
 A visit's payload must match the phone's seal; the columns readers show (verdict, ids, times)
 must be what that payload says; the server's own values (checks, flags) and every sign-in row
@@ -34,7 +34,8 @@ def shown_differences(visit: Visit) -> list[str]:
         shown = getattr(visit, column)
         if isinstance(shown, datetime):
             shown = shown.astimezone(UTC)
-            sealed = datetime.fromisoformat(sealed.replace("Z", "+00:00")).astimezone(UTC) if sealed else None
+            sealed = (datetime.fromisoformat(sealed.replace("Z", "+00:00")).astimezone(UTC)
+                      if sealed else None)
         elif shown is not None:
             shown = str(shown)
         if shown != sealed:
@@ -56,16 +57,21 @@ def find_tampering() -> list[str]:
             problems.append(f"visit {visit.id}: payload cannot be serialised ({error})")
             continue
         if recomputed != visit.seal or payload.get("seal") != visit.seal:
-            problems.append(f"visit {visit.id}: seal mismatch (stored {visit.seal}, content {recomputed})")
+            problems.append(f"visit {visit.id}: seal mismatch (stored {visit.seal}, content "
+                            f"{recomputed})")
             continue
         differing = shown_differences(visit)
         if differing:
-            problems.append(f"visit {visit.id}: shown values differ from the sealed payload ({', '.join(differing)})")
+            problems.append(f"visit {visit.id}: shown values differ from the sealed payload "
+                            f"({', '.join(differing)})")
         elif visit.row_seal != visit_seal(visit):
-            problems.append(f"visit {visit.id}: shown values (checks, flags, ids or times) differ from its record seal")
-    for signin in db.session.scalars(select(SignIn).order_by(SignIn.received_at, SignIn.id)).yield_per(500):
+            problems.append(f"visit {visit.id}: shown values (checks, flags, ids or times) "
+                            "differ from its record seal")
+    signins = select(SignIn).order_by(SignIn.received_at, SignIn.id)
+    for signin in db.session.scalars(signins).yield_per(500):
         if signin.row_seal != signin_seal(signin):
-            problems.append(f"sign-in {signin.id} (visit {signin.visit_id}): shown values differ from its record seal")
+            problems.append(f"sign-in {signin.id} (visit {signin.visit_id}): shown values differ "
+                            "from its record seal")
     for media in db.session.scalars(select(Media).order_by(Media.sha256)).yield_per(200):
         actual = backend.sha256_of(media.sha256)
         if actual is None:

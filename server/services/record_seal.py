@@ -27,11 +27,11 @@ from sync.canonical import canonical_json
 # What a reader shows of a visit beyond its payload (review_status is the reviewer's decision,
 # audited apart; it is not evidence).
 VISIT_FIELDS = ("id", "class_id", "session_id", "assignment_id", "plan_version_id", "inspector_id",
-                "device_id", "started_at", "ended_at", "client_time", "received_at", "verdict", "seal",
-                "checks", "flags", "supersedes_id", "check_of_id")
+                "device_id", "started_at", "ended_at", "client_time", "received_at", "verdict",
+                "seal", "checks", "flags", "supersedes_id", "check_of_id")
 # A sign-in as shown (its flags are the server's later judgement, kept apart).
-SIGNIN_FIELDS = ("id", "visit_id", "trainee_id", "method", "badge_token", "at", "gps", "signature_sha256",
-                 "device_id", "user_id", "received_at")
+SIGNIN_FIELDS = ("id", "visit_id", "trainee_id", "method", "badge_token", "at", "gps",
+                 "signature_sha256", "device_id", "user_id", "received_at")
 
 
 def _key() -> bytes:

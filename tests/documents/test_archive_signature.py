@@ -40,9 +40,11 @@ def _forge(src: Path, dst: Path, visit_id, sign_with=None) -> None:
     manifest = json.loads(files[MANIFEST])
     name = next(n for n in manifest["files"] if n.endswith(f"visits/{visit_id}.json"))
     record = json.loads(files[name])
-    record["payload"]["verdict"] = "compliant" if record["payload"].get("verdict") != "compliant" else "issues"
+    verdict = record["payload"].get("verdict")
+    record["payload"]["verdict"] = "compliant" if verdict != "compliant" else "issues"
     files[name] = json.dumps(record, ensure_ascii=False).encode()
-    manifest["files"][name] = {"sha256": hashlib.sha256(files[name]).hexdigest(), "size": len(files[name])}
+    manifest["files"][name] = {"sha256": hashlib.sha256(files[name]).hexdigest(),
+                               "size": len(files[name])}
     manifest["files_sha256"] = hashlib.sha256(canonical_json(manifest["files"])).hexdigest()
     files[MANIFEST] = json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True).encode()
     if sign_with is not None:

@@ -34,7 +34,8 @@ def test_intact_records_verify_clean_after_the_server_s_own_updates(client, runn
 def test_an_edited_verdict_is_named(client, runner, world):
     visit_id = _push(client, world)
     other = _push(client, world)
-    db.session.execute(update(Visit).where(Visit.id == visit_id).values(verdict="could_not_inspect"))
+    db.session.execute(update(Visit).where(Visit.id == visit_id)
+                       .values(verdict="could_not_inspect"))
     db.session.commit()
     code, output = _verify(runner)
     assert code == 1
@@ -59,7 +60,8 @@ def test_edited_checks_or_flags_are_named(client, runner, world):
 def test_an_edited_sign_in_row_is_named(client, runner, world):
     visit_id = _push(client, world)
     signin = db.session.query(SignIn).filter_by(visit_id=visit_id).first()
-    db.session.execute(update(SignIn).where(SignIn.id == signin.id).values(trainee_id=world.trainees[-1].id))
+    db.session.execute(update(SignIn).where(SignIn.id == signin.id)
+                       .values(trainee_id=world.trainees[-1].id))
     db.session.commit()
     code, output = _verify(runner)
     assert code == 1

@@ -353,14 +353,15 @@ def build_archive(base: TrainingBase, year: int, out: Path | io.BufferedIOBase, 
 
 
 def archive_key() -> ed25519.Ed25519PrivateKey:
-    """The server's archive signing key: ARCHIVE_SIGNING_KEY (PEM) or one derived from SECRET_KEY."""
+    """The archive signing key: ARCHIVE_SIGNING_KEY (PEM) or one derived from SECRET_KEY."""
     pem = (current_app.config.get("ARCHIVE_SIGNING_KEY") or "").strip()
     if pem:
         key = serialization.load_pem_private_key(pem.encode(), password=None)
         if not isinstance(key, ed25519.Ed25519PrivateKey):
             raise ValueError("ARCHIVE_SIGNING_KEY must be an Ed25519 private key")
         return key
-    seed = hashlib.sha256(b"spotcheck archive key v1:" + str(current_app.config["SECRET_KEY"]).encode()).digest()
+    secret = str(current_app.config["SECRET_KEY"]).encode()
+    seed = hashlib.sha256(b"spotcheck archive key v1:" + secret).digest()
     return ed25519.Ed25519PrivateKey.from_private_bytes(seed)
 
 
@@ -382,7 +383,8 @@ def _signature_problems(zf: zipfile.ZipFile, manifest_bytes: bytes,
     return []
 
 
-def _seal_problems(zf: zipfile.ZipFile, seals: dict[str, str], names: set[str]) -> list[tuple[str, str]]:
+def _seal_problems(zf: zipfile.ZipFile, seals: dict[str, str],
+                   names: set[str]) -> list[tuple[str, str]]:
     problems = []
     for name, seal in sorted(seals.items()):
         if name not in names:
@@ -401,7 +403,7 @@ def _seal_problems(zf: zipfile.ZipFile, seals: dict[str, str], names: set[str]) 
 
 def archive_problems(path: Path | io.BufferedIOBase,
                      public_key: ed25519.Ed25519PublicKey | None = None) -> list[tuple[str, str]]:
-    """Return (name, problem) for the signature, every file changed, missing or extra, and every seal.
+    """Return (name, problem) for the signature, each file changed, missing or extra, each seal.
 
     public_key: the key to check the manifest's signature with (default: this server's).
     """
@@ -418,7 +420,8 @@ def archive_problems(path: Path | io.BufferedIOBase,
             files: dict[str, dict[str, Any]] = manifest["files"]
         except (KeyError, ValueError, TypeError):
             return [(MANIFEST, "missing or unreadable")]
-        problems.extend(_signature_problems(zf, manifest_bytes, public_key or archive_key().public_key()))
+        key = public_key or archive_key().public_key()
+        problems.extend(_signature_problems(zf, manifest_bytes, key))
         problems.extend(_seal_problems(zf, manifest.get("seals") or {}, names))
         if hashlib.sha256(canonical_json(files)).hexdigest() != manifest.get("files_sha256"):
             problems.append((MANIFEST, "files_sha256 does not match the file list"))
