@@ -32,7 +32,8 @@ def visit_sign_ins(visit_id: uuid.UUID, named: Iterable[str] = ()) -> VisitSignI
     belongs = SignIn.visit_id == visit_id
     if wanted:
         belongs = belongs | SignIn.id.in_(wanted)
-    rows = list(db.session.scalars(select(SignIn).where(belongs).order_by(SignIn.at, SignIn.id)))
+    rows = list(db.session.scalars(
+        select(SignIn).where(belongs).order_by(SignIn.at, SignIn.received_at, SignIn.id)))
     return VisitSignIns(rows=rows, missing=len(wanted - {row.id for row in rows}))
 
 

@@ -111,6 +111,16 @@ class BesidePlan:
         return self.version.id != self.visit.plan_version_id
 
 
+def visit_headcount(visit: Visit) -> int | None:
+    """Return the headcount the inspector took on site (None when not recorded)."""
+    payload = visit.payload or {}
+    value = payload.get("headcount")
+    for holder in ("observed", "attendance"):  # the field app puts it under `observed`
+        if value is None and isinstance(payload.get(holder), dict):
+            value = payload[holder].get("headcount")
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
 def _observation(visit: Visit) -> Observation:
     payload = visit.payload or {}
     observed = payload.get("observed") if isinstance(payload.get("observed"), dict) else {}
@@ -120,13 +130,12 @@ def _observation(visit: Visit) -> Observation:
         fix = GpsObservation(float(gps["lat"]), float(gps["lon"]),
                              float(gps["accuracy"]) if gps.get("accuracy") is not None else None,
                              bool(gps.get("mocked") or gps.get("mock")))
-    headcount = observed.get("headcount")
     return Observation(
         gps=fix, started_at=visit.started_at, ended_at=visit.ended_at,
         teacher_matches=observed.get("teacher_matches"),
         teacher_name=str(observed.get("teacher_name") or ""),
         content_matches=observed.get("content_matches"), topic=str(observed.get("topic") or ""),
-        headcount=int(headcount) if isinstance(headcount, int | float) else None)
+        headcount=visit_headcount(visit))
 
 
 def beside_plan(visit: Visit) -> BesidePlan:

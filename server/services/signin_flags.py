@@ -19,7 +19,9 @@ from sqlalchemy.orm.util import identity_key
 from server.errors import ApiError
 from server.extensions import db
 from server.models import AuditEvent, PlanSession, SignIn, Site, Trainee, Visit
+from server.services.attendance import count_sign_ins, visit_sign_ins
 from server.services.badges import BadgeClaims, verify_badge_token
+from server.services.beside_plan import judged_version, visit_headcount
 from server.services.clock import local_date_of
 from server.services.geo import distance_m
 from server.services.plan_versions import roster_version
@@ -92,9 +94,7 @@ def geofence_flag(gps: dict | None, sites: list[Site]) -> str | None:
 
 
 def _visit_signins(visit_id: uuid.UUID) -> list[SignIn]:
-    return list(db.session.scalars(
-        select(SignIn).where(SignIn.visit_id == visit_id).order_by(SignIn.at, SignIn.received_at)
-    ))
+    return visit_sign_ins(visit_id).rows
 
 
 def _rapid_run(badge_signins: list[SignIn], count: int, gap: float) -> list[SignIn]:
@@ -205,8 +205,12 @@ def visit_signin_flags(visit_id: uuid.UUID) -> list[dict[str, Any]]:
 
 
 @dataclass
-class Attendance:
-    """Roster vs badge scans vs self sign-ins vs headcount, and the findings they raise."""
+class Reconciliation:
+    """Who of the roster signed in and how, who did not, who is unknown, and the findings.
+
+    The figures come from the one attendance count (services/attendance.py) against the version
+    the visit was judged against; this adds the names and the findings they raise.
+    """
 
     roster_size: int
     present: list[dict[str, Any]] = field(default_factory=list)
@@ -231,21 +235,14 @@ def _person(trainee: Trainee) -> dict[str, Any]:
     return {"trainee_id": str(trainee.id), "name": trainee.name, "id_masked": trainee.id_masked}
 
 
-def _headcount_of(visit: Visit) -> int | None:
-    payload = visit.payload or {}
-    value = payload.get("headcount")
-    for holder in ("observed", "attendance"):  # the field app puts it under `observed`
-        if value is None and isinstance(payload.get(holder), dict):
-            value = payload[holder].get("headcount")
-    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
-def reconcile_attendance(visit: Visit, headcount: int | None = None) -> Attendance:
+def reconcile_attendance(visit: Visit, headcount: int | None = None) -> Reconciliation:
     """Reconcile a visit's roster with its sign-ins and headcount; raise findings automatically."""
-    headcount = _headcount_of(visit) if headcount is None else headcount
-    roster = {e.trainee_id: e.trainee for e in visit.plan_version.enrollments}
-    signins = _visit_signins(visit.id)
-    result = Attendance(roster_size=len(roster), headcount=headcount)
+    headcount = visit_headcount(visit) if headcount is None else headcount
+    version = judged_version(visit)
+    roster = {e.trainee_id: e.trainee for e in version.enrollments}
+    signins = visit_sign_ins(visit.id, (visit.payload or {}).get("signins") or []).rows
+    counted = count_sign_ins(version.id, signins, headcount)
+    result = Reconciliation(roster_size=counted.roster, headcount=headcount)
     present_ids: dict[uuid.UUID, set[str]] = {}
     for signin in signins:
         result.by_method[signin.method] = result.by_method.get(signin.method, 0) + 1
@@ -265,12 +262,12 @@ def reconcile_attendance(visit: Visit, headcount: int | None = None) -> Attendan
             result.present.append({**_person(trainee), "methods": sorted(present_ids[trainee_id])})
         else:
             result.absent.append(_person(trainee))
-    result.rate = round(len(result.present) / len(roster), 4) if roster else 0.0
-    result.findings = _findings(result, len(result.present))
+    result.rate = round(counted.signed_in / counted.roster, 4) if counted.roster else 0.0
+    result.findings = _findings(result, counted.signed_in)
     return result
 
 
-def _findings(result: Attendance, present: int) -> list[dict[str, Any]]:
+def _findings(result: Reconciliation, present: int) -> list[dict[str, Any]]:
     findings: list[dict[str, Any]] = []
     min_rate = float(current_app.config["ATTENDANCE_MIN_RATE"])
     if result.roster_size and result.rate < min_rate:
@@ -297,7 +294,7 @@ FINDING_CODES = ("attendance.low", "attendance.unknown_person", "signin.proxy_su
 ANOMALY_CODES = (CODE_EXPIRED, NOT_ON_ROSTER)
 
 
-def raise_attendance_findings(visit: Visit) -> Attendance:
+def raise_attendance_findings(visit: Visit) -> Reconciliation:
     """Reconcile a stored visit and put its findings among the visit's flags (replacing old ones).
     """
     attendance = reconcile_attendance(visit)
