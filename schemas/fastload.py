@@ -28,8 +28,7 @@ from marshmallow.utils import is_collection
 
 # Field types whose `_deserialize` only looks at the value itself (Nested and List are walked).
 _PLAIN = (fields.String, fields.UUID, fields.Number, fields.Boolean, fields.DateTime,
-          fields.Mapping,
-          fields.Raw)
+          fields.Mapping, fields.Raw)
 _Step = Callable[[Any, Any, Any], Any]
 
 
@@ -210,15 +209,15 @@ def _serializer(field: fields.Field) -> Callable[[Any, str, Any], Any] | None:
         if type(field) is not fields.Nested or field.many or field.schema.many:
             return None
         inner = _compile_dump(field.schema)
-        return None if inner is None else (lambda value, attr,
-                                           obj: None if value is None else inner(value))
+        return None if inner is None else (
+            lambda value, attr, obj: None if value is None else inner(value))
     if isinstance(field, fields.List):
         item = _serializer(field.inner) if type(field) is fields.List else None
         if item is None:
             return None
         # List._serialize: each item through the inner field's _serialize.
-        return lambda value, attr, obj: None if value is None else [item(one, attr,
-                                                                         obj) for one in value]
+        return lambda value, attr, obj: (
+            None if value is None else [item(one, attr, obj) for one in value])
     if isinstance(field, _PLAIN):
         return field._serialize  # noqa: SLF001 (the very step Field.serialize runs)
     return None

@@ -98,7 +98,7 @@ def _one_line(error: Exception) -> str:
 class ContractClient(FlaskClient):
     """The Flask test client, with every /api/v1 answer checked against the document."""
 
-    def open(self, *args: Any, **kwargs: Any):  # noqa: A003 (FlaskClient's name)
+    def open(self, *args: Any, **kwargs: Any):
         response = super().open(*args, **kwargs)
         request = getattr(response, "request", None)
         if request is not None and request.path.startswith(API_PREFIX):

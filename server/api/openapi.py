@@ -42,8 +42,8 @@ class SchemaNames:
 
     def __call__(self, schema) -> str:
         cls = resolve_schema_cls(schema)
-        modifiers = [m for m in MODIFIERS if not isinstance(schema, type) and getattr(schema, m,
-                                                                                      None)]
+        instance = not isinstance(schema, type)
+        modifiers = [m for m in MODIFIERS if instance and getattr(schema, m, None)]
         if modifiers:
             raise ValueError(f"{cls.__name__} with {', '.join(modifiers)}: "
                              "give that shape its own schema class")
