@@ -66,7 +66,8 @@ def test_any_schema_valid_visit_renders_on_every_reader(client, api, world, batc
     assert {r["status"] for r in body["results"]} <= {"applied", "flagged"}, body["results"]
     headers = api.headers("county_a")
     client.post("/logout")
-    assert client.post("/login", data={"username": "county_a", "password": TEST_PASSWORD}).status_code == 302
+    login = client.post("/login", data={"username": "county_a", "password": TEST_PASSWORD})
+    assert login.status_code == 302
     pages = ["/bureau/visits", "/bureau/visits?lang=en"]
     for visit_id in ids:
         pages += [f"/bureau/visits/{visit_id}", f"/documents/visits/{visit_id}.pdf"]
