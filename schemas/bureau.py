@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from schemas.common import ListOrEmpty, StrictSchema, Text, UTCDateTime
+from sync.judge import CHECKS
 
 SANCTIONS = ("criticism", "deadline", "recovery", "revocation")
 
@@ -131,8 +132,7 @@ class VisitQuerySchema(StrictSchema):
         ["pending", "accepted", "reinspect", "rectification"]))
     date_from = fields.Date(load_default=None)
     date_to = fields.Date(load_default=None)
-    mismatch = fields.String(load_default=None, validate=validate.OneOf(
-        ["place", "time", "teacher", "content", "attendance"]))
+    mismatch = fields.String(load_default=None, validate=validate.OneOf(CHECKS))
 
 
 class DashboardQuerySchema(StrictSchema):

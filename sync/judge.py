@@ -22,6 +22,8 @@ UNVERIFIABLE = "unverifiable"
 # What a spot check checks (R10: content, teacher, time and place match the plan, and attendance),
 # in the order every page, answer and document lists them.
 CHECKS = ("place", "time", "teacher", "content", "attendance")
+# The rule of the notice (DESIGN.md) each check enforces.
+CHECK_RULES = {"place": "R10", "time": "R10", "teacher": "R7", "content": "R7", "attendance": "R9"}
 
 # Every reason code the judge gives; the catalogue has `check.<code>` for each, in zh and en.
 REASON_CODES = (

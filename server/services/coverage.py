@@ -234,8 +234,6 @@ def coverage_dict(result: Coverage, deadlines: list[Deadline]) -> dict[str, Any]
 
 # --- the dashboards' per-base rows and charts ----------------------------------------------
 
-# Which rule of the notice each computed check stands for (DESIGN.md §1).
-CHECK_RULES = {"place": "R10", "time": "R10", "teacher": "R7", "content": "R7", "attendance": "R9"}
 DUE_BUCKETS = ("overdue", "week", "later", "none")
 RECTIFICATION_STATES = ("open", "answered", "closed")
 

@@ -39,6 +39,7 @@ from server.services.beside_plan import beside_plan
 from server.services.clock import local_today
 from server.services.scope import counties_in_scope, is_covert, is_reviewer, require_reviewer
 from server.web.forms import keep_refused_form
+from sync.judge import CHECK_RULES
 
 bp = Blueprint("bureau", __name__, url_prefix="/bureau")
 
@@ -117,7 +118,7 @@ def dashboard():
         deadlines=coverage_service.compute_deadlines(current_user, result.year),
         bases=coverage_service.base_rows(current_user, year),
         findings=coverage_service.findings_by_check(current_user, year),
-        check_rules=coverage_service.CHECK_RULES,
+        check_rules=CHECK_RULES,
         rects=coverage_service.rectification_counts(current_user, today))
 
 
