@@ -135,3 +135,13 @@ def test_a_visit_naming_a_file_missing_on_the_phone_cannot_be_sealed(browser, ho
         assert page.get_by_test_id("lasting-message").is_visible()
     finally:
         context.close()
+
+
+def test_the_status_screen_warns_before_the_quota_is_full(live_server, context, page):
+    # The phone reports 90 % of the app's quota used (navigator.storage.estimate()).
+    context.add_init_script("""navigator.storage.estimate = async () =>
+        ({ usage: 900 * 1024 * 1024, quota: 1000 * 1024 * 1024 });""")
+    login(page, live_server)
+    use = page.get_by_test_id("storage-use")
+    assert "快满了" in use.inner_text() and "900 MB / 1000 MB（90%）" in use.inner_text()
+    assert "同步" in use.inner_text() and use.get_attribute("role") == "alert"

@@ -29,6 +29,9 @@ def test_every_screen_and_step_has_touch_targets_of_44_px(live_server, context, 
     login(page, live_server)
     wait_for_sw_control(page)
     check("02-home")
+    # The status screen says how much of the app's storage quota is used.
+    use = page.get_by_test_id("storage-use")
+    assert "本机存储已用" in use.inner_text() and 0 <= float(use.get_attribute("data-share")) < 0.8
     page.get_by_test_id("lang-switch").click()
     page.get_by_test_id("assignment").first.wait_for()
     check("03-home-en")
@@ -93,4 +96,5 @@ def test_every_screen_and_step_has_touch_targets_of_44_px(live_server, context, 
     page.get_by_test_id("covert-class").first.click()
     page.get_by_test_id("covert-session").first.wait_for()
     check("12-covert-sessions")
+    assert page.get_by_test_id("session-phase").first.get_attribute("data-phase") == "on"
     assert failures == {}, failures

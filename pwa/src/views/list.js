@@ -215,7 +215,8 @@ export function renderCovertSessions(root, { scope, classId, navigate }) {
       type: 'button', class: 'card', 'data-testid': 'covert-session',
       onclick: () => navigate(`#/start/c/${classId}/${s.id}`) },
     h('span', { class: 'card-title' }, `${s.date === today ? `${t('list.today')} · ` : ''}${s.date}`),
-    h('span', {}, `${s.start.slice(0, 5)}–${s.end.slice(0, 5)} · ${t(`category.${s.category}`)} · ${s.topic}`))))));
+    h('span', {}, `${s.start.slice(0, 5)}–${s.end.slice(0, 5)} · ${t(`category.${s.category}`)} · ${s.topic}`),
+    phaseLabel(s))))));
 }
 
 /** What the start screen needs for a covert session. */

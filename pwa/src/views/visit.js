@@ -67,7 +67,8 @@ export async function renderVisit(root, { id, navigate }) {
       draft.gps = await getFix();
       await setMeta('last_fix', draft.gps);
     } catch (error) {
-      draft.gps_error = error.message;
+      // The reason's catalogue key, so the words follow the language switch.
+      draft.gps_error = error.code || 'gps.unavailable';
     }
     await save();
     if (STEPS[draft.step] === 'checks') rerender();
