@@ -34,7 +34,7 @@ from server.models import (
     User,
     utcnow,
 )
-from server.models.plans import FILED_STATES
+from server.models.plans import FILED_STATES, IN_FORCE_STATES, VERSION_STATES
 from server.services import geo, roster, rules
 from server.services.audit import audit
 from server.services.changes import publish_plan_version, record_change
@@ -62,10 +62,10 @@ def get_class(user: User, class_id: uuid.UUID) -> TrainingClass:
 # A draft is the base's work in progress; reviewers see what was submitted; inspectors check
 # visits against filed plans only (approved by the county or recorded by the city).
 VISIBLE_STATUSES = {
-    "base_staff": ("draft", "submitted", "returned", "approved", "recorded"),
-    "county_admin": ("submitted", "returned", "approved", "recorded"),
-    "city_admin": ("submitted", "returned", "approved", "recorded"),
-    "inspector": ("approved", "recorded"),
+    "base_staff": VERSION_STATES,
+    "county_admin": ("submitted", "returned", *IN_FORCE_STATES),
+    "city_admin": ("submitted", "returned", *IN_FORCE_STATES),
+    "inspector": IN_FORCE_STATES,
 }
 
 

@@ -44,6 +44,7 @@ from server.models import (
     VisitReview,
 )
 from server.services import media_store
+from server.services.attendance import visit_sign_ins
 from server.services.clock import local_zone
 from server.services.documents.common import (
     LEVEL_LABELS,
@@ -296,9 +297,7 @@ class ArchiveStream:
             db.select(Visit).where(Visit.class_id == klass.id).order_by(Visit.started_at)
         ).scalars()
         for visit in visits:
-            signins = list(db.session.execute(
-                db.select(SignIn).where(SignIn.visit_id == visit.id).order_by(SignIn.at)
-            ).scalars())
+            signins = visit_sign_ins(visit.id, (visit.payload or {}).get("signins") or []).rows
             record = _visit_record(visit)
             self.seals[f"{folder}/visits/{visit.id}.json"] = visit.seal
             add((f"{folder}/visits/{visit.id}.json", _json_bytes(record)))
