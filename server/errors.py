@@ -54,6 +54,7 @@ CATALOGUE: dict[str, int] = {
     "visit.unknown_session": 422,
     "visit.unknown_assignment": 422,
     "visit.unknown_supersedes": 422,
+    "visit.foreign_media": 422,
     "visit.exists": 409,
     "visit.duplicate_session": 200,
     "plan.outdated": 200,

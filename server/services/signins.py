@@ -16,12 +16,13 @@ from sqlalchemy.orm import joinedload
 from schemas.fastload import FastLoad
 from schemas.visits import SignInPayloadSchema
 from server.extensions import db
-from server.models import SignIn, Trainee, TrainingClass, Visit
+from server.models import Assignment, SignIn, Trainee, TrainingClass, Visit
 from server.services.badges import verify_badge_token
 from server.services.push_context import PushContext
 from server.services.record_seal import seal_signin_row
 from server.services.scope import can_see_class
 from server.services.signin_flags import flag_pushed_signins
+from server.services.visits import foreign_media
 from sync.push import Mutation, Outcome, Rejected
 
 _schema = FastLoad(SignInPayloadSchema())  # same schema, walked quickly (hot path of push)
@@ -67,6 +68,9 @@ def create_signin(context: PushContext, mutation: Mutation) -> Outcome:
         raise Rejected("signin.unknown_class")
     if not _trainee_exists(context, trainee_id):
         raise Rejected("signin.unknown_trainee")
+    signature = data["signature_sha256"]
+    if signature and foreign_media({signature}, _team_of(context, data)):
+        raise Rejected("visit.foreign_media", "引用了他人上传的文件")
     # A sign-in id already stored fails the batch's flush; the careful retry then looks it up:
     # the same sign-in sent again (a re-send after a server restore) is done, another one with
     # that id is rejected (sync.conflict). No per-mutation look-up is spent in the fast try.
@@ -93,6 +97,14 @@ def _already_stored(context: PushContext, mutation: Mutation, data: dict[str, An
     return (stored is not None and stored.user_id == context.user.id
             and stored.visit_id == data["visit_id"]
             and stored.trainee_id == trainee_id)
+
+
+def _team_of(context: PushContext, data: dict[str, Any]) -> set[uuid.UUID]:
+    """The pusher, and the team of the visit's assignment when the visit is already stored."""
+    visit = db.session.get(Visit, data["visit_id"])
+    assignment = (db.session.get(Assignment, visit.assignment_id)
+                  if visit and visit.assignment_id else None)
+    return {context.user.id} | ({u.id for u in assignment.inspectors} if assignment else set())
 
 
 def _in_scope(context: PushContext, class_id: uuid.UUID, visit_id: uuid.UUID) -> bool:

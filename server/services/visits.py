@@ -137,6 +137,11 @@ def submit_visit(context: PushContext, mutation: Mutation) -> Outcome:
         if earlier is None or earlier.class_id != training_class.id:
             raise Rejected("visit.unknown_supersedes")
 
+    team = {u.id for u in assignment.inspectors} if assignment is not None else set()
+    cited = {p["sha256"] for p in data["photos"]} | {g["sha256"] for g in data["signatures"]}
+    if foreign_media(cited, {context.user.id} | team):
+        raise Rejected("visit.foreign_media", "引用了他人上传的文件")
+
     config = current_app.config
     current = class_version_in_force(training_class.id)
     judged = _judged_session(session, current)
@@ -215,6 +220,18 @@ def rejudge_touched_visits(context: PushContext) -> None:
             visit.id, judged_version(visit).id, visit.payload.get("signins") or [],
             (visit.payload.get("observed") or {}).get("headcount"))
         visit.checks = checks
+
+
+def foreign_media(hashes: set[str], allowed: set[uuid.UUID]) -> set[str]:
+    """The hashes among these that someone outside `allowed` uploaded (evidence is its own visit's).
+
+    A file not stored yet is fine: the phone uploads a visit's media after pushing it.
+    """
+    if not hashes:
+        return set()
+    rows = db.session.execute(
+        select(Media.sha256, Media.uploaded_by_id).where(Media.sha256.in_(hashes)))
+    return {sha for sha, owner in rows if owner is not None and owner not in allowed}
 
 
 def visit_media(visit: Visit) -> set[str]:
