@@ -7,6 +7,7 @@ between tests.
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 
@@ -16,7 +17,7 @@ from sqlalchemy import text
 
 from server import create_app
 from server.extensions import db
-from tests import api_contract
+from tests import api_contract, pii_guard
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 TEST_PASSWORD = "pw-for-tests"
@@ -77,7 +78,27 @@ def make_test_app(database_url: str, tmp_path, **overrides):
     config.update(overrides)
     app = create_app(config)
     app.test_client_class = api_contract.ContractClient
+    pii_guard.install(app)
     return app
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _pii_log_scanner():
+    """Every log line of the suite is scanned for a full ID number or birth date."""
+    handler = pii_guard.LogScanner()
+    logging.getLogger().addHandler(handler)
+    yield
+    logging.getLogger().removeHandler(handler)
+
+
+@pytest.fixture(autouse=True)
+def no_personal_data_shown():
+    """Fail the test whose pages, answers, exports or logs showed an ID number or birth date."""
+    pii_guard.take_findings()
+    yield
+    found = pii_guard.take_findings()
+    if found:
+        pytest.fail("personal data shown (PIPL): " + "; ".join(sorted(set(found))[:5]))
 
 
 @pytest.fixture(autouse=True)

@@ -19,7 +19,9 @@ from markupsafe import Markup, escape
 from server.i18n import translate
 
 _KEY = "refused_form"
-_NEVER_KEPT = {"csrf_token", "password", "password2", "token"}
+# An ID number is never kept: the session is a signed, not encrypted, cookie (PIPL).
+_NEVER_KEPT = {"csrf_token", "password", "password2", "token", "id_number", "current_password",
+               "new_password"}
 # The state rides in the session cookie (4 KB): long texts are kept only in part.
 _MAX_KEPT_CHARS = 1500
 # marshmallow's own messages, said for people; anything else (the services' own, already in
