@@ -217,3 +217,49 @@ def test_the_pdf_skips_an_image_over_the_pixel_limit(app, world, side):
     finally:
         tracemalloc.stop()
     assert peak < 16 * MB
+
+
+def _zip_with(entries: dict[str, bytes | int]) -> bytes:
+    """A ZIP whose entries are bytes, or N MB of zeros (tiny once deflated)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, body in entries.items():
+            if isinstance(body, int):
+                with zf.open(name, "w", force_zip64=True) as fh:
+                    for _ in range(body):
+                        fh.write(bytes(MB))
+            else:
+                zf.writestr(name, body)
+    return out.getvalue()
+
+
+def test_archive_verify_never_inflates_a_bomb(tmp_path):
+    from server.services.documents.archive import archive_problems
+
+    huge_manifest = _zip_with({"manifest.json": 20})
+    tracemalloc.start()
+    try:
+        assert archive_problems(io.BytesIO(huge_manifest)) == [("manifest.json", "too large")]
+        manifest = (b'{"files": {"media/x.jpg": {"sha256": "00", "size": 10}}, '
+                    b'"files_sha256": ""}')
+        bomb_entry = _zip_with({"manifest.json": manifest, "media/x.jpg": 200})
+        problems = dict(archive_problems(io.BytesIO(bomb_entry)))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert problems["media/x.jpg"] == "size mismatch"
+    assert peak < 16 * MB
+
+
+@pytest.mark.parametrize("app_config", [{"MAX_CONTENT_LENGTH": 1 * MB}])
+def test_a_json_body_over_the_request_limit_is_refused_unread(client, api, world, app_config):
+    headers = {**api.headers("inspector_a"), "Content-Type": "application/json"}
+    body = b'{"device_id": "x", "mutations": [' + b'{"a": 1},' * 300_000 + b'{}]}'
+    tracemalloc.start()
+    try:
+        response = client.post("/api/v1/sync/push", data=body, headers=headers)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert response.status_code == 413 and response.get_json()["code"] == "payload_too_large"
+    assert peak < 8 * MB

@@ -59,6 +59,8 @@ from sync.canonical import canonical_json, compute_seal
 MANIFEST = "manifest.json"
 # The server's Ed25519 signature over the manifest's exact bytes (base64), beside it.
 SIGNATURE = "manifest.sig"
+# A year's manifest lists a few thousand files; anything far larger is not ours.
+MAX_MANIFEST_BYTES = 16 * 1024 * 1024
 FORMAT = "spotcheck-archive/1"
 _EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "video/mp4": ".mp4",
                "video/webm": ".webm"}
@@ -370,10 +372,17 @@ def archive_public_key_pem() -> str:
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
 
 
+def _read_small(zf: zipfile.ZipFile, name: str, limit: int) -> bytes:
+    """Read an entry read whole, once its declared size is known to be small (a ZIP bomb)."""
+    if zf.getinfo(name).file_size > limit:
+        raise ValueError(f"{name} is larger than {limit} bytes")
+    return zf.read(name)
+
+
 def _signature_problems(zf: zipfile.ZipFile, manifest_bytes: bytes,
                         public_key: ed25519.Ed25519PublicKey) -> list[tuple[str, str]]:
     try:
-        signature = base64.b64decode(zf.read(SIGNATURE).strip(), validate=True)
+        signature = base64.b64decode(_read_small(zf, SIGNATURE, 4096).strip(), validate=True)
         public_key.verify(signature, manifest_bytes)
     except KeyError:
         return [(SIGNATURE, "missing: the manifest is not signed")]
@@ -389,7 +398,7 @@ def _seal_problems(zf: zipfile.ZipFile, seals: dict[str, str],
         if name not in names:
             continue  # reported as missing with the file list
         try:
-            record = json.loads(zf.read(name))
+            record = json.loads(_read_small(zf, name, MAX_MANIFEST_BYTES))
             payload = record["payload"]
             recomputed = compute_seal(payload)
         except (KeyError, ValueError, TypeError, zipfile.BadZipFile, zlib.error):
@@ -414,6 +423,9 @@ def archive_problems(path: Path | io.BufferedIOBase,
     with zf:
         names = set(zf.namelist())
         try:
+            # The manifest is read whole: its declared size is checked first (a ZIP bomb).
+            if zf.getinfo(MANIFEST).file_size > MAX_MANIFEST_BYTES:
+                return [(MANIFEST, "too large")]
             manifest_bytes = zf.read(MANIFEST)
             manifest = json.loads(manifest_bytes)
             files: dict[str, dict[str, Any]] = manifest["files"]
@@ -427,6 +439,9 @@ def archive_problems(path: Path | io.BufferedIOBase,
         for name in sorted(files):
             if name not in names:
                 problems.append((name, "missing"))
+                continue
+            if zf.getinfo(name).file_size != files[name].get("size"):
+                problems.append((name, "size mismatch"))  # never inflate what cannot match
                 continue
             digest = hashlib.sha256()
             try:
