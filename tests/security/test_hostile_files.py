@@ -233,7 +233,7 @@ def _zip_with(entries: dict[str, bytes | int]) -> bytes:
     return out.getvalue()
 
 
-def test_archive_verify_never_inflates_a_bomb(tmp_path):
+def test_archive_verify_never_inflates_a_bomb(app):
     from server.services.documents.archive import archive_problems
 
     huge_manifest = _zip_with({"manifest.json": 20})
