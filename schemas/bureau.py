@@ -147,8 +147,9 @@ class RectificationPageQuerySchema(StrictSchema):
 
     status = fields.String(load_default=None,
                            validate=validate.OneOf(["open", "answered", "closed"]))
-    due = fields.String(load_default=None,
-                        validate=validate.OneOf(["overdue", "week", "later", "none"]))
+    due = fields.String(load_default=None, validate=validate.OneOf(
+        ["unfinished", "overdue", "week", "later", "none"]))
+    base_id = fields.UUID(load_default=None)
 
 
 class VisitRowSchema(StrictSchema):

@@ -396,16 +396,20 @@ def get_rectification(user: User, rectification_id: uuid.UUID) -> Rectification:
 
 
 def list_rectifications(user: User, status: str | None = None, due: str | None = None,
-                        today: date | None = None) -> list[Rectification]:
+                        today: date | None = None, base_id: uuid.UUID | None = None
+                        ) -> list[Rectification]:
     """Rectifications in the user's scope, open ones first, newest first; `due` keeps the
-    unfinished ones by where their deadline lies (overdue, week, later, none)."""
+    unfinished ones (all of them, or by where their deadline lies: overdue, week, later, none)."""
     query = scope_rectifications(user, select(Rectification))
     if status:
         query = query.where(Rectification.status == status)
+    if base_id:
+        query = query.where(Rectification.base_id == base_id)
     items = db.session.scalars(query.order_by(Rectification.created_at.desc())).all()
     if due:
         day = today or local_today()
-        items = [r for r in items if r.status != "closed" and due_bucket(r.deadline, day) == due]
+        items = [r for r in items if r.status != "closed"
+                 and due in ("unfinished", due_bucket(r.deadline, day))]
     order = {"open": 0, "answered": 1, "closed": 2}
     return sorted(items, key=lambda r: order.get(r.status, 3))
 

@@ -258,7 +258,8 @@ def rectify(visit_id: uuid.UUID):
 def rectifications():
     """Rectifications in scope (base staff: their base's)."""
     args = _query(RectificationPageQuerySchema())
-    items = review_service.list_rectifications(current_user, args["status"], args["due"])
+    items = review_service.list_rectifications(current_user, args["status"], args["due"],
+                                               base_id=args["base_id"])
     return render_template("bureau/rectifications.html", items=items, filters=args)
 
 

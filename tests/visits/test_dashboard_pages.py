@@ -64,6 +64,11 @@ def test_the_rectification_list_filters_by_deadline(world, client):
         assert html.count('data-testid="rect-row"') == 1
         assert (today + timedelta(days=expected)).isoformat() in html
     assert client.get("/bureau/rectifications?due=someday").status_code == 422
+    # The base row's open-orders number leads to that base's unfinished orders.
+    dashboard = client.get("/bureau/").get_data(as_text=True)
+    link = re.search(r'href="(/bureau/rectifications\?[^"]*base_id=[^"]+)"', dashboard).group(1)
+    html = client.get(link.replace("&amp;", "&")).get_data(as_text=True)
+    assert html.count('data-testid="rect-row"') == 3
 
 
 def test_one_menu_per_role_on_every_page_error_pages_included(world, client):
