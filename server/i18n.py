@@ -115,6 +115,27 @@ def flag_text(code: str, params: Mapping[str, object] | None = None, *,
     return message(f"flag.{code}", params, lang=lang)
 
 
+def visit_flag_text(code: str, checks: Mapping[str, object] | None, *,
+                    lang: str | None = None) -> str:
+    """A visit's flag in words, with its figures when the attendance reconciliation gave some.
+
+    e.g. "出勤率不足（到课 2/10 人，要求 90%）" instead of the bare label.
+    """
+    lang = lang or current_language()
+    label = flag_text(code, lang=lang)
+    reconciliation = checks.get("reconciliation") if isinstance(checks, Mapping) else None
+    findings = reconciliation.get("findings") if isinstance(reconciliation, Mapping) else None
+    for finding in findings or []:
+        if isinstance(finding, Mapping) and finding.get("code") == code \
+                and has_message(f"flag_detail.{code}"):
+            details = dict(finding.get("details") or {})
+            if isinstance(details.get("min_rate"), int | float):
+                details["min_rate"] = round(float(details["min_rate"]) * 100)
+            detail = message(f"flag_detail.{code}", details, lang=lang)
+            return f"{label}（{detail}）" if lang == "zh" else f"{label} ({detail})"
+    return label
+
+
 def finding_text(finding: Mapping[str, object], *, lang: str | None = None) -> str:
     """The words of an inspector's finding: its catalogue label, and the note typed for `note`.
 
@@ -181,6 +202,7 @@ def init_i18n(app: Flask) -> None:
                                  has_message=has_message,
                                   codes_of=codes_of)
     app.jinja_env.filters["flag_text"] = flag_text
+    app.jinja_env.filters["visit_flag_text"] = visit_flag_text
     app.jinja_env.filters["finding_text"] = finding_text
     app.jinja_env.filters["check_text"] = check_text
     app.jinja_env.filters["local_time"] = local_time

@@ -70,7 +70,7 @@ def create_signin(context: PushContext, mutation: Mutation) -> Outcome:
         raise Rejected("signin.unknown_trainee")
     signature = data["signature_sha256"]
     if signature and foreign_media({signature}, _team_of(context, data)):
-        raise Rejected("visit.foreign_media", "引用了他人上传的文件")
+        raise Rejected("visit.foreign_media")
     # A sign-in id already stored fails the batch's flush; the careful retry then looks it up:
     # the same sign-in sent again (a re-send after a server restore) is done, another one with
     # that id is rejected (sync.conflict). No per-mutation look-up is spent in the fast try.

@@ -140,7 +140,7 @@ def submit_visit(context: PushContext, mutation: Mutation) -> Outcome:
     team = {u.id for u in assignment.inspectors} if assignment is not None else set()
     cited = {p["sha256"] for p in data["photos"]} | {g["sha256"] for g in data["signatures"]}
     if foreign_media(cited, {context.user.id} | team):
-        raise Rejected("visit.foreign_media", "引用了他人上传的文件")
+        raise Rejected("visit.foreign_media")
 
     config = current_app.config
     current = class_version_in_force(training_class.id)

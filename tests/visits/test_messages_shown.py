@@ -75,6 +75,7 @@ def test_the_review_page_shows_words_not_codes(client, flagged_visit, lang):
         assert "教师与计划不一致" in text and "按旧版计划核查" in text
         assert "未经备案更换教师" in text
         assert "其他情况：代课教师无资质证书" in text
+        assert re.search(r"出勤率不足（到课 1/\d+ 人，要求 90%）", text)
     else:
         assert "The teacher differs from the plan" in text and "Unfiled change of teacher" in text
 
@@ -107,4 +108,5 @@ def test_the_pdf_record_shows_words_not_codes(client, flagged_visit):
     found = INTERNAL.findall(text)
     assert not found, found
     assert "系统标记：按旧版计划核查" in text and "1. 未经备案更换教师" in text
+    assert re.search(r"出勤率不足（到课 1/\d+ 人，要求 90%）", text.replace("\n", ""))
     assert "其他情况：代课教师无资质证书" in text and "教师与计划不一致" in text

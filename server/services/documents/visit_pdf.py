@@ -22,7 +22,7 @@ from reportlab.platypus import (
 )
 
 from server.extensions import db
-from server.i18n import check_codes, check_text, finding_text, flag_text, local_time
+from server.i18n import check_codes, check_text, finding_text, local_time, visit_flag_text
 from server.models import Assignment, Trainee, Visit
 from server.services.beside_plan import BesidePlan, beside_plan
 from server.services.coverage import flag_code
@@ -281,7 +281,8 @@ def build_visit_pdf(visit: Visit) -> bytes:
               for i,
               f in enumerate(findings, start=1) if isinstance(f, dict)] or [_p("无", st["body"])]
     verdict = str(payload.get("verdict") or visit.verdict)
-    flags = "、".join(flag_text(flag_code(f), lang=LANG) for f in visit.flags or []) or "无"
+    flags = "、".join(visit_flag_text(flag_code(f), visit.checks, lang=LANG)
+                     for f in visit.flags or []) or "无"
     story += [
         _p(f"抽查结论：{VERDICT_LABELS.get(verdict, verdict)}", st["h2"]),
         _p(f"系统标记：{flags}", st["body"]),
