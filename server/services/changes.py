@@ -99,7 +99,8 @@ def publish_assignment(assignment, op: str = "put") -> None:
         record_change("assignment", assignment.id, op, user_id=inspector.id)
 
 
-def publish_visit_review(review, members: list[uuid.UUID]) -> None:
-    """Send a reviewer's decision to every member of the check it decides (R10 teams)."""
-    for user_id in members:
+def publish_visit_review(review, members: list[uuid.UUID] | None = None) -> None:
+    """Send a reviewer's decision to every member of the check it decides (R10 teams; the
+    decisions pass `team_checks.check_members`), by default to the visit's own inspector."""
+    for user_id in members or [review.visit.inspector_id]:
         record_change("visit_review", review.id, user_id=user_id)
