@@ -15,7 +15,7 @@ demo_cli = AppGroup("demo", help="Demo data.")
 START_PAGES = [
     ("inspector, inspector2, covert", "/app/", "the field app (phone); 360×640 in DevTools"),
     ("county, city", "/bureau/", "review pages: visits, coverage, rectifications"),
-    ("base", "/filing/", "filing pages: classes, plans, rosters; rectifications to answer"),
+    ("base", "/bureau/", "the base's home: open rectifications, downloads; filing at /filing/"),
 ]
 
 
