@@ -110,3 +110,16 @@ def test_the_pdf_record_shows_words_not_codes(client, flagged_visit):
     assert "系统标记：按旧版计划核查" in text and "1. 未经备案更换教师" in text
     assert re.search(r"出勤率不足（到课 1/\d+ 人，要求 90%）", text.replace("\n", ""))
     assert "其他情况：代课教师无资质证书" in text and "教师与计划不一致" in text
+
+
+def test_the_pdf_record_reads_english_on_the_switch(client, flagged_visit):
+    login(client, "county_a")
+    response = client.get(f"/documents/visits/{flagged_visit}.pdf?lang=en")
+    assert response.status_code == 200
+    pages = PdfReader(io.BytesIO(response.data)).pages
+    text = visible_text("\n".join(p.extract_text() for p in pages))
+    found = INTERNAL.findall(text)
+    assert not found, found
+    assert "Spot-check record" in text and "The teacher differs from the plan" in text
+    assert "Checked against an old plan version" in text and "Unfiled change of teacher" in text
+    assert "抽查记录表" not in text

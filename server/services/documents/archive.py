@@ -303,7 +303,8 @@ class ArchiveStream:
             record = _visit_record(visit)
             self.seals[f"{folder}/visits/{visit.id}.json"] = visit.seal
             add((f"{folder}/visits/{visit.id}.json", _json_bytes(record)))
-            add((f"{folder}/visits/{visit.id}.pdf", build_visit_pdf(visit)))
+            # The archive keeps the official Chinese record whatever the downloader reads.
+            add((f"{folder}/visits/{visit.id}.pdf", build_visit_pdf(visit, lang="zh")))
             add((f"{folder}/visits/{visit.id}_signins.json",
                  _json_bytes([_signin_record(s) for s in signins])))
             media |= _media_hashes(visit, signins, record)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from io import BytesIO
 from typing import Any
 
@@ -22,25 +23,28 @@ from reportlab.platypus import (
 )
 
 from server.extensions import db
-from server.i18n import check_codes, check_text, finding_text, local_time, visit_flag_text
+from server.i18n import (
+    check_codes,
+    check_text,
+    current_language,
+    finding_text,
+    join_words,
+    local_time,
+    message,
+    visit_flag_text,
+)
 from server.models import Assignment, Trainee, Visit
 from server.services.beside_plan import BesidePlan, beside_plan
 from server.services.coverage import flag_code
 from server.services.documents import fonts
-from server.services.documents.common import LEVEL_LABELS, media_file, payload_seal
+from server.services.documents.common import media_file, payload_seal
 from server.services.media_store import image_too_large
 from sync.judge import CHECKS
 
-TITLE = "培训班次现场抽查记录表"
-STATUS_LABELS = {"match": "一致", "mismatch": "不一致", "unverifiable": "无法核实"}
-CHECK_LABELS = {"place": "培训地点", "time": "培训时间", "teacher": "培训教师",
-                "content": "培训内容", "attendance": "学员出勤"}
-CATEGORY_LABELS = {"politics": "思政", "theory": "理论", "practical": "实操"}
-VERDICT_LABELS = {"compliant": "符合计划", "issues": "存在问题",
-                  "could_not_inspect": "未能实施检查"}
-ROLE_LABELS = {"inspector": "抽查人员", "base_representative": "培训基地负责人"}
-# The record is the official Chinese document: its words come from the catalogue in Chinese.
-LANG = "zh"
+# Every word of the record comes from the catalogue (pdf.*, with the check, flag and finding
+# words): Chinese by default and outside a request (commands, the yearly archive), English when
+# the reader switched.
+Words = Callable[..., str]
 WIDTH = A4[0] - 36 * mm
 PHOTO_BOX = (WIDTH / 3 - 4 * mm, 45 * mm)
 SIGNATURE_BOX = (60 * mm, 18 * mm)
@@ -130,20 +134,26 @@ def seal_state(visit: Visit) -> tuple[str, bool]:
     return computed, computed == visit.seal == claimed
 
 
+def _words(lang: str) -> Words:
+    """Return the record's words in one language: t("key", **params) -> catalogue pdf.<key>."""
+    return lambda key, **params: message(f"pdf.{key}", params, lang=lang)
+
+
 def _check_row(key: str, check: dict[str, Any], planned: str, observed: str,
-               st: dict[str, ParagraphStyle]) -> list[Any]:
+               st: dict[str, ParagraphStyle], t: Words, lang: str) -> list[Any]:
     status = str(check.get("status", "unverifiable"))
-    label = STATUS_LABELS.get(status, status)
+    status = status if status in ("match", "mismatch") else "unverifiable"
+    label = t(f"status.{status}")
     style = st["bad"] if status == "mismatch" else st["body"]
-    reason = check_text(check, lang=LANG)
+    reason = check_text(check, lang=lang)
     says_distance = {"place.inside", "place.outside"} & set(check_codes(check))
     if check.get("distance_m") is not None and not says_distance:
-        reason = f"{reason}（距培训场所 {float(check['distance_m']):.0f} 米）".lstrip()
-    return [_p(CHECK_LABELS.get(key, key), st["body"]), _p(planned, st["body"]),
+        reason = f"{reason}{t('distance', d=round(float(check['distance_m'])))}".lstrip()
+    return [_p(t(f"check.{key}"), st["body"]), _p(planned, st["body"]),
             _p(observed, st["body"]), _p(label, style), _p(reason, st["small"])]
 
 
-def _comparison(view: BesidePlan, st: dict[str, ParagraphStyle]) -> Table:
+def _comparison(view: BesidePlan, st: dict[str, ParagraphStyle], t: Words, lang: str) -> Table:
     session, seen, visit = view.session, view.observed, view.visit
     numbers = attendance_numbers(view)
     if session is not None:
@@ -151,49 +161,51 @@ def _comparison(view: BesidePlan, st: dict[str, ParagraphStyle]) -> Table:
             "place": f"{session.site.name}\n{session.site.address}",
             "time": f"{session.date.isoformat()} "
                     f"{session.start_time:%H:%M}-{session.end_time:%H:%M}"
-                    f"（{CATEGORY_LABELS.get(session.category, session.category)}）",
+                    f"{t('category', name=t('category.' + session.category))}",
             "teacher": session.teacher.name,
             "content": session.topic,
         }
     else:
-        planned = dict.fromkeys(CHECKS, "（未关联计划课次）")
-    planned["attendance"] = f"名册 {numbers['roster']} 人"
-    gps_text = "无定位"
+        planned = dict.fromkeys(CHECKS, t("no_session"))
+    planned["attendance"] = t("roster", n=numbers["roster"])
+    gps_text = t("no_fix")
     if seen.gps is not None:
         gps_text = f"{seen.gps.lat:.5f}, {seen.gps.lon:.5f}"
         if seen.gps.accuracy is not None:
-            gps_text += f"（精度 ±{seen.gps.accuracy:.0f} 米）"
+            gps_text += t("accuracy", m=round(seen.gps.accuracy))
         if seen.gps.mocked:
-            gps_text += "（疑似模拟定位）"
-    teacher = seen.teacher_name or ("与计划一致" if seen.teacher_matches else "")
-    topic = seen.topic or ("与计划一致" if seen.content_matches else "")
+            gps_text += t("mocked")
+    teacher = seen.teacher_name or (t("as_planned") if seen.teacher_matches else "")
+    topic = seen.topic or (t("as_planned") if seen.content_matches else "")
     observed = {
         "place": gps_text,
-        "time": f"到达 {local_time(visit.started_at)}\n离开 {local_time(visit.ended_at) or '—'}",
+        "time": t("arrived_left", arrived=local_time(visit.started_at),
+                  left=local_time(visit.ended_at) or "—"),
         "teacher": teacher, "content": topic,
-        "attendance": f"清点 {numbers['headcount']} 人，签到 {numbers['signed']} 人",
+        "attendance": t("counted_signed", counted=numbers["headcount"], signed=numbers["signed"]),
     }
-    rows = [[_p(h, st["body"]) for h in ("项目", "备案计划", "现场实际", "核查结果", "说明")]]
+    rows = [[_p(t(f"head.{h}"), st["body"])
+             for h in ("check", "planned", "observed", "result", "reason")]]
     highlight = []
     for key in CHECKS:
         check = (visit.checks or {}).get(key) or {}
-        rows.append(_check_row(key, check, planned[key], observed[key], st))
+        rows.append(_check_row(key, check, planned[key], observed[key], st, t, lang))
         if check.get("status") == "mismatch":
             highlight.append(len(rows) - 1)
     return _grid(rows, [18 * mm, 45 * mm, 45 * mm, 18 * mm, WIDTH - 126 * mm], header=True,
                  highlight=highlight)
 
 
-def _photos(visit: Visit, st: dict[str, ParagraphStyle]) -> list[Any]:
+def _photos(visit: Visit, st: dict[str, ParagraphStyle], t: Words) -> list[Any]:
     photos = visit.payload.get("photos") or []
     if not photos:
-        return [_p("无", st["body"])]
+        return [_p(t("none"), st["body"])]
     cells = []
     for photo in photos:
         picture = _image(photo.get("sha256"), PHOTO_BOX, flatten=False)
         caption = photo.get("caption") or ""
         if picture is None:
-            caption = f"{caption}（照片文件尚未上传 {str(photo.get('sha256', ''))[:12]}…）"
+            caption = f"{caption}{t('photo_missing', sha=str(photo.get('sha256', ''))[:12])}"
         cells.append([picture or Spacer(1, 4 * mm), _p(caption, st["small"])])
     rows = [cells[i:i + 3] for i in range(0, len(cells), 3)]
     rows[-1] += [""] * (3 - len(rows[-1]))
@@ -204,30 +216,31 @@ def _photos(visit: Visit, st: dict[str, ParagraphStyle]) -> list[Any]:
     return [table]
 
 
-def _signatures(visit: Visit, st: dict[str, ParagraphStyle]) -> Table:
-    rows = [[_p(h, st["body"]) for h in ("签字人", "姓名", "签名")]]
+def _signatures(visit: Visit, st: dict[str, ParagraphStyle], t: Words) -> Table:
+    rows = [[_p(t(f"head.{h}"), st["body"]) for h in ("signer", "name", "signature")]]
     for signature in visit.payload.get("signatures") or []:
         role = str(signature.get("role", ""))
         image = _image(signature.get("sha256"), SIGNATURE_BOX, flatten=True)
-        rows.append([_p(ROLE_LABELS.get(role, role), st["body"]),
+        role = role if role in ("inspector", "base_representative") else "other"
+        rows.append([_p(t(f"role.{role}"), st["body"]),
                      _p(signature.get("name", ""), st["body"]),
-                     image or _p("（签名图片尚未上传）", st["small"])])
+                     image or _p(t("signature_missing"), st["small"])])
     if len(rows) == 1:
-        rows.append([_p("—", st["body"]), _p("无签名", st["bad"]), ""])
+        rows.append([_p("—", st["body"]), _p(t("no_signatures"), st["bad"]), ""])
     return _grid(rows, [35 * mm, 40 * mm, WIDTH - 75 * mm], header=True)
 
 
-def _signed_names(view: BesidePlan) -> str:
+def _signed_names(view: BesidePlan, t: Words, lang: str) -> str:
     """The names of the trainees who signed in, each once, in the order they signed."""
     ids = list(dict.fromkeys(s.trainee_id for s in view.sign_ins if s.trainee_id))
     if not ids:
-        return "无"
+        return t("none")
     names = dict(db.session.execute(
         db.select(Trainee.id, Trainee.name).where(Trainee.id.in_(ids))).all())
-    return "、".join(names.get(i, "?") for i in ids)
+    return join_words((names.get(i, "?") for i in ids), lang=lang)
 
 
-def _team(visit: Visit) -> str:
+def _team(visit: Visit, lang: str) -> str:
     """Name the inspectors: the assigned team if any, else those who signed."""
     names: list[str] = []
     if visit.assignment_id is not None:
@@ -236,11 +249,16 @@ def _team(visit: Visit) -> str:
     if not names:
         names = [str(s.get("name", "")) for s in visit.payload.get("signatures") or []
                  if s.get("role") == "inspector"]
-    return "、".join(names) or "—"
+    return join_words(names, lang=lang) or "—"
 
 
-def build_visit_pdf(visit: Visit) -> bytes:
-    """Render the signed record of one visit: base, class, plan vs observed, evidence and seal."""
+def build_visit_pdf(visit: Visit, lang: str | None = None) -> bytes:
+    """Render the signed record of one visit: base, class, plan vs observed, evidence and seal.
+
+    In the reader's language (Chinese unless switched); lang="zh" for the official copy.
+    """
+    lang = lang or current_language()
+    t = _words(lang)
     st = _styles()
     payload = visit.payload
     klass = visit.training_class
@@ -248,73 +266,74 @@ def build_visit_pdf(visit: Visit) -> bytes:
     version = view.version
     computed, sealed_ok = seal_state(visit)
     story: list[Any] = [
-        _p(TITLE, st["title"]),
-        _p(f"记录编号 {visit.id}", st["sub"]),
+        _p(t("title"), st["title"]),
+        _p(t("record_id", id=visit.id), st["sub"]),
         Spacer(1, 4 * mm),
         _grid([
-            [_p("培训基地", st["body"]), _p(klass.base.name, st["body"]),
-             _p("所在县市区", st["body"]), _p(klass.base.county.name, st["body"])],
-            [_p("班次", st["body"]), _p(klass.name, st["body"]),
-             _p("职业（工种）/等级", st["body"]),
-             _p(f"{klass.occupation.name} / {LEVEL_LABELS.get(klass.level, klass.level)}",
-                st["body"])],
-            [_p("培训期间", st["body"]),
-             _p(f"{klass.start_date.isoformat()} 至 {klass.end_date.isoformat()}", st["body"]),
-             _p("对照计划版本", st["body"]), _p(f"第 {version.number} 版", st["body"])],
+            [_p(t("base"), st["body"]), _p(klass.base.name, st["body"]),
+             _p(t("county"), st["body"]), _p(klass.base.county.name, st["body"])],
+            [_p(t("class"), st["body"]), _p(klass.name, st["body"]),
+             _p(t("occupation_level"), st["body"]),
+             _p(f"{klass.occupation.name} / {t(f'level.{klass.level}')}", st["body"])],
+            [_p(t("period"), st["body"]),
+             _p(t("period_value", start=klass.start_date.isoformat(),
+                  end=klass.end_date.isoformat()), st["body"]),
+             _p(t("version"), st["body"]), _p(t("version_value", n=version.number), st["body"])],
         ], [25 * mm, WIDTH / 2 - 25 * mm, 32 * mm, WIDTH / 2 - 32 * mm]),
-        _p("一、计划与现场对照", st["h2"]),
-        _comparison(view, st),
+        _p(t("section.comparison"), st["h2"]),
+        _comparison(view, st, t, lang),
     ]
     numbers = attendance_numbers(view)
     story += [
-        _p("二、学员出勤", st["h2"]),
-        _grid([[_p(h, st["body"]) for h in
-                ("名册人数", "现场清点人数", "签到人数", "未签到人数", "名册外签到", "重复签到")],
+        _p(t("section.attendance"), st["h2"]),
+        _grid([[_p(t(f"head.{h}"), st["body"]) for h in
+                ("roster", "headcount", "signed", "absent", "unknown", "repeated")],
                [_p(numbers[k], st["body"]) for k in
                 ("roster", "headcount", "signed", "absent", "unknown", "repeated")]],
               [WIDTH / 6] * 6, header=True),
-        _p(f"签到学员：{_signed_names(view)}", st["small"]),
-        _p("三、发现的问题", st["h2"]),
+        _p(t("signed_names", names=_signed_names(view, t, lang)), st["small"]),
+        _p(t("section.findings"), st["h2"]),
     ]
     findings = payload.get("findings") or []
-    story += [_p(f"{i}. {finding_text(f, lang=LANG)}", st["body"])
-              for i,
-              f in enumerate(findings, start=1) if isinstance(f, dict)] or [_p("无", st["body"])]
+    story += [_p(f"{i}. {finding_text(f, lang=lang)}", st["body"])
+              for i, f in enumerate(findings, start=1)
+              if isinstance(f, dict)] or [_p(t("none"), st["body"])]
     verdict = str(payload.get("verdict") or visit.verdict)
-    flags = "、".join(visit_flag_text(flag_code(f), visit.checks, lang=LANG)
-                     for f in visit.flags or []) or "无"
+    flags = join_words((visit_flag_text(flag_code(f), visit.checks, lang=lang)
+                        for f in visit.flags or []), lang=lang) or t("none")
+    verdict = verdict if verdict in ("compliant", "issues", "could_not_inspect") else "issues"
     story += [
-        _p(f"抽查结论：{VERDICT_LABELS.get(verdict, verdict)}", st["h2"]),
-        _p(f"系统标记：{flags}", st["body"]),
-        _p("四、现场照片", st["h2"]), *_photos(visit, st),
-        KeepTogether([_p("五、签字确认", st["h2"]), _signatures(visit, st)]),
-        _p("六、记录信息", st["h2"]),
+        _p(t("verdict", verdict=t(f"verdict.{verdict}")), st["h2"]),
+        _p(t("flags", flags=flags), st["body"]),
+        _p(t("section.photos"), st["h2"]), *_photos(visit, st, t),
+        KeepTogether([_p(t("section.signatures"), st["h2"]), _signatures(visit, st, t)]),
+        _p(t("section.record"), st["h2"]),
         _grid([
-            [_p("抽查人员（提交人）", st["body"]),
+            [_p(t("submitter"), st["body"]),
              _p(visit.inspector.display_name or visit.inspector.username, st["body"])],
-            [_p("抽查小组", st["body"]), _p(_team(visit), st["body"])],
-            [_p("到达时间（北京时间）", st["body"]), _p(local_time(visit.started_at), st["body"])],
-            [_p("离开时间（北京时间）", st["body"]),
+            [_p(t("team"), st["body"]), _p(_team(visit, lang), st["body"])],
+            [_p(t("arrived_at"), st["body"]), _p(local_time(visit.started_at), st["body"])],
+            [_p(t("left_at"), st["body"]),
              _p(local_time(visit.ended_at) or "—", st["body"])],
-            [_p("设备编号", st["body"]), _p(visit.device_id, st["mono"])],
-            [_p("服务器接收时间（北京时间）", st["body"]),
+            [_p(t("device"), st["body"]), _p(visit.device_id, st["mono"])],
+            [_p(t("received_at"), st["body"]),
              _p(local_time(visit.received_at), st["body"])],
-            [_p("封签（SHA-256）", st["body"]), _p(visit.seal, st["mono"])],
-            [_p("封签校验", st["body"]),
-             _p("通过：服务器重新计算的封签与记录一致" if sealed_ok else
-                f"不通过：服务器重新计算为 {computed}", st["body"] if sealed_ok else st["bad"])],
+            [_p(t("seal"), st["body"]), _p(visit.seal, st["mono"])],
+            [_p(t("seal_check"), st["body"]),
+             _p(t("seal_ok") if sealed_ok else t("seal_broken", computed=computed),
+                st["body"] if sealed_ok else st["bad"])],
         ], [50 * mm, WIDTH - 50 * mm]),
     ]
     out = BytesIO()
     document = SimpleDocTemplate(out, pagesize=A4, leftMargin=18 * mm, rightMargin=18 * mm,
-                                 topMargin=16 * mm, bottomMargin=16 * mm, title=TITLE,
+                                 topMargin=16 * mm, bottomMargin=16 * mm, title=t("title"),
                                  author="Spotcheck", subject=str(visit.id),
                                  initialFontName=_font())
 
     def footer(canvas, doc) -> None:
         canvas.saveState()
         canvas.setFont(_font(), 8)
-        canvas.drawCentredString(A4[0] / 2, 9 * mm, f"第 {doc.page} 页    记录编号 {visit.id}")
+        canvas.drawCentredString(A4[0] / 2, 9 * mm, t("footer", page=doc.page, id=visit.id))
         canvas.restoreState()
 
     document.build(story, onFirstPage=footer, onLaterPages=footer)
