@@ -262,6 +262,8 @@ class ArchiveStream:
             [[t.name, t.professional_title, t.skill_qualification, t.certificate_no]
              for t in teachers])))
         self.store = media_store.store()
+        # Taken now, in the request: the ZIP is written after the request's context has ended.
+        self.key = archive_key()
         self.media: list[tuple[str, str]] = []  # (name in the ZIP, hash)
         self.missing: list[str] = []
         for sha in sorted(media):
@@ -327,7 +329,7 @@ class ArchiveStream:
         }
         manifest_bytes = _json_bytes(manifest)
         yield writer.add(MANIFEST, manifest_bytes)
-        yield writer.add(SIGNATURE, base64.b64encode(archive_key().sign(manifest_bytes)) + b"\n")
+        yield writer.add(SIGNATURE, base64.b64encode(self.key.sign(manifest_bytes)) + b"\n")
         yield writer.close()
         self.manifest = manifest
 
