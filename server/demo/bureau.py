@@ -92,13 +92,14 @@ def _visit(assignment: Assignment, index: int) -> uuid.UUID:
     photos = [{"sha256": store_media_bytes(_png((200, 215, 230), 4, index * 3 + n), "image/png",
                                            inspector), "caption": caption}
               for n, caption in enumerate(["教室全景", "教师授课", "签到现场"])]
-    signatures = [{"role": "inspector", "name": u.display_name,
-                   "sha256": store_media_bytes(_png((255, 255, 255), 1, index + n, (300, 100)),
-                                               "image/png", inspector)}
+    # Each visit's own pictures (seeded by its index): a file is its uploader's evidence only.
+    def signature(lines: int, seed: int) -> str:
+        return store_media_bytes(_png((255, 255, 255), lines, index * 10 + seed, (300, 100)),
+                                 "image/png", inspector)
+
+    signatures = [{"role": "inspector", "name": u.display_name, "sha256": signature(1, n)}
                   for n, u in enumerate(team)]
-    signatures.append({"role": "base_representative", "name": "王建国",
-                       "sha256": store_media_bytes(_png((255, 255, 255), 2, index + 7, (300, 100)),
-                                                   "image/png", inspector)})
+    signatures.append({"role": "base_representative", "name": "王建国", "sha256": signature(2, 7)})
     site = session.site
     payload: dict[str, Any] = {
         "class_id": str(klass.id), "session_id": str(session.id),
