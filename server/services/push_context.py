@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import Table, bindparam, insert
 
 from server.extensions import db
 from server.models import User, Visit
@@ -63,5 +63,40 @@ class PushContext:
         """Write the queued rows; call before reading what this batch may have written."""
         for model, rows in self.inserts.items():
             if rows:
-                db.session.execute(insert(model.__table__), rows)
+                bulk_insert(model.__table__, rows)
         self.inserts.clear()
+
+
+# (table, dialect, column names) -> (SQL, positional?, [(name, bind processor or None)])
+_BULK: dict[tuple[Any, str, tuple[str, ...]], tuple[str, bool, list[tuple[str, Any]]]] = {}
+
+
+def bulk_insert(table: Table, rows: list[dict[str, Any]]) -> None:
+    """INSERT rows that name every column of the table, in one executemany, in this transaction.
+
+    The statement is compiled once per table, dialect and column set, and each value goes
+    through its column type's own bind processor, as `session.execute(insert(table), rows)`
+    would convert it, without that path's per-row bookkeeping (about a third of a batch's
+    insert time). Rows that leave a column out (a default to apply) take that path.
+    """
+    connection = db.session.connection()
+    dialect = connection.dialect
+    names = tuple(rows[0])
+    if set(names) != set(table.c.keys()) or any(tuple(row) != names for row in rows):
+        db.session.execute(insert(table), rows)
+        return
+    key = (table, dialect.name, names)
+    prepared = _BULK.get(key)
+    if prepared is None:
+        compiled = insert(table).values({n: bindparam(n) for n in names}).compile(dialect=dialect)
+        order = list(compiled.positiontup or names) if dialect.positional else list(names)
+        processors = [(n, table.c[n].type.dialect_impl(dialect).bind_processor(dialect))
+                      for n in order]
+        prepared = _BULK[key] = (str(compiled), dialect.positional, processors)
+    sql, positional, processors = prepared
+    if positional:
+        params: list[Any] = [tuple(p(row[n]) if p else row[n] for n, p in processors)
+                             for row in rows]
+    else:
+        params = [{n: (p(row[n]) if p else row[n]) for n, p in processors} for row in rows]
+    connection.exec_driver_sql(sql, params)

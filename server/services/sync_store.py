@@ -19,14 +19,14 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 from server.errors import ApiError
 from server.extensions import db
 from server.models import SyncLedger, User, utcnow
 from server.services import signins, visits
-from server.services.push_context import PushContext
+from server.services.push_context import PushContext, bulk_insert
 from sync.push import LedgerEntry, Mutation, Outcome, PushResponse, Rejected, Result, apply_push
 
 ATTEMPTS = 4
@@ -128,7 +128,7 @@ class SqlStore:
         for finisher in FINISHERS:
             finisher(self.context)
         if self.rows:
-            db.session.execute(insert(SyncLedger.__table__), self.rows)
+            bulk_insert(SyncLedger.__table__, self.rows)
         db.session.flush()
 
 
