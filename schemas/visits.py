@@ -45,6 +45,9 @@ class SignatureSchema(StrictSchema):
 class PhotoSchema(StrictSchema):
     sha256 = Text(required=True, validate=SHA256)
     caption = Text(allow_none=True, validate=validate.Length(max=256))
+    taken_at = UTCDateTime(allow_none=True, validate=EVIDENCE_TIMES, metadata={
+        "description": "the photo's own capture time (EXIF DateTimeOriginal, read before the "
+                       "phone re-encodes it)"})
 
 
 class BaseRefusalSchema(StrictSchema):

@@ -253,7 +253,7 @@ export async function addDraftPhoto(draft, media) {
   const tx = await writeTx(['media', 'drafts']);
   tx.objectStore('media').put({ ...media, visit_id: draft.id, user_id: draft.user_id, submitted: false,
     confirmed: false, created_at: new Date().toISOString() });
-  const photos = [...draft.photos, { sha256: media.sha256, size: media.size }];
+  const photos = [...draft.photos, { sha256: media.sha256, size: media.size, taken_at: media.taken_at || null }];
   const updated = new Date().toISOString();
   tx.objectStore('drafts').put({ ...draft, photos, updated_at: updated });
   await tx.done;

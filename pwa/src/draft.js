@@ -111,7 +111,8 @@ export function buildPayload(draft, endedAt, signins) {
       ...(baseRefused(draft) ? [] : [{ role: 'base_representative', name: draft.signatures.base.name.trim(),
         sha256: draft.signatures.base.sha256 }]),
     ],
-    photos: draft.photos.map((p) => ({ sha256: p.sha256 })),
+    // taken_at: the photo's own EXIF capture time, sealed with the record when the file had one.
+    photos: draft.photos.map((p) => (p.taken_at ? { sha256: p.sha256, taken_at: p.taken_at } : { sha256: p.sha256 })),
   };
   if (baseRefused(draft)) {
     // 拒签: who refused (when the name is known) and why, sealed with the record.

@@ -24,6 +24,7 @@ from server.models import (
     Media,
     PlanSession,
     PlanVersion,
+    SignIn,
     TrainingClass,
     User,
     Visit,
@@ -171,8 +172,12 @@ def submit_visit(context: PushContext, mutation: Mutation) -> Outcome:
     gps = data["gps"]
     fix = GpsFix(gps["lat"], gps["lon"], gps["accuracy"], gps["mocked"],
                  gps["captured_at"]) if gps else None
-    stale = fix is not None and outside_visit(
-        fix.captured_at, data["started_at"], data["ended_at"], evidence_tolerance())
+    # A cached fix, an old photo or a sign-in from another time cannot verify this visit.
+    captured = [fix.captured_at] if fix is not None else []
+    captured += [p["taken_at"] for p in data["photos"] if p.get("taken_at")]
+    captured += _signin_times(payload.get("signins") or [])
+    stale = any(outside_visit(at, data["started_at"], data["ended_at"], evidence_tolerance())
+                for at in captured)
     if stale:
         flags.append("evidence.stale")
     site = judged.site
@@ -220,6 +225,14 @@ def rejudge_touched_visits(context: PushContext) -> None:
             visit.id, judged_version(visit).id, visit.payload.get("signins") or [],
             (visit.payload.get("observed") or {}).get("headcount"))
         visit.checks = checks
+
+
+def _signin_times(signin_ids: list[str]) -> list[datetime]:
+    """Capture times of the sign-ins a visit names that are already stored."""
+    if not signin_ids:
+        return []
+    return list(db.session.scalars(
+        select(SignIn.at).where(SignIn.id.in_([uuid.UUID(s) for s in signin_ids]))))
 
 
 def foreign_media(hashes: set[str], allowed: set[uuid.UUID]) -> set[str]:
