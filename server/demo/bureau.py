@@ -89,6 +89,7 @@ def _visit(assignment: Assignment, index: int) -> uuid.UUID:
                                 .where(Enrollment.plan_version_id == version.id)).all()
     present = sorted(roster, key=str)[: max(0, len(roster) - wrong.get("absent", 0))]
     visit_id = uuid.uuid4()
+    # Each visit's files are its own (a visit may cite only its own inspectors' uploads).
     photos = [{"sha256": store_media_bytes(_png((200, 215, 230), 4, index * 3 + n), "image/png",
                                            inspector), "caption": caption}
               for n, caption in enumerate(["教室全景", "教师授课", "签到现场"])]

@@ -69,7 +69,7 @@ def create_signin(context: PushContext, mutation: Mutation) -> Outcome:
     if not _trainee_exists(context, trainee_id):
         raise Rejected("signin.unknown_trainee")
     signature = data["signature_sha256"]
-    if signature and foreign_media({signature}, _team_of(context, data)):
+    if signature and foreign_media({signature}, _team_of(context, data), context.user.county_id):
         raise Rejected("visit.foreign_media")
     # A sign-in id already stored fails the batch's flush; the careful retry then looks it up:
     # the same sign-in sent again (a re-send after a server restore) is done, another one with

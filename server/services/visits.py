@@ -140,7 +140,7 @@ def submit_visit(context: PushContext, mutation: Mutation) -> Outcome:
 
     team = {u.id for u in assignment.inspectors} if assignment is not None else set()
     cited = {p["sha256"] for p in data["photos"]} | {g["sha256"] for g in data["signatures"]}
-    if foreign_media(cited, {context.user.id} | team):
+    if foreign_media(cited, {context.user.id} | team, context.user.county_id):
         raise Rejected("visit.foreign_media")
 
     config = current_app.config
@@ -235,16 +235,21 @@ def _signin_times(signin_ids: list[str]) -> list[datetime]:
         select(SignIn.at).where(SignIn.id.in_([uuid.UUID(s) for s in signin_ids]))))
 
 
-def foreign_media(hashes: set[str], allowed: set[uuid.UUID]) -> set[str]:
-    """The hashes among these that someone outside `allowed` uploaded (evidence is its own visit's).
+def foreign_media(hashes: set[str], allowed: set[uuid.UUID],
+                  county_id: uuid.UUID | None) -> set[str]:
+    """The hashes among these another county's inspector uploaded (evidence is its own visit's).
 
-    A file not stored yet is fine: the phone uploads a visit's media after pushing it.
+    Allowed: the pusher and its assignment's team, and anyone of the pusher's county (the same
+    file can be stored once for two inspectors of one county). A file not stored yet is fine:
+    the phone uploads a visit's media after pushing it.
     """
     if not hashes:
         return set()
     rows = db.session.execute(
-        select(Media.sha256, Media.uploaded_by_id).where(Media.sha256.in_(hashes)))
-    return {sha for sha, owner in rows if owner is not None and owner not in allowed}
+        select(Media.sha256, Media.uploaded_by_id, User.county_id)
+        .join(User, User.id == Media.uploaded_by_id).where(Media.sha256.in_(hashes)))
+    return {sha for sha, owner, county in rows
+            if owner not in allowed and (county_id is None or county != county_id)}
 
 
 def visit_media(visit: Visit) -> set[str]:

@@ -29,7 +29,7 @@ from tests.documents.support import (
     signature_bytes,
     store_media,
 )
-from tests.sync.client import visit_payload
+from tests.sync.client import session_start, visit_payload
 from tests.sync.fixtures import phone, publish_world, today_session
 
 
@@ -79,8 +79,10 @@ def test_a_visit_pushed_from_a_phone_prints_with_a_verified_seal(world, client):
     device = phone(client)
     klass, version = world.classes["a"], world.versions["a"]
     visit_id = uuid.uuid4()
-    signins = [device.add_signin(visit_id=visit_id, class_id=klass.id, trainee_id=e.trainee_id)
-               ["entity_id"] for e in version.enrollments[:3]]
+    session = today_session(world)
+    during = session_start(session.date, session.start_time) + timedelta(minutes=35)
+    signins = [device.add_signin(visit_id=visit_id, class_id=klass.id, trainee_id=e.trainee_id,
+                                 at=during)["entity_id"] for e in version.enrollments[:3]]
     photo = store_media(photo_bytes("#228833", "教室"), "image/jpeg")
     ink = store_media(signature_bytes(4), "image/png")
     db.session.commit()

@@ -9,7 +9,7 @@ from server.extensions import db
 from server.models import TrainingBase
 from server.services.coverage import compute_coverage, compute_deadlines
 from tests.factories import make_class
-from tests.sync.client import visit_payload
+from tests.sync.client import session_start, visit_payload
 from tests.sync.fixtures import phone, publish_world, today_session
 
 
@@ -27,8 +27,10 @@ def push_visit(client, world, key: str, username: str, **kwargs) -> None:
     """Push a visit of today's session with every trainee of the class signed in."""
     device = phone(client, username, f"phone-{username}-{key}")
     visit_id = uuid.uuid4()
+    session = today_session(world, key)
+    during = session_start(session.date, session.start_time) + timedelta(minutes=35)
     signins = [device.add_signin(visit_id=visit_id, class_id=world.classes[key].id,
-                                 trainee_id=t.id)["entity_id"]
+                                 trainee_id=t.id, at=during)["entity_id"]
                for t in world.trainees if t.name.startswith(key)]
     payload = visit_payload(class_id=world.classes[key].id, session=today_session(world, key),
                             plan_version_id=world.versions[key].id, site=world.sites[key],

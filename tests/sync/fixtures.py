@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import time
 import uuid
+from datetime import timedelta
 
 from server.extensions import db
 from server.models import Enrollment, PlanSession, PlanVersion
 from server.services.changes import publish_plan_version
 from tests.conftest import PG_URL, TEST_PASSWORD
-from tests.sync.client import FlaskTransport, SyncClient, visit_payload
+from tests.sync.client import FlaskTransport, SyncClient, session_start, visit_payload
 
 
 def publish_world(world) -> None:
@@ -73,10 +74,14 @@ def queue_visit(device, world, key="a", visit_id=None, **kwargs):
     visit_id = visit_id or uuid.uuid4()
     klass, version = world.classes[key], world.versions[key]
     trainees = [t for t in world.trainees if t.name.startswith(key)]
-    signins = [device.add_signin(visit_id=visit_id, class_id=klass.id, trainee_id=t.id)["entity_id"]
+    session = kwargs.pop("session", today_session(world, key))
+    # Sign-ins are taken during the visit (visit_payload starts it 30 min into the session).
+    at = kwargs.get("started_at") or (session_start(session.date, session.start_time)
+                                      + timedelta(minutes=30))
+    signins = [device.add_signin(visit_id=visit_id, class_id=klass.id, trainee_id=t.id,
+                                 at=at + timedelta(minutes=5))["entity_id"]
                for t in trainees]
-    payload = visit_payload(class_id=klass.id,
-                            session=kwargs.pop("session", today_session(world, key)),
+    payload = visit_payload(class_id=klass.id, session=session,
                             plan_version_id=kwargs.pop("plan_version_id", version.id),
                             site=world.sites[key], signins=signins, **kwargs)
     device.add_visit(payload, visit_id=visit_id)

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,7 @@ from server.extensions import db
 from server.models import SignIn, SyncLedger, Visit
 from tests.conftest import TEST_PASSWORD, make_test_app
 from tests.factories import build_world
-from tests.sync.client import HttpTransport, SyncClient, visit_payload
+from tests.sync.client import HttpTransport, SyncClient, session_start, visit_payload
 from tests.sync.fixtures import process_database, today_session, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -89,8 +90,9 @@ def test_sigkill_mid_batch_then_restart_then_retry_applies_exactly_once(tmp_path
         try:
             device = SyncClient(HttpTransport(server.url, timeout=60), "phone-crash")
             assert device.login("inspector_a", TEST_PASSWORD) == 200
+            during = session_start(session.date, session.start_time) + timedelta(minutes=35)
             ids = [device.add_signin(visit_id=visit_id, class_id=klass.id,
-                                     trainee_id=t)["entity_id"]
+                                     trainee_id=t, at=during)["entity_id"]
                    for t in roster]
             device.add_visit(visit_payload(**payload_args, signins=ids, headcount=5),
                              visit_id=visit_id)
