@@ -85,6 +85,13 @@ class PulledSessionSchema(StrictSchema):
     topic = fields.String(required=True)
     teacher_id = fields.UUID(required=True)
     site_id = fields.UUID(required=True)
+    # The window as instants and the zone its wall times are in, resolved by the server's one
+    # clock (services/clock.py, the TIMEZONE setting): the phone needs no zone rules of its own.
+    start_at = fields.String(required=True, dump_only=True,
+                             metadata={"format": "date-time", "description": "UTC, ends in Z"})
+    end_at = fields.String(required=True, dump_only=True,
+                           metadata={"format": "date-time", "description": "UTC, ends in Z"})
+    zone = fields.String(required=True, dump_only=True, metadata={"example": "Asia/Shanghai"})
 
 
 class PulledRosterEntrySchema(StrictSchema):

@@ -2,7 +2,13 @@
 export const MAX_ACCURACY_M = 200; // server GPS_MAX_ACCURACY_M: a worse fix cannot verify the place
 export const POOR_ACCURACY_WARN_M = 100;
 export const ATTENDANCE_MIN_RATE = 0.9;
-const TZ = 'Asia/Shanghai';
+// The zone of the plans (the server's TIMEZONE), as the last pull said; until then the default.
+let planZone = 'Asia/Shanghai';
+
+/** Remember the zone the pulled plans' wall times are in. */
+export function setPlanZone(zone) {
+  if (zone) planZone = zone;
+}
 
 /** Geodesic distance in metres on the WGS-84 ellipsoid (Vincenty's inverse formula). */
 export function geodesicDistance(lat1, lon1, lat2, lon2) {
@@ -55,10 +61,10 @@ export function checkPlace(fix, site, maxAccuracy = MAX_ACCURACY_M) {
   return { status, reason: status === 'match' ? 'within' : 'outside', distance_m };
 }
 
-/** Local wall time in Asia/Shanghai: {date: 'YYYY-MM-DD', time: 'HH:MM:SS'}. */
+/** Local wall time in the plans' zone: {date: 'YYYY-MM-DD', time: 'HH:MM:SS'}. */
 export function shanghaiParts(instant) {
   const parts = Object.fromEntries(new Intl.DateTimeFormat('en-CA', {
-    timeZone: TZ, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit',
+    timeZone: planZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit',
     minute: '2-digit', second: '2-digit', hourCycle: 'h23',
   }).formatToParts(instant).map((p) => [p.type, p.value]));
   return { date: `${parts.year}-${parts.month}-${parts.day}`,
@@ -71,8 +77,10 @@ function hms(value) {
 
 export const TIME_TOLERANCE_MS = 15 * 60_000; // the server's TIME_TOLERANCE
 
-/** A session's window as instants (Asia/Shanghai has kept UTC+8 without DST since 1991). */
+/** A session's window as instants, as the server resolved them (start_at/end_at); a plan
+ * pulled before the server sent them falls back to UTC+8 (Asia/Shanghai has no DST). */
 export function sessionWindow(session) {
+  if (session.start_at && session.end_at) return [new Date(session.start_at), new Date(session.end_at)];
   return [new Date(`${session.date}T${hms(session.start)}+08:00`),
     new Date(`${session.date}T${hms(session.end)}+08:00`)];
 }

@@ -1,4 +1,5 @@
 // Read the pulled scope: assignments joined with their class, session, site and teacher.
+import { setPlanZone } from './checks.js';
 import { listCached } from './db.js';
 
 function byId(rows) {
@@ -20,7 +21,10 @@ export async function loadScope() {
   };
   scope.sessionIndex = new Map();
   for (const version of versions) {
-    for (const session of version.sessions || []) scope.sessionIndex.set(session.id, { session, version });
+    for (const session of version.sessions || []) {
+      scope.sessionIndex.set(session.id, { session, version });
+      setPlanZone(session.zone);  // the server's TIMEZONE: local dates on cards and checks
+    }
   }
   scope.assignments = assignments.map((a) => resolve(scope, a)).filter(Boolean)
     .sort((x, y) => (x.session.date + x.session.start).localeCompare(y.session.date + y.session.start));

@@ -60,3 +60,8 @@ def local_day_start(day: date) -> datetime:
 def format_local(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     """Format an aware instant for people in local time ("" for none)."""
     return to_local(value).strftime(fmt) if value is not None else ""
+
+
+def utc_iso(value: datetime) -> str:
+    """Return an aware instant as ISO 8601 UTC ending in `Z` (the wire form of every time)."""
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")

@@ -46,6 +46,7 @@ from server.models import (
 )
 from server.services.badges import ensure_badge_key_published, serialise_badge_key
 from server.services.changes import STATE_ID, ensure_sync_state
+from server.services.clock import local_instant, utc_iso, zone_name
 from server.services.scope import county_filter
 from server.services.team_checks import check_visits
 from sync.cursor import Cursor, CursorError, decode_cursor, encode_cursor, scope_fingerprint
@@ -86,7 +87,16 @@ def _plan_version(entity_id: uuid.UUID) -> dict[str, Any] | None:
             selectinload(PlanVersion.enrollments).selectinload(Enrollment.trainee),
             selectinload(PlanVersion.plan),
         ))
-    return version and PlanVersionDataSchema().dump(version)
+    if version is None:
+        return None
+    data = PlanVersionDataSchema().dump(version)
+    windows = {str(s.id): s for s in version.sessions}
+    for row in data["sessions"]:
+        session = windows[row["id"]]
+        row["start_at"] = utc_iso(local_instant(session.date, session.start_time))
+        row["end_at"] = utc_iso(local_instant(session.date, session.end_time))
+        row["zone"] = zone_name()
+    return data
 
 
 def _assignment(entity_id: uuid.UUID) -> dict[str, Any] | None:
