@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import tempfile
@@ -22,7 +23,8 @@ def _rows(mutations: list[dict], user_id: str, device_id: str) -> tuple[list[tup
         signins.append((
             uuid.UUID(m["entity_id"]).hex, uuid.UUID(p["visit_id"]).hex,
             uuid.UUID(p["trainee_id"]).hex, p["method"], None, p["at"], json.dumps(p["gps"]),
-            p["signature_sha256"], device_id, user_id, received, "[]"))
+            p["signature_sha256"], device_id, user_id, received, "[]",
+            hashlib.sha256(m["entity_id"].encode()).hexdigest()))
         result = {"mutation_id": m["mutation_id"], "seq": m["seq"], "status": "applied",
                   "replayed": False}
         ledger.append((device_id, m["seq"], uuid.UUID(m["mutation_id"]).hex, user_id, m["type"],
@@ -49,8 +51,8 @@ def run(mutations: list[dict], runs: int = 3) -> dict:
             conn.execute("BEGIN")
             conn.executemany(
                 "INSERT INTO sign_in (id, visit_id, trainee_id, method, badge_token, at, gps, "
-                "signature_sha256, device_id, user_id, received_at, flags) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", signins)
+                "signature_sha256, device_id, user_id, received_at, flags, row_seal) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", signins)
             conn.executemany(
                 "INSERT INTO sync_ledger (device_id, seq, mutation_id, user_id, type, entity_id, "
                 "status, result, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", ledger)
