@@ -44,6 +44,10 @@ class PushContext:
     # trainee id -> exists; filled for the whole batch at the first sign-in.
     trainee_known: dict[uuid.UUID, bool] = field(default_factory=dict)
     trainees_prefetched: bool = False
+    # signature hash -> (uploader, uploader's county) of the stored ones the batch's sign-ins
+    # name; filled for the whole batch at the first sign-in with a signature.
+    signature_owners: dict[str, tuple[uuid.UUID, uuid.UUID | None]] = field(default_factory=dict)
+    signatures_prefetched: bool = False
     # visit id -> the stored visit (None: not stored), loaded once for the end-of-batch steps.
     stored_visits: dict[uuid.UUID, Visit | None] = field(default_factory=dict)
 

@@ -16,13 +16,12 @@ from sqlalchemy.orm import joinedload
 from schemas.fastload import FastLoad
 from schemas.visits import SignInPayloadSchema
 from server.extensions import db
-from server.models import Assignment, SignIn, Trainee, TrainingClass, Visit
+from server.models import Assignment, Media, SignIn, Trainee, TrainingClass, User, Visit
 from server.services.badges import verify_badge_token
 from server.services.push_context import PushContext
 from server.services.record_seal import seal_signin_row
 from server.services.scope import can_see_class
 from server.services.signin_flags import flag_pushed_signins
-from server.services.visits import foreign_media
 from sync.push import Mutation, Outcome, Rejected
 
 _schema = FastLoad(SignInPayloadSchema())  # same schema, walked quickly (hot path of push)
@@ -69,7 +68,7 @@ def create_signin(context: PushContext, mutation: Mutation) -> Outcome:
     if not _trainee_exists(context, trainee_id):
         raise Rejected("signin.unknown_trainee")
     signature = data["signature_sha256"]
-    if signature and foreign_media({signature}, _team_of(context, data), context.user.county_id):
+    if signature and _foreign_signature(context, signature, data):
         raise Rejected("visit.foreign_media")
     # A sign-in id already stored fails the batch's flush; the careful retry then looks it up:
     # the same sign-in sent again (a re-send after a server restore) is done, another one with
@@ -97,6 +96,38 @@ def _already_stored(context: PushContext, mutation: Mutation, data: dict[str, An
     return (stored is not None and stored.user_id == context.user.id
             and stored.visit_id == data["visit_id"]
             and stored.trainee_id == trainee_id)
+
+
+def _foreign_signature(context: PushContext, signature: str, data: dict[str, Any]) -> bool:
+    """visits.foreign_media's rule for one signature, with the batch's owners looked up once.
+
+    Foreign: stored, uploaded by someone outside the pusher and its assignment's team, and
+    not of the pusher's county. The team is read only when the first two do not settle it.
+    """
+    if not context.signatures_prefetched:
+        _prefetch_signature_owners(context)
+    found = context.signature_owners.get(signature)
+    if found is None or found[0] == context.user.id:
+        return False
+    county_id = context.user.county_id
+    if county_id is not None and found[1] == county_id:
+        return False
+    return found[0] not in _team_of(context, data)
+
+
+def _prefetch_signature_owners(context: PushContext) -> None:
+    """Look up who stored each signature the batch's sign-ins name, in one query."""
+    context.signatures_prefetched = True
+    named = {m.payload.get("signature_sha256") for m in context.batch
+             if m.type == "signin.create" and isinstance(m.payload, dict)}
+    named = {h for h in named if isinstance(h, str)}
+    if not named:
+        return
+    with db.session.no_autoflush:
+        rows = db.session.execute(
+            select(Media.sha256, Media.uploaded_by_id, User.county_id)
+            .join(User, User.id == Media.uploaded_by_id).where(Media.sha256.in_(named)))
+        context.signature_owners.update({sha: (owner, county) for sha, owner, county in rows})
 
 
 def _team_of(context: PushContext, data: dict[str, Any]) -> set[uuid.UUID]:
