@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import re
 import uuid
+from datetime import timedelta
 
 import pytest
 from pypdf import PdfReader
@@ -16,7 +17,7 @@ from pypdf import PdfReader
 from server.extensions import db
 from server.models import Visit
 from tests.conftest import TEST_PASSWORD
-from tests.sync.client import seal, visit_payload
+from tests.sync.client import seal, session_start, visit_payload
 from tests.sync.fixtures import new_plan_version, phone, publish_world, today_session
 
 INTERNAL = re.compile(
@@ -34,8 +35,10 @@ def flagged_visit(client, world) -> uuid.UUID:
     roster = [e.trainee for e in version.enrollments]
     device = phone(client)
     visit_id = uuid.uuid4()
+    during = session_start(session.date, session.start_time) + timedelta(minutes=35)
     signins = [device.add_signin(visit_id=visit_id, class_id=klass.id, trainee_id=t.id,
-                                 method="manual")["entity_id"] for t in (roster[0], roster[0])]
+                                 method="manual", at=during)["entity_id"]
+               for t in (roster[0], roster[0])]
     payload = visit_payload(class_id=klass.id, session=session, plan_version_id=version.id,
                             site=world.sites["a"], offset_m=5000, teacher_matches=False,
                             content_matches=None, headcount=len(roster) + 3, signins=signins,
