@@ -59,7 +59,11 @@ class AppServer:
              "--workers", "2", "--log-level", "warning", "wsgi:app"],
             cwd=ROOT, env={**env, "MEDIA_DIR": str(folder / "media")},
             stdout=self.log, stderr=subprocess.STDOUT)
-        wait_until(self.ready, timeout=90, what=f"gunicorn on {self.port} to listen")
+        try:
+            wait_until(self.ready, timeout=90, what=f"gunicorn on {self.port} to listen")
+        except BaseException:
+            self.stop()  # a server that never answered is not left running
+            raise
 
     def ready(self) -> bool:
         assert self.proc.poll() is None, "gunicorn exited"
@@ -72,7 +76,8 @@ class AppServer:
         if self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(timeout=15)
-        self.log.close()
+        if not self.log.closed:
+            self.log.close()
 
 
 class Alternating:
@@ -139,8 +144,10 @@ def test_a_phone_alternating_between_two_app_servers_syncs_one_complete_visit(tm
 
     env = {**os.environ, **s3.settings, "DATABASE_URL": url, "SECRET_KEY": "test-secret",
            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1", "PYTHONPATH": str(ROOT)}
-    servers = [AppServer(env, tmp_path / "app1"), AppServer(env, tmp_path / "app2")]
+    servers: list[AppServer] = []
     try:
+        servers.append(AppServer(env, tmp_path / "app1"))
+        servers.append(AppServer(env, tmp_path / "app2"))
         net = Alternating(servers)
         phone = SyncClient(net, f"phone-{uuid.uuid4().hex[:8]}")
         assert phone.login("inspector_a", TEST_PASSWORD) == 200
