@@ -87,8 +87,17 @@ def _pii_log_scanner():
     """Every log line of the suite is scanned for a full ID number or birth date."""
     handler = pii_guard.LogScanner()
     logging.getLogger().addHandler(handler)
-    yield
+    yield handler
     logging.getLogger().removeHandler(handler)
+
+
+@pytest.fixture(autouse=True)
+def _pii_log_scanner_attached(_pii_log_scanner):
+    """Put the scanner back on the root logger before each test: a migration run in the same
+    process (alembic's logging set-up) replaces the root logger's handlers."""
+    root = logging.getLogger()
+    if _pii_log_scanner not in root.handlers:
+        root.addHandler(_pii_log_scanner)
 
 
 @pytest.fixture(autouse=True)
