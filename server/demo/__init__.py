@@ -3,7 +3,8 @@ code.
 
 The loaders run in this order, each on the same "today" so the demo hangs together: the
 organisations, classes and filed plans first, then the bureau's year (draws, visits, reviews,
-rectifications), then the assessment results, and last the live assignments (a visit to make
+rectifications), then the assessment results, then the team's own assignments for the next three
+days (skipping sessions the draw already gave it), and last the live assignments (a visit to make
 now, later today and tomorrow, whatever the hour: `live.py`).
 """
 
@@ -14,7 +15,12 @@ from datetime import date, datetime
 from server.demo.assessment import load_demo_assessments
 from server.demo.bureau import load_demo_bureau
 from server.demo.calendar import refresh_demo
-from server.demo.data import DEMO_LOGINS, DEMO_PASSWORD, load_demo_organisations
+from server.demo.data import (
+    DEMO_LOGINS,
+    DEMO_PASSWORD,
+    assign_demo_inspections,
+    load_demo_organisations,
+)
 from server.demo.live import ensure_live_assignments, live_site
 from server.extensions import db
 from server.models import Assignment, utcnow
@@ -40,7 +46,7 @@ def load_demo_data(today: date | None = None, now: datetime | None = None) -> bo
         ensure_live_assignments(now)
         db.session.commit()
         return False
-    for loader in (load_demo_bureau, load_demo_assessments):
+    for loader in (load_demo_bureau, load_demo_assessments, assign_demo_inspections):
         loader(today=today)
         db.session.commit()
     ensure_live_assignments(now)

@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from server.extensions import db
 from server.models import (
+    Assignment,
     County,
     Enrollment,
     Occupation,
@@ -37,6 +38,7 @@ from server.services.changes import publish_plan_version
 from server.services.filing import compute_diff
 from server.services.idcard import mask_id_number, synthetic_id_number
 from server.services.pii import encrypt_id_number, id_number_hash
+from server.services.plan_versions import version_in_force
 
 # Other helpers' loaders ("module:function"), called in order after the filing data is in.
 DEMO_PASSWORD = "spotcheck2026"
@@ -326,19 +328,26 @@ class _Builder:
         return copy
 
 
-def _assign_inspections(classes: list[tuple[TrainingClass, PlanVersion]], today: date) -> int:
-    """Give the 奎文区 inspector team the morning session of today and the next two days."""
+def assign_demo_inspections(today: date) -> int:
+    """Give the 奎文区 inspector team the morning session of today and the next two days, of each
+    奎文区 class under way, unless the team already has that session (the coming month's draw
+    may have picked it). Returns how many assignments were made."""
     team = list(db.session.scalars(select(User).where(User.username.in_(["inspector",
                                                                          "inspector2"]))
                                    .order_by(User.username)))
+    taken = {a.session.lineage_id for a in db.session.scalars(select(Assignment))
+             if team[0] in a.inspectors}
     made = 0
-    for klass, version in classes:
-        if klass.base.county.name != "奎文区" or not klass.start_date <= today <= klass.end_date:
+    for klass in db.session.scalars(select(TrainingClass).order_by(TrainingClass.start_date)):
+        version = version_in_force(klass.plan)
+        if (version is None or klass.base.county.name != "奎文区"
+                or not klass.start_date <= today <= klass.end_date):
             continue
         for day in (today, today + timedelta(days=1), today + timedelta(days=2)):
             session = next((s for s in version.sessions if s.date == day), None)
-            if session is not None:
+            if session is not None and session.lineage_id not in taken:
                 create_assignment(klass.id, session.id, team)
+                taken.add(session.lineage_id)
                 made += 1
     return made
 
@@ -362,9 +371,8 @@ def load_demo_organisations(today: date) -> bool:
     db.session.flush()
     for _, version in in_force:
         publish_plan_version(version)
-    assignments = _assign_inspections(in_force, today)
     # The demo's own classes, in CLASSES order: `demo refresh` moves these and nothing else.
-    audit("demo.load", "system", "demo", classes=len(CLASSES), assignments=assignments,
+    audit("demo.load", "system", "demo", classes=len(CLASSES),
           class_ids=[str(k.id) for k in made])
     db.session.commit()
     return True

@@ -111,15 +111,19 @@ def test_demo_users_log_in_and_the_inspector_team_has_work(loaded):
     assert covert.is_city
     assert db.session.scalar(
         select(User).where(User.username == "base")).base.name == "潍坊市技师学院"
-    # The filing demo's own assignments (the bureau demo adds drawn ones, with a draw_id).
-    # The city's covert inspector gets the live ones only (a visit to make now and tomorrow).
-    assignments = db.session.scalars(select(Assignment).where(Assignment.draw_id.is_(None))).all()
-    team = [a for a in assignments if covert not in a.inspectors]
-    assert {a.date for a in team} == {TODAY + timedelta(days=d) for d in range(3)}
-    assert all({u.username for u in a.inspectors} == {"inspector", "inspector2"} for a in team)
-    assert all(a.training_class.base.county.name == "奎文区" for a in assignments)
-    assert {a.date for a in assignments if covert in a.inspectors} == {TODAY,
-                                                                       TODAY + timedelta(days=1)}
+    # The team has work today and the next two days (its own or drawn), never the same session
+    # twice; the city's covert inspector gets the live ones only (now and tomorrow).
+    assignments = db.session.scalars(select(Assignment)).all()
+    inspector = db.session.scalar(select(User).where(User.username == "inspector"))
+    team = [a for a in assignments if inspector in a.inspectors]
+    assert {TODAY + timedelta(days=d) for d in range(3)} <= {a.date for a in team}
+    lineages = [a.session.lineage_id for a in team]
+    assert len(lineages) == len(set(lineages))
+    own = [a for a in assignments if a.draw_id is None and covert not in a.inspectors]
+    assert all({u.username for u in a.inspectors} == {"inspector", "inspector2"} for a in own)
+    assert all(a.training_class.base.county.name == "奎文区" for a in own)
+    covert_days = {a.date for a in assignments if covert in a.inspectors}
+    assert covert_days == {TODAY, TODAY + timedelta(days=1)}
 
 
 def test_finished_demo_classes_are_assessed_and_counted_in_attachment_2(loaded):
