@@ -18,6 +18,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -134,6 +135,19 @@ class LiveServer:
             "username": username, "password": PASSWORD, "device_id": device_id}, timeout=10)
         response.raise_for_status()
         return response.json()["token"]
+
+
+def start_demo_server(instance: Path, moment: datetime) -> LiveServer:
+    """Start a server on the demo loaded as `make run` would at `moment` (tests/e2e/demo_seed.py);
+    its facts hold the live site and the team's assignment in progress. The caller kills it."""
+    ensure_pwa_built()
+    server = LiveServer(instance)
+    out = instance / "facts.json"
+    subprocess.run([sys.executable, "-m", "tests.e2e.demo_seed", str(out), moment.isoformat()],
+                   cwd=ROOT, env=server.env, check=True)
+    server.facts = json.loads(out.read_text(encoding="utf-8"))
+    server.start()
+    return server
 
 
 @pytest.fixture

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -12,12 +10,10 @@ import pytest
 
 from server.demo import DEMO_PASSWORD
 from tests.e2e.conftest import (
-    ROOT,
-    LiveServer,
     at_site,
-    ensure_pwa_built,
     new_phone,
     screenshot,
+    start_demo_server,
     wait_for_sw_control,
 )
 from tests.e2e.field_app import fill_visit, make_photo, seal, start_visit, wait_synced
@@ -40,15 +36,9 @@ FIX_ON_PAGE_CLOCK = """
 @pytest.fixture
 def demo_server(tmp_path):
     """A server on a demo loaded at 23:30 Shanghai time yesterday (a visit synced next morning)."""
-    ensure_pwa_built()
     moment = datetime.combine(datetime.now(SHANGHAI).date() - timedelta(days=1), time(23, 30),
                               SHANGHAI)
-    server = LiveServer(tmp_path)
-    out = tmp_path / "facts.json"
-    subprocess.run([sys.executable, "-m", "tests.e2e.demo_seed", str(out), moment.isoformat()],
-                   cwd=ROOT, env=server.env, check=True)
-    server.facts = json.loads(out.read_text(encoding="utf-8"))
-    server.start()
+    server = start_demo_server(tmp_path, moment)
     yield server
     server.kill()
 

@@ -4,9 +4,6 @@ reviewer sees one check and the decision reaches both phones."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import uuid
 from datetime import datetime
 
@@ -15,12 +12,10 @@ import requests
 
 from server.demo import DEMO_PASSWORD
 from tests.e2e.conftest import (
-    ROOT,
-    LiveServer,
     at_site,
-    ensure_pwa_built,
     new_phone,
     screenshot,
+    start_demo_server,
     wait_for_sw_control,
 )
 from tests.e2e.field_app import fill_visit, make_photo, seal, start_visit, wait_synced
@@ -31,13 +26,7 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture
 def demo_server(tmp_path):
     """A server on the demo loaded now: the team has an assignment in progress."""
-    ensure_pwa_built()
-    server = LiveServer(tmp_path)
-    out = tmp_path / "facts.json"
-    subprocess.run([sys.executable, "-m", "tests.e2e.demo_seed", str(out),
-                    datetime.now().astimezone().isoformat()], cwd=ROOT, env=server.env, check=True)
-    server.facts = json.loads(out.read_text(encoding="utf-8"))
-    server.start()
+    server = start_demo_server(tmp_path, datetime.now().astimezone())
     yield server
     server.kill()
 
