@@ -309,6 +309,30 @@ class HoursSchema(Schema):
     practical = fields.Float(required=True)
 
 
+class CrossBaseRosterSchema(Schema):
+    """One filed roster naming a flagged person (the city's view only)."""
+
+    base = Text(required=True)
+    county = Text(required=True)
+    class_id = fields.UUID(required=True)
+    class_name = Text(required=True)
+    version_id = fields.UUID(required=True)
+    version = fields.Integer(required=True)
+    status = Text(required=True)
+    name = Text(required=True, metadata={"description": "the name as that base filed it"})
+
+
+class CrossBaseFlagSchema(Schema):
+    """A person on this roster whom another base filed the same year (flag trainee.cross_base)."""
+
+    code = Text(required=True, metadata={"example": "trainee.cross_base"})
+    year = fields.Integer(required=True)
+    raised_at = UTCDateTime(required=True)
+    name = Text(required=True)
+    id_masked = Text(required=True)
+    rosters = fields.List(fields.Nested(CrossBaseRosterSchema), required=True)
+
+
 class VersionSchema(VersionSummarySchema):
     """A plan version in full: sessions, roster, hours, live violations and the diff."""
 
@@ -321,6 +345,10 @@ class VersionSchema(VersionSummarySchema):
                                                 "roster, teachers"}, required=True)
     approved_by = Text(allow_none=True, required=True)
     recorded_by = Text(allow_none=True, required=True)
+    cross_base_flags = fields.List(
+        fields.Nested(CrossBaseFlagSchema), required=True,
+        metadata={"description": "the city only (empty for everyone else): people on this "
+                                 "roster on another base's filed roster the same year (R7)"})
 
 
 class SiteSchema(Schema):

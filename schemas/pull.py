@@ -95,13 +95,14 @@ class PulledSessionSchema(StrictSchema):
 
 
 class PulledRosterEntrySchema(StrictSchema):
-    """A trainee on a pulled roster: id, name and the ID number's last four characters."""
+    """A trainee on a pulled roster: id, name and the ID number's last four characters, as the
+    version's roster shows them (frozen at submission, R7)."""
 
     trainee_id = fields.UUID(required=True)
-    name = fields.String(required=True, attribute="trainee.name")
+    name = fields.String(required=True)
     # The last four characters of the ID (already in the masked form) let an inspector check a
     # person against the roster; the rest of the number never leaves the server.
-    id_tail = fields.Function(lambda entry: entry.trainee.id_masked[-4:], required=True,
+    id_tail = fields.Function(lambda entry: entry.id_masked[-4:], required=True,
                               metadata={"type": "string"})
 
 
@@ -112,9 +113,9 @@ class PlanVersionDataSchema(StrictSchema):
     version = fields.Integer(required=True, attribute="number")
     status = fields.String(required=True)
     sessions = fields.List(fields.Nested(PulledSessionSchema), required=True)
+    # The version's roster as services/filed_roster.py gives it: frozen once filed.
     roster = SortedList(fields.Nested(PulledRosterEntrySchema), required=True,
-                        attribute="enrollments",
-                        sort_key=lambda e: (e.trainee.name, str(e.trainee_id)))
+                        sort_key=lambda e: (e.name, str(e.trainee_id)))
 
 
 class TeamMemberSchema(StrictSchema):

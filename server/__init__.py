@@ -17,6 +17,7 @@ from server.errors import register_error_handlers
 from server.extensions import csrf, db, login_manager, migrate
 from server.i18n import init_i18n
 from server.security import init_security, load_local_secret, refuse_builtin_secrets
+from server.services.filed_roster import install as install_roster_freeze
 from server.services.media_s3 import S3Store
 from server.services.media_store import init_media_store, local_store
 from server.services.record_seal import install as install_record_seals
@@ -74,6 +75,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     register_error_handlers(app)
     install_record_seals()
+    install_roster_freeze()
     init_i18n(app)
     init_security(app)
     init_compression(app)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 13:39:44.071435
+Create Date: 2026-12-06 07:14:59.821843
 
 """
 from alembic import op
@@ -367,9 +367,33 @@ def upgrade():
     with op.batch_alter_table('plan_version', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_plan_version_plan_id'), ['plan_id'], unique=False)
 
+    op.create_table('cross_base_flag',
+    sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('id_number_hash', sa.String(length=64), nullable=False),
+    sa.Column('raised_at', sa.DateTime(), nullable=False),
+    sa.Column('raised_by_version_id', sa.Uuid(), nullable=False),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.ForeignKeyConstraint(['raised_by_version_id'], ['plan_version.id'], name=op.f('fk_cross_base_flag_raised_by_version_id_plan_version')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_cross_base_flag')),
+    sa.UniqueConstraint('year', 'id_number_hash', name=op.f('uq_cross_base_flag_year'))
+    )
     op.create_table('enrollment',
     sa.Column('plan_version_id', sa.Uuid(), nullable=False),
     sa.Column('trainee_id', sa.Uuid(), nullable=False),
+    sa.Column('frozen_at', sa.DateTime(), nullable=True),
+    sa.Column('name', sa.String(length=64), nullable=True),
+    sa.Column('gender', sa.String(length=4), nullable=True),
+    sa.Column('id_number_enc', sa.LargeBinary(), nullable=True),
+    sa.Column('id_number_hash', sa.String(length=64), nullable=True),
+    sa.Column('id_masked', sa.String(length=18), nullable=True),
+    sa.Column('birth_date', sa.Date(), nullable=True),
+    sa.Column('education', sa.String(length=16), nullable=True),
+    sa.Column('occupation_name', sa.String(length=64), nullable=True),
+    sa.Column('certificate_level', sa.String(length=8), nullable=True),
+    sa.Column('certificate_date', sa.Date(), nullable=True),
+    sa.Column('employer', sa.String(length=128), nullable=True),
+    sa.Column('employer_kind', sa.String(length=8), nullable=True),
+    sa.Column('phone', sa.String(length=32), nullable=True),
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.ForeignKeyConstraint(['plan_version_id'], ['plan_version.id'], name=op.f('fk_enrollment_plan_version_id_plan_version')),
     sa.ForeignKeyConstraint(['trainee_id'], ['trainee.id'], name=op.f('fk_enrollment_trainee_id_trainee')),
@@ -377,6 +401,7 @@ def upgrade():
     sa.UniqueConstraint('plan_version_id', 'trainee_id', name=op.f('uq_enrollment_plan_version_id'))
     )
     with op.batch_alter_table('enrollment', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_enrollment_id_number_hash'), ['id_number_hash'], unique=False)
         batch_op.create_index(batch_op.f('ix_enrollment_plan_version_id'), ['plan_version_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_enrollment_trainee_id'), ['trainee_id'], unique=False)
 
@@ -538,8 +563,10 @@ def downgrade():
     with op.batch_alter_table('enrollment', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_enrollment_trainee_id'))
         batch_op.drop_index(batch_op.f('ix_enrollment_plan_version_id'))
+        batch_op.drop_index(batch_op.f('ix_enrollment_id_number_hash'))
 
     op.drop_table('enrollment')
+    op.drop_table('cross_base_flag')
     with op.batch_alter_table('plan_version', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_plan_version_plan_id'))
 

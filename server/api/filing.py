@@ -50,7 +50,7 @@ def _body(schema):
 
 
 def _version(version) -> dict:
-    return VersionSchema().dump(filing.version_view(version))
+    return VersionSchema().dump(filing.version_view(version, g.user))
 
 
 @bp.get("/occupations")

@@ -10,6 +10,7 @@ from server.models.people import ROLES, ApiToken, Teacher, Trainee, User, WebSes
 from server.models.plans import (
     CATEGORIES,
     LEVEL_NAMES,
+    CrossBaseFlag,
     Enrollment,
     Plan,
     PlanSession,
@@ -23,6 +24,7 @@ from server.models.visits import SignIn, Visit
 
 __all__ = [
     "ApiToken", "AssessmentResult", "Assignment", "AuditEvent", "CATEGORIES", "ChangeLog", "County",
+    "CrossBaseFlag",
     "Draw",
     "Enrollment", "FailedLogin", "LEVEL_NAMES", "Media", "Model", "Occupation", "Plan",
     "PlanSession",

@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.models.base import Model, TimestampMixin, UUIDMixin, utcnow
@@ -112,12 +112,49 @@ class PlanSession(UUIDMixin, Model):
 
 
 class Enrollment(UUIDMixin, Model):
-    """A trainee on the roster of one plan version."""
+    """A trainee on the roster of one plan version, and, once the version is filed, the trainee's
+    details as the base entered them then (R7; services/filed_roster.py reads and writes them).
+
+    A draft's roster is the base's live trainee records; from submission on the version shows the
+    frozen copy below, so a later edit of the base's record (a new roster, a correction) never
+    changes what a filed version says. The ID number stays protected as the trainee row keeps it:
+    encrypted, masked, and its keyed hash for comparing people (never decrypted to compare).
+    """
 
     __tablename__ = "enrollment"
     __table_args__ = (UniqueConstraint("plan_version_id", "trainee_id"),)
     plan_version_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("plan_version.id"), index=True)
     trainee_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("trainee.id"), index=True)
+    # The frozen copy (None while the version is a draft).
+    frozen_at: Mapped[datetime | None] = mapped_column(default=None)
+    name: Mapped[str | None] = mapped_column(String(64), default=None)
+    gender: Mapped[str | None] = mapped_column(String(4), default=None)
+    id_number_enc: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    id_number_hash: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
+    id_masked: Mapped[str | None] = mapped_column(String(18), default=None)
+    birth_date: Mapped[date | None] = mapped_column(default=None)
+    education: Mapped[str | None] = mapped_column(String(16), default=None)
+    occupation_name: Mapped[str | None] = mapped_column(String(64), default=None)
+    certificate_level: Mapped[str | None] = mapped_column(String(8), default=None)
+    certificate_date: Mapped[date | None] = mapped_column(default=None)
+    employer: Mapped[str | None] = mapped_column(String(128), default=None)
+    employer_kind: Mapped[str | None] = mapped_column(String(8), default=None)
+    phone: Mapped[str | None] = mapped_column(String(32), default=None)
 
     plan_version: Mapped[PlanVersion] = relationship(back_populates="enrollments")
     trainee: Mapped[Trainee] = relationship()
+
+
+class CrossBaseFlag(UUIDMixin, Model):
+    """A person (by the keyed hash of the ID number) on two or more bases' filed rosters in one
+    year: raised once, when the second base files its roster, and shown to the city only (R7;
+    services/filed_roster.py). Which bases and classes are concerned is read from the filed rosters.
+    """
+
+    __tablename__ = "cross_base_flag"
+    __table_args__ = (UniqueConstraint("year", "id_number_hash"),)
+    year: Mapped[int]
+    id_number_hash: Mapped[str] = mapped_column(String(64))
+    raised_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The submission that raised it.
+    raised_by_version_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("plan_version.id"))

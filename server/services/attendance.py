@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from server.extensions import db
-from server.models import Enrollment, SignIn
+from server.models import SignIn
+from server.services.filed_roster import roster_ids
 from sync.judge import Attendance, count_attendance
 
 
@@ -43,12 +44,6 @@ def _uuid(value: object) -> uuid.UUID | None:
         return uuid.UUID(str(value))
     except ValueError:
         return None
-
-
-def roster_ids(plan_version_id: uuid.UUID) -> list[str]:
-    """Return the trainee ids on a plan version's roster."""
-    return [str(t) for t in db.session.scalars(
-        select(Enrollment.trainee_id).where(Enrollment.plan_version_id == plan_version_id))]
 
 
 def count_sign_ins(plan_version_id: uuid.UUID, sign_ins: list[SignIn],

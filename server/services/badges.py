@@ -34,6 +34,7 @@ from schemas.pull import BadgeKeyDataSchema
 from server.extensions import db
 from server.models import ChangeLog
 from server.services.changes import record_change
+from server.services.filed_roster import RosterEntry, roster_by_name
 from server.services.plan_versions import roster_version
 
 EPOCH = date(2000, 1, 1)
@@ -239,9 +240,7 @@ def serialise_badge_key(entity_id: uuid.UUID) -> dict[str, object] | None:
     return BadgeKeyDataSchema().dump(badge_key_payload())
 
 
-def class_roster(class_id: uuid.UUID) -> list:
-    """Return the trainees enrolled in the class's version in force, ordered by name."""
-    version = roster_version(class_id)
-    if version is None:
-        return []
-    return sorted((e.trainee for e in version.enrollments), key=lambda t: (t.name, str(t.id)))
+def class_roster(class_id: uuid.UUID) -> list[RosterEntry]:
+    """Return the trainees on the roster of the class's version in force, as it was filed (R7),
+    ordered by name."""
+    return roster_by_name(roster_version(class_id))

@@ -35,7 +35,7 @@ from server.models import (
     utcnow,
 )
 from server.models.plans import FILED_STATES, IN_FORCE_STATES, VERSION_STATES
-from server.services import geo, roster, rules
+from server.services import filed_roster, geo, roster, rules
 from server.services.audit import audit
 from server.services.changes import publish_plan_version, record_change
 from server.services.idcard import birth_date_of, mask_id_number, normalise_id_number
@@ -446,8 +446,7 @@ def roster_rows(version: PlanVersion) -> list[dict[str, Any]]:
     """Return a version's roster, masked, each trainee with the violations that concern them."""
     by_trainee = _plan_violations_by_trainee(version)
     rows = []
-    for e in sorted(version.enrollments, key=lambda e: e.trainee.name):
-        t = e.trainee
+    for t in filed_roster.roster_by_name(version):
         rows.append({
             "row": None, "trainee_id": t.id, "name": t.name, "id_masked": t.id_masked,
             "gender": t.gender, "education": t.education, "certificate_level": t.certificate_level,
@@ -466,7 +465,7 @@ def check_version(version: PlanVersion) -> list[dict[str, Any]]:
     found = [v.to_dict() for v in
              rules.check_plan_version(version, _minutes_per_hour())]
     # Say whom a violation concerns: a message alone does not name the trainee or teacher.
-    names = {str(e.trainee_id): e.trainee.name for e in version.enrollments}
+    names = {str(e.id): e.name for e in filed_roster.roster_of(version)}
     names.update({str(s.teacher_id): s.teacher.name for s in version.sessions})
     for v in found:
         v["subject"] = names.get(v.get("entity_id") or "")
@@ -510,8 +509,8 @@ def compute_diff(old: PlanVersion | None, new: PlanVersion) -> dict[str, Any]:
         if a.teacher_id != b.teacher_id:
             replaced.append({"lineage_id": str(lineage), "date": b.date.isoformat(),
                              "from": a.teacher.name, "to": b.teacher.name})
-    old_people = {e.trainee_id: e.trainee for e in old.enrollments}
-    new_people = {e.trainee_id: e.trainee for e in new.enrollments}
+    old_people = {e.id: e for e in filed_roster.roster_of(old)}
+    new_people = {e.id: e for e in filed_roster.roster_of(new)}
     old_teachers = {s.teacher_id: s.teacher.name for s in old.sessions}
     new_teachers = {s.teacher_id: s.teacher.name for s in new.sessions}
 
@@ -570,7 +569,16 @@ def submit(user: User, version_id: uuid.UUID, now: datetime | None = None) -> Pl
     version.diff = compute_diff(previous, version)
     _move(version, ("draft",), "submitted")
     version.submitted_at = now or utcnow()
-    audit("plan.submit", "plan_version", version.id, user=user, number=version.number)
+    # Filed means frozen (R7): the roster is copied as the base's records stand now; a person
+    # another base filed the same year is flagged to the city (never to either base).
+    filed_roster.freeze_roster(version, version.submitted_at)
+    db.session.flush()
+    flags = filed_roster.raise_cross_base_flags(version)
+    audit("plan.submit", "plan_version", version.id, user=user, number=version.number,
+          roster=len(version.enrollments))
+    for flag in flags:
+        audit("trainee.cross_base", "cross_base_flag", flag.id, user=user, year=flag.year,
+              plan_version_id=str(version.id))
     return version
 
 
@@ -670,8 +678,9 @@ def session_view(s: PlanSession) -> dict[str, Any]:
             "hours": round(rules.session_class_hours(s, _minutes_per_hour()), 2)}
 
 
-def version_view(version: PlanVersion) -> dict[str, Any]:
-    """Return a version in full: sessions, masked roster, hours, live violations, diff."""
+def version_view(version: PlanVersion, user: User | None = None) -> dict[str, Any]:
+    """Return a version in full: sessions, masked roster, hours, live violations, diff, and for
+    the city the people on its roster whom another base filed the same year (R7)."""
     users = {u.id: u.display_name or u.username for u in db.session.scalars(
         select(User).where(User.id.in_([i for i in (version.approved_by_id,
                                                      version.recorded_by_id) if i])))}
@@ -685,6 +694,7 @@ def version_view(version: PlanVersion) -> dict[str, Any]:
         "diff": diff_of(version),
         "approved_by": users.get(version.approved_by_id),
         "recorded_by": users.get(version.recorded_by_id),
+        "cross_base_flags": filed_roster.cross_base_flags(user, version) if user else [],
     }
 
 

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 
 from server.extensions import db
 from server.models import Plan, PlanVersion, TrainingClass
 from server.models.plans import FILED_STATES, IN_FORCE_STATES
 
 __all__ = ["FILED_STATES", "IN_FORCE_STATES", "version_in_force", "class_version_in_force",
-           "roster_version"]
+           "roster_version", "current_filed_version_ids"]
 
 
 def version_in_force(plan: Plan | None, before: int | None = None) -> PlanVersion | None:
@@ -48,3 +48,14 @@ def roster_version(class_id: uuid.UUID) -> PlanVersion | None:
         select(PlanVersion).join(Plan, PlanVersion.plan_id == Plan.id)
         .where(Plan.class_id == class_id, PlanVersion.status == "submitted")
         .order_by(PlanVersion.number.desc()).limit(1))
+
+
+def current_filed_version_ids() -> Select:
+    """Select the id of each plan's newest filed version (submitted, approved or recorded): the
+    roster a base stands by for a class (R1 quota, R3 duplicates, cross-base people).
+    """
+    latest = (select(PlanVersion.plan_id, func.max(PlanVersion.number).label("number"))
+              .where(PlanVersion.status.in_(FILED_STATES))
+              .group_by(PlanVersion.plan_id).subquery())
+    return select(PlanVersion.id).join(
+        latest, (PlanVersion.plan_id == latest.c.plan_id) & (PlanVersion.number == latest.c.number))

@@ -34,7 +34,6 @@ from server.models import (
     Assignment,
     ChangeLog,
     County,
-    Enrollment,
     PlanVersion,
     Site,
     SyncState,
@@ -47,6 +46,7 @@ from server.models import (
 from server.services.badges import ensure_badge_key_published, serialise_badge_key
 from server.services.changes import STATE_ID, ensure_sync_state
 from server.services.clock import local_instant, utc_iso, zone_name
+from server.services.filed_roster import roster_of
 from server.services.scope import county_filter
 from server.services.team_checks import check_visits
 from sync.cursor import Cursor, CursorError, decode_cursor, encode_cursor, scope_fingerprint
@@ -84,12 +84,14 @@ def _plan_version(entity_id: uuid.UUID) -> dict[str, Any] | None:
     version = db.session.scalar(
         select(PlanVersion).where(PlanVersion.id == entity_id).options(
             selectinload(PlanVersion.sessions),
-            selectinload(PlanVersion.enrollments).selectinload(Enrollment.trainee),
+            selectinload(PlanVersion.enrollments),
             selectinload(PlanVersion.plan),
         ))
     if version is None:
         return None
-    data = PlanVersionDataSchema().dump(version)
+    data = PlanVersionDataSchema().dump({
+        "plan": version.plan, "number": version.number, "status": version.status,
+        "sessions": version.sessions, "roster": roster_of(version)})
     windows = {str(s.id): s for s in version.sessions}
     for row in data["sessions"]:
         session = windows[row["id"]]

@@ -11,6 +11,7 @@ from server.extensions import db
 from server.models import Enrollment, PlanVersion, Trainee, TrainingClass, utcnow
 from server.models.plans import Plan
 from server.services.audit import audit
+from server.services.filed_roster import purge_frozen
 from server.services.pii import encrypt_id_number
 
 MIN_RETENTION_YEARS = 5  # R12: archives are kept at least 5 years
@@ -57,5 +58,8 @@ def purge_expired_personal_data(today: date, retention_years: int, *, dry_run: b
         trainee.birth_date = trainee.birth_date.replace(month=1, day=1)
         trainee.phone = ""
         trainee.purged_at = now
+        # The filed rosters' frozen copies of the person go the same way.
+        purge_frozen(trainee.id, {key: getattr(trainee, key) for key in (
+            "name", "id_number_enc", "id_number_hash", "id_masked", "birth_date", "phone")})
         audit("pii.purge", "trainee", trainee.id, cutoff=cutoff.isoformat())
     return len(trainees)

@@ -28,7 +28,6 @@ from server.models import (
     PlanSession,
     Rectification,
     SignIn,
-    Trainee,
     TrainingBase,
     TrainingClass,
     User,
@@ -39,11 +38,12 @@ from server.models import (
 from server.services.assignments import create_assignment
 from server.services.attendance import visit_sign_ins as attendance_sign_ins
 from server.services.audit import audit
-from server.services.beside_plan import BesidePlan, beside_plan
+from server.services.beside_plan import BesidePlan, beside_plan, judged_version
 from server.services.changes import publish_visit_review
 from server.services.clock import local_day_start, local_today, to_local
 from server.services.coverage import check_status, due_bucket, flag_code, visit_issues
 from server.services.draw import county_inspectors
+from server.services.filed_roster import person_on
 from server.services.media_store import sniff_mime, store, store_bytes
 from server.services.plan_versions import class_version_in_force
 from server.services.scope import (
@@ -211,8 +211,10 @@ def visit_sign_ins(visit: Visit) -> list[SignIn]:
 def sign_in_rows(visit: Visit, view: BesidePlan | None = None) -> list[dict[str, Any]]:
     """Sign-ins with the trainee's name (never the ID number) and their anomalies."""
     rows = []
+    version = view.version if view else judged_version(visit)
     for sign_in in (view.sign_ins if view else visit_sign_ins(visit)):
-        trainee = db.session.get(Trainee, sign_in.trainee_id) if sign_in.trainee_id else None
+        # As the judged version's roster shows the person (frozen once filed, R7).
+        trainee = person_on(version, sign_in.trainee_id)
         rows.append({"sign_in": sign_in, "name": trainee.name if trainee else "",
                      "id_masked": trainee.id_masked if trainee else "",
                      "flags": [flag_code(f) for f in sign_in.flags or []]})

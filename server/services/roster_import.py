@@ -30,7 +30,7 @@ from flask import current_app
 from server.errors import ApiError
 from server.extensions import db
 from server.models import Enrollment, Trainee, User
-from server.services import filing, roster
+from server.services import filed_roster, filing, roster
 from server.services.audit import audit
 from server.services.idcard import mask_id_number, normalise_id_number
 from server.services.pii import id_number_hash
@@ -102,7 +102,7 @@ def _rejected(check: dict[str, Any]) -> bool:
     return any(code in REJECTING for code in check["violations"])
 
 
-def _same(trainee: Trainee, item: dict[str, Any]) -> bool:
+def _same(trainee: filed_roster.RosterEntry, item: dict[str, Any]) -> bool:
     return all(str(getattr(trainee, key) or "") == str(item.get(key) or "")
                for key in ("name", "gender", "education", "certificate_level", "employer",
                            "employer_kind") if hasattr(trainee, key))
@@ -111,7 +111,7 @@ def _same(trainee: Trainee, item: dict[str, Any]) -> bool:
 def preview_roster(user: User, version_id: uuid.UUID, data: bytes) -> RosterPreview:
     """Check the file row by row against R3 and the draft's roster; change nothing."""
     version = filing.editable_version(user, version_id)
-    current = {e.trainee.id_number_hash: e.trainee for e in version.enrollments}
+    current = {e.id_number_hash: e for e in filed_roster.roster_of(version)}
     # Compare as the trainee record stores a row (occupation_name, not occupation).
     preview, kept = RosterPreview(), set()
     for row, check in _read(version, data):
@@ -166,7 +166,7 @@ def add_trainee(user: User, version_id: uuid.UUID, item: dict[str, Any]) -> Trai
             errors.setdefault(detail.get("field") or "id_number", []).append(detail["message"])
         raise ApiError("validation_error", errors=errors)
     digest = id_number_hash(normalise_id_number(row.id_number))
-    if any(e.trainee.id_number_hash == digest for e in version.enrollments):
+    if any(e.id_number_hash == digest for e in filed_roster.roster_of(version)):
         raise ApiError("validation_error", errors={"id_number": ["此身份证号已在名册中"]})
     trainee = filing.upsert_trainee(filing.item_from_row(row), version.plan.training_class.base_id)
     version.enrollments.append(Enrollment(trainee=trainee))

@@ -18,12 +18,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import func
-
 from server.extensions import db
 from server.i18n import catalogue, current_language
 from server.models.people import Trainee
-from server.models.plans import FILED_STATES, Enrollment, Plan, PlanVersion, TrainingClass
+from server.models.plans import Enrollment, Plan, PlanVersion, TrainingClass
+from server.services.filed_roster import RosterEntry, roster_of
 from server.services.idcard import (
     birth_date_of,
     check_character,
@@ -31,6 +30,7 @@ from server.services.idcard import (
     normalise_id_number,
 )
 from server.services.pii import decrypt_id_number
+from server.services.plan_versions import current_filed_version_ids
 
 RULE_CODES = (
     "R1.quota_exceeded",
@@ -321,8 +321,9 @@ def check_trainee(facts: TraineeFacts, class_start: date, *,
     return found
 
 
-def facts_from_trainee(trainee: Trainee) -> TraineeFacts:
-    """Return the R3 facts of a stored trainee (the ID number is decrypted for the check only)."""
+def facts_from_trainee(trainee: Trainee | RosterEntry) -> TraineeFacts:
+    """Return the R3 facts of a stored trainee or a roster entry (services/filed_roster.py; the ID
+    number is decrypted for the check only)."""
 
     return TraineeFacts(
         name=trainee.name, id_number=decrypt_id_number(trainee.id_number_enc),
@@ -448,23 +449,16 @@ def check_teachers(sessions: Iterable[Any]) -> list[Violation]:
 # ---------------------------------------------------------------- a whole plan version
 
 
-def _current_filed_version_ids():
-    """Select the id of each plan's newest filed version (submitted, approved or recorded)."""
-    latest = (db.select(PlanVersion.plan_id, func.max(PlanVersion.number).label("number"))
-              .where(PlanVersion.status.in_(FILED_STATES))
-              .group_by(PlanVersion.plan_id).subquery())
-    return db.select(PlanVersion.id).join(
-        latest, (PlanVersion.plan_id == latest.c.plan_id) & (PlanVersion.number == latest.c.number))
-
-
 def _filed_enrollments():
-    """Select (trainee, class) pairs of every current filed version; callers add filters."""
-    return (db.select(Trainee, TrainingClass)
-            .join(Enrollment, Enrollment.trainee_id == Trainee.id)
+    """Select (enrolment, class) pairs of every current filed version; callers add filters.
+
+    A filed enrolment carries the person as frozen at submission (its keyed ID hash among them).
+    """
+    return (db.select(Enrollment, TrainingClass)
             .join(PlanVersion, PlanVersion.id == Enrollment.plan_version_id)
             .join(Plan, Plan.id == PlanVersion.plan_id)
             .join(TrainingClass, TrainingClass.id == Plan.class_id)
-            .where(PlanVersion.id.in_(_current_filed_version_ids())))
+            .where(PlanVersion.id.in_(current_filed_version_ids())))
 
 
 def check_roster_duplicates(version: PlanVersion) -> list[Violation]:
@@ -472,14 +466,13 @@ def check_roster_duplicates(version: PlanVersion) -> list[Violation]:
     base.
 
     Only the base's own classes: another base's roster is not this base's to learn about (a
-    person on two bases' rosters is flagged to the city, see cross_base_trainees).
+    person on two bases' rosters is flagged to the city, see filed_roster.raise_cross_base_flags).
     """
     klass = version.plan.training_class
     found: list[Violation] = []
-    positions: dict[str, list[tuple[int, Trainee]]] = {}
-    for position, enrollment in enumerate(version.enrollments, start=1):
-        positions.setdefault(enrollment.trainee.id_number_hash, []).append(
-            (position, enrollment.trainee))
+    positions: dict[str, list[tuple[int, RosterEntry]]] = {}
+    for position, entry in enumerate(roster_of(version), start=1):
+        positions.setdefault(entry.id_number_hash, []).append((position, entry))
     for entries in positions.values():
         if len(entries) > 1:
             found.extend(violation("R3.duplicate", "R3.duplicate.in_class", row=row,
@@ -492,11 +485,11 @@ def check_roster_duplicates(version: PlanVersion) -> list[Violation]:
             TrainingClass.id != klass.id, TrainingClass.base_id == klass.base_id,
             TrainingClass.start_date <= klass.end_date,
             TrainingClass.end_date >= klass.start_date,
-            Trainee.id_number_hash.in_(list(positions)),
+            Enrollment.id_number_hash.in_(list(positions)),
         ).order_by(TrainingClass.start_date, TrainingClass.name)
     ).all()
-    for trainee, other in others:
-        for row, mine in positions[trainee.id_number_hash]:
+    for filed, other in others:
+        for row, mine in positions[filed.id_number_hash]:
             found.append(violation(
                 "R3.duplicate", "R3.duplicate.other_class", row=row, field="id_number",
                 entity_id=mine.id, klass=other.name, base=other.base.name,
@@ -517,8 +510,8 @@ def check_quota(version: PlanVersion) -> list[Violation]:
             TrainingClass.start_date >= date(year, 1, 1),
             TrainingClass.start_date <= date(year, 12, 31))
     ).all()
-    people = {trainee.id_number_hash for trainee, _ in rows}
-    people |= {e.trainee.id_number_hash for e in version.enrollments}
+    people = {filed.id_number_hash for filed, _ in rows}
+    people |= {e.id_number_hash for e in roster_of(version)}
     count = len(people)
     # Integer arithmetic: 120 % of 7 is 8.4, and 8 is within it while 9 is not.
     if count * 100 <= base.quota * QUOTA_FACTOR_PERCENT:
@@ -536,9 +529,8 @@ def check_plan_version(version: PlanVersion, class_hour_minutes: int) -> list[Vi
     """
     klass = version.plan.training_class
     found: list[Violation] = []
-    for position, enrollment in enumerate(version.enrollments, start=1):
-        found.extend(check_trainee(facts_from_trainee(enrollment.trainee), klass.start_date,
-                                   row=position))
+    for position, entry in enumerate(roster_of(version), start=1):
+        found.extend(check_trainee(facts_from_trainee(entry), klass.start_date, row=position))
     found.extend(check_roster_duplicates(version))
     found.extend(check_teachers(version.sessions))
     found.extend(check_hours(version.sessions, class_hour_minutes))

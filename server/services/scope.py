@@ -67,6 +67,14 @@ def counties_in_scope(user: User) -> list[County]:
     return list(db.session.scalars(query).all())
 
 
+def sees_cross_base_flags(user: User) -> bool:
+    """True for the city's reviewers only: a person on two bases' rosters is the city's business
+    (R7). No base learns of the other base; no county either, since the other base may lie in
+    another county and the city re-checks and records every plan (复核备案, R5).
+    """
+    return user.role == "city_admin"
+
+
 def can_see_base(user: User, base: TrainingBase) -> bool:
     """True when the base lies within the user's scope."""
     if user.role == "base_staff":

@@ -35,13 +35,13 @@ from server.models import (
     ApiToken,
     FailedLogin,
     SignIn,
-    Trainee,
     TrainingClass,
     User,
     utcnow,
 )
 from server.services.audit import audit
 from server.services.badges import class_roster
+from server.services.filed_roster import RosterEntry
 from server.services.idcard import normalise_id_number
 from server.services.media_store import sniff_mime, store_bytes
 from server.services.pii import decrypt_id_number
@@ -182,7 +182,7 @@ def normalise_name(name: str) -> str:
     return _SPACES.sub("", name or "")
 
 
-def match_roster(class_id: uuid.UUID, name: str, id_last6: str) -> Trainee | None:
+def match_roster(class_id: uuid.UUID, name: str, id_last6: str) -> RosterEntry | None:
     """Return the enrolled trainee with this name and these last 6 ID characters, if any."""
     wanted_name = normalise_name(name)
     wanted_tail = normalise_id_number(id_last6)

@@ -18,11 +18,12 @@ from sqlalchemy.orm.util import identity_key
 
 from server.errors import ApiError
 from server.extensions import db
-from server.models import AuditEvent, PlanSession, SignIn, Site, Trainee, Visit
+from server.models import AuditEvent, PlanSession, SignIn, Site, Visit
 from server.services.attendance import count_sign_ins, visit_sign_ins
 from server.services.badges import BadgeClaims, verify_badge_token
 from server.services.beside_plan import judged_version, visit_headcount
 from server.services.clock import local_date_of
+from server.services.filed_roster import RosterEntry, person_on, roster_of
 from server.services.geo import distance_m
 from server.services.plan_versions import roster_version
 from server.services.push_context import PushContext
@@ -231,7 +232,7 @@ class Reconciliation:
         }
 
 
-def _person(trainee: Trainee) -> dict[str, Any]:
+def _person(trainee: RosterEntry) -> dict[str, Any]:
     return {"trainee_id": str(trainee.id), "name": trainee.name, "id_masked": trainee.id_masked}
 
 
@@ -239,7 +240,7 @@ def reconcile_attendance(visit: Visit, headcount: int | None = None) -> Reconcil
     """Reconcile a visit's roster with its sign-ins and headcount; raise findings automatically."""
     headcount = visit_headcount(visit) if headcount is None else headcount
     version = judged_version(visit)
-    roster = {e.trainee_id: e.trainee for e in version.enrollments}
+    roster = {e.id: e for e in roster_of(version)}
     signins = visit_sign_ins(visit.id, (visit.payload or {}).get("signins") or []).rows
     counted = count_sign_ins(version.id, signins, headcount)
     result = Reconciliation(roster_size=counted.roster, headcount=headcount)
@@ -251,7 +252,7 @@ def reconcile_attendance(visit: Visit, headcount: int | None = None) -> Reconcil
         if signin.trainee_id in roster:
             present_ids.setdefault(signin.trainee_id, set()).add(signin.method)
         else:
-            trainee = db.session.get(Trainee, signin.trainee_id) if signin.trainee_id else None
+            trainee = person_on(version, signin.trainee_id)
             who = _person(trainee) if trainee else {"trainee_id": None, "name": "", "id_masked": ""}
             result.unknown.append({**who, "method": signin.method, "signin_id": str(signin.id)})
     anomalies = visit_anomalies(visit.id)

@@ -29,9 +29,10 @@ from server.models import (
     User,
     Visit,
 )
-from server.services.attendance import roster_ids, visit_sign_ins
+from server.services.attendance import visit_sign_ins
 from server.services.beside_plan import JUDGED_SESSION_KEY, judged_version
 from server.services.clock import zone_name
+from server.services.filed_roster import roster_ids
 from server.services.plan_versions import class_version_in_force
 from server.services.push_context import PushContext
 from server.services.scope import REVIEWER_ROLES, can_see_class, scope_visits

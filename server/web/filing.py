@@ -42,7 +42,7 @@ from schemas.filing import (
 from server.errors import ApiError
 from server.extensions import db
 from server.i18n import translate
-from server.services import filing, roster, roster_import, rules
+from server.services import filed_roster, filing, roster, roster_import, rules
 from server.web.forms import keep_refused_form
 
 bp = Blueprint("filing", __name__, url_prefix="/filing")
@@ -136,8 +136,9 @@ def _version_page(plan_version, imported: dict | None = None, preview: dict | No
            and current_user.base_id == plan_version.plan.training_class.base_id)
     required = {"total": rules.MIN_TOTAL_HOURS, **rules.MIN_HOURS}
     return render_template(
-        "filing/version.html", v=filing.version_view(plan_version), own=own, imported=imported,
-        preview=preview, educations=EDUCATIONS, levels=CERTIFICATE_LEVELS, kinds=EMPLOYER_KINDS,
+        "filing/version.html", v=filing.version_view(plan_version, current_user), own=own,
+        imported=imported, preview=preview, educations=EDUCATIONS, levels=CERTIFICATE_LEVELS,
+        kinds=EMPLOYER_KINDS,
         categories=CATEGORIES, required=required, minutes=current_app.config["CLASS_HOUR_MINUTES"],
         teachers=filing.list_teachers(current_user) if own else [],
         sites=filing.list_sites(current_user) if own else [])
@@ -269,7 +270,9 @@ def queue():
     status = "approved" if current_user.role == "city_admin" else "submitted"
     versions = filing.list_versions(current_user, status)
     return render_template("filing/queue.html", queue_status=status,
-                           versions=[filing.version_summary(v) for v in versions])
+                           versions=[filing.version_summary(v) for v in versions],
+                           flagged=filed_roster.flagged_version_ids(
+                               current_user, [v.id for v in versions]))
 
 
 @bp.get("/sites")

@@ -161,6 +161,8 @@ def test_a_senior_title_does_not_qualify_a_practical_teacher(world):
 
 def test_roster_trainees_are_checked_on_the_class_start_date(world):
     klass = world.classes["a"]
+    # The rules judge a draft's live roster (a filed one is frozen: test_filed_roster.py).
+    world.versions["a"].status = "draft"
     trainee = world.trainees[2]
     trainee.education = "初中"
     # Turned 51 on or before the start date: fails; the row is the roster position.

@@ -34,10 +34,10 @@ from server.errors import ApiError
 from server.extensions import db
 from server.models import (
     Media,
+    PlanVersion,
     Rectification,
     SignIn,
     Teacher,
-    Trainee,
     TrainingBase,
     TrainingClass,
     Visit,
@@ -45,6 +45,7 @@ from server.models import (
 )
 from server.services import media_store
 from server.services.attendance import visit_sign_ins
+from server.services.beside_plan import judged_version
 from server.services.clock import local_zone
 from server.services.documents.common import (
     LEVEL_LABELS,
@@ -53,6 +54,7 @@ from server.services.documents.common import (
     roster,
 )
 from server.services.documents.visit_pdf import build_visit_pdf, seal_state
+from server.services.filed_roster import person_on
 from server.services.spreadsheet import csv_bytes
 from sync.canonical import canonical_json, compute_seal
 
@@ -162,7 +164,7 @@ def _version_record(klass: TrainingClass, version) -> dict[str, Any]:
         "class": _class_record(klass), "number": version.number, "status": version.status,
         "reason": version.reason, "diff": version.diff, "review_comment": version.review_comment,
         "submitted_at": version.submitted_at, "approved_at": version.approved_at,
-        "recorded_at": version.recorded_at, "roster_size": len(version.enrollments),
+        "recorded_at": version.recorded_at, "roster_size": len(roster(version)),
         "sessions": [
             {"id": s.id, "lineage_id": s.lineage_id, "date": s.date,
              "start_time": s.start_time.strftime("%H:%M"), "end_time": s.end_time.strftime("%H:%M"),
@@ -174,10 +176,9 @@ def _version_record(klass: TrainingClass, version) -> dict[str, Any]:
 
 
 def _roster_rows(version) -> list[list[Any]]:
-    return [[i, e.trainee.name, e.trainee.gender, e.trainee.id_masked, e.trainee.education,
-             e.trainee.occupation_name, e.trainee.certificate_level,
-             _default(e.trainee.certificate_date) if e.trainee.certificate_date else "",
-             e.trainee.employer, e.trainee.employer_kind]
+    return [[i, e.name, e.gender, e.id_masked, e.education, e.occupation_name,
+             e.certificate_level, _default(e.certificate_date) if e.certificate_date else "",
+             e.employer, e.employer_kind]
             for i, e in enumerate(roster(version), start=1)]
 
 
@@ -226,8 +227,9 @@ def _media_hashes(visit: Visit, signins: list[SignIn], record: dict[str, Any]) -
     return hashes
 
 
-def _signin_record(signin: SignIn) -> dict[str, Any]:
-    trainee = db.session.get(Trainee, signin.trainee_id) if signin.trainee_id else None
+def _signin_record(signin: SignIn, version: PlanVersion) -> dict[str, Any]:
+    # The person as the judged version's roster shows them (frozen once filed, R7).
+    trainee = person_on(version, signin.trainee_id)
     return {"id": signin.id, "trainee_id": signin.trainee_id,
             "trainee_name": trainee.name if trainee else None,
             "id_masked": trainee.id_masked if trainee else None, "method": signin.method,
@@ -308,7 +310,7 @@ class ArchiveStream:
             # The archive keeps the official Chinese record whatever the downloader reads.
             add((f"{folder}/visits/{visit.id}.pdf", build_visit_pdf(visit, lang="zh")))
             add((f"{folder}/visits/{visit.id}_signins.json",
-                 _json_bytes([_signin_record(s) for s in signins])))
+                 _json_bytes([_signin_record(s, judged_version(visit)) for s in signins])))
             media |= _media_hashes(visit, signins, record)
         return media
 

@@ -25,7 +25,7 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
 
 from server.extensions import db
-from server.models import Trainee, TrainingClass
+from server.models import TrainingClass
 from server.services.badges import class_roster, sign_badge
 
 PDF_FONT = "STSong-Light"
@@ -50,7 +50,7 @@ class Badge:
 
 def class_badges(training_class: TrainingClass, issued: date | None = None) -> list[Badge]:
     """Sign a badge for every trainee on the class's roster in force."""
-    trainees: list[Trainee] = class_roster(training_class.id)
+    trainees = class_roster(training_class.id)
     return [
         Badge(t.id, t.name, t.id_masked, sign_badge(t.id, training_class.id, issued))
         for t in trainees

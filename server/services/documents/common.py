@@ -14,13 +14,13 @@ from server.errors import ApiError
 from server.extensions import db
 from server.models import (
     AssessmentResult,
-    Enrollment,
     PlanVersion,
     TrainingBase,
     TrainingClass,
     User,
     Visit,
 )
+from server.services.filed_roster import RosterEntry, roster_by_name
 from server.services.media_store import store
 from server.services.plan_versions import class_version_in_force
 from server.services.scope import REVIEWER_ROLES, can_see_visit, is_covert, require_base
@@ -53,11 +53,10 @@ def current_version(training_class: TrainingClass) -> PlanVersion | None:
     return class_version_in_force(training_class)
 
 
-def roster(version: PlanVersion | None) -> list[Enrollment]:
-    """Return the enrolments of a version, ordered by trainee name for stable documents."""
-    if version is None:
-        return []
-    return sorted(version.enrollments, key=lambda e: (e.trainee.name, str(e.trainee_id)))
+def roster(version: PlanVersion | None) -> list[RosterEntry]:
+    """Return a version's roster as filed (frozen at submission, R7), ordered by name for stable
+    documents."""
+    return roster_by_name(version)
 
 
 def results_of(training_class: TrainingClass) -> dict[Any, AssessmentResult]:

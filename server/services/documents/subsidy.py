@@ -26,7 +26,7 @@ def subsidy_summary(base: TrainingBase, year: int) -> dict[str, Any]:
         results = results_of(klass)
         enrolled = roster(version)
         eligible = [
-            {"name": e.trainee.name, "id_masked": e.trainee.id_masked,
+            {"name": e.name, "id_masked": e.id_masked,
              "certificate_no": results[e.trainee_id].certificate_no,
              "assessed_on": results[e.trainee_id].assessed_on.isoformat()}
             for e in enrolled

@@ -33,11 +33,12 @@ from server.i18n import (
     message,
     visit_flag_text,
 )
-from server.models import Assignment, Trainee, Visit
+from server.models import Assignment, Visit
 from server.services.beside_plan import BesidePlan, beside_plan
 from server.services.coverage import flag_code
 from server.services.documents import fonts
 from server.services.documents.common import media_file, payload_seal
+from server.services.filed_roster import names_on
 from server.services.media_store import image_too_large
 from sync.judge import CHECKS
 
@@ -235,8 +236,7 @@ def _signed_names(view: BesidePlan, t: Words, lang: str) -> str:
     ids = list(dict.fromkeys(s.trainee_id for s in view.sign_ins if s.trainee_id))
     if not ids:
         return t("none")
-    names = dict(db.session.execute(
-        db.select(Trainee.id, Trainee.name).where(Trainee.id.in_(ids))).all())
+    names = names_on(view.version, ids)
     return join_words((names.get(i, "?") for i in ids), lang=lang)
 
 

@@ -1,0 +1,131 @@
+"""Filed means frozen (R7): a submitted version keeps its roster as the base entered it.
+
+A later edit of the base's own record for a person (a new roster naming them again, a correction
+in a draft) changes drafts only; the filed version's pages, rules, the phones' pull, badges, self
+sign-in, the attendance reconciliation and the documents keep showing what was filed.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from sqlalchemy import select
+
+from server.extensions import db
+from server.models import Enrollment, PlanVersion, Trainee
+from server.services import filing
+from server.services.badges import class_roster
+from server.services.documents.common import roster
+from server.services.filed_roster import roster_of
+from server.services.selfsignin import match_roster
+from server.services.signin_flags import reconcile_attendance
+from tests.plans.filing_support import Filing, trainee_row
+from tests.plans.test_filing_web import login, page
+from tests.sync.fixtures import phone, publish_world
+from tests.visits.signin_helpers import last6, make_visit
+
+
+@pytest.fixture
+def flow(client, api, world):
+    return Filing(client, api, world)
+
+
+def _names(rows) -> set[str]:
+    return {r["name"] for r in rows}
+
+
+def test_a_filed_version_keeps_its_roster_when_the_base_files_the_person_again(flow, client):
+    _, vid = flow.filled_draft()
+    assert flow.call("post", f"/plan-versions/{vid}/submit", "base_a").status_code == 200
+    filed = {r["name"]: r for r in flow.call("get", f"/plan-versions/{vid}/roster",
+                                              "base_a").get_json()["rows"]}
+    assert filed["学员700"]["employer"] == "潍柴动力"
+
+    # The base names the same person again on another class with new details: its own record
+    # for the person is brought up to date (that is the draft's business) ...
+    _, draft = flow.filled_draft()
+    changed = trainee_row(700, name="改名学员", employer="另一家公司")
+    r = flow.call("put", f"/plan-versions/{draft}/roster", "base_a", json={"trainees": [changed]})
+    assert r.status_code == 200, r.get_json()
+    db.session.expire_all()
+    trainee_id = filed["学员700"]["trainee_id"]
+    live = db.session.get(Trainee, uuid.UUID(trainee_id))
+    assert (live.name, live.employer) == ("改名学员", "另一家公司")
+    assert r.get_json()["rows"][0]["trainee_id"] == trainee_id
+
+    # ... and the filed version still says what was filed, to the base and to its county.
+    for user in ("base_a", "county_a"):
+        rows = flow.call("get", f"/plan-versions/{vid}/roster", user).get_json()["rows"]
+        mine = next(row for row in rows if row["trainee_id"] == trainee_id)
+        assert (mine["name"], mine["employer"]) == ("学员700", "潍柴动力")
+        whole = flow.call("get", f"/plan-versions/{vid}", user).get_json()
+        assert "改名学员" not in _names(whole["roster"])
+    login(client, "county_a")
+    html = page(client, f"/filing/versions/{vid}")
+    assert "学员700" in html and "改名学员" not in html and "另一家公司" not in html
+    # The draft shows the live record.
+    rows = flow.call("get", f"/plan-versions/{draft}/roster", "base_a").get_json()["rows"]
+    assert _names(rows) == {"改名学员"}
+
+
+def test_every_reader_of_a_filed_version_reads_the_frozen_roster(client, world):
+    version, klass = world.versions["a"], world.classes["a"]
+    assert version.status == "recorded"
+    assert all(e.frozen_at is not None for e in version.enrollments)
+    person = world.trainees[0]
+    filed_name, filed_employer = person.name, person.employer
+    tail = last6(person)
+    # An edit of the base's record after filing (here straight in the database).
+    person.name, person.employer, person.education = "现改名", "改后单位", "初中"
+    db.session.commit()
+    db.session.expire_all()
+    version = db.session.get(PlanVersion, version.id)
+
+    entry = next(e for e in roster_of(version) if e.id == person.id)
+    assert (entry.name, entry.employer, entry.frozen) == (filed_name, filed_employer, True)
+    assert entry.education != "初中"
+    # Pages and API: the roster rows and the rules (no R3.education from the later edit).
+    assert filed_name in _names(filing.roster_rows(version))
+    assert "现改名" not in _names(filing.roster_rows(version))
+    assert not [v for v in filing.check_version(version) if v["code"] == "R3.education"]
+    # Documents (archive roster, subsidy, attachment 2 all take this list).
+    assert filed_name in {e.name for e in roster(version)}
+    # Badges and self sign-in match the person as filed, not as edited.
+    assert filed_name in {t.name for t in class_roster(klass.id)}
+    assert match_roster(klass.id, filed_name, tail).id == person.id
+    assert match_roster(klass.id, "现改名", tail) is None
+    # The attendance reconciliation (the judge's roster) names the absent as filed.
+    attendance = reconcile_attendance(make_visit(world, headcount=0))
+    assert filed_name in {a["name"] for a in attendance.absent}
+    assert "现改名" not in {a["name"] for a in attendance.absent}
+    # The phones' pull.
+    publish_world(world)
+    changes, _ = phone(client).pull_all()
+    pulled = next(c["data"] for c in changes
+                  if c["type"] == "plan_version" and c["id"] == str(version.id))
+    names = {row["name"] for row in pulled["roster"]}
+    assert filed_name in names and "现改名" not in names
+
+
+def test_a_new_draft_reads_the_live_records_and_freezes_them_when_submitted(flow):
+    world = flow.world
+    person = world.trainees[0]
+    r = flow.call("post", f"/classes/{world.classes['a'].id}/plan-versions", "base_a",
+                  json={"reason": "学员单位变更"})
+    assert r.status_code == 201, r.get_json()
+    draft = db.session.get(PlanVersion, uuid.UUID(r.get_json()["id"]))
+    person.employer = "改后单位"
+    db.session.commit()
+    assert {e.employer for e in roster_of(draft) if e.id == person.id} == {"改后单位"}
+    assert all(not e.frozen for e in roster_of(draft))
+    frozen = db.session.scalars(select(Enrollment).where(
+        Enrollment.plan_version_id == draft.id, Enrollment.frozen_at.is_not(None))).all()
+    assert frozen == []
+    submitted = flow.call("post", f"/plan-versions/{draft.id}/submit", "base_a")
+    assert submitted.status_code == 200, submitted.get_json()
+    person.employer = "再改单位"
+    db.session.commit()
+    db.session.expire_all()
+    draft = db.session.get(PlanVersion, draft.id)
+    assert {e.employer for e in roster_of(draft) if e.id == person.id} == {"改后单位"}
