@@ -41,8 +41,9 @@ def test_names_beyond_the_basic_plane_render_and_stay_searchable(world, tmp_path
     payload["signatures"] = [dict(s) for s in payload["signatures"]]
     payload["signatures"][-1]["name"] = "𠮷田明"  # U+20BB7, outside the basic plane
     visit.payload = payload
-    trainee = world.versions["a"].enrollments[0].trainee
-    trainee.name = "王䶮"  # U+4DAE, CJK Extension A
+    # The record shows the roster as filed (its frozen copy, R7): the name is the filed one.
+    enrollment = world.versions["a"].enrollments[0]
+    enrollment.name = enrollment.trainee.name = "王䶮"  # U+4DAE, CJK Extension A
     db.session.commit()
     pdf = build_visit_pdf(visit)
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)

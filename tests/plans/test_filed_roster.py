@@ -8,6 +8,7 @@ sign-in, the attendance reconciliation and the documents keep showing what was f
 from __future__ import annotations
 
 import uuid
+from datetime import date
 
 import pytest
 from sqlalchemy import select
@@ -18,6 +19,8 @@ from server.services import filing
 from server.services.badges import class_roster
 from server.services.documents.common import roster
 from server.services.filed_roster import roster_of
+from server.services.pii import decrypt_id_number
+from server.services.retention import purge_expired_personal_data
 from server.services.selfsignin import match_roster
 from server.services.signin_flags import reconcile_attendance
 from tests.plans.filing_support import Filing, trainee_row
@@ -129,3 +132,18 @@ def test_a_new_draft_reads_the_live_records_and_freezes_them_when_submitted(flow
     db.session.expire_all()
     draft = db.session.get(PlanVersion, draft.id)
     assert {e.employer for e in roster_of(draft) if e.id == person.id} == {"改后单位"}
+
+
+def test_the_retention_purge_erases_the_frozen_copies_too(world):
+    klass, person = world.classes["a"], world.trainees[0]
+    five_years_after = klass.end_date.replace(year=klass.end_date.year + 5)
+    assert purge_expired_personal_data(date.fromordinal(five_years_after.toordinal() + 1), 5) > 0
+    db.session.commit()
+    copies = db.session.scalars(select(Enrollment).where(Enrollment.trainee_id == person.id)).all()
+    assert copies and all(c.frozen_at is not None for c in copies)
+    for copy in copies:
+        assert (copy.name, copy.id_masked, copy.phone) == ("已清除", "*" * 18, "")
+        assert decrypt_id_number(copy.id_number_enc) == ""
+        assert copy.id_number_hash.startswith("purged-")
+    entry = next(e for e in roster_of(world.versions["a"]) if e.id == person.id)
+    assert entry.name == "已清除"
