@@ -40,12 +40,6 @@ class PasswordChangeSchema(StrictSchema):
     new_password = Text(required=True, validate=PASSWORD)
 
 
-class PasswordChangeFormSchema(PasswordChangeSchema):
-    """The same from the page form (with its CSRF field)."""
-
-    csrf_token = Text(load_default="")
-
-
 class DeviceSchema(StrictSchema):
     device_id = Text(required=True)
     last_login_at = UTCDateTime(required=True)

@@ -290,7 +290,7 @@ class RectificationQuerySchema(StrictSchema):
 
 
 class AnswerSchema(StrictSchema):
-    """The base's answer over the API: text only (files come through the page's upload form)."""
+    """The base's answer: its text (the page's form may add files, which the service checks)."""
 
     text = Text(multiline=True, required=True, validate=validate.Length(min=1, max=8000))
 
@@ -299,44 +299,13 @@ class CloseSchema(StrictSchema):
     comment = Text(multiline=True, load_default="", validate=validate.Length(max=4000))
 
 
-class AnswerFormSchema(StrictSchema):
-    """The page's answer form (multipart): text, plus files checked by the service."""
-
-    text = Text(multiline=True, required=True, validate=validate.Length(min=1, max=8000))
-    csrf_token = Text(load_default=None)
-
-
 class DrawFormSchema(StrictSchema):
+    """The page's draw form (its fields are named period_from and period_to)."""
+
     county_id = fields.UUID(load_default=None)
     period_from = fields.Date(required=True)
     period_to = fields.Date(required=True)
-    csrf_token = Text(load_default=None)
-
-
-class DecisionFormSchema(StrictSchema):
-    comment = Text(multiline=True, load_default="", validate=validate.Length(max=1024))
-    csrf_token = Text(load_default=None)
-
-
-class ReinspectFormSchema(DecisionFormSchema):
-    session_id = fields.UUID(load_default=None)
-    inspector_ids = fields.List(fields.UUID(), load_default=None)
-
-
-class RectificationFormSchema(StrictSchema):
-    sanction = Text(required=True, validate=validate.OneOf(SANCTIONS))
-    order_text = Text(multiline=True, required=True, validate=validate.Length(min=1, max=4000))
-    deadline = fields.Date(load_default=None)
-    csrf_token = Text(load_default=None)
-
-
-class CloseFormSchema(CloseSchema):
-    csrf_token = Text(load_default=None)
 
 
 class RectificationReturnSchema(StrictSchema):
     comment = Text(multiline=True, required=True, validate=validate.Length(min=1, max=4000))
-
-
-class ReturnFormSchema(RectificationReturnSchema):
-    csrf_token = Text(load_default=None)

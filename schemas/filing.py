@@ -6,7 +6,7 @@ from datetime import date
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from schemas.common import StrictSchema, Text, UTCDateTime
+from schemas.common import JsonBoolean, JsonFloat, JsonInteger, StrictSchema, Text, UTCDateTime
 
 # Plans are for real years; the bound also keeps date arithmetic (repeat_days) in range.
 PLAN_DATES = validate.Range(min=date(2000, 1, 1), max=date(2100, 12, 31))
@@ -30,8 +30,8 @@ class ClassCreateSchema(StrictSchema):
 
     name = _text(required=True, validate=validate.Length(min=1, max=128))
     occupation_id = fields.UUID(required=True)
-    level = fields.Integer(required=True, validate=validate.OneOf([1, 2]),
-                           metadata={"description": "2 = 技师, 1 = 高级技师"})
+    level = JsonInteger(required=True, validate=validate.OneOf([1, 2]),
+                        metadata={"description": "2 = 技师, 1 = 高级技师"})
     start_date = fields.Date(required=True, validate=PLAN_DATES)
     end_date = fields.Date(required=True, validate=PLAN_DATES)
     head_teacher_id = fields.UUID(load_default=None, allow_none=True)
@@ -61,7 +61,7 @@ class SessionInSchema(StrictSchema):
     topic = _text(required=True, validate=validate.Length(min=1, max=256))
     teacher_id = fields.UUID(required=True)
     site_id = fields.UUID(required=True)
-    online = fields.Boolean(load_default=False)
+    online = JsonBoolean(load_default=False)
 
     @validates_schema
     def _end_after_start(self, data, **kwargs):
@@ -72,7 +72,7 @@ class SessionInSchema(StrictSchema):
 class SessionAddSchema(SessionInSchema):
     """One session, or the same session on several consecutive days."""
 
-    repeat_days = fields.Integer(load_default=1, validate=validate.Range(min=1, max=60))
+    repeat_days = JsonInteger(load_default=1, validate=validate.Range(min=1, max=60))
 
 
 class SessionsReplaceSchema(StrictSchema):
@@ -147,11 +147,11 @@ class SiteInSchema(StrictSchema):
 
     name = _text(required=True, validate=validate.Length(min=1, max=128))
     address = _text(required=True, validate=validate.Length(min=1, max=256))
-    lat = fields.Float(required=True, validate=validate.Range(min=-90, max=90))
-    lon = fields.Float(required=True, validate=validate.Range(min=-180, max=180))
+    lat = JsonFloat(required=True, validate=validate.Range(min=-90, max=90))
+    lon = JsonFloat(required=True, validate=validate.Range(min=-180, max=180))
     datum = _text(load_default="wgs84", validate=validate.OneOf(DATUMS),
                   metadata={"description": "wgs84 (GPS), gcj02 (高德/腾讯), bd09 (百度)"})
-    radius_m = fields.Float(load_default=150.0, validate=validate.Range(min=20, max=2000))
+    radius_m = JsonFloat(load_default=150.0, validate=validate.Range(min=20, max=2000))
 
 
 class SitePatchSchema(StrictSchema):
@@ -159,10 +159,10 @@ class SitePatchSchema(StrictSchema):
 
     name = _text(validate=validate.Length(min=1, max=128))
     address = _text(validate=validate.Length(min=1, max=256))
-    lat = fields.Float(validate=validate.Range(min=-90, max=90))
-    lon = fields.Float(validate=validate.Range(min=-180, max=180))
+    lat = JsonFloat(validate=validate.Range(min=-90, max=90))
+    lon = JsonFloat(validate=validate.Range(min=-180, max=180))
     datum = _text(validate=validate.OneOf(DATUMS))
-    radius_m = fields.Float(validate=validate.Range(min=20, max=2000))
+    radius_m = JsonFloat(validate=validate.Range(min=20, max=2000))
 
     @validates_schema
     def _pair(self, data, **kwargs):

@@ -2,7 +2,7 @@
 
 from marshmallow import fields, validate
 
-from schemas.common import OneOfShapes, StrictSchema, Text, UTCDateTime
+from schemas.common import JsonInteger, OneOfShapes, StrictSchema, Text, UTCDateTime
 from schemas.pull import PULL_SHAPES
 
 MAX_BATCH = 1000
@@ -16,8 +16,8 @@ class MutationBaseSchema(StrictSchema):
 
 class MutationSchema(StrictSchema):
     mutation_id = fields.UUID(required=True)
-    seq = fields.Integer(required=True, strict=True, validate=validate.Range(min=1),
-                         metadata={"description": "1, 2, 3, ... per device, never reused"})
+    seq = JsonInteger(required=True, validate=validate.Range(min=1),
+                      metadata={"description": "1, 2, 3, ... per device, never reused"})
     type = Text(required=True, validate=validate.Length(min=1, max=32),
                          metadata={"description": "visit.submit | signin.create"})
     entity_id = fields.UUID(allow_none=True, load_default=None,

@@ -5,13 +5,14 @@ from __future__ import annotations
 from flask import Blueprint, Response, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from schemas.auth import PasswordChangeFormSchema
+from schemas.auth import PasswordChangeSchema
 from schemas.common import load_or_422
 from server.errors import ApiError
 from server.extensions import db
 from server.i18n import translate
 from server.security import SESSION_ID_KEY
 from server.services import auth as auth_service
+from server.web.forms import form_values
 from server.web.icons import SIZES, icon_png
 
 bp = Blueprint("web", __name__)
@@ -100,7 +101,7 @@ def logout():
 def change_password():
     """Change one's own password; every other session and device of the account ends."""
     if request.method == "POST":
-        form = load_or_422(PasswordChangeFormSchema(), request.form.to_dict())
+        form = load_or_422(PasswordChangeSchema(), form_values(PasswordChangeSchema()))
         try:
             auth_service.change_password(current_user, form["new_password"],
                                          current_password=form["current_password"])

@@ -16,15 +16,15 @@ from flask_login import current_user, login_required
 from marshmallow import Schema, ValidationError
 
 from schemas.bureau import (
-    AnswerFormSchema,
-    CloseFormSchema,
+    AnswerSchema,
+    CloseSchema,
     DashboardQuerySchema,
-    DecisionFormSchema,
+    DecisionSchema,
     DrawFormSchema,
-    RectificationFormSchema,
     RectificationPageQuerySchema,
-    ReinspectFormSchema,
-    ReturnFormSchema,
+    RectificationRequestSchema,
+    RectificationReturnSchema,
+    ReinspectSchema,
     VisitQuerySchema,
 )
 from server.errors import ApiError
@@ -38,7 +38,7 @@ from server.services import review as review_service
 from server.services.beside_plan import beside_plan
 from server.services.clock import local_today
 from server.services.scope import counties_in_scope, is_covert, is_reviewer, require_reviewer
-from server.web.forms import keep_refused_form
+from server.web.forms import form_values, keep_refused_form
 from sync.judge import CHECK_RULES
 
 bp = Blueprint("bureau", __name__, url_prefix="/bureau")
@@ -73,14 +73,9 @@ def _back_on_error(view: Callable) -> Callable:
     return wrapper
 
 
-def _form(schema: Schema, lists: tuple[str, ...] = ()) -> dict[str, Any]:
-    """Load a submitted form through its schema; empty fields count as not given."""
-    data: dict[str, Any] = {k: v for k, v in request.form.items() if v != "" and k not in lists}
-    for name in lists:
-        values = [v for v in request.form.getlist(name) if v]
-        if values:
-            data[name] = values
-    return schema.load(data)
+def _form(schema: Schema) -> dict[str, Any]:
+    """Load a submitted form through the API's schema (after the one conversion step)."""
+    return schema.load(form_values(schema))
 
 
 def _query(schema: Schema) -> dict[str, Any]:
@@ -217,7 +212,7 @@ def visit_media(visit_id: uuid.UUID, sha256: str):
 @_back_on_error
 def accept(visit_id: uuid.UUID):
     """Accept a visit."""
-    data = _form(DecisionFormSchema())
+    data = _form(DecisionSchema())
     review_service.accept_visit(current_user, review_service.get_visit(current_user, visit_id),
                                 data["comment"])
     db.session.commit()
@@ -230,7 +225,7 @@ def accept(visit_id: uuid.UUID):
 @_back_on_error
 def reinspect(visit_id: uuid.UUID):
     """Order a re-inspection."""
-    data = _form(ReinspectFormSchema(), lists=("inspector_ids",))
+    data = _form(ReinspectSchema())
     review_service.order_reinspection(
         current_user, review_service.get_visit(current_user, visit_id), data["comment"],
         session_id=data["session_id"], inspector_ids=data["inspector_ids"])
@@ -244,7 +239,7 @@ def reinspect(visit_id: uuid.UUID):
 @_back_on_error
 def rectify(visit_id: uuid.UUID):
     """Open a rectification."""
-    data = _form(RectificationFormSchema())
+    data = _form(RectificationRequestSchema())
     _, rectification = review_service.open_rectification(
         current_user, review_service.get_visit(current_user, visit_id), data["sanction"],
         data["order_text"], data["deadline"])
@@ -277,7 +272,7 @@ def rectification(rectification_id: uuid.UUID):
 @_back_on_error
 def answer(rectification_id: uuid.UUID):
     """The base answers with text and files."""
-    data = _form(AnswerFormSchema())
+    data = _form(AnswerSchema())
     files = [review_service.AnswerFile(f.filename or "file", f.read())
              for f in request.files.getlist("files") if f and f.filename]
     review_service.answer_rectification(
@@ -293,7 +288,7 @@ def answer(rectification_id: uuid.UUID):
 @_back_on_error
 def return_answer(rectification_id: uuid.UUID):
     """The reviewer sends the base's answer back."""
-    data = _form(ReturnFormSchema())
+    data = _form(RectificationReturnSchema())
     review_service.return_rectification(
         current_user, review_service.get_rectification(current_user, rectification_id),
         data["comment"])
@@ -307,7 +302,7 @@ def return_answer(rectification_id: uuid.UUID):
 @_back_on_error
 def close(rectification_id: uuid.UUID):
     """The reviewer closes the rectification."""
-    data = _form(CloseFormSchema())
+    data = _form(CloseSchema())
     review_service.close_rectification(
         current_user, review_service.get_rectification(current_user, rectification_id),
         data["comment"])

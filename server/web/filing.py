@@ -43,18 +43,15 @@ from server.errors import ApiError
 from server.extensions import db
 from server.i18n import translate
 from server.services import filed_roster, filing, roster, roster_import, rules
-from server.web.forms import keep_refused_form
+from server.web.forms import form_values, keep_refused_form
 
 bp = Blueprint("filing", __name__, url_prefix="/filing")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _form(schema: Schema) -> dict:
-    """Load a posted form through a schema; empty fields count as not given."""
-    data = {k: v for k, v in request.form.items() if k != "csrf_token" and v.strip() != ""}
-    if "online" in schema.fields:
-        data["online"] = "online" in request.form
-    return schema.load(data)
+    """Load a posted form through the API's schema (after the one conversion step)."""
+    return schema.load(form_values(schema))
 
 
 def _flash_error(error: ApiError | ValidationError) -> None:

@@ -15,7 +15,9 @@ from typing import Any
 
 from flask import Flask, request, session
 from markupsafe import Markup, escape
+from marshmallow import Schema, fields
 
+from schemas.common import JsonBoolean, JsonFloat, JsonInteger
 from server.i18n import translate
 
 _KEY = "refused_form"
@@ -31,13 +33,56 @@ _WORDS = (
     (re.compile(r"^Field may not be null"), "form.err.required"),
     (re.compile(r"^Not a valid date"), "form.err.date"),
     (re.compile(r"^Not a valid (time|datetime)"), "form.err.time"),
-    (re.compile(r"^Not a valid (integer|number)"), "form.err.number"),
+    (re.compile(r"^Not a valid (integer|number)|^Must be a JSON (number|integer)"),
+     "form.err.number"),
     (re.compile(r"^Must be one of|^Not a valid UUID"), "form.err.choose"),
     (re.compile(r"^(Length must be between|Longer than maximum length|Shorter than minimum)"),
      "form.err.length"),
     (re.compile(r"^Must be (greater|less) than|^Must be between"), "form.err.range"),
     (re.compile(r"^Unknown field"), "form.err.unknown"),
 )
+
+
+def _typed(field: fields.Field, text: str) -> Any:
+    """One posted text as the value the field takes (text that is no number stays text)."""
+    try:
+        if isinstance(field, JsonInteger):
+            return int(text.strip())
+        if isinstance(field, JsonFloat):
+            return float(text.strip())
+    except ValueError:
+        pass
+    return text
+
+
+def form_values(schema: Schema) -> dict[str, Any]:
+    """The one conversion step of a posted form: its text as the values the API's schema takes.
+
+    The schemas take JSON types only (a number sent as "12" is refused, never coerced); a form
+    posts text. Here, and only here, a page's form becomes what its JSON twin would send, then
+    the same schema validates it: an empty field is not given, a number field's text becomes a
+    number (text that is no number stays text, so the schema refuses it as it would from the
+    API), a true/false field is a checkbox (true when posted), a list field takes every value
+    posted under its name. The CSRF token is the form's own (checked before the view runs) and
+    never reaches the schema; any other unexpected name does, and is refused as unknown.
+    """
+    data: dict[str, Any] = {}
+    known = set()
+    for name, field in schema.load_fields.items():
+        key = field.data_key or name
+        known.add(key)
+        if isinstance(field, JsonBoolean):
+            data[key] = key in request.form
+        elif isinstance(field, fields.List):
+            values = [_typed(field.inner, v) for v in request.form.getlist(key) if v.strip()]
+            if values:
+                data[key] = values
+        elif (text := request.form.get(key, "")).strip():
+            data[key] = _typed(field, text)
+    for key, text in request.form.items():
+        if key not in known and key != "csrf_token" and text.strip():
+            data[key] = text
+    return data
 
 
 def in_words(message: str) -> str:

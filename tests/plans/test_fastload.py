@@ -113,7 +113,7 @@ def test_valid_input_takes_the_quick_walk_and_invalid_input_gets_the_schemas_err
     del schema.load
     with pytest.raises(ValidationError) as caught:
         fast.load(bad)
-    assert caught.value.messages == {"mutations": {1: {"seq": ["Not a valid integer."]}}}
+    assert caught.value.messages == {"mutations": {1: {"seq": ["Must be a JSON integer."]}}}
 
 
 RESULT = st.fixed_dictionaries(

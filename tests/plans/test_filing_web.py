@@ -155,3 +155,31 @@ def test_a_form_post_without_csrf_token_is_refused(app, client, world):
     accepted = client.post("/filing/teachers", data={"name": "有令牌老师", "csrf_token": token})
     assert accepted.status_code == 302
     assert "有令牌老师" in page(client, "/filing/teachers")
+
+
+def test_forms_post_text_and_one_conversion_step_gives_the_api_schema_its_types(client, world):
+    """The page's form is converted once (server/web/forms.form_values) and then the API's own,
+    strict schema validates it: a checkbox is a boolean, a number field's text a number, and
+    text that is no number is refused at its field in words."""
+    login(client, "base_a")
+    start = date.today() + timedelta(days=30)
+    created = client.post("/filing/classes", data={
+        "name": "表单换算班", "occupation_id": str(world.occupation.id), "level": "2",
+        "start_date": start.isoformat(), "end_date": (start + timedelta(days=40)).isoformat()})
+    version_url = created.headers["Location"]
+    added = client.post(f"{version_url}/sessions", data={
+        "date": start.isoformat(), "start": "08:30", "end": "11:30", "category": "theory",
+        "topic": "线上课", "teacher_id": str(world.teachers["a_theory"].id),
+        "site_id": str(world.sites["a"].id), "repeat_days": " 2 ", "online": "on"})
+    assert added.status_code == 302
+    version = db.session.scalar(select(PlanVersion).join(PlanVersion.plan).join(TrainingClass)
+                                .where(TrainingClass.name == "表单换算班"))
+    assert [s.online for s in version.sessions] == [True, True]
+
+    refused = client.post("/filing/sites", data={
+        "name": "x", "address": "y", "lat": "north", "lon": "119.1", "radius_m": "1e9"},
+        headers={"Referer": "http://localhost/filing/sites"}, follow_redirects=True)
+    html = refused.get_data(as_text=True)
+    state = re.search(r'data-refused-form="([^"]+)"', html).group(1)
+    assert "请填写数字" in state and "数值超出允许范围" in state
+    assert "north" in state  # what was typed comes back to the field
