@@ -293,10 +293,11 @@ def _decide(user: User, visit: Visit, decision: str, comment: str) -> VisitRevie
     review.visit = visit
     db.session.add(review)
     # A team's records are one check: the decision is on all of them, and every member hears it.
-    for record in check_visits(visit):
+    records = check_visits(visit)
+    for record in records:
         record.review_status = decision
     db.session.flush()
-    publish_visit_review(review, check_members(visit))
+    publish_visit_review(review, check_members(visit, records))
     return review
 
 

@@ -60,9 +60,12 @@ def check_visits(visit: Visit) -> list[Visit]:
     return [lead, *linked] if lead is not None else list(linked)
 
 
-def check_members(visit: Visit) -> list[uuid.UUID]:
-    """The users whose phones hear of the check: its assignment's team and every author."""
-    members = {v.inspector_id for v in check_visits(visit)}
+def check_members(visit: Visit, records: list[Visit] | None = None) -> list[uuid.UUID]:
+    """The users whose phones hear of the check: its assignment's team and every author.
+
+    `records` is the check's visits when the caller already has them (`check_visits(visit)`).
+    """
+    members = {v.inspector_id for v in (records if records is not None else check_visits(visit))}
     if visit.assignment_id is not None:
         assignment = db.session.get(Assignment, visit.assignment_id)
         if assignment is not None:
