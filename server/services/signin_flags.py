@@ -24,6 +24,7 @@ from server.services.badges import BadgeClaims, verify_badge_token
 from server.services.beside_plan import judged_version, visit_headcount
 from server.services.clock import local_date_of
 from server.services.filed_roster import RosterEntry, person_on, roster_of
+from server.services.fresh_evidence import evidence_tolerance, mark_visit_stale, signin_is_stale
 from server.services.geo import distance_m
 from server.services.plan_versions import roster_version
 from server.services.push_context import PushContext
@@ -35,6 +36,7 @@ NO_LOCATION = "signin.location_unverified"
 CODE_EXPIRED = "signin.code_expired"
 RAPID = "signin.rapid_scans"
 NOT_ON_ROSTER = "signin.not_on_roster"
+STALE = "signin.stale"  # taken (or its GPS fix) outside its visit: services/fresh_evidence.py
 # Flags that point at someone signing for someone else rather than at a careless scan.
 PROXY_FLAGS = (SAME_DEVICE, OUTSIDE, CODE_EXPIRED, RAPID)
 RAPID_SCAN_COUNT = 10  # this many scans in a row ...
@@ -236,12 +238,17 @@ def _person(trainee: RosterEntry) -> dict[str, Any]:
     return {"trainee_id": str(trainee.id), "name": trainee.name, "id_masked": trainee.id_masked}
 
 
-def reconcile_attendance(visit: Visit, headcount: int | None = None) -> Reconciliation:
-    """Reconcile a visit's roster with its sign-ins and headcount; raise findings automatically."""
+def reconcile_attendance(visit: Visit, headcount: int | None = None,
+                         signins: list[SignIn] | None = None) -> Reconciliation:
+    """Reconcile a visit's roster with its sign-ins and headcount; raise findings automatically.
+
+    signins: the visit's sign-ins (attendance.visit_sign_ins) when the caller has them already.
+    """
     headcount = visit_headcount(visit) if headcount is None else headcount
     version = judged_version(visit)
     roster = {e.id: e for e in roster_of(version)}
-    signins = visit_sign_ins(visit.id, (visit.payload or {}).get("signins") or []).rows
+    if signins is None:
+        signins = visit_sign_ins(visit.id, (visit.payload or {}).get("signins") or []).rows
     counted = count_sign_ins(version.id, signins, headcount)
     result = Reconciliation(roster_size=counted.roster, headcount=headcount)
     present_ids: dict[uuid.UUID, set[str]] = {}
@@ -295,10 +302,28 @@ FINDING_CODES = ("attendance.low", "attendance.unknown_person", "signin.proxy_su
 ANOMALY_CODES = (CODE_EXPIRED, NOT_ON_ROSTER)
 
 
+def flag_stale_signins(visit: Visit, signins: Sequence[SignIn]) -> None:
+    """Flag the sign-ins captured outside their visit (STALE), and then the visit evidence.stale.
+
+    Fresh evidence (issue 11), whichever of the visit and its sign-ins arrived first: this runs
+    on the visit's sign-ins as loaded for its reconciliation, so it costs no query of its own.
+    """
+    tolerance = evidence_tolerance()
+    stale = [s for s in signins if signin_is_stale(s, visit, tolerance)]
+    for signin in stale:
+        _add_flag(signin, STALE)
+    if stale:
+        mark_visit_stale(visit)
+
+
 def raise_attendance_findings(visit: Visit) -> Reconciliation:
     """Reconcile a stored visit and put its findings among the visit's flags (replacing old ones).
+
+    Its sign-ins captured outside the visit are flagged first (flag_stale_signins).
     """
-    attendance = reconcile_attendance(visit)
+    signins = visit_sign_ins(visit.id, (visit.payload or {}).get("signins") or []).rows
+    flag_stale_signins(visit, signins)
+    attendance = reconcile_attendance(visit, signins=signins)
     kept = [f for f in visit.flags or [] if f not in FINDING_CODES + ANOMALY_CODES]
     anomalies = [code for code in ANOMALY_CODES if attendance.flags.get(code)]
     visit.flags = kept + anomalies + [f["code"] for f in attendance.findings]

@@ -33,6 +33,7 @@ from server.services.attendance import visit_sign_ins
 from server.services.beside_plan import JUDGED_SESSION_KEY, judged_version
 from server.services.clock import zone_name
 from server.services.filed_roster import roster_ids
+from server.services.fresh_evidence import evidence_tolerance
 from server.services.plan_versions import class_version_in_force
 from server.services.push_context import PushContext
 from server.services.scope import REVIEWER_ROLES, can_see_class, scope_visits
@@ -56,12 +57,6 @@ from sync.push import Mutation, Outcome, Rejected
 # An inspector may arrive a little before a session starts or just after it ends (the class
 # is still in the room); 15 minutes either side still counts as visiting that session.
 TIME_TOLERANCE = timedelta(minutes=15)
-
-
-def evidence_tolerance() -> timedelta:
-    """How far outside its visit a capture time (GPS fix, photo, sign-in) may lie and still count.
-    """
-    return timedelta(minutes=current_app.config["EVIDENCE_TOLERANCE_MINUTES"])
 
 
 def _load(payload: dict[str, Any]) -> dict[str, Any]:
