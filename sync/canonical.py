@@ -16,6 +16,11 @@ from decimal import Decimal
 from typing import Any
 
 _encode_string = json.JSONEncoder(ensure_ascii=False).encode
+# The C encoder writes the same bytes as _write for every value `_plain_for_c` accepts: exact
+# dicts, lists and tuples, str keys whose code-point order is their UTF-16 order, strings, ints,
+# booleans, None, and floats whose repr is JavaScript's form (see _c_float).
+_encode_c = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"),
+                             allow_nan=False).encode
 
 
 def _number(value: float) -> str:
@@ -82,8 +87,53 @@ def _write(value: Any, out: list[str]) -> None:
         raise TypeError(f"{type(value).__name__} has no canonical JSON form")
 
 
+def _c_float(value: float) -> bool:
+    # repr writes 1e-4 <= |x| < 1e16 positionally with the shortest round-trip digits, as
+    # JavaScript does; only an integral float differs there (repr "5.0", JavaScript "5").
+    return 1e-4 <= abs(value) < 1e16 and not value.is_integer()
+
+
+def _bmp(key: str) -> bool:
+    # Python sorts keys by code point, JavaScript by UTF-16 unit: the same order unless a key
+    # holds a character beyond U+FFFF (written as two surrogates in UTF-16).
+    return all(ord(c) < 0x10000 for c in key)
+
+
+def _plain_for_c(value: Any) -> bool:
+    """True when the C encoder writes value exactly as _write does (else _write decides)."""
+    kind = type(value)
+    if kind is dict:
+        for key, item in value.items():
+            if type(key) is not str or not (key.isascii() or _bmp(key)):
+                return False
+            kind = type(item)
+            if kind is str or kind is int or kind is bool or item is None:
+                continue
+            if kind is float:
+                if not _c_float(item):
+                    return False
+            elif not _plain_for_c(item):
+                return False
+        return True
+    if kind is list or kind is tuple:
+        return all(_plain_for_c(item) for item in value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return True
+    return kind is float and _c_float(value)
+
+
 def canonical_json(value: Any) -> bytes:
-    """Serialise a JSON value canonically: sorted keys, no whitespace, UTF-8, JS number form."""
+    """Serialise a JSON value canonically: sorted keys, no whitespace, UTF-8, JS number form.
+
+    Raises TypeError for a value with no JSON form, ValueError for NaN and infinities.
+    Values the C encoder writes identically go through it (about ten times faster).
+    """
+    if _plain_for_c(value):
+        return _encode_c(value).encode("utf-8")
+    return _canonical_slow(value)
+
+
+def _canonical_slow(value: Any) -> bytes:
     out: list[str] = []
     _write(value, out)
     return "".join(out).encode("utf-8")

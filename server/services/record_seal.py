@@ -34,12 +34,37 @@ SIGNIN_FIELDS = ("id", "visit_id", "trainee_id", "method", "badge_token", "at", 
                  "signature_sha256", "device_id", "user_id", "received_at")
 
 
-def _key() -> bytes:
-    secret = str(current_app.config["SECRET_KEY"]).encode()
-    return hmac.new(secret, b"spotcheck record seal v1", hashlib.sha256).digest()
+# SECRET_KEY -> an HMAC keyed with the seal key, copied for each seal (the key is derived and
+# padded once per process and secret, not once per record).
+_KEYED: dict[str, hmac.HMAC] = {}
+
+
+def _keyed() -> hmac.HMAC:
+    secret = str(current_app.config["SECRET_KEY"])
+    keyed = _KEYED.get(secret)
+    if keyed is None:
+        key = hmac.new(secret.encode(), b"spotcheck record seal v1", hashlib.sha256).digest()
+        keyed = _KEYED[secret] = hmac.new(key, digestmod=hashlib.sha256)
+    return keyed
+
+
+def _utc_iso(value: datetime) -> str:
+    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).isoformat()
+
+
+# Exact types -> their shown form, looked up before the isinstance chain of _plain (hot path).
+_BY_TYPE: dict[type, Any] = {uuid.UUID: str, datetime: _utc_iso, date: date.isoformat}
+_AS_IS = frozenset((str, int, float, bool, dict, list, type(None)))
 
 
 def _plain(value: Any) -> Any:
+    kind = type(value)
+    if kind in _AS_IS:
+        return value
+    convert = _BY_TYPE.get(kind)
+    if convert is not None:
+        return convert(value)
     if isinstance(value, uuid.UUID):
         return str(value)
     if isinstance(value, datetime):
@@ -53,7 +78,9 @@ def _plain(value: Any) -> Any:
 def record_seal(fields: tuple[str, ...], values: Mapping[str, Any]) -> str:
     """Return the HMAC of the named values (a row dict or an object's attributes)."""
     body = {name: _plain(values.get(name)) for name in fields}
-    return hmac.new(_key(), canonical_json(body), hashlib.sha256).hexdigest()
+    mac = _keyed().copy()
+    mac.update(canonical_json(body))
+    return mac.hexdigest()
 
 
 class _Attributes(Mapping):

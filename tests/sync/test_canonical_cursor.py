@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sync.canonical import canonical_json, compute_seal, seal_matches
+from sync.canonical import _canonical_slow, _plain_for_c, canonical_json, compute_seal, seal_matches
 from sync.cursor import Cursor, CursorError, decode_cursor, encode_cursor, scope_fingerprint
 
 
@@ -54,6 +54,31 @@ def test_canonical_json_round_trips_and_is_stable(value):
     text = canonical_json(value)
     reparsed = json.loads(text)
     assert canonical_json(reparsed) == text
+
+
+@settings(max_examples=300, deadline=None)
+@given(json_values | st.dictionaries(st.text(max_size=3), st.floats(1e-5, 1e17) | st.integers(),
+                                     max_size=6))
+def test_the_c_encoder_writes_what_the_reference_writer_writes(value):
+    assert canonical_json(value) == _canonical_slow(value)
+
+
+@pytest.mark.parametrize("value", [
+    {"lat": 36.70751234, "lon": 119.161, "accuracy": 12.5, "captured_at": "2026-03-02T01:00:00Z",
+     "mocked": False, "名": ["抽查", 1, None, True]},
+    [0.0001, 123456789012345.6, -7.25],
+])
+def test_ordinary_values_take_the_c_encoder(value):
+    assert _plain_for_c(value)
+    assert canonical_json(value) == _canonical_slow(value)
+
+
+@pytest.mark.parametrize("value", [
+    5.0, 1e-5, 1e16, 1e21, float("-0"), {"a\U00010000": 1, "a\uffff": 2}, {1: "x"},
+    {"a": (1, 2.0)},
+])
+def test_values_the_c_encoder_writes_otherwise_take_the_reference_writer(value):
+    assert not _plain_for_c(value)
 
 
 def test_cursor_round_trip_and_garbage():
