@@ -116,6 +116,19 @@ def test_valid_input_takes_the_quick_walk_and_invalid_input_gets_the_schemas_err
     assert caught.value.messages == {"mutations": {1: {"seq": ["Must be a JSON integer."]}}}
 
 
+def test_usual_members_take_the_quick_steps_not_the_fields_own(monkeypatch):
+    # Each field type's own _deserialize fails here: a usual push gets through the quick steps.
+    from marshmallow import fields
+
+    from schemas.common import JsonBoolean, JsonFloat, JsonInteger, Text, UTCDateTime
+    for kind in (fields.UUID, Text, JsonFloat, JsonInteger, JsonBoolean, UTCDateTime, fields.Dict):
+        monkeypatch.setattr(kind, "_deserialize", lambda *args, **kwargs: pytest.fail("slow"))
+    request, payload = FastLoad(PushRequestSchema()), FastLoad(SignInPayloadSchema())
+    monkeypatch.undo()
+    for fast, valid in ((request, _request(3)), (payload, _payload(1))):
+        assert fast.load(valid) == fast.schema.load(valid)
+
+
 RESULT = st.fixed_dictionaries(
     # Values the fields convert on the way out too (a UUID, "7", 1), not just ready-made ones.
     {"mutation_id": st.sampled_from([UUID, "x", uuid.UUID(UUID)]),
