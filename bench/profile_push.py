@@ -1,6 +1,6 @@
 """Profile the push hot path in one process: the bench's own mutations, no HTTP, no gunicorn.
 
-    .venv/bin/python bench/profile_push.py [--n 2000] [--pg URL] [--profile push|replay]
+    .venv/bin/python bench/profile_push.py [--n 2000] [--pg URL] [--profile push|replay] [--http]
 
 Seeds a fresh instance (bench/seed.py), logs in through the real endpoint, pushes the
 bench's signin.create mutations (bench_sync.make_mutations) in batches of 100 through Flask's
@@ -8,7 +8,8 @@ test client (the route, the token check, the schema, the ledger, the inserts, th
 commit), then pushes them all again (every one replayed). Prints the time per batch and per
 sign-in of both, wall clock and this process's CPU (steadier on a shared machine); with
 --profile, the cProfile of that phase (cumulative, top entries).
-Not a test and not the bench: the figures leave out HTTP and gunicorn (bench/run_all.py has them).
+Not a test and not the bench: the figures leave out HTTP and gunicorn (bench/run_all.py has them);
+--http pushes the same way to the bench's gunicorn instead (no profile: the work is in its workers).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import bench_sync  # noqa: E402
-from bench.common import PASSWORD, SECRET, fresh_instance  # noqa: E402
+from bench.common import PASSWORD, SECRET, fresh_instance, gunicorn, login  # noqa: E402
 from bench.seed import seed  # noqa: E402
 
 
@@ -44,10 +45,14 @@ def main() -> None:
     parser.add_argument("--pg", default="", help="a PostgreSQL URL to use (recreated) instead "
                                                  "of SQLite")
     parser.add_argument("--profile", choices=("push", "replay"), help="profile this phase")
+    parser.add_argument("--http", action="store_true", help="push to gunicorn over HTTP")
     parser.add_argument("--top", type=int, default=45, help="profile entries to print")
     parser.add_argument("--sort", default="cumulative", help="profile sort key")
     args = parser.parse_args()
 
+    if args.http:
+        http(args)
+        return
     from server import create_app
 
     with fresh_instance(args.pg) as instance:
@@ -85,6 +90,26 @@ def main() -> None:
             from server.extensions import db
             db.session.remove()
             db.engine.dispose()
+
+
+def http(args: argparse.Namespace) -> None:
+    """The same two phases over HTTP to the bench's gunicorn (bench_sync.push_all)."""
+    import requests
+
+    with fresh_instance(args.pg) as instance:
+        seeded = seed(instance)
+        mutations = bench_sync.make_mutations(seeded, args.n)
+        with gunicorn(instance) as base:
+            session = requests.Session()
+            login(session, base, seeded.inspector, "profile-phone")
+            bench_sync.push_all(session, base, "profile-phone", mutations[:bench_sync.BATCH])
+            rest = mutations[bench_sync.BATCH:]
+            for phase in ("push", "replay"):
+                start = time.perf_counter()
+                bench_sync.push_all(session, base, "profile-phone", rest)
+                seconds = time.perf_counter() - start
+                print(f"{instance.engine} {phase} over HTTP: {seconds / len(rest) * 1e5:.2f} ms "
+                      f"per batch of {bench_sync.BATCH}, {len(rest) / seconds:,.0f}/s")
 
 
 if __name__ == "__main__":

@@ -98,9 +98,21 @@ def bulk_insert(table: Table, rows: list[dict[str, Any]]) -> None:
                       for n in order]
         prepared = _BULK[key] = (str(compiled), dialect.positional, processors)
     sql, positional, processors = prepared
+    # Column by column: each value through its column's processor, a value shared by the whole
+    # batch (who pushed, when) converted once.
+    columns = []
+    for name, process in processors:
+        values = [row[name] for row in rows]
+        if process is not None:
+            first = values[0]
+            if len(set(map(id, values))) == 1:
+                values = [process(first)] * len(values)
+            else:
+                values = list(map(process, values))
+        columns.append(values)
     if positional:
-        params: list[Any] = [tuple(p(row[n]) if p else row[n] for n, p in processors)
-                             for row in rows]
+        params: list[Any] = list(zip(*columns, strict=True))
     else:
-        params = [{n: (p(row[n]) if p else row[n]) for n, p in processors} for row in rows]
+        names = [name for name, _ in processors]
+        params = [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
     connection.exec_driver_sql(sql, params)
