@@ -77,6 +77,7 @@ CATALOGUE: dict[str, int] = {
     "media.hash_mismatch": 460,
     "draw.not_enough_inspectors": 422,
     "draw.nothing_to_draw": 422,
+    "draw.already_drawn": 409,
     "review.invalid_state": 409,
     "assessment.not_enrolled": 422,
     "archive.invalid": 422,

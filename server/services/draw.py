@@ -14,6 +14,14 @@ For the i-th class (0-based, in list order): session = sessions[pick("class:i", 
 team drawn without replacement from the pool: for j in 0..size-1, take
 pool.pop(pick("class:i:inspector:j", len(pool))); the team is stored sorted.
 canonical_json = JSON with sorted keys, no spaces, UTF-8.
+
+A class is drawn once for a period: a class that a draw of the same county over an overlapping
+period already lists is left out of a new one (which then draws only classes filed since, so
+each class still gets its check, R10 "每个班次抽查不少于一次"), and a draw with nothing but such
+classes is refused 409 `draw.already_drawn`. So nobody can draw again until the outcome suits
+them, and two draws made at the same moment (two admins, or the city and the county) never give
+a class two visits: draws of one county take the county row's lock (transitions.lock_row) and
+look for earlier draws inside it, so the second waits for the first and sees what it drew.
 """
 
 from __future__ import annotations
@@ -48,6 +56,7 @@ from server.services.audit import audit
 from server.services.clock import local_today
 from server.services.plan_versions import class_version_in_force
 from server.services.scope import can_see_county, county_filter
+from server.services.transitions import lock_row
 
 DEFAULT_TEAM_SIZE = 2
 
@@ -139,22 +148,53 @@ def _team_size() -> int:
     return int(current_app.config.get("DRAW_TEAM_SIZE", DEFAULT_TEAM_SIZE))
 
 
+def drawn_classes(county_id: uuid.UUID, period_from: date,
+                  period_to: date) -> dict[str, uuid.UUID]:
+    """Class id (text) -> the draw that lists it, among the county's draws overlapping the period.
+    """
+    draws = db.session.execute(
+        select(Draw.id, Draw.class_list).where(Draw.county_id == county_id,
+                                               Draw.period_from <= period_to,
+                                               Draw.period_to >= period_from)
+        .order_by(Draw.created_at, Draw.id))
+    found: dict[str, uuid.UUID] = {}
+    for draw_id, class_list in draws:
+        for entry in class_list or []:
+            if isinstance(entry, dict) and entry.get("class_id"):
+                found.setdefault(str(entry["class_id"]), draw_id)
+    return found
+
+
 def draw_visits(county: County, period_from: date, period_to: date, *, actor: User | None = None,
                 today: date | None = None, seed: str | None = None,
                 now: datetime | None = None) -> Draw:
-    """Draw at least one unannounced visit per active class of a county and assign the teams."""
+    """Draw at least one unannounced visit per active class of a county and assign the teams.
+
+    Classes an overlapping draw of the county already lists are left out (see the module
+    docstring). Raises ApiError: validation_error (422, bad period), draw.not_enough_inspectors
+    (422), draw.already_drawn (409: every class left is in such a draw; details name the draws),
+    draw.nothing_to_draw (422).
+    """
     today = today or local_today()
     if period_to < period_from:
         raise ApiError("validation_error", errors={"to": ["结束日期早于开始日期"]})
     if period_to < today:
         raise ApiError("validation_error", errors={"to": ["抽查期间已结束"]})
+    # One county's draws one at a time: what an earlier draw listed is read inside the lock.
+    lock_row(County, county.id)
     team_size = _team_size()
     inspectors = county_inspectors(county.id)
     if len(inspectors) < max(2, team_size):
         raise ApiError("draw.not_enough_inspectors", details={"inspectors": len(inspectors)})
+    drawn = drawn_classes(county.id, period_from, period_to)
     classes = active_classes(county.id, period_from, period_to)
-    class_list, exhausted = build_class_list(classes, period_from, period_to, today)
+    class_list, exhausted = build_class_list(
+        [c for c in classes if str(c.id) not in drawn], period_from, period_to, today)
     if not class_list:
+        already = {drawn[str(c.id)] for c in classes if str(c.id) in drawn}
+        if already:
+            raise ApiError("draw.already_drawn",
+                           details={"draws": sorted(str(d) for d in already)})
         raise ApiError("draw.nothing_to_draw")
     inspector_list = [str(u.id) for u in inspectors]
     seed = seed or secrets.token_hex(32)
@@ -175,7 +215,8 @@ def draw_visits(county: County, period_from: date, period_to: date, *, actor: Us
           seed_sha256=draw.seed_sha256, team_size=team_size,
           class_list_sha256=sha256_hex(canonical_json(class_list)),
           inspector_list_sha256=sha256_hex(canonical_json(inspector_list)),
-          classes_without_sessions=exhausted, assignments=len(class_list))
+          classes_without_sessions=exhausted, assignments=len(class_list),
+          classes_already_drawn=sorted(c for c in drawn if c in {str(k.id) for k in classes}))
     return draw
 
 

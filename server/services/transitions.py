@@ -5,6 +5,8 @@ reviewers (or a reviewer and a base) both see the old state and both "win". Here
 `UPDATE ... SET state = :to WHERE id = :id AND state IN (:allowed)`: the database lets exactly one
 of two concurrent moves match (PostgreSQL re-checks the WHERE after the first commits; SQLite has
 one writer at a time); the other matches no row and gets 409 with the caller's catalogue code.
+A decision that creates rows rather than moving a state (a draw) takes a row lock first
+(`lock_row`) and checks, inside it, what the other decision may have written.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from server.errors import ApiError
@@ -32,3 +34,19 @@ def claim_state(obj: Any, attr: str, allowed: Iterable[str], to: str, code: str,
         db.session.refresh(obj, [attr])
         raise ApiError(code, message, status=409, details={attr: getattr(obj, attr), "to": to})
     set_committed_value(obj, attr, to)
+
+
+def lock_row(model: Any, row_id: Any) -> None:
+    """Hold a row's lock until the transaction ends, so decisions about it run one at a time.
+
+    PostgreSQL: `SELECT ... FOR UPDATE` (a second locker waits for the first to commit, then
+    reads what it wrote). SQLite has one writer at a time but reads before its first write
+    without any lock, so a read-check-write could act on what another writer is changing: a
+    no-op UPDATE of the row takes the write lock first (waiting up to busy_timeout), and what the
+    caller reads next is current. Call it before reading what the decision depends on.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(select(model.id).where(model.id == row_id).with_for_update())
+    else:
+        db.session.execute(update(model).where(model.id == row_id).values(id=model.id)
+                           .execution_options(synchronize_session=False))

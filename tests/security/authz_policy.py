@@ -88,13 +88,13 @@ def _session_item(s, key: str) -> dict[str, Any]:
 
 
 def _draw_body(s, key: str) -> dict[str, Any]:
-    return {"county_id": s.county_id(key), "from": _today().isoformat(),
-            "to": (_today() + timedelta(days=7)).isoformat()}
+    day = s.undrawn_day().isoformat()  # a class is drawn once per period: a day of its own
+    return {"county_id": s.county_id(key), "from": day, "to": day}
 
 
 def _draw_form(s, key: str) -> dict[str, Any]:
-    return {"county_id": s.county_id(key), "period_from": _today().isoformat(),
-            "period_to": (_today() + timedelta(days=7)).isoformat()}
+    day = s.undrawn_day().isoformat()
+    return {"county_id": s.county_id(key), "period_from": day, "period_to": day}
 
 
 def _class_body(s) -> dict[str, Any]:

@@ -270,9 +270,9 @@ class Scene:
         db.session.commit()
         return str(user.id), device
 
-    def draw_form(self, key):
-        return {"county_id": self.county_id(key), "period_from": date.today().isoformat(),
-                "period_to": (date.today() + timedelta(days=7)).isoformat()}
+    def undrawn_day(self) -> date:
+        """A day no draw covers yet (the scene draws the first week; each draw takes one more)."""
+        return date.today() + timedelta(days=8 + self.count("Draw"))
 
     def fresh_visit(self, key) -> str:
         """A pending copy of the county's visit (a decision consumes a visit)."""
