@@ -136,9 +136,13 @@ def log_in(base: str, username: str, rec: Recorder) -> str:
 
 
 def run_inspector(base: str, username: str, token: str, facts: dict, rec: Recorder,
-                  photos_taken: list[bytes]) -> None:
-    """One inspector's sync morning: pull, 3 photos, push, retry the push."""
-    http = requests.Session()
+                  photos_taken: list[bytes], http: requests.Session | None = None) -> None:
+    """One inspector's sync morning: pull, 3 photos, push, retry the push.
+
+    `http` is a fresh `requests.Session` unless given (bench/profile_morning.py passes one that
+    calls the app in its own process).
+    """
+    http = http or requests.Session()
     device = f"load-{username}"
     http.headers["Authorization"] = f"Bearer {token}"
     cursor = None
@@ -199,9 +203,54 @@ def run_inspector(base: str, username: str, token: str, facts: dict, rec: Record
                                      f"{not_replayed[:1]}")
 
 
+def _cpu_seconds(pid: int) -> float:
+    """utime + stime of one process (Linux /proc), 0 when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def cpu_snapshot(server_pid: int, url: str) -> dict[str, dict[int, float]]:
+    """CPU seconds so far of the gunicorn processes, this process and the database's backends.
+
+    Read before and after the morning: where the two cores went (the server, the load
+    generator itself, PostgreSQL). Reading it costs a few /proc reads and one query.
+    """
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn:
+        backends = [row[0] for row in conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()")]
+    return {
+        "gunicorn": {pid: _cpu_seconds(pid) for pid in [server_pid, *_children(server_pid)]},
+        "load generator": {os.getpid(): _cpu_seconds(os.getpid())},
+        "PostgreSQL": {pid: _cpu_seconds(pid) for pid in backends},
+    }
+
+
+def cpu_used(before: dict[str, dict[int, float]],
+             after: dict[str, dict[int, float]]) -> dict[str, float]:
+    """CPU seconds per group between two snapshots (a process born meanwhile counts from 0)."""
+    return {group: sum(seconds - before[group].get(pid, 0.0) for pid, seconds in pids.items())
+            for group, pids in after.items()}
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages (Linux)."""
+    return " / ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 def main() -> int:
@@ -213,6 +262,7 @@ def main() -> int:
     parser.add_argument("--database", default="spotcheck_load")
     args = parser.parse_args()
 
+    print(f"load average at the start {load_average()}")
     tmp = Path(tempfile.mkdtemp(prefix="spotcheck-load-"))
     url = fresh_database(args.database)
     env = dict(os.environ, DATABASE_URL=url, SECRET_KEY="load-test", MEDIA_DIR=str(tmp / "media"),
@@ -239,6 +289,7 @@ def main() -> int:
         # The photos were taken during the visits: made before the clock starts.
         album = [[jpeg_bytes(random.Random(i * 3 + k)) for k in range(3)]
                  for i in range(len(tokens))]
+        cpu_before = cpu_snapshot(server.pid, url)
         started = time.perf_counter()
         with ThreadPoolExecutor(max_workers=args.concurrency) as pool:
             futures = [pool.submit(run_inspector, base, name, token, facts, rec, album[i])
@@ -246,6 +297,7 @@ def main() -> int:
                        (name, token) in enumerate(zip(facts["inspectors"], tokens, strict=True))]
             crashed = sum(1 for f in futures if f.exception(timeout=600) is not None)
         elapsed = time.perf_counter() - started
+        cpu = cpu_used(cpu_before, cpu_snapshot(server.pid, url))
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -261,6 +313,9 @@ def main() -> int:
     print(f"sync morning: wall time {elapsed:.1f} s, {requests_total} requests, "
           f"{requests_total / elapsed:.0f} req/s, "
           f"{args.inspectors / elapsed:.1f} inspectors/s, crashed inspector scripts {crashed}")
+    print("CPU during the morning: " + ", ".join(
+        f"{group} {seconds:.1f} s ({seconds / elapsed * 100:.0f} % of one core)"
+        for group, seconds in cpu.items()) + f"; load average {load_average()}")
     print("| request | n | p50 ms | p95 ms | p99 ms | mean ms | errors |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for kind, values in sorted(rec.latencies.items()):
