@@ -16,14 +16,15 @@ import base64
 import hashlib
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO
 
 from flask import current_app
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from werkzeug.exceptions import ClientDisconnected
 
 from server.errors import ApiError
@@ -90,8 +91,9 @@ def create_upload(user: User, sha256: str, mime: str, length: int,
     if not complete:
         media_store.store().start_upload(upload)
     db.session.add(upload)
+    state = _state(upload, upload.offset)  # read before the commit expires the row
     db.session.commit()
-    return _state(upload, upload.offset)
+    return state
 
 
 def _find(user: User, upload_id: uuid.UUID, now: datetime | None) -> Upload:
@@ -145,9 +147,11 @@ def append_chunk(user: User, upload_id: uuid.UUID, offset: int, stream: BinaryIO
     """
     expected = _parse_checksum(checksum)
     upload = _find(user, upload_id, now)
+    # What is reported back, read now: completing commits, and the commit expires the row.
+    state = _state(upload, upload.offset)
     if upload.offset == upload.length:
         if offset == upload.length and content_length == 0:
-            return _state(upload, upload.length)  # already complete: nothing to write
+            return state  # already complete: nothing to write
         raise _mismatch(upload.length)
     if offset + content_length > upload.length:
         raise ApiError("media.too_large", details={"length": upload.length})
@@ -172,9 +176,9 @@ def append_chunk(user: User, upload_id: uuid.UUID, offset: int, stream: BinaryIO
         raise _mismatch(error.offset) from None
     except media_store.UploadGone:
         raise _completed_or_gone(user, upload_id, now) from None
-    if new_offset == upload.length:
-        media_store.store().discard_upload(upload.id)  # the stored file has the bytes now
-    return _state(upload, new_offset)
+    if new_offset == state.length:
+        media_store.store().discard_upload(state.id)  # the stored file has the bytes now
+    return replace(state, offset=new_offset)
 
 
 def _completed_or_gone(user: User, upload_id: uuid.UUID, now: datetime | None) -> ApiError:
@@ -233,14 +237,22 @@ def _complete(upload: Upload, user: User, path: Path) -> None:
         update(Upload).where(Upload.id == upload.id).values(offset=upload.length)
         .execution_options(synchronize_session=False))
     db.session.execute(delete(UploadChunk).where(UploadChunk.upload_id == upload.id))
-    if db.session.get(Media, upload.sha256) is None:
-        try:
-            with db.session.begin_nested():
-                db.session.add(Media(sha256=upload.sha256, mime=upload.mime, size=upload.length,
-                                     uploaded_by_id=user.id))
-        except IntegrityError:
-            pass  # another upload of the same file recorded it first: stored once either way
+    # Another upload of the same file may have recorded it first: stored once either way, so
+    # the row is inserted only if its hash is new (one statement, no savepoint).
+    _record_media(upload, user)
     db.session.commit()
+
+
+def _record_media(upload: Upload, user: User) -> None:
+    """Add the Media row of a completed upload unless its hash is already recorded.
+
+    One INSERT … ON CONFLICT DO NOTHING (PostgreSQL and SQLite speak the same clause).
+    """
+    dialect = db.session.get_bind().dialect.name
+    statement = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(Media)
+    db.session.execute(statement.values(
+        sha256=upload.sha256, mime=upload.mime, size=upload.length, uploaded_by_id=user.id,
+    ).on_conflict_do_nothing(index_elements=[Media.sha256]))
 
 
 def terminate_upload(user: User, upload_id: uuid.UUID) -> None:
