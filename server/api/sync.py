@@ -18,6 +18,8 @@ bp = Blueprint("api_sync", __name__, url_prefix="/sync")
 # The push body is the hot path: the same schema, walked quickly (schemas/fastload.py).
 PUSH_REQUEST = FastLoad(PushRequestSchema())
 PUSH_RESPONSE = FastDump(PushResponseSchema())
+PULL_QUERY = PullQuerySchema()
+PULL_RESPONSE = PullResponseSchema()
 
 
 @bp.post("/push")
@@ -52,6 +54,6 @@ def push_words(body: dict) -> dict:
          responses={200: PullResponseSchema, 409: ErrorSchema}, tags=["sync"])
 def pull():
     """Return one page of changes and the cursor to continue from."""
-    query = PullQuerySchema().load(request.args.to_dict())
+    query = PULL_QUERY.load(request.args.to_dict())
     page = pull_service.pull(g.user, query["cursor"], query["limit"])
-    return PullResponseSchema().dump(page)
+    return PULL_RESPONSE.dump(page)

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from schemas.pull import (
     AssignmentDataSchema,
@@ -55,41 +55,50 @@ Serialiser = Callable[[uuid.UUID], dict[str, Any] | None]
 PULL_ROLES = ("inspector", "county_admin", "city_admin")
 
 
+# Built once, used by every pull (a schema's construction copies its fields).
+_COUNTY = CountyDataSchema()
+_BASE = BaseDataSchema()
+_SITE = SiteDataSchema()
+_TEACHER = TeacherDataSchema()
+_TRAINING_CLASS = TrainingClassDataSchema()
+_PLAN_VERSION = PlanVersionDataSchema()
+_ASSIGNMENT = AssignmentDataSchema()
+_VISIT_REVIEW = VisitReviewDataSchema()
+_PLAN_VERSION_LOADS = (selectinload(PlanVersion.sessions), selectinload(PlanVersion.enrollments),
+                       selectinload(PlanVersion.plan))
+
+
 def _county(entity_id: uuid.UUID) -> dict[str, Any] | None:
     county = db.session.get(County, entity_id)
-    return county and CountyDataSchema().dump(county)
+    return county and _COUNTY.dump(county)
 
 
 def _base(entity_id: uuid.UUID) -> dict[str, Any] | None:
     base = db.session.get(TrainingBase, entity_id)
-    return base and BaseDataSchema().dump(base)
+    return base and _BASE.dump(base)
 
 
 def _site(entity_id: uuid.UUID) -> dict[str, Any] | None:
     site = db.session.get(Site, entity_id)
-    return site and SiteDataSchema().dump(site)
+    return site and _SITE.dump(site)
 
 
 def _teacher(entity_id: uuid.UUID) -> dict[str, Any] | None:
     teacher = db.session.get(Teacher, entity_id)
-    return teacher and TeacherDataSchema().dump(teacher)
+    return teacher and _TEACHER.dump(teacher)
 
 
 def _training_class(entity_id: uuid.UUID) -> dict[str, Any] | None:
     klass = db.session.get(TrainingClass, entity_id)
-    return klass and TrainingClassDataSchema().dump(klass)
+    return klass and _TRAINING_CLASS.dump(klass)
 
 
 def _plan_version(entity_id: uuid.UUID) -> dict[str, Any] | None:
-    version = db.session.scalar(
-        select(PlanVersion).where(PlanVersion.id == entity_id).options(
-            selectinload(PlanVersion.sessions),
-            selectinload(PlanVersion.enrollments),
-            selectinload(PlanVersion.plan),
-        ))
+    # Already loaded with its sessions, enrolments and plan when a page preloaded it.
+    version = db.session.get(PlanVersion, entity_id, options=_PLAN_VERSION_LOADS)
     if version is None:
         return None
-    data = PlanVersionDataSchema().dump({
+    data = _PLAN_VERSION.dump({
         "plan": version.plan, "number": version.number, "status": version.status,
         "sessions": version.sessions, "roster": roster_of(version)})
     windows = {str(s.id): s for s in version.sessions}
@@ -103,7 +112,7 @@ def _plan_version(entity_id: uuid.UUID) -> dict[str, Any] | None:
 
 def _assignment(entity_id: uuid.UUID) -> dict[str, Any] | None:
     assignment = db.session.get(Assignment, entity_id)
-    return assignment and AssignmentDataSchema().dump(assignment)
+    return assignment and _ASSIGNMENT.dump(assignment)
 
 
 def _visit_review(entity_id: uuid.UUID) -> dict[str, Any] | None:
@@ -111,7 +120,7 @@ def _visit_review(entity_id: uuid.UUID) -> dict[str, Any] | None:
     if review is None:
         return None
     # Every record of the check it decides: a teammate's phone finds its own record here.
-    return VisitReviewDataSchema().dump({
+    return _VISIT_REVIEW.dump({
         "visit_id": review.visit_id, "decision": review.decision, "comment": review.comment,
         "visit_ids": [v.id for v in check_visits(review.visit)], "at": review.at})
 
@@ -128,6 +137,30 @@ SERIALISERS: dict[str, Serialiser] = {
     "visit_review": _visit_review,
     "badge_key": serialise_badge_key,
 }
+
+
+# Entity type -> its model and what its serialiser reads besides the row: a page reads the
+# entities of each such type in one query (plus one per collection), not one query per entity
+# (the serialisers then find them in the session). A type not listed is read by its serialiser.
+PRELOADS: dict[str, tuple[type, tuple]] = {
+    "county": (County, ()),
+    "base": (TrainingBase, ()),
+    "site": (Site, ()),
+    "teacher": (Teacher, ()),
+    "training_class": (TrainingClass, (joinedload(TrainingClass.occupation),)),
+    "plan_version": (PlanVersion, _PLAN_VERSION_LOADS),
+    "assignment": (Assignment, (selectinload(Assignment.inspectors),)),
+}
+
+
+def preload(entity_ids: dict[str, list[uuid.UUID]]) -> list[Any]:
+    """Read the entities of a page by type (PRELOADS); return them (the caller keeps them alive:
+    the session's identity map holds only rows somebody references)."""
+    loaded: list[Any] = []
+    for entity_type, ids in entity_ids.items():
+        model, options = PRELOADS[entity_type]
+        loaded.extend(db.session.scalars(select(model).where(model.id.in_(ids)).options(*options)))
+    return loaded
 
 
 def scope_of(user: User) -> str:
@@ -160,13 +193,13 @@ def pull(user: User, cursor_text: str | None, limit: int) -> dict[str, Any]:
     """Return one page of changes for the user after the cursor, and the cursor to go on from."""
     if user.role not in PULL_ROLES:
         raise ApiError("forbidden")
-    if db.session.get(SyncState, STATE_ID) is None:
+    state = db.session.get(SyncState, STATE_ID)
+    if state is None:
         ensure_sync_state()
         db.session.commit()  # the epoch must outlive this request, or every cursor resets
     # Phones verify badges offline with the bureau's public key: make sure it is in the log.
-
     ensure_badge_key_published()
-    state = ensure_sync_state()
+    state = ensure_sync_state()  # the row loaded above, unless publishing the key committed
     epoch, scope = state.epoch, scope_of(user)
     after = read_cursor(cursor_text, epoch, scope)
     # The committed high-water mark, read in this request before the changes are: every seq at
@@ -189,6 +222,11 @@ def pull(user: User, cursor_text: str | None, limit: int) -> dict[str, Any]:
     ).all()
     has_more = len(rows) > limit
     rows = rows[:limit]
+    wanted: dict[str, list[uuid.UUID]] = {}
+    for entity_type, entity_id, _seq, op in rows:
+        if op != "delete" and entity_type in PRELOADS:
+            wanted.setdefault(entity_type, []).append(entity_id)
+    loaded = preload(wanted)  # noqa: F841 (kept alive until the page is serialised)
     changes = []
     for entity_type, entity_id, _seq, op in rows:
         serialiser = SERIALISERS.get(entity_type)
