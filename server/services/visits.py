@@ -14,6 +14,7 @@ from typing import Any
 from flask import current_app
 from marshmallow import ValidationError
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from schemas.visits import VisitPayloadSchema
 from server.errors import ApiError
@@ -24,12 +25,11 @@ from server.models import (
     Media,
     PlanSession,
     PlanVersion,
-    SignIn,
     TrainingClass,
     User,
     Visit,
 )
-from server.services.attendance import visit_sign_ins
+from server.services.attendance import VisitSignIns, visit_sign_ins
 from server.services.beside_plan import JUDGED_SESSION_KEY, judged_version
 from server.services.clock import zone_name
 from server.services.filed_roster import roster_ids
@@ -59,9 +59,14 @@ from sync.push import Mutation, Outcome, Rejected
 TIME_TOLERANCE = timedelta(minutes=15)
 
 
+_PAYLOAD = VisitPayloadSchema()  # built once (a schema's construction copies its fields)
+# What judging a visit reads of its session besides the row: one query, not three.
+_SESSION_LOADS = (joinedload(PlanSession.site), joinedload(PlanSession.teacher))
+
+
 def _load(payload: dict[str, Any]) -> dict[str, Any]:
     try:
-        return VisitPayloadSchema().load(payload)
+        return _PAYLOAD.load(payload)
     except ValidationError as error:
         raise Rejected("validation_error", "visit.invalid_payload",
                        errors=error.normalized_messages()) from error
@@ -72,14 +77,20 @@ def _judged_session(session: PlanSession, current: PlanVersion | None) -> PlanSe
     if current is None or current.id == session.plan_version_id:
         return session
     twin = db.session.scalar(select(PlanSession).where(
-        PlanSession.plan_version_id == current.id, PlanSession.lineage_id == session.lineage_id))
+        PlanSession.plan_version_id == current.id, PlanSession.lineage_id == session.lineage_id)
+        .options(*_SESSION_LOADS))
     return twin or session
 
 
 def judge_attendance_of(visit_id: uuid.UUID, plan_version_id: uuid.UUID, signin_ids: list[str],
-                        headcount: int | None) -> dict[str, Any]:
-    """Judge attendance of a visit from the roster and the sign-ins received so far."""
-    sign_ins = visit_sign_ins(visit_id, signin_ids)
+                        headcount: int | None,
+                        sign_ins: VisitSignIns | None = None) -> dict[str, Any]:
+    """Judge attendance of a visit from the roster and the sign-ins received so far.
+
+    sign_ins: the visit's sign-ins (attendance.visit_sign_ins) when the caller has them already.
+    """
+    if sign_ins is None:
+        sign_ins = visit_sign_ins(visit_id, signin_ids)
     check = judge_attendance(
         roster_ids(plan_version_id),
         [str(s.trainee_id) if s.trainee_id else None for s in sign_ins.rows],
@@ -115,18 +126,22 @@ def submit_visit(context: PushContext, mutation: Mutation) -> Outcome:
             # The same sealed record sent again (a re-send after a server restore): done.
             return Outcome(flags=list(stored.flags or []), detail="sync.already_stored")
         raise Rejected("visit.exists")
-    training_class = db.session.get(TrainingClass, data["class_id"])
+    # Each look-up brings what the checks below read of it (the scope needs the class's base).
+    training_class = db.session.get(TrainingClass, data["class_id"],
+                                    options=[joinedload(TrainingClass.base)])
     if training_class is None or not can_see_class(context.user, training_class):
         raise Rejected("visit.unknown_class")
-    version = db.session.get(PlanVersion, data["plan_version_id"])
+    version = db.session.get(PlanVersion, data["plan_version_id"],
+                             options=[joinedload(PlanVersion.plan)])
     if version is None or version.plan.class_id != training_class.id:
         raise Rejected("visit.unknown_plan_version")
-    session = db.session.get(PlanSession, data["session_id"])
+    session = db.session.get(PlanSession, data["session_id"], options=_SESSION_LOADS)
     if session is None or session.plan_version_id != version.id:
         raise Rejected("visit.unknown_session")
     assignment = None
     if data["assignment_id"] is not None:
-        assignment = db.session.get(Assignment, data["assignment_id"])
+        assignment = db.session.get(Assignment, data["assignment_id"],
+                                    options=[joinedload(Assignment.inspectors)])
         if assignment is None or assignment.class_id != training_class.id:
             raise Rejected("visit.unknown_assignment")
     if data["supersedes"] is not None:
@@ -169,9 +184,13 @@ def submit_visit(context: PushContext, mutation: Mutation) -> Outcome:
     fix = GpsFix(gps["lat"], gps["lon"], gps["accuracy"], gps["mocked"],
                  gps["captured_at"]) if gps else None
     # A cached fix, an old photo or a sign-in from another time cannot verify this visit.
+    named = payload.get("signins") or []
+    # The visit's sign-ins stored so far (this batch's included), read once: their capture
+    # times here, the attendance count below.
+    sign_ins = visit_sign_ins(visit_id, named)
     captured = [fix.captured_at] if fix is not None else []
     captured += [p["taken_at"] for p in data["photos"] if p.get("taken_at")]
-    captured += _signin_times(payload.get("signins") or [])
+    captured += _signin_times(sign_ins, named)
     stale = any(outside_visit(at, data["started_at"], data["ended_at"], evidence_tolerance())
                 for at in captured)
     if stale:
@@ -189,13 +208,13 @@ def submit_visit(context: PushContext, mutation: Mutation) -> Outcome:
                                      observed.get("teacher_name"), judged.teacher.name).to_dict(),
         "content": judge_observation(observed.get("content_matches"), "content",
                                      observed.get("topic"), judged.topic).to_dict(),
-        "attendance": judge_attendance_of(visit_id, judged.plan_version_id,
-                                          payload.get("signins") or [], observed.get("headcount")),
+        "attendance": judge_attendance_of(visit_id, judged.plan_version_id, named,
+                                          observed.get("headcount"), sign_ins),
         JUDGED_SESSION_KEY: str(judged.id),
     }
     if skew is not None:
         checks["clock_skew_s"] = round(skew.total_seconds())
-    db.session.add(Visit(
+    visit = Visit(
         id=visit_id, class_id=training_class.id, session_id=session.id,
         assignment_id=data["assignment_id"], plan_version_id=version.id,
         inspector_id=context.user.id, device_id=context.device_id,
@@ -204,7 +223,18 @@ def submit_visit(context: PushContext, mutation: Mutation) -> Outcome:
         verdict=data["verdict"], payload=payload, seal=payload["seal"].lower(),
         checks=checks, flags=flags, supersedes_id=data["supersedes"],
         check_of_id=lead.id if lead is not None else None,
-    ))
+        # The rows just read, linked (same ids as above): the end-of-batch steps read the visit's
+        # session, version and class again and find them here, not in the database.
+        training_class=training_class, session=session, plan_version=version,
+    )
+    db.session.add(visit)
+    if not context.careful:
+        # The end-of-batch steps take the visit as stored, without reading it back (a careful
+        # retry stores it in a savepoint that may still fail: they read it back there).
+        context.stored_visits[visit_id] = visit
+    # Its attendance counts every sign-in of this batch so far (written above): it is judged
+    # again at the end of the batch only if one of a later seq names it (signin.create adds it).
+    context.touched_visits.discard(visit_id)
     if on_team:
         complete_assignment(assignment)  # the team's check is made: every member's phone hears it
     return Outcome(flags=flags)
@@ -223,12 +253,11 @@ def rejudge_touched_visits(context: PushContext) -> None:
         visit.checks = checks
 
 
-def _signin_times(signin_ids: list[str]) -> list[datetime]:
-    """Capture times of the sign-ins a visit names that are already stored."""
-    if not signin_ids:
-        return []
-    return list(db.session.scalars(
-        select(SignIn.at).where(SignIn.id.in_([uuid.UUID(s) for s in signin_ids]))))
+def _signin_times(sign_ins: VisitSignIns, signin_ids: list[str]) -> list[datetime]:
+    """Capture times of the sign-ins a visit names that are already stored (among its sign-ins,
+    which hold every stored one it names)."""
+    named = {uuid.UUID(s) for s in signin_ids}
+    return [row.at for row in sign_ins.rows if row.id in named]
 
 
 def foreign_media(hashes: set[str], allowed: set[uuid.UUID],

@@ -1,0 +1,132 @@
+"""SQL statements of the morning's requests (bench/load_test.py): no query per entity, no row
+read back that the request already holds. Counted with a SQLAlchemy event listener; no timing."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import event, select
+
+from server.extensions import db
+from server.models import Media, PlanVersion, Visit
+from tests.media.tus_client import Tus, make_jpeg
+from tests.sync.client import visit_payload
+from tests.sync.fixtures import new_plan_version, phone, publish_world, queue_visit, today_session
+
+
+@contextmanager
+def statements() -> Iterator[list[str]]:
+    """Collect the SQL statements sent while the block runs (whitespace squeezed)."""
+    seen: list[str] = []
+
+    def note(conn, cursor, statement, *args) -> None:
+        seen.append(" ".join(statement.split()))
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+
+
+def reads(seen: list[str], table: str) -> list[str]:
+    """The SELECTs among `seen` whose FROM clause starts with `table`."""
+    return [s for s in seen if s.startswith("SELECT") and f" FROM {table} " in f"{s} "]
+
+
+def pull_statements(device) -> int:
+    with statements() as seen:
+        pages, _ = device.pull_all()
+    assert pages
+    return len(seen)
+
+
+def test_a_pull_page_reads_each_type_once_however_many_entities(client, world):
+    publish_world(world)
+    device = phone(client)
+    version_id = world.versions["a"].id
+    pull_statements(device)  # the first pull also publishes the badge key
+    db.session.expunge_all()  # what the test holds must not spare the pull its reads
+    before = pull_statements(device)
+    # Two more plan versions in the same scope (with their sessions and rosters).
+    new_plan_version(db.session.get(PlanVersion, version_id))
+    new_plan_version(db.session.get(PlanVersion, version_id), topic_suffix="（再调整）")
+    db.session.expunge_all()
+    assert pull_statements(device) == before
+
+
+def test_a_visit_pushed_with_its_sign_ins_is_judged_once(client, world):
+    """The batch's visit is neither read back nor judged again by the end-of-batch steps."""
+    publish_world(world)
+    device = phone(client)
+    visit_id = queue_visit(device, world)
+    db.session.expunge_all()
+    with statements() as seen:
+        status, body = device.push()
+    assert status == 200 and {r["status"] for r in body["results"]} <= {"applied", "flagged"}
+    inserted = next(i for i, s in enumerate(seen) if s.startswith("INSERT INTO visit "))
+    after = seen[inserted:]
+    assert reads(after, "visit") == []
+    assert reads(after, "plan_session") == [] and reads(after, "plan_version") == []
+    # The visit's sign-ins are read once while judging (capture times and attendance), once by
+    # the batch's flags (those stored by earlier pushes) and once by the reconciliation.
+    assert len(reads(seen, "sign_in")) == 3
+    db.session.expire_all()
+    assert db.session.get(Visit, visit_id).checks["attendance"]["present"] == 5
+
+
+def test_a_sign_in_after_its_visit_in_the_same_batch_still_counts(client, world):
+    publish_world(world)
+    device = phone(client)
+    klass, version = world.classes["a"], world.versions["a"]
+    trainees = [t for t in world.trainees if t.name.startswith("a")]
+    visit_id = uuid.uuid4()
+    first = device.add_signin(visit_id=visit_id, class_id=klass.id, trainee_id=trainees[0].id)
+    payload = visit_payload(class_id=klass.id, session=today_session(world),
+                            plan_version_id=version.id, site=world.sites["a"],
+                            signins=[first["entity_id"]])
+    device.add_visit(payload, visit_id=visit_id)
+    device.add_signin(visit_id=visit_id, class_id=klass.id, trainee_id=trainees[1].id)
+    status, body = device.push()
+    assert status == 200 and len(body["results"]) == 3
+    db.session.expire_all()
+    assert db.session.get(Visit, visit_id).checks["attendance"]["present"] == 2
+
+
+def _complete_upload(tus: Tus, data: bytes) -> Callable[[], object]:
+    created = tus.create(data)
+    assert created.status_code == 201
+    return lambda: tus.patch(created.headers["Location"], 0, data)
+
+
+def test_a_completing_patch_reads_its_upload_once_and_takes_no_savepoint(client, api, world):
+    tus = Tus(client, api.headers("inspector_a"))
+    data = make_jpeg(seed=7)
+    # Two uploads of one file under way at once (two phones of a team): both complete.
+    patches = [_complete_upload(tus, data), _complete_upload(tus, data)]
+    db.session.expunge_all()
+    with statements() as seen:
+        response = patches[0]()
+    assert response.status_code == 204
+    assert response.headers["Upload-Offset"] == str(len(data))
+    assert len(reads(seen, "upload")) == 1
+    assert not [s for s in seen if "SAVEPOINT" in s]
+    assert reads(seen, "media") == []
+    # The second finds the file recorded: stored once, its row kept as the first wrote it.
+    assert patches[1]().status_code == 204
+    db.session.expire_all()
+    media = db.session.scalars(select(Media)).all()
+    assert [(m.sha256, m.size) for m in media] == [(hashlib.sha256(data).hexdigest(), len(data))]
+
+
+def test_creating_an_upload_does_not_read_it_back(client, api, world):
+    tus = Tus(client, api.headers("inspector_a"))
+    db.session.expunge_all()
+    with statements() as seen:
+        created = tus.create(make_jpeg(seed=8))
+    assert created.status_code == 201 and created.headers["Upload-Offset"] == "0"
+    # The open-upload limit counts them; nothing reads the new row back.
+    assert [s for s in reads(seen, "upload") if not s.startswith("SELECT count(*)")] == []
