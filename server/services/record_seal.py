@@ -2,10 +2,13 @@
 
 The phone seals a visit's payload (sync/canonical.py); the server stores, beside it, values of
 its own: the ids and times it filed the visit under, its checks and flags, and each sign-in as a
-row. A record seal is an HMAC-SHA256 (key derived from SECRET_KEY) over the canonical JSON of
-exactly those shown values, written whenever the server itself writes them (one before_flush
-hook for ORM writes; the push's bulk sign-in insert calls `seal_signin_row`). `flask verify`
+row with the flags the server gave it. A record seal is an HMAC-SHA256 (key derived from
+SECRET_KEY) over the canonical JSON of exactly those shown values (VISIT_FIELDS, SIGNIN_FIELDS),
+written whenever the server itself writes them: one before_flush hook for ORM writes; the two
+Core writes of the push seal their rows themselves (the bulk sign-in insert and the end-of-batch
+flag update, services/signin_flags.py, both through `seal_signin_row`). `flask verify`
 recomputes it: a value edited in the database behind the server's back no longer matches.
+Not covered: a visit's review_status (the reviewer's decision, audited apart, not evidence).
 """
 
 from __future__ import annotations
@@ -29,9 +32,10 @@ from sync.canonical import canonical_json
 VISIT_FIELDS = ("id", "class_id", "session_id", "assignment_id", "plan_version_id", "inspector_id",
                 "device_id", "started_at", "ended_at", "client_time", "received_at", "verdict",
                 "seal", "checks", "flags", "supersedes_id", "check_of_id")
-# A sign-in as shown (its flags are the server's later judgement, kept apart).
+# A sign-in as shown, with the flags the server gave it (anti-proxy, stale: signin_flags.py);
+# every write of its flags re-seals the row.
 SIGNIN_FIELDS = ("id", "visit_id", "trainee_id", "method", "badge_token", "at", "gps",
-                 "signature_sha256", "device_id", "user_id", "received_at")
+                 "signature_sha256", "device_id", "user_id", "received_at", "flags")
 
 
 # SECRET_KEY -> an HMAC keyed with the seal key, copied for each seal (the key is derived and
@@ -55,7 +59,7 @@ def _utc_iso(value: datetime) -> str:
 
 # Exact types -> their shown form, looked up before the isinstance chain of _plain (hot path).
 _BY_TYPE: dict[type, Any] = {uuid.UUID: str, datetime: _utc_iso, date: date.isoformat}
-_AS_IS = frozenset((str, int, float, bool, dict, list, type(None)))
+_AS_IS = frozenset((str, int, float, bool, dict, list, tuple, type(None)))
 
 
 def _plain(value: Any) -> Any:
@@ -114,7 +118,10 @@ def signin_seal(signin: Any) -> str:
 
 
 def seal_signin_row(row: dict[str, Any]) -> None:
-    """Seal a sign-in row written by a bulk insert (the push's fast path)."""
+    """Seal a sign-in row the push writes through Core (its bulk insert, its flag update).
+
+    row: every SIGNIN_FIELDS value as written (flags a list or tuple of codes); sets row_seal.
+    """
     row["row_seal"] = signin_seal(row)
 
 

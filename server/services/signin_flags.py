@@ -28,6 +28,7 @@ from server.services.fresh_evidence import evidence_tolerance, mark_visit_stale,
 from server.services.geo import distance_m
 from server.services.plan_versions import roster_version
 from server.services.push_context import PushContext
+from server.services.record_seal import seal_signin_row
 
 SAME_DEVICE = "signin.same_device_multiple"
 DUPLICATE = "signin.duplicate_trainee"
@@ -397,17 +398,24 @@ def _flag_batch(new_signins: list[tuple[dict[str, Any], uuid.UUID]]) -> None:
 
     rapid = _rapid_settings()
     for visit_id, batch in by_visit.items():
-        # Stored sign-ins are ORM objects: the flags added to them are saved with the session.
+        # Stored sign-ins are ORM objects: the flags added to them are saved with the session
+        # (and re-sealed by record_seal's flush hook).
         flag_visit([*earlier.get(visit_id, []), *batch], batch, sites_for, rapid)
-    flagged = [{"_id": s.id, "flags": s.flags} for s in new if s.flags]
+    flagged = []
+    for signin, (row, _) in zip(new, new_signins, strict=True):
+        if signin.flags:
+            # The row as now stored, sealed again: its flags are under its record seal.
+            row["flags"] = signin.flags
+            seal_signin_row(row)
+            flagged.append({"_id": signin.id, "flags": signin.flags, "seal": row["row_seal"]})
     if flagged:
         table = SignIn.__table__
         db.session.execute(update(table).where(table.c.id == bindparam("_id"))
-                           .values(flags=bindparam("flags")), flagged)
-        for row in flagged:  # an ORM copy already loaded must not keep the old flags
+                           .values(flags=bindparam("flags"), row_seal=bindparam("seal")), flagged)
+        for row in flagged:  # an ORM copy already loaded must not keep the old flags and seal
             loaded = db.session.identity_map.get(identity_key(SignIn, row["_id"]))
             if loaded is not None:
-                db.session.expire(loaded, ["flags"])
+                db.session.expire(loaded, ["flags", "row_seal"])
 
 
 def note_refused_attempt(visit_id: uuid.UUID) -> None:

@@ -4,12 +4,17 @@ or a sign-in whose row, was edited in the database behind the server's back."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 
 from server.extensions import db
 from server.models import SignIn, Visit
 from tests.sync.fixtures import phone, queue_visit
+from tests.visits.signin_helpers import code_for, inspector_token, self_sign_in
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def _push(client, world) -> uuid.UUID:
@@ -66,3 +71,94 @@ def test_an_edited_sign_in_row_is_named(client, runner, world):
     code, output = _verify(runner)
     assert code == 1
     assert f"sign-in {signin.id} (visit {visit_id})" in output
+
+
+# --- a sign-in's flags are shown (review page, API detail, PDF, exports): they are sealed too --
+
+
+def _signin_of(visit_id, trainee) -> SignIn:
+    return db.session.scalar(select(SignIn).where(SignIn.visit_id == visit_id,
+                                                  SignIn.trainee_id == trainee.id)
+                             .order_by(SignIn.at))
+
+
+def _scan_again(client, world, visit_id, trainee, minutes: int) -> SignIn:
+    """A second push: the trainee signed in again, `minutes` after (or before) the first scan."""
+    first = _signin_of(visit_id, trainee)
+    device = phone(client, device_id=f"phone-{uuid.uuid4()}")
+    again = device.add_signin(visit_id=visit_id, class_id=world.classes["a"].id,
+                              trainee_id=trainee.id, at=first.at + timedelta(minutes=minutes))
+    status, body = device.push()
+    assert status == 200 and body["results"][0]["status"] in ("applied", "flagged")
+    db.session.expire_all()
+    return db.session.get(SignIn, uuid.UUID(again["entity_id"]))
+
+
+def test_edited_sign_in_flags_are_named(client, runner, world):
+    visit_id = _push(client, world)
+    trainee = world.trainees[0]
+    duplicate = _scan_again(client, world, visit_id, trainee, minutes=2)
+    assert duplicate.flags == ["signin.duplicate_trainee"]
+    clean = _signin_of(visit_id, world.trainees[1])
+    assert clean.flags == []
+    # A proxy sign-in hidden, and a clean one accused, in the database behind the server's back.
+    db.session.execute(update(SignIn).where(SignIn.id == duplicate.id).values(flags=[]))
+    db.session.execute(update(SignIn).where(SignIn.id == clean.id)
+                       .values(flags=["signin.outside_geofence"]))
+    db.session.commit()
+    code, output = _verify(runner)
+    assert code == 1
+    assert f"sign-in {duplicate.id} (visit {visit_id})" in output
+    assert f"sign-in {clean.id} (visit {visit_id})" in output
+    assert output.count("sign-in ") == 2, output
+
+
+def test_flags_the_server_adds_in_a_later_push_verify_clean(client, runner, world):
+    visit_id = _push(client, world)
+    # A scan after the stored one: the new row is flagged (the batch's own sign-ins).
+    later = _scan_again(client, world, visit_id, world.trainees[0], minutes=2)
+    assert later.flags == ["signin.duplicate_trainee"]
+    # A scan before the stored one: the stored row is the duplicate (an earlier batch's row).
+    stored = _signin_of(visit_id, world.trainees[1])
+    _scan_again(client, world, visit_id, world.trainees[1], minutes=-2)
+    db.session.refresh(stored)
+    assert stored.flags == ["signin.duplicate_trainee"]
+    code, output = _verify(runner)
+    assert code == 0, output
+
+
+def test_a_stale_sign_in_flagged_after_its_visit_verifies_clean(client, runner, world):
+    visit_id = _push(client, world)
+    late = _scan_again(client, world, visit_id, world.trainees[2], minutes=24 * 60)
+    assert "signin.stale" in late.flags
+    code, output = _verify(runner)
+    assert code == 0, output
+
+
+def test_self_sign_ins_flagged_on_a_later_request_verify_clean(client, runner, world, api):
+    token = inspector_token(api)
+    visit_id = uuid.uuid4()
+    code_shown = code_for(token, world.classes["a"].id, visit_id)
+    site = world.sites["a"]
+    for trainee in world.trainees[:3]:  # one phone (one cookie jar) signing in three trainees
+        response = self_sign_in(client, code_shown, trainee, lat=site.lat, lon=site.lon)
+        assert response.status_code == 200
+    rows = db.session.scalars(select(SignIn).where(SignIn.visit_id == visit_id)).all()
+    assert [s.flags for s in rows] == [["signin.same_device_multiple"]] * 3
+    code, output = _verify(runner)
+    assert code == 0, output
+
+
+def test_the_demo_verifies_clean_after_load_and_refresh(app, runner):
+    from server.demo import load_demo_data, refresh_demo_data
+
+    app.config["PASSWORD_HASH_METHOD"] = "pbkdf2:sha256:1"  # the demo's many users, quickly
+    yesterday = datetime(2026, 3, 1, 10, 0, tzinfo=SHANGHAI)
+    assert load_demo_data(now=yesterday) is True
+    assert db.session.scalar(select(func.count()).select_from(SignIn))  # sign-ins to verify
+    code, output = _verify(runner)
+    assert code == 0, output
+    days, _ = refresh_demo_data(now=yesterday + timedelta(days=1))  # re-seals what it moves
+    assert days == 1
+    code, output = _verify(runner)
+    assert code == 0, output
