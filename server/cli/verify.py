@@ -2,7 +2,8 @@
 
 A visit's payload must match the phone's seal; the columns readers show (verdict, ids, times)
 must be what that payload says; the server's own values (checks, flags) and every sign-in row
-must match their record seals (services/record_seal.py); every stored file its SHA-256.
+with its flags must match their record seals (services/record_seal.py); every stored file its
+SHA-256.
 """
 
 from __future__ import annotations
@@ -70,8 +71,8 @@ def find_tampering() -> list[str]:
     signins = select(SignIn).order_by(SignIn.received_at, SignIn.id)
     for signin in db.session.scalars(signins).yield_per(500):
         if signin.row_seal != signin_seal(signin):
-            problems.append(f"sign-in {signin.id} (visit {signin.visit_id}): shown values differ "
-                            "from its record seal")
+            problems.append(f"sign-in {signin.id} (visit {signin.visit_id}): shown values (its "
+                            "row or flags) differ from its record seal")
     for media in db.session.scalars(select(Media).order_by(Media.sha256)).yield_per(200):
         actual = backend.sha256_of(media.sha256)
         if actual is None:
