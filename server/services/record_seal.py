@@ -125,8 +125,30 @@ def seal_signin_row(row: dict[str, Any]) -> None:
     row["row_seal"] = signin_seal(row)
 
 
+def _with_defaults(obj: Any, fields: tuple[str, ...]) -> Any:
+    """Give a new object's unset sealed columns their Python defaults now, before sealing.
+
+    The flush would apply them after this hook (an id, flags [], device_id "", received_at
+    now): sealed as None, the row would then differ from its seal.
+    """
+    columns = type(obj).__table__.c
+    for name in fields:
+        if getattr(obj, name) is None:
+            default = columns[name].default
+            if default is not None and default.is_scalar:
+                setattr(obj, name, default.arg)
+            elif default is not None and default.is_callable:
+                setattr(obj, name, default.arg(None))
+    return obj
+
+
 def _seal_before_flush(session: Session, flush_context: Any, instances: Any) -> None:
-    for obj in [*session.new, *session.dirty]:
+    for obj in session.new:
+        if isinstance(obj, Visit):
+            obj.row_seal = visit_seal(_with_defaults(obj, VISIT_FIELDS))
+        elif isinstance(obj, SignIn):
+            obj.row_seal = signin_seal(_with_defaults(obj, SIGNIN_FIELDS))
+    for obj in session.dirty:
         if isinstance(obj, Visit):
             obj.row_seal = visit_seal(obj)
         elif isinstance(obj, SignIn):

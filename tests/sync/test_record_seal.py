@@ -162,3 +162,14 @@ def test_the_demo_verifies_clean_after_load_and_refresh(app, runner):
     assert days == 1
     code, output = _verify(runner)
     assert code == 0, output
+
+
+def test_an_unflagged_self_sign_in_verifies_clean(client, runner, world, api):
+    # Made by the ORM with its id, flags and received time left to the column defaults.
+    shown = code_for(inspector_token(api), world.classes["a"].id, uuid.uuid4())
+    site = world.sites["a"]
+    response = self_sign_in(client, shown, world.trainees[0], lat=site.lat, lon=site.lon)
+    assert response.status_code == 200
+    assert [s.flags for s in db.session.scalars(select(SignIn))] == [[]]
+    code, output = _verify(runner)
+    assert code == 0, output
