@@ -45,7 +45,7 @@ from server.services.filed_roster import RosterEntry
 from server.services.idcard import normalise_id_number
 from server.services.media_store import sniff_mime, store_bytes
 from server.services.pii import decrypt_id_number
-from server.services.signin_flags import flag_signin, note_refused_attempt
+from server.services.signin_flags import flag_signin, judge_stored_visit_again
 
 WINDOW_SECONDS = 30
 CODE_VERSION = 2
@@ -147,7 +147,7 @@ def check_code(code: str, now: datetime | None = None, device_id: str = "") -> S
               class_id=str(decoded.class_id), window=decoded.window, server_window=current,
               late_seconds=(current - decoded.window) * WINDOW_SECONDS)
         db.session.flush()
-        note_refused_attempt(decoded.visit_id)
+        judge_stored_visit_again(decoded.visit_id)
         db.session.commit()
         raise ApiError("signin.code_expired")
     if decoded.window > current + 1:
@@ -243,7 +243,7 @@ def record_self_signin(
         audit("selfsignin.roster_miss", "visit", code.visit_id, device_id=device_id,
               class_id=str(code.class_id))
         db.session.flush()
-        note_refused_attempt(code.visit_id)
+        judge_stored_visit_again(code.visit_id)
         db.session.commit()
         raise ApiError("signin.not_on_roster")
     signin = SignIn(
@@ -254,6 +254,7 @@ def record_self_signin(
     db.session.add(signin)
     db.session.flush()
     flag_signin(signin, code.class_id)
+    judge_stored_visit_again(code.visit_id)  # a visit already stored counts the new sign-in
     audit("signin.self", "visit", code.visit_id, device_id=device_id,
           trainee_id=str(trainee.id), flags=list(signin.flags))
     return signin

@@ -418,8 +418,13 @@ def _flag_batch(new_signins: list[tuple[dict[str, Any], uuid.UUID]]) -> None:
                 db.session.expire(loaded, ["flags", "row_seal"])
 
 
-def note_refused_attempt(visit_id: uuid.UUID) -> None:
-    """A refused attempt against a visit already stored: show it among the visit's flags now."""
+def judge_stored_visit_again(visit_id: uuid.UUID) -> None:
+    """A self sign-in or a refused attempt against a visit already stored: judge it again now.
+
+    Its reconciliation, findings and stale flags (raise_attendance_findings) then count the new
+    sign-in or attempt, as the end of a push batch does for pushed ones; nothing when the visit
+    has not arrived yet (its own push judges it then).
+    """
     visit = db.session.get(Visit, visit_id)
     if visit is not None:
         raise_attendance_findings(visit)

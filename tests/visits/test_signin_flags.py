@@ -336,3 +336,36 @@ def test_a_pushed_visit_carries_its_attendance_findings(client, world):
     assert visit.checks["reconciliation"]["rate"] == 1.0
     assert not set(visit.flags) & {"attendance.low"}
     assert "signin.proxy_suspected" in visit.flags  # 5 signed in, 3 counted in the room
+
+
+def test_a_self_sign_in_after_its_visit_is_stored_judges_the_visit_again(app, client, runner,
+                                                                          world, api):
+    from tests.sync.client import visit_payload
+    from tests.sync.fixtures import today_session
+
+    device = _push_world(client, world)
+    klass, version, site = world.classes["a"], world.versions["a"], world.sites["a"]
+    visit_id = uuid.uuid4()
+    signins = [device.add_signin(visit_id=visit_id, class_id=klass.id, trainee_id=t.id,
+                                 at=datetime.now(UTC) - timedelta(minutes=30))["entity_id"]
+               for t in world.trainees[:3]]
+    # Ended five minutes ago: the code its phone still shows is valid, a sign-in now is fresh.
+    device.add_visit(visit_payload(class_id=klass.id, session=today_session(world),
+                                   plan_version_id=version.id, site=site, signins=signins,
+                                   started_at=datetime.now(UTC) - timedelta(minutes=45),
+                                   headcount=5), visit_id=visit_id)
+    status, body = device.push()
+    assert status == 200, body
+    visit = db.session.get(Visit, visit_id)
+    assert "attendance.low" in visit.flags
+    # Two latecomers sign themselves in on their own phones with the code the inspector shows.
+    shown = code_for(inspector_token(api), klass.id, visit_id)
+    for trainee in world.trainees[3:5]:
+        response = self_sign_in(app.test_client(), shown, trainee, lat=site.lat, lon=site.lon)
+        assert response.status_code == 200
+    db.session.refresh(visit)
+    assert visit.checks["reconciliation"]["rate"] == 1.0
+    assert visit.checks["reconciliation"]["by_method"] == {"manual": 3, "self": 2}
+    assert "attendance.low" not in visit.flags
+    result = runner.invoke(args=["verify"])  # the visit's new findings are sealed with it
+    assert result.exit_code == 0, result.output
