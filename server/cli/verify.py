@@ -2,13 +2,14 @@
 
 A visit's payload must match the phone's seal; the columns readers show (verdict, ids, times)
 must be what that payload says; the server's own values (checks, flags) and every sign-in row
-with its flags must match their record seals (services/record_seal.py); every stored file its
-SHA-256.
+with its flags must match their record seals (services/record_seal.py); no sign-in a visit's
+sealed reconciliation counted may be gone; every stored file its SHA-256.
 """
 
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from datetime import UTC, datetime
 
 import click
@@ -16,6 +17,7 @@ from sqlalchemy import select
 
 from server.extensions import db
 from server.models import Media, SignIn, Visit
+from server.services.attendance import visit_sign_ins
 from server.services.media_store import store
 from server.services.record_seal import signin_seal, visit_seal
 from sync.canonical import compute_seal
@@ -44,6 +46,23 @@ def shown_differences(visit: Visit) -> list[str]:
     return differing
 
 
+def missing_sign_ins(visit: Visit) -> dict[str, int]:
+    """Per method, how many sign-ins the visit's sealed reconciliation counted are gone now.
+
+    Its `checks.reconciliation.by_method` (sealed with the visit) counts the sign-ins it had when
+    last judged, by the readers' own rule (attendance.visit_sign_ins); sign-ins are never
+    deleted, so fewer now means rows were deleted behind the server's back. More is not named:
+    a sign-in may arrive after the visit's last judgement.
+    """
+    sealed = ((visit.checks or {}).get("reconciliation") or {}).get("by_method")
+    if not isinstance(sealed, dict) or not sealed:
+        return {}
+    rows = visit_sign_ins(visit.id, (visit.payload or {}).get("signins") or []).rows
+    live = Counter(signin.method for signin in rows)
+    return {method: count - live[method] for method, count in sealed.items()
+            if isinstance(count, int) and live[method] < count}
+
+
 def find_tampering() -> list[str]:
     """Return one line per visit or media file that no longer matches its hash."""
 
@@ -68,6 +87,10 @@ def find_tampering() -> list[str]:
         elif visit.row_seal != visit_seal(visit):
             problems.append(f"visit {visit.id}: shown values (checks, flags, ids or times) "
                             "differ from its record seal")
+        elif missing := missing_sign_ins(visit):
+            counts = ", ".join(f"{method}: {n}" for method, n in sorted(missing.items()))
+            problems.append(f"visit {visit.id}: sign-ins its sealed reconciliation counted are "
+                            f"gone ({counts})")
     signins = select(SignIn).order_by(SignIn.received_at, SignIn.id)
     for signin in db.session.scalars(signins).yield_per(500):
         if signin.row_seal != signin_seal(signin):

@@ -173,3 +173,19 @@ def test_an_unflagged_self_sign_in_verifies_clean(client, runner, world, api):
     assert [s.flags for s in db.session.scalars(select(SignIn))] == [[]]
     code, output = _verify(runner)
     assert code == 0, output
+
+
+def test_a_deleted_sign_in_is_named_by_its_visit(client, runner, world):
+    from sqlalchemy import delete
+
+    visit_id = _push(client, world)
+    other = _push(client, world)
+    late = _scan_again(client, world, other, world.trainees[0], minutes=2)  # counted later
+    gone = _signin_of(visit_id, world.trainees[1])
+    db.session.execute(delete(SignIn).where(SignIn.id == gone.id))
+    db.session.commit()
+    code, output = _verify(runner)
+    assert code == 1
+    assert (f"visit {visit_id}: sign-ins its sealed reconciliation counted are gone "
+            "(manual: 1)") in output
+    assert str(other) not in output and str(late.id) not in output
