@@ -125,8 +125,11 @@ class SqlStore:
     def finish(self) -> None:
         """Run the batch finishers and write the ledger rows (in the same transaction)."""
         self.context.write_inserts()
-        for finisher in FINISHERS:
-            finisher(self.context)
+        # The batch's new visits are written once, with what the finishers add to them (one
+        # INSERT, not an INSERT then an UPDATE); the finishers read only rows already written.
+        with db.session.no_autoflush:
+            for finisher in FINISHERS:
+                finisher(self.context)
         if self.rows:
             bulk_insert(SyncLedger.__table__, self.rows)
         db.session.flush()

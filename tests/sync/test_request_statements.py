@@ -71,6 +71,8 @@ def test_a_visit_pushed_with_its_sign_ins_is_judged_once(client, world):
     after = seen[inserted:]
     assert reads(after, "visit") == []
     assert reads(after, "plan_session") == [] and reads(after, "plan_version") == []
+    # Written once, with its findings: no UPDATE after the INSERT.
+    assert not [s for s in seen if s.startswith("UPDATE visit ")]
     # The visit's sign-ins are read once while judging (capture times and attendance), once by
     # the batch's flags (those stored by earlier pushes) and once by the reconciliation.
     assert len(reads(seen, "sign_in")) == 3
