@@ -77,12 +77,17 @@ def create_upload(user: User, sha256: str, mime: str, length: int,
     if mime not in media_store.MIMES:
         raise ApiError("media.unsupported_type")
     # Counted by account: a phone cannot reset it by changing its device id.
-    open_uploads = db.session.scalar(select(func.count()).select_from(Upload).where(
-        Upload.user_id == user.id, Upload.expires_at > now, Upload.offset < Upload.length)) or 0
+    # One query: the account's open uploads and the size of the file if it is already held.
+    open_uploads, held_size = db.session.execute(select(
+        select(func.count()).select_from(Upload).where(
+            Upload.user_id == user.id, Upload.expires_at > now, Upload.offset < Upload.length)
+        .scalar_subquery(),
+        select(Media.size).where(Media.sha256 == sha256).scalar_subquery(),
+    )).one()
+    open_uploads = open_uploads or 0
     if open_uploads >= current_app.config["MEDIA_MAX_OPEN_UPLOADS"]:
         raise ApiError("rate_limited", details={"open_uploads": open_uploads})
-    held = db.session.get(Media, sha256)
-    complete = held is not None and held.size == length
+    complete = held_size is not None and held_size == length
     upload = Upload(
         id=uuid.uuid4(), sha256=sha256, mime=mime, length=length,
         offset=length if complete else 0, created_at=now, user_id=user.id,

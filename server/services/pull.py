@@ -65,7 +65,7 @@ _PLAN_VERSION = PlanVersionDataSchema()
 _ASSIGNMENT = AssignmentDataSchema()
 _VISIT_REVIEW = VisitReviewDataSchema()
 _PLAN_VERSION_LOADS = (selectinload(PlanVersion.sessions), selectinload(PlanVersion.enrollments),
-                       selectinload(PlanVersion.plan))
+                       joinedload(PlanVersion.plan))
 
 
 def _county(entity_id: uuid.UUID) -> dict[str, Any] | None:
