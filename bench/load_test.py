@@ -259,6 +259,9 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=40)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--worker-class", default="gthread", choices=("gthread", "sync"),
+                        help="gunicorn's worker class (sync serves one request at a time per "
+                             "worker and closes each connection; --threads is then ignored)")
     parser.add_argument("--database", default="spotcheck_load")
     args = parser.parse_args()
 
@@ -270,7 +273,8 @@ def main() -> int:
     facts = seed(env, args.inspectors, tmp / "facts.json")
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", str(args.workers), "--threads", str(args.threads),
+        [sys.executable, "-m", "gunicorn", "-w", str(args.workers), "-k", args.worker_class,
+         "--threads", str(args.threads),
          "-b", f"127.0.0.1:{port}", "--timeout", "60", "wsgi:app"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(tmp / "gunicorn.log", "w"))
     base = f"http://127.0.0.1:{port}"
@@ -309,7 +313,9 @@ def main() -> int:
                                   "HAVING count(*) > 1) d").fetchone()[0]
     requests_total = sum(len(v) for k, v in rec.latencies.items() if not k.startswith("login"))
     print(f"# Load test: {args.inspectors} inspectors, concurrency {args.concurrency}, "
-          f"gunicorn {args.workers} workers x {args.threads} threads, PostgreSQL")
+          f"gunicorn {args.workers} {args.worker_class} workers"
+          + (f" x {args.threads} threads" if args.worker_class == "gthread" else "")
+          + ", PostgreSQL")
     print(f"sync morning: wall time {elapsed:.1f} s, {requests_total} requests, "
           f"{requests_total / elapsed:.0f} req/s, "
           f"{args.inspectors / elapsed:.1f} inspectors/s, crashed inspector scripts {crashed}")
