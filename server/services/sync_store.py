@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import cast, func, null, select, union_all
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 from server.errors import ApiError
@@ -57,36 +57,67 @@ class SqlStore:
         self.context = context
         self.careful = careful
         self.rows: list[dict[str, Any]] = []
+        # The batch's ledger query (see last_seq): for which device, and what it found.
+        self._looked_up: str | None = None
+        self._seqs: set[int] = set()
+        self._ids: set[str] = set()
+        self._last = 0
+        self._entries: dict[int, dict[str, Any]] = {}
+        self._owners: dict[str, tuple[str, int]] = {}
 
     def last_seq(self, device_id: str) -> int:
-        """Return the highest recorded seq of the device."""
-        return db.session.scalar(
-            select(func.max(SyncLedger.seq))
-            .where(SyncLedger.user_id == self.context.user.id, SyncLedger.device_id == device_id)
-        ) or 0
+        """Return the highest recorded seq of the device.
+
+        The one ledger query of the batch: with the last seq come the rows of the batch's seqs
+        (its replays) and of its mutation ids (reuse), so ledger_entries and mutation_owners
+        answer from them. One round trip instead of three (PostgreSQL, and SQLite's statements).
+        """
+        self._lookup(device_id)
+        return self._last
+
+    def _lookup(self, device_id: str, seqs: set[int] | None = None,
+                ids: set[str] | None = None) -> None:
+        """Read the device's last seq and the ledger rows of the batch's seqs and mutation ids
+        (or of these, when asked for others), in one query."""
+        user_id = self.context.user.id
+        self._seqs = {m.seq for m in self.context.batch} | (seqs or set())
+        self._ids = {m.mutation_id for m in self.context.batch} | (ids or set())
+        mine = (SyncLedger.user_id == user_id) & (SyncLedger.device_id == device_id)
+        last = select(func.max(SyncLedger.seq)).where(mine).scalar_subquery()
+        no_result = cast(null(), SyncLedger.result.type)
+        where = (SyncLedger.user_id, SyncLedger.device_id, SyncLedger.seq, SyncLedger.mutation_id)
+        # Three index look-ups (each simple enough for either planner), one statement: the batch's
+        # seqs of this device with their results; its last seq; the batch's mutation ids.
+        rows = db.session.execute(union_all(
+            select(*where, SyncLedger.result).where(mine, SyncLedger.seq.in_(sorted(self._seqs))),
+            select(*where, no_result).where(mine, SyncLedger.seq == last),
+            select(*where, no_result).where(
+                SyncLedger.mutation_id.in_([self.context.uuid_of(m) for m in self._ids])),
+        )).all()
+        self._last, self._entries, self._owners = 0, {}, {}
+        for row_user, row_device, seq, mutation_id, result in rows:
+            if row_user == user_id and row_device == device_id:
+                self._last = max(self._last, seq)
+                if result is not None:
+                    self._entries[seq] = result
+            self._owners[str(mutation_id)] = (row_device, seq)
+        self._looked_up = device_id
 
     def ledger_entries(self, device_id: str, seqs: Sequence[int]) -> dict[int, LedgerEntry]:
-        """Return stored results of these seqs."""
-        if not seqs:
-            return {}
-        rows = db.session.execute(
-            select(SyncLedger.seq, SyncLedger.result)
-            .where(SyncLedger.user_id == self.context.user.id, SyncLedger.device_id == device_id,
-                   SyncLedger.seq.in_(sorted(set(seqs))))
-        ).all()
-        return {seq: LedgerEntry(str(result["mutation_id"]), Result.from_dict(result))
-                for seq, result in rows}
+        """Return stored results of these seqs (the batch's own: from the batch's ledger query)."""
+        wanted = set(seqs)
+        if self._looked_up != device_id or not wanted <= self._seqs:
+            self._lookup(device_id, wanted)
+        found = self._entries
+        return {seq: LedgerEntry(str(found[seq]["mutation_id"]), Result.from_dict(found[seq]))
+                for seq in wanted if seq in found}
 
     def mutation_owners(self, mutation_ids: Sequence[str]) -> dict[str, tuple[str, int]]:
-        """Return where each already-recorded mutation_id was recorded."""
-        ids = [self.context.uuid_of(m) for m in set(mutation_ids)]
-        if not ids:
-            return {}
-        rows = db.session.execute(
-            select(SyncLedger.mutation_id, SyncLedger.device_id, SyncLedger.seq)
-            .where(SyncLedger.mutation_id.in_(ids))
-        ).all()
-        return {str(mid): (device, seq) for mid, device, seq in rows}
+        """Return where each already-recorded mutation_id was recorded (from the same query)."""
+        wanted = set(mutation_ids)
+        if self._looked_up is None or not wanted <= self._ids:
+            self._lookup(self._looked_up or self.context.device_id, ids=wanted)
+        return {m: self._owners[m] for m in wanted if m in self._owners}
 
     @contextmanager
     def attempt(self) -> Iterator[None]:
