@@ -4,12 +4,16 @@ Runs on both engines (TEST_DATABASE_URL for PostgreSQL)."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, insert, select
 
+from server.errors import json_depth
 from server.extensions import db
 from server.models import AuditEvent, Visit
 from server.services import sync_store
@@ -167,3 +171,27 @@ def test_a_database_error_inside_one_mutation_rejects_that_mutation_only(client,
     assert [r["status"] for r in body["results"]][1] == "rejected"
     assert body["results"][0]["status"] != "rejected" and body["results"][2]["status"] != "rejected"
     assert _visits() == 2
+
+
+def _nesting(value) -> int:
+    if isinstance(value, dict):
+        return 1 + max((_nesting(v) for v in value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max((_nesting(v) for v in value), default=0)
+    return 0
+
+
+_TRICKY = st.text(alphabet='"\\[]{}a\u00e9\U0001f600\n', max_size=8)
+_JSON = st.recursive(st.none() | st.booleans() | st.integers() | _TRICKY,
+                     lambda inner: st.lists(inner, max_size=3)
+                     | st.dictionaries(_TRICKY, inner, max_size=3), max_leaves=20)
+
+
+@settings(max_examples=400, deadline=None)
+@given(value=_JSON, ascii_only=st.booleans())
+def test_json_depth_is_the_parsed_nesting(value, ascii_only):
+    # Escapes, quotes and brackets inside strings (keys too) never count; the text's own do.
+    text = json.dumps(value, ensure_ascii=ascii_only).encode()
+    depth = _nesting(value)
+    assert json_depth(text, 64) == depth
+    assert (json_depth(text, 2) > 2) == (depth > 2)
