@@ -19,7 +19,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -79,6 +79,11 @@ class Result:
         if self.errors:
             body["errors"] = self.errors
         return body
+
+    def replayed_copy(self) -> Result:
+        """The same result marked `replayed: true` (what a re-sent mutation gets back)."""
+        return Result(self.mutation_id, self.seq, self.status, True, self.code, self.detail,
+                      dict(self.params), list(self.flags), self.errors)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Result:
@@ -207,8 +212,7 @@ def apply_push(
                 results[index] = Result(mutation.mutation_id, mutation.seq, REJECTED,
                                         code="sync.seq_reused")
             else:
-                results[index] = replace(entry.result, replayed=True,
-                                         flags=list(entry.result.flags))
+                results[index] = entry.result.replayed_copy()
             continue
         if gap_from is not None or mutation.seq != last + 1:
             gap_from = mutation.seq if gap_from is None else gap_from

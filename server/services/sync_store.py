@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import cast, func, null, select, union_all
+from sqlalchemy import cast, func, literal, null, select, union_all
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 from server.errors import ApiError
@@ -84,22 +84,28 @@ class SqlStore:
         self._ids = {m.mutation_id for m in self.context.batch} | (ids or set())
         mine = (SyncLedger.user_id == user_id) & (SyncLedger.device_id == device_id)
         last = select(func.max(SyncLedger.seq)).where(mine).scalar_subquery()
-        no_result = cast(null(), SyncLedger.result.type)
-        where = (SyncLedger.user_id, SyncLedger.device_id, SyncLedger.seq, SyncLedger.mutation_id)
-        # Three index look-ups (each simple enough for either planner), one statement: the batch's
-        # seqs of this device with their results; its last seq; the batch's mutation ids.
+        seqs = SyncLedger.seq.in_(sorted(self._seqs))
+        none = [cast(null(), column.type) for column in
+                (SyncLedger.device_id, SyncLedger.mutation_id, SyncLedger.result)]
+        ledger = (SyncLedger.device_id, SyncLedger.seq, SyncLedger.mutation_id)
+        # Three index look-ups (each simple enough for either planner), one statement: the
+        # batch's seqs of this device with their results (replays); its last seq; where the
+        # batch's mutation ids were recorded, unless already among the first (reuse).
         rows = db.session.execute(union_all(
-            select(*where, SyncLedger.result).where(mine, SyncLedger.seq.in_(sorted(self._seqs))),
-            select(*where, no_result).where(mine, SyncLedger.seq == last),
-            select(*where, no_result).where(
-                SyncLedger.mutation_id.in_([self.context.uuid_of(m) for m in self._ids])),
+            select(literal(1), *ledger, SyncLedger.result).where(mine, seqs),
+            select(literal(2), none[0], SyncLedger.seq, none[1], none[2])
+            .where(mine, SyncLedger.seq == last),
+            select(literal(3), *ledger, none[2]).where(
+                SyncLedger.mutation_id.in_([self.context.uuid_of(m) for m in self._ids]),
+                ~(mine & seqs)),
         )).all()
         self._last, self._entries, self._owners = 0, {}, {}
-        for row_user, row_device, seq, mutation_id, result in rows:
-            if row_user == user_id and row_device == device_id:
-                self._last = max(self._last, seq)
-                if result is not None:
-                    self._entries[seq] = result
+        for kind, row_device, seq, mutation_id, result in rows:
+            if kind == 2:
+                self._last = seq
+                continue
+            if kind == 1:
+                self._entries[seq] = result
             self._owners[str(mutation_id)] = (row_device, seq)
         self._looked_up = device_id
 

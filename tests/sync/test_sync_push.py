@@ -173,6 +173,26 @@ def test_a_mutation_id_reused_with_another_seq_is_rejected(client, world):
     assert count(SignIn) == 1 and count(SyncLedger) == 2
 
 
+def test_a_batch_replaying_a_mutation_and_reusing_its_id_gets_both_answers_again(client, world):
+    # The batch's one ledger query finds the id's owner among the batch's own replays.
+    device = phone(client)
+    klass = world.classes["a"]
+    first = device.add_signin(visit_id=uuid.uuid4(), class_id=klass.id,
+                              trainee_id=world.trainees[0].id)
+    device.push()
+    again = device.add_signin(visit_id=uuid.uuid4(), class_id=klass.id,
+                              trainee_id=world.trainees[1].id)
+    again["mutation_id"] = first["mutation_id"]
+    status, body = device.send([first, again])
+    assert status == 200
+    assert [(r["seq"], r["status"], r["replayed"], r.get("code")) for r in body["results"]] == [
+        (1, "applied", True, None), (2, "rejected", False, "sync.mutation_reused")]
+    status, body = device.send([first, again])  # the same batch again: both are replays now
+    assert [(r["status"], r["replayed"], r.get("code")) for r in body["results"]] == [
+        ("applied", True, None), ("rejected", True, "sync.mutation_reused")]
+    assert count(SignIn) == 1 and count(SyncLedger) == 2 and body["last_seq"] == 2
+
+
 def test_a_seq_taken_by_another_mutation_is_not_reported_as_applied(client, world):
     device = phone(client)
     klass = world.classes["a"]
