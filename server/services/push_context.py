@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, bindparam, insert
+from sqlalchemy.exc import DBAPIError
 
 from server.extensions import db
 from server.models import User, Visit
@@ -76,12 +77,15 @@ _BULK: dict[tuple[Any, str, tuple[str, ...]], tuple[str, bool, list[tuple[str, A
 
 
 def bulk_insert(table: Table, rows: list[dict[str, Any]]) -> None:
-    """INSERT rows that name every column of the table, in one executemany, in this transaction.
+    """INSERT rows that name every column of the table, in one statement, in this transaction.
 
     The statement is compiled once per table, dialect and column set, and each value goes
     through its column type's own bind processor, as `session.execute(insert(table), rows)`
     would convert it, without that path's per-row bookkeeping (about a third of a batch's
     insert time). Rows that leave a column out (a default to apply) take that path.
+    SQLite gets one executemany (its C loop over one prepared statement); PostgreSQL one
+    COPY (psycopg's executemany is a pipeline of one INSERT per row: 100 sign-ins 3.7-4.9 ->
+    2.1-3.3 ms; a multi-row INSERT ... VALUES was slower still).
     """
     connection = db.session.connection()
     dialect = connection.dialect
@@ -110,9 +114,32 @@ def bulk_insert(table: Table, rows: list[dict[str, Any]]) -> None:
             else:
                 values = list(map(process, values))
         columns.append(values)
+    if dialect.name == "postgresql":
+        _copy(connection, table, [name for name, _ in processors], columns)
+        return
     if positional:
         params: list[Any] = list(zip(*columns, strict=True))
     else:
         names = [name for name, _ in processors]
         params = [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
     connection.exec_driver_sql(sql, params)
+
+
+def _copy(connection: Any, table: Table, names: list[str], columns: list[list[Any]]) -> None:
+    """COPY the rows (the columns' converted values) into table, in this transaction.
+
+    An error of the driver is raised as SQLAlchemy raises it for a statement (IntegrityError,
+    DataError, OperationalError...), so the push's careful retry sees what an INSERT gives.
+    """
+    dialect = connection.dialect
+    quote = dialect.identifier_preparer
+    statement = (f"COPY {quote.format_table(table)} ({', '.join(map(quote.quote, names))}) "
+                 "FROM STDIN")
+    try:
+        with connection.connection.driver_connection.cursor() as cursor, \
+                cursor.copy(statement) as copy:
+            for row in zip(*columns, strict=True):
+                copy.write_row(row)
+    except dialect.loaded_dbapi.Error as error:
+        raise DBAPIError.instance(statement, None, error, dialect.loaded_dbapi.Error,
+                                  dialect=dialect) from error
