@@ -6,7 +6,6 @@ SQLite file (where a read before the first write takes no lock)."""
 
 from __future__ import annotations
 
-import threading
 import uuid
 from datetime import date, timedelta
 
@@ -19,9 +18,7 @@ from server.models import Assignment, Draw, TrainingBase
 from server.services.draw import draw_assignments, draw_visits, verify_draw
 from tests.conftest import TEST_PASSWORD, make_test_app
 from tests.factories import build_world, make_class, make_user
-from tests.sync.fixtures import process_database
-
-TIMEOUT = 30
+from tests.sync.fixtures import bearer, process_database, race_requests
 
 
 def _more_inspectors(world) -> None:
@@ -143,39 +140,16 @@ def shared_app(tmp_path, database_url):
         db.engine.dispose()
 
 
-def _race(app, calls) -> list[tuple[int, dict]]:
-    """Run the requests in threads released together; return (status, body) of each."""
-    start = threading.Barrier(len(calls))
-    answers: list = [None] * len(calls)
-
-    def run(index, call):
-        client = app.test_client()
-        start.wait(TIMEOUT)
-        response = call(client)
-        answers[index] = (response.status_code, response.get_json())
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(TIMEOUT)
-    return answers
-
-
-def _token(app, username: str) -> dict:
-    response = app.test_client().post("/api/v1/auth/token", json={
-        "username": username, "password": TEST_PASSWORD, "device_id": f"d-{uuid.uuid4()}"})
-    return {"Authorization": f"Bearer {response.get_json()['token']}"}
 
 
 def test_the_city_and_the_county_drawing_at_once_exactly_one_wins(shared_app):
     app, world = shared_app
-    county, city = _token(app, "county_a"), _token(app, "city")
+    county, city = bearer(app, "county_a"), bearer(app, "city")
     county_id = str(world.counties["a"].id)
     for round_ in range(5):
         # Each round its own days (a class is drawn once per period): overlapping periods.
         first, last = _days(3 * round_, 3 * round_ + 2)
-        answers = _race(app, [
+        answers = race_requests(app, [
             lambda c, f=first, t=last: c.post("/api/v1/bureau/draws", headers=county, json={
                 "from": f.isoformat(), "to": t.isoformat()}),
             lambda c, f=first, t=last: c.post("/api/v1/bureau/draws", headers=city, json={

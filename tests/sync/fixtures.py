@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from datetime import timedelta
@@ -86,3 +87,36 @@ def queue_visit(device, world, key="a", visit_id=None, **kwargs):
                             site=world.sites[key], signins=signins, **kwargs)
     device.add_visit(payload, visit_id=visit_id)
     return visit_id
+
+
+RACE_TIMEOUT = 30
+
+
+def race_requests(app, calls) -> list[tuple[int, dict]]:
+    """Run the requests in threads released together; return (status, body) of each.
+
+    `calls` are functions of a test client; each thread has its own client (and so its own
+    database session), as concurrent requests to the server have.
+    """
+    start = threading.Barrier(len(calls))
+    answers: list = [None] * len(calls)
+
+    def run(index, call):
+        client = app.test_client()
+        start.wait(RACE_TIMEOUT)
+        response = call(client)
+        answers[index] = (response.status_code, response.get_json())
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(RACE_TIMEOUT)
+    return answers
+
+
+def bearer(app, username: str) -> dict:
+    """An Authorization header for a fresh token of this user (a device of its own)."""
+    response = app.test_client().post("/api/v1/auth/token", json={
+        "username": username, "password": TEST_PASSWORD, "device_id": f"d-{uuid.uuid4()}"})
+    return {"Authorization": f"Bearer {response.get_json()['token']}"}

@@ -4,9 +4,6 @@ engines; the threaded ones on PostgreSQL (TEST_DATABASE_URL), where requests rea
 
 from __future__ import annotations
 
-import threading
-import uuid
-
 import pytest
 from sqlalchemy import text
 
@@ -14,12 +11,10 @@ from server.errors import ApiError
 from server.extensions import db
 from server.models import PlanVersion, Rectification, Visit
 from server.services import filing, review
-from tests.conftest import TEST_PASSWORD, make_test_app
+from tests.conftest import make_test_app
 from tests.factories import build_world
-from tests.sync.fixtures import process_database
+from tests.sync.fixtures import bearer, process_database, race_requests
 from tests.visits.signin_helpers import make_visit
-
-TIMEOUT = 30
 
 
 def _behind_its_back(sql: str, **params) -> None:
@@ -76,37 +71,14 @@ def shared_app(tmp_path, engine_name):
         db.engine.dispose()
 
 
-def _race(app, calls) -> list[tuple[int, dict]]:
-    """Run the requests in threads released together; return (status, body) of each."""
-    start = threading.Barrier(len(calls))
-    answers: list = [None] * len(calls)
-
-    def run(index, call):
-        client = app.test_client()
-        start.wait(TIMEOUT)
-        response = call(client)
-        answers[index] = (response.status_code, response.get_json())
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(TIMEOUT)
-    return answers
-
-
-def _token(app, username: str) -> dict:
-    response = app.test_client().post("/api/v1/auth/token", json={
-        "username": username, "password": TEST_PASSWORD, "device_id": f"d-{uuid.uuid4()}"})
-    return {"Authorization": f"Bearer {response.get_json()['token']}"}
 
 
 def test_two_reviewers_deciding_one_visit_at_once_exactly_one_wins(shared_app):
     app, world = shared_app
-    county, city = _token(app, "county_a"), _token(app, "city")
+    county, city = bearer(app, "county_a"), bearer(app, "city")
     for _ in range(5):
         visit_id = make_visit(world).id
-        answers = _race(app, [
+        answers = race_requests(app, [
             lambda c,
             v=visit_id: c.post(f"/api/v1/bureau/visits/{v}/accept", headers=county, json={}),
             lambda c, v=visit_id: c.post(f"/api/v1/bureau/visits/{v}/rectification", headers=city,
@@ -123,13 +95,13 @@ def test_two_reviewers_deciding_one_visit_at_once_exactly_one_wins(shared_app):
 
 def test_approve_and_return_of_one_version_at_once_exactly_one_wins(shared_app):
     app, world = shared_app
-    county = _token(app, "county_a")
+    county = bearer(app, "county_a")
     version_id = world.versions["a"].id
     for _ in range(5):
         db.session.execute(text("UPDATE plan_version SET status = 'submitted' WHERE id = :id"),
                            {"id": version_id})
         db.session.commit()
-        answers = _race(app, [
+        answers = race_requests(app, [
             lambda c: c.post(f"/api/v1/plan-versions/{version_id}/approve", headers=county,
                              json={}),
             lambda c: c.post(f"/api/v1/plan-versions/{version_id}/return", headers=county,
