@@ -16,9 +16,9 @@ from server.errors import ApiError
 from server.extensions import db
 from server.models import Assignment, Draw, TrainingBase
 from server.services.draw import draw_assignments, draw_visits, verify_draw
-from tests.conftest import TEST_PASSWORD, make_test_app
-from tests.factories import build_world, make_class, make_user
-from tests.sync.fixtures import bearer, process_database, race_requests
+from tests.conftest import TEST_PASSWORD
+from tests.factories import make_class, make_user
+from tests.sync.fixtures import bearer, race_requests, shared_world
 
 
 def _more_inspectors(world) -> None:
@@ -129,17 +129,9 @@ def test_the_api_answers_409_and_documents_it(drawable, client, api):
 @pytest.fixture
 def shared_app(tmp_path, database_url):
     """An app on a database of its own that threads share (a file for SQLite)."""
-    app = make_test_app(process_database(tmp_path, "draws"), tmp_path)
-    with app.app_context():
-        db.drop_all()
-        db.create_all()
-        world = build_world()
+    with shared_world(tmp_path, "draws") as (app, world):
         _more_inspectors(world)
         yield app, world
-        db.session.remove()
-        db.engine.dispose()
-
-
 
 
 def test_the_city_and_the_county_drawing_at_once_exactly_one_wins(shared_app):

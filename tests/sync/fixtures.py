@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import uuid
@@ -10,7 +11,8 @@ from datetime import timedelta
 from server.extensions import db
 from server.models import Enrollment, PlanSession, PlanVersion
 from server.services.changes import publish_plan_version
-from tests.conftest import PG_URL, TEST_PASSWORD
+from tests.conftest import PG_URL, TEST_PASSWORD, make_test_app
+from tests.factories import build_world
 from tests.sync.client import FlaskTransport, SyncClient, session_start, visit_payload
 
 
@@ -120,3 +122,16 @@ def bearer(app, username: str) -> dict:
     response = app.test_client().post("/api/v1/auth/token", json={
         "username": username, "password": TEST_PASSWORD, "device_id": f"d-{uuid.uuid4()}"})
     return {"Authorization": f"Bearer {response.get_json()['token']}"}
+
+
+@contextlib.contextmanager
+def shared_world(tmp_path, suffix: str):
+    """An app on a database of its own that separate connections (threads) really share (a file
+    for SQLite), with the test world built; yields (app, world) inside its app context."""
+    app = make_test_app(process_database(tmp_path, suffix), tmp_path)
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+        yield app, build_world()
+        db.session.remove()
+        db.engine.dispose()

@@ -13,9 +13,7 @@ from sqlalchemy import func, select, text
 from server.extensions import db
 from server.models import SignIn, SyncLedger
 from server.services.changes import record_change
-from tests.conftest import make_test_app
-from tests.factories import build_world
-from tests.sync.fixtures import phone, process_database, publish_world, wait_until
+from tests.sync.fixtures import phone, publish_world, shared_world, wait_until
 
 TIMEOUT = 30
 
@@ -23,15 +21,9 @@ TIMEOUT = 30
 @pytest.fixture
 def shared_app(tmp_path):
     """An app on a database that separate connections (threads) really share."""
-    app = make_test_app(process_database(tmp_path, "conc"), tmp_path)
-    with app.app_context():
-        db.drop_all()
-        db.create_all()
-        world = build_world()
+    with shared_world(tmp_path, "conc") as (app, world):
         publish_world(world)
         yield app, world
-        db.session.remove()
-        db.engine.dispose()
 
 
 def waiting_for_lock() -> bool:

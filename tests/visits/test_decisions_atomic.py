@@ -11,9 +11,7 @@ from server.errors import ApiError
 from server.extensions import db
 from server.models import PlanVersion, Rectification, Visit
 from server.services import filing, review
-from tests.conftest import make_test_app
-from tests.factories import build_world
-from tests.sync.fixtures import bearer, process_database, race_requests
+from tests.sync.fixtures import bearer, race_requests, shared_world
 from tests.visits.signin_helpers import make_visit
 
 
@@ -61,16 +59,8 @@ def test_closing_a_rectification_sent_back_meanwhile_is_409(world):
 def shared_app(tmp_path, engine_name):
     if engine_name != "postgresql":
         pytest.skip("concurrent requests need PostgreSQL (TEST_DATABASE_URL)")
-    app = make_test_app(process_database(tmp_path, "atomic"), tmp_path)
-    with app.app_context():
-        db.drop_all()
-        db.create_all()
-        world = build_world()
+    with shared_world(tmp_path, "atomic") as (app, world):
         yield app, world
-        db.session.remove()
-        db.engine.dispose()
-
-
 
 
 def test_two_reviewers_deciding_one_visit_at_once_exactly_one_wins(shared_app):
