@@ -16,6 +16,8 @@ from server.config import Config
 from server.errors import register_error_handlers
 from server.extensions import csrf, db, login_manager, migrate
 from server.i18n import init_i18n
+from server.json_codec import engine_options as json_engine_options
+from server.json_codec import init_json
 from server.security import init_security, load_local_secret, refuse_builtin_secrets
 from server.services.filed_roster import install as install_roster_freeze
 from server.services.media_s3 import S3Store
@@ -61,10 +63,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     load_local_secret(app)
     refuse_builtin_secrets(app)
     app.config["SQLALCHEMY_DATABASE_URI"] = _database_url(app)
+    # JSON columns through orjson (the ledger's results, sign-ins' GPS: the push hot path).
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+        **json_engine_options(), **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {})}
     app.config.setdefault("MEDIA_DIR", None)
     if not app.config["MEDIA_DIR"]:
         app.config["MEDIA_DIR"] = str(Path(app.instance_path) / "media")
 
+    init_json(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
     login_manager.init_app(app)
