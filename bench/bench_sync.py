@@ -8,9 +8,7 @@ import random
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import requests
-
-from bench.common import median, timed
+from bench.common import KeepAliveClient, median, timed
 from bench.seed import Seeded
 
 BATCH = 100
@@ -58,9 +56,10 @@ def make_mutations(seeded: Seeded, n: int, seed: int = 7) -> list[dict]:
     return mutations
 
 
-def push_all(session: requests.Session, base: str, device_id: str,
+def push_all(session: KeepAliveClient, base: str, device_id: str,
              mutations: list[dict]) -> list[dict]:
-    """POST the outbox in batches of 100; return every result."""
+    """POST the outbox in batches of 100 (each body encoded here, in the timed loop); return
+    every result."""
     results = []
     for i in range(0, len(mutations), BATCH):
         response = session.post(base + "/api/v1/sync/push", json={
@@ -70,16 +69,16 @@ def push_all(session: requests.Session, base: str, device_id: str,
     return results
 
 
-def pull_all(session: requests.Session, base: str, cursor: str | None = None,
+def pull_all(session: KeepAliveClient, base: str, cursor: str | None = None,
              limit: int = 1000) -> dict:
     """Pull every page asking for gzip; return changes, cursor, pages and bytes on the wire."""
     changes, pages, wire = [], 0, 0
     while True:
         params = {"limit": limit, **({"cursor": cursor} if cursor else {})}
-        response = session.get(base + "/api/v1/sync/pull", params=params, stream=True,
-                                headers={"Accept-Encoding": "gzip"})
+        response = session.get(base + "/api/v1/sync/pull", params=params,
+                               headers={"Accept-Encoding": "gzip"})
         assert response.status_code == 200, response.text[:500]
-        raw = response.raw.read(decode_content=False)
+        raw = response.content  # as on the wire: the client does not decode gzip
         wire += len(raw)
         gzipped = response.headers.get("Content-Encoding") == "gzip"
         body = json.loads(gzip.decompress(raw) if gzipped else raw)
@@ -91,7 +90,7 @@ def pull_all(session: requests.Session, base: str, cursor: str | None = None,
                     "gzip": gzipped}
 
 
-def run_push(session: requests.Session, base: str, device_id: str, seeded: Seeded,
+def run_push(session: KeepAliveClient, base: str, device_id: str, seeded: Seeded,
              n: int = 10_000) -> dict:
     """Push n fresh mutations, then the same n again (all replayed)."""
     mutations = make_mutations(seeded, n)
@@ -107,7 +106,7 @@ def run_push(session: requests.Session, base: str, device_id: str, seeded: Seede
     }
 
 
-def run_pull(session: requests.Session, base: str, seeded: Seeded, runs: int = 3) -> dict:
+def run_pull(session: KeepAliveClient, base: str, seeded: Seeded, runs: int = 3) -> dict:
     """Full pull of the scope (median of runs), then no-op pulls from the last cursor."""
     fulls = [timed(lambda: pull_all(session, base)) for _ in range(runs)]
     seconds = [s for s, _ in fulls]

@@ -39,6 +39,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import ClientError, KeepAliveClient  # noqa: E402
 from sync.canonical import compute_seal  # noqa: E402
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -111,7 +112,7 @@ class Recorder:
         started = time.perf_counter()
         try:
             response = fn(*args, timeout=TIMEOUT, **kwargs)
-        except requests.RequestException as error:
+        except (requests.RequestException, ClientError) as error:
             with self.lock:
                 self.errors[kind] += 1
                 self.error_samples.append(f"{kind}: {error!r}")
@@ -136,13 +137,14 @@ def log_in(base: str, username: str, rec: Recorder) -> str:
 
 
 def run_inspector(base: str, username: str, token: str, facts: dict, rec: Recorder,
-                  photos_taken: list[bytes], http: requests.Session | None = None) -> None:
+                  photos_taken: list[bytes], http: KeepAliveClient | None = None) -> None:
     """One inspector's sync morning: pull, 3 photos, push, retry the push.
 
-    `http` is a fresh `requests.Session` unless given (bench/profile_morning.py passes one that
-    calls the app in its own process).
+    `http` is a fresh kept-alive connection (bench/common.KeepAliveClient: a phone's one
+    connection, and a load generator that leaves the shared cores to the server) unless given
+    (bench/profile_morning.py passes one that calls the app in its own process).
     """
-    http = http or requests.Session()
+    http = http or KeepAliveClient(base, timeout=TIMEOUT)
     device = f"load-{username}"
     http.headers["Authorization"] = f"Bearer {token}"
     cursor = None

@@ -24,7 +24,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import bench_sync  # noqa: E402
-from bench.common import PASSWORD, SECRET, fresh_instance, gunicorn, login  # noqa: E402
+from bench.common import (  # noqa: E402
+    PASSWORD,
+    SECRET,
+    KeepAliveClient,
+    fresh_instance,
+    gunicorn,
+    login,
+)
 from bench.seed import seed  # noqa: E402
 
 
@@ -94,13 +101,11 @@ def main() -> None:
 
 def http(args: argparse.Namespace) -> None:
     """The same two phases over HTTP to the bench's gunicorn (bench_sync.push_all)."""
-    import requests
-
     with fresh_instance(args.pg) as instance:
         seeded = seed(instance)
         mutations = bench_sync.make_mutations(seeded, args.n)
         with gunicorn(instance) as base:
-            session = requests.Session()
+            session = KeepAliveClient(base)
             login(session, base, seeded.inspector, "profile-phone")
             bench_sync.push_all(session, base, "profile-phone", mutations[:bench_sync.BATCH])
             rest = mutations[bench_sync.BATCH:]

@@ -24,6 +24,7 @@ from bench.common import (  # noqa: E402
     PG_URL,
     THREADS,
     WORKERS,
+    KeepAliveClient,
     fresh_instance,
     gunicorn,
     login,
@@ -44,11 +45,16 @@ def measure(n: int, skip_peer: bool) -> dict:
         mutations = bench_sync.make_mutations(seeded, n)
         figures["floor"] = bench_floor.run(mutations)
         with gunicorn(instance) as base:
-            session = requests.Session()
+            # Sync through a lean kept-alive client (bench/common.KeepAliveClient: a phone's one
+            # connection, without `requests`' per-request cost on the server's cores); media
+            # through `requests`, whose cost is nothing beside 512 KB chunks.
+            client = KeepAliveClient(base)
             device_id = "bench-phone-1"
-            login(session, base, seeded.inspector, device_id)
-            figures["push"] = bench_sync.run_push(session, base, device_id, seeded, n)
-            figures["pull"] = bench_sync.run_pull(session, base, seeded)
+            login(client, base, seeded.inspector, device_id)
+            figures["push"] = bench_sync.run_push(client, base, device_id, seeded, n)
+            figures["pull"] = bench_sync.run_pull(client, base, seeded)
+            session = requests.Session()
+            session.headers.update(client.headers)
             figures["media"] = bench_media.run(session, base)
     if pg_reachable(PG_URL):
         figures["postgres"] = measure_postgres(n)
@@ -63,11 +69,11 @@ def measure_postgres(n: int) -> dict:
     with fresh_instance(PG_URL) as instance:
         seeded = seed(instance)
         with gunicorn(instance) as base:
-            session = requests.Session()
+            client = KeepAliveClient(base)
             device_id = "bench-phone-pg"
-            login(session, base, seeded.inspector, device_id)
-            return {"push": bench_sync.run_push(session, base, device_id, seeded, n),
-                    "pull": bench_sync.run_pull(session, base, seeded)}
+            login(client, base, seeded.inspector, device_id)
+            return {"push": bench_sync.run_push(client, base, device_id, seeded, n),
+                    "pull": bench_sync.run_pull(client, base, seeded)}
 
 
 def report(f: dict) -> str:
@@ -75,6 +81,8 @@ def report(f: dict) -> str:
     push, floor, peer, pull, media = f["push"], f["floor"], f["peer"], f["pull"], f["media"]
     ok = {True: "ok", False: "MISSED"}
     vs_floor = push["per_s"] / floor["per_s"]
+    # The issue's figure is for 10,000 mutations; a shorter run (--n) is held to its share.
+    replay_target = TARGETS["replay_ms"] * push["n"] / 10_000
     lines = [
         f"Spotcheck benchmark: {f['cpus']} CPUs, load average {f['load'][0]:.1f} / "
         f"{f['load'][1]:.1f} / {f['load'][2]:.1f} at the start, gunicorn "
@@ -129,7 +137,8 @@ def report(f: dict) -> str:
 def _sync_lines(push: dict, pull: dict, ok: dict) -> list[str]:
     return [
         f"repeat push     same {push['n']} again, all replayed: {push['replay_ms']:,.0f} ms  "
-        f"[target < {TARGETS['replay_ms']:.0f} ms: {ok[push['replay_ms'] < TARGETS['replay_ms']]}]",
+        f"[target < {replay_target:.0f} ms for {push['n']} (500 per 10,000): "
+        f"{ok[push['replay_ms'] < replay_target]}]",
         f"no-op pull      from the last cursor: {pull['noop_ms']:.1f} ms  "
         f"[target < {TARGETS['noop_ms']:.0f} ms: {ok[pull['noop_ms'] < TARGETS['noop_ms']]}]",
     ]
