@@ -8,6 +8,8 @@ import random
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import orjson
+
 from bench.common import KeepAliveClient, median, timed
 from bench.seed import Seeded
 
@@ -81,7 +83,7 @@ def pull_all(session: KeepAliveClient, base: str, cursor: str | None = None,
         raw = response.content  # as on the wire: the client does not decode gzip
         wire += len(raw)
         gzipped = response.headers.get("Content-Encoding") == "gzip"
-        body = json.loads(gzip.decompress(raw) if gzipped else raw)
+        body = orjson.loads(gzip.decompress(raw) if gzipped else raw)
         pages += 1
         changes.extend(body["changes"])
         cursor = body["cursor"]

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import http.client
-import json
 import os
 import socket
 import statistics
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+import orjson
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,7 +57,7 @@ class Reply:
         return self.content.decode("utf-8", "replace")
 
     def json(self) -> Any:
-        return json.loads(self.content)
+        return orjson.loads(self.content)
 
 
 class KeepAliveClient:
@@ -65,10 +65,12 @@ class KeepAliveClient:
 
     What a phone's fetch does (one connection, kept alive), without `requests`' per-request
     machinery (about 0.6 ms of the client's CPU a request here, on the same two cores as the
-    server). The JSON bodies are still encoded and decoded inside the timed loop, with the
-    standard library. The same call shape as `requests.Session` for what the bench uses:
-    get/post/patch(url, params=, json=, data=, headers=, timeout=) and a `headers` dict sent
-    with every request. Not for the open internet: no redirects, no TLS, no proxies.
+    server). The JSON bodies are still encoded and decoded inside the timed loop, with orjson:
+    about as fast as a phone's native JSON.stringify (the standard library's encoder takes
+    1.0 ms for a batch of 100 sign-ins, orjson about 0.06 ms). The same call shape as
+    `requests.Session` for what the bench uses: get/post/patch(url, params=, json=, data=,
+    headers=, timeout=) and a `headers` dict sent with every request. Not for the open
+    internet: no redirects, no TLS, no proxies.
     """
 
     def __init__(self, base: str, timeout: float = 60.0) -> None:
@@ -129,7 +131,7 @@ class KeepAliveClient:
 
 
 def _json_body(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+    return orjson.dumps(value)
 
 
 @dataclass
