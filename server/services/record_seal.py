@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import uuid
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
@@ -57,31 +56,16 @@ def _utc_iso(value: datetime) -> str:
     return aware.astimezone(UTC).isoformat()
 
 
-# Exact types -> their shown form, looked up before the isinstance chain of _plain (hot path).
-_BY_TYPE: dict[type, Any] = {uuid.UUID: str, datetime: _utc_iso, date: date.isoformat}
-_AS_IS = frozenset((str, int, float, bool, dict, list, tuple, type(None)))
-
-
-def _plain(value: Any) -> Any:
-    kind = type(value)
-    if kind in _AS_IS:
-        return value
-    convert = _BY_TYPE.get(kind)
-    if convert is not None:
-        return convert(value)
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if isinstance(value, datetime):
-        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
-        return aware.astimezone(UTC).isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
-
-
 def record_seal(fields: tuple[str, ...], values: Mapping[str, Any]) -> str:
-    """Return the HMAC of the named values (a row dict or an object's attributes)."""
-    body = {name: _plain(values.get(name)) for name in fields}
+    """Return the HMAC of the named values (a row dict or an object's attributes).
+
+    A datetime is sealed as its ISO 8601 form in UTC (+00:00; naive ones are UTC), a date as
+    its ISO form; UUIDs and JSON values as canonical_json writes them.
+    """
+    body = dict(zip(fields, map(values.get, fields), strict=True))
+    for name, value in body.items():
+        if isinstance(value, date):  # datetime is a date too
+            body[name] = _utc_iso(value) if isinstance(value, datetime) else value.isoformat()
     mac = _keyed().copy()
     mac.update(canonical_json(body))
     return mac.hexdigest()

@@ -4,13 +4,16 @@ or a sign-in whose row, was edited in the database behind the server's back."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import func, select, update
 
 from server.extensions import db
 from server.models import SignIn, Visit
+from server.services.record_seal import record_seal, signin_seal, visit_seal
 from tests.sync.fixtures import phone, queue_visit
 from tests.visits.signin_helpers import code_for, inspector_token, self_sign_in
 
@@ -189,3 +192,49 @@ def test_a_deleted_sign_in_is_named_by_its_visit(client, runner, world):
     assert (f"visit {visit_id}: sign-ins its sealed reconciliation counted are gone "
             "(manual: 1)") in output
     assert str(other) not in output and str(late.id) not in output
+
+
+# --- the seal's bytes never change: rows sealed by earlier code must still verify ---------------
+
+PLUS_8 = timezone(timedelta(hours=8))
+PINNED_SIGNIN = {
+    "id": uuid.UUID("0b7e5c1e-3a55-4c8e-9a51-0f6e1c2d3b4a"),
+    "visit_id": uuid.UUID("9f1c2e3d-4b5a-4678-8e9f-a0b1c2d3e4f5"),
+    "trainee_id": uuid.UUID("12345678-9abc-4def-8123-456789abcdef"),
+    "method": "manual", "badge_token": None,
+    "at": datetime(2026, 3, 2, 9, 0, 5, 120000, tzinfo=PLUS_8),
+    "gps": {"lat": 36.70751234, "lon": 119.16102, "accuracy": 12.5,
+            "captured_at": "2026-03-02T01:00:05Z", "mocked": False},
+    "signature_sha256": "ab" * 32, "device_id": "phone-名", "user_id": uuid.UUID(int=7),
+    "received_at": datetime(2026, 3, 2, 3, 0, 5, 123456), "flags": ("signin.duplicate_trainee",),
+}
+# An integral float (the reference writer's path), an empty list of flags, an aware UTC time.
+PINNED_SIGNIN_SLOW = {**PINNED_SIGNIN, "gps": {**PINNED_SIGNIN["gps"], "accuracy": 5.0},
+                      "flags": [], "at": datetime(2026, 3, 2, 1, 0, tzinfo=UTC)}
+PINNED_VISIT = SimpleNamespace(
+    id=uuid.UUID("aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"), class_id=uuid.UUID(int=1),
+    session_id=None, assignment_id=uuid.UUID(int=2), plan_version_id=uuid.UUID(int=3),
+    inspector_id=uuid.UUID(int=4), device_id="d1", started_at=datetime(2026, 3, 2, 1, 0),
+    ended_at=datetime(2026, 3, 2, 2, 30, tzinfo=UTC),
+    client_time=datetime(2026, 3, 2, 10, 31, tzinfo=PLUS_8),
+    received_at=datetime(2026, 3, 2, 2, 31, 0, 1), verdict="issues", seal="cd" * 32,
+    checks={"reconciliation": {"rate": 1.0, "present": [{"name": "张三", "trainee_id": "x"}],
+                               "headcount": None},
+            "place": {"status": "match", "distance_m": 12.25}, "day": "2026-03-02"},
+    flags=["attendance.low"], supersedes_id=None, check_of_id=uuid.UUID(int=5))
+
+
+@pytest.mark.parametrize(("seal", "values", "expected"), [
+    (signin_seal, PINNED_SIGNIN,
+     "cd4976abf2d5f49b768f1c14fb15b03731f328a9feb1d9e96ad3e98c566bf595"),
+    (signin_seal, PINNED_SIGNIN_SLOW,
+     "0c9c9049811a818fb4b75c43a69b9b7f2f49f13263dfb09aef57a3fc71a8187a"),
+    (visit_seal, PINNED_VISIT, "8f66a5c89af32ec57e08998a9947f301118a98904d6e699e3a8492530761bd7d"),
+    (lambda values: record_seal(("d", "dt"), values),
+     {"d": date(2026, 3, 2), "dt": datetime(2026, 3, 2)},
+     "3e13d1936bc76f932f500e30dc7c2ef59681af1b4a0cba159e80fe32e6980e3f"),
+])
+def test_the_seal_of_fixed_values_is_the_one_earlier_code_wrote(app, seal, values, expected):
+    # The constants were computed by the code before canonical JSON went through orjson.
+    app.config["SECRET_KEY"] = "pinned-secret"
+    assert seal(values) == expected
