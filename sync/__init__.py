@@ -6,7 +6,6 @@ Nothing here imports Flask or the database; the server supplies a small store (s
 from sync.canonical import canonical_json, compute_seal, seal_matches
 from sync.cursor import Cursor, CursorError, decode_cursor, encode_cursor, scope_fingerprint
 from sync.push import (
-    LedgerEntry,
     Mutation,
     Outcome,
     PushResponse,
@@ -17,7 +16,7 @@ from sync.push import (
 )
 
 __all__ = [
-    "Cursor", "CursorError", "LedgerEntry", "Mutation", "Outcome", "PushResponse", "Rejected",
+    "Cursor", "CursorError", "Mutation", "Outcome", "PushResponse", "Rejected",
     "Result", "Store", "apply_push", "canonical_json", "compute_seal", "decode_cursor",
     "encode_cursor", "scope_fingerprint", "seal_matches",
 ]

@@ -80,29 +80,14 @@ class Result:
             body["errors"] = self.errors
         return body
 
-    def replayed_copy(self) -> Result:
-        """The same result marked `replayed: true` (what a re-sent mutation gets back)."""
-        return Result(self.mutation_id, self.seq, self.status, True, self.code, self.detail,
-                      dict(self.params), list(self.flags), self.errors)
 
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Result:
-        """Rebuild a stored result."""
-        return cls(
-            mutation_id=str(data["mutation_id"]), seq=int(data["seq"]), status=str(data["status"]),
-            replayed=bool(data.get("replayed", False)), code=data.get("code"),
-            detail=data.get("detail"), params=dict(data.get("params") or {}),
-            flags=list(data.get("flags") or []),
-            errors=data.get("errors"),
-        )
+def replayed(stored: Mapping[str, Any]) -> dict[str, Any]:
+    """What a re-sent mutation gets back: its stored result (Result.to_dict()), `replayed: true`.
 
-
-@dataclass(frozen=True)
-class LedgerEntry:
-    """A ledger row as the store returns it."""
-
-    mutation_id: str
-    result: Result
+    Answered from the stored form as it is (no Result rebuilt): a replay changes nothing, and
+    a re-sent batch is the most common push after a lost answer.
+    """
+    return {**stored, "replayed": True}
 
 
 @dataclass
@@ -134,8 +119,12 @@ class Store(Protocol):
     def last_seq(self, device_id: str) -> int:
         """Return the highest seq recorded for the device (0 when none)."""
 
-    def ledger_entries(self, device_id: str, seqs: Sequence[int]) -> dict[int, LedgerEntry]:
-        """Return the recorded entries of these seqs of the device."""
+    def ledger_entries(self, device_id: str, seqs: Sequence[int]) -> dict[int, Mapping[str, Any]]:
+        """Return the stored results (Result.to_dict()) of these seqs of the device, by seq.
+
+        A stored result's `mutation_id` is the mutation's own id (also when its ledger key is
+        another, see `sync.mutation_reused`): a re-sent mutation is matched against it.
+        """
 
     def mutation_owners(self, mutation_ids: Sequence[str]) -> dict[str, tuple[str, int]]:
         """Return (device, seq) of each mutation_id already in the ledger."""
@@ -151,14 +140,14 @@ class Store(Protocol):
 class PushResponse:
     """Per-mutation results in request order and the device's last recorded seq."""
 
-    results: list[Result]
+    # Each result's wire form: Result.to_dict() (a replay: its stored form, `replayed: true`).
+    results: list[dict[str, Any]]
     last_seq: int
     resend_from: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Return the wire form (`resend_from` only when the batch hit a gap)."""
-        body: dict[str, Any] = {"results": [r.to_dict() for r in self.results],
-                                "last_seq": self.last_seq}
+        body: dict[str, Any] = {"results": self.results, "last_seq": self.last_seq}
         if self.resend_from is not None:
             body["resend_from"] = self.resend_from
         return body
@@ -167,7 +156,7 @@ class PushResponse:
         """Count results by status (replays counted apart)."""
         tally: dict[str, int] = {}
         for result in self.results:
-            key = "replayed" if result.replayed else result.status
+            key = "replayed" if result["replayed"] else result["status"]
             tally[key] = tally.get(key, 0) + 1
         return tally
 
@@ -199,25 +188,26 @@ def apply_push(
 ) -> PushResponse:
     """Apply a batch from one device exactly once per seq; return results in request order."""
     last = store.last_seq(device_id)
-    seen = store.ledger_entries(device_id, [m.seq for m in mutations if m.seq <= last])
+    # The batch's own decisions join the stored results (a seq twice in one batch is a replay).
+    seen = dict(store.ledger_entries(device_id, [m.seq for m in mutations if m.seq <= last]))
     # Only a mutation that may be applied needs its id's owner: a replay is answered from
     # the ledger (a re-sent batch costs one query less).
     owners = store.mutation_owners([m.mutation_id for m in mutations if m.seq > last])
-    results: list[Result | None] = [None] * len(mutations)
+    results: list[dict[str, Any] | None] = [None] * len(mutations)
     gap_from: int | None = None
     for index, mutation in _in_order(mutations):
-        if mutation.seq in seen:
-            entry = seen[mutation.seq]
-            if entry.mutation_id != mutation.mutation_id:
+        stored = seen.get(mutation.seq)
+        if stored is not None:
+            if stored["mutation_id"] != mutation.mutation_id:
                 results[index] = Result(mutation.mutation_id, mutation.seq, REJECTED,
-                                        code="sync.seq_reused")
+                                        code="sync.seq_reused").to_dict()
             else:
-                results[index] = entry.result.replayed_copy()
+                results[index] = replayed(stored)
             continue
         if gap_from is not None or mutation.seq != last + 1:
             gap_from = mutation.seq if gap_from is None else gap_from
             results[index] = Result(mutation.mutation_id, mutation.seq, GAP, code="sync.gap",
-                                    params={"missing": last + 1})
+                                    params={"missing": last + 1}).to_dict()
             continue
         owner = owners.get(mutation.mutation_id)
         if owner is not None and owner != (device_id, mutation.seq):
@@ -229,8 +219,8 @@ def apply_push(
             key = mutation.mutation_id
         store.record(device_id, key, mutation, result)
         owners.setdefault(mutation.mutation_id, (device_id, mutation.seq))
-        seen[mutation.seq] = LedgerEntry(mutation.mutation_id, result)
+        seen[mutation.seq] = result.to_dict()
         last = mutation.seq
-        results[index] = result
+        results[index] = result.to_dict()
     return PushResponse(results=[r for r in results if r is not None], last_seq=last,
                         resend_from=last + 1 if gap_from is not None else None)

@@ -132,7 +132,7 @@ def _visit(assignment: Assignment, index: int) -> uuid.UUID:
                       "base": {"plan_version_id": str(version.id)}, "payload": payload})
     response = push(inspector, f"demo-{inspector.username}-{index}", mutations, now=received,
                     commit=False)
-    refused = [r for r in response.results if r.status == "rejected"]
+    refused = [r for r in response.results if r["status"] == "rejected"]
     if refused:
         raise RuntimeError(f"demo visit refused: {refused}")
     assignment.status = "done"

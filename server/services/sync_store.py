@@ -15,11 +15,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import cast, func, literal, null, select, union_all
+from sqlalchemy import bindparam, cast, func, literal_column, null, select, union_all
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 from server.errors import ApiError
@@ -27,7 +28,7 @@ from server.extensions import db
 from server.models import SyncLedger, User, utcnow
 from server.services import signins, visits
 from server.services.push_context import PushContext, bulk_insert
-from sync.push import LedgerEntry, Mutation, Outcome, PushResponse, Rejected, Result, apply_push
+from sync.push import Mutation, Outcome, PushResponse, Rejected, Result, apply_push
 
 ATTEMPTS = 4
 
@@ -63,7 +64,11 @@ class SqlStore:
         self._ids: set[str] = set()
         self._last = 0
         self._entries: dict[int, dict[str, Any]] = {}
-        self._owners: dict[str, tuple[str, int]] = {}
+        # (device, seq, mutation_id as the driver gave it) of the rows found, made into
+        # mutation_owners' answer only when it is asked for (a replayed batch never asks).
+        self._owner_rows: list[tuple[str, int, Any]] = []
+        self._owners: dict[str, tuple[str, int]] | None = None
+        self._mutation_id_of: Callable[[Any], Any] | None = None
 
     def last_seq(self, device_id: str) -> int:
         """Return the highest recorded seq of the device.
@@ -78,51 +83,45 @@ class SqlStore:
     def _lookup(self, device_id: str, seqs: set[int] | None = None,
                 ids: set[str] | None = None) -> None:
         """Read the device's last seq and the ledger rows of the batch's seqs and mutation ids
-        (or of these, when asked for others), in one query."""
-        user_id = self.context.user.id
+        (or of these, when asked for others), in one query (_ledger_query)."""
         self._seqs = {m.seq for m in self.context.batch} | (seqs or set())
         self._ids = {m.mutation_id for m in self.context.batch} | (ids or set())
-        mine = (SyncLedger.user_id == user_id) & (SyncLedger.device_id == device_id)
-        last = select(func.max(SyncLedger.seq)).where(mine).scalar_subquery()
-        seqs = SyncLedger.seq.in_(sorted(self._seqs))
-        none = [cast(null(), column.type) for column in
-                (SyncLedger.device_id, SyncLedger.mutation_id, SyncLedger.result)]
-        ledger = (SyncLedger.device_id, SyncLedger.seq, SyncLedger.mutation_id)
-        # Three index look-ups (each simple enough for either planner), one statement: the
-        # batch's seqs of this device with their results (replays); its last seq; where the
-        # batch's mutation ids were recorded, unless already among the first (reuse).
-        rows = db.session.execute(union_all(
-            select(literal(1), *ledger, SyncLedger.result).where(mine, seqs),
-            select(literal(2), none[0], SyncLedger.seq, none[1], none[2])
-            .where(mine, SyncLedger.seq == last),
-            select(literal(3), *ledger, none[2]).where(
-                SyncLedger.mutation_id.in_([self.context.uuid_of(m) for m in self._ids]),
-                ~(mine & seqs)),
-        )).all()
-        self._last, self._entries, self._owners = 0, {}, {}
+        connection = db.session.connection()
+        query = _ledger_query(connection.dialect, max(len(self._seqs), len(self._ids)))
+        rows = connection.exec_driver_sql(query.sql, query.parameters(
+            self.context.user.id, device_id, sorted(self._seqs),
+            [self.context.uuid_of(m) for m in self._ids])).all()
+        self._last, self._entries, self._owner_rows, self._owners = 0, {}, [], None
+        load_result = query.load_result
         for kind, row_device, seq, mutation_id, result in rows:
             if kind == 2:
                 self._last = seq
                 continue
             if kind == 1:
-                self._entries[seq] = result
-            self._owners[str(mutation_id)] = (row_device, seq)
+                self._entries[seq] = load_result(result) if load_result else result
+            self._owner_rows.append((row_device, seq, mutation_id))
+        self._mutation_id_of = query.load_mutation_id
         self._looked_up = device_id
 
-    def ledger_entries(self, device_id: str, seqs: Sequence[int]) -> dict[int, LedgerEntry]:
+    def ledger_entries(self, device_id: str, seqs: Sequence[int]) -> dict[int, dict[str, Any]]:
         """Return stored results of these seqs (the batch's own: from the batch's ledger query)."""
         wanted = set(seqs)
         if self._looked_up != device_id or not wanted <= self._seqs:
             self._lookup(device_id, wanted)
         found = self._entries
-        return {seq: LedgerEntry(str(found[seq]["mutation_id"]), Result.from_dict(found[seq]))
-                for seq in wanted if seq in found}
+        return {seq: found[seq] for seq in wanted if seq in found}
 
     def mutation_owners(self, mutation_ids: Sequence[str]) -> dict[str, tuple[str, int]]:
         """Return where each already-recorded mutation_id was recorded (from the same query)."""
         wanted = set(mutation_ids)
+        if not wanted:
+            return {}
         if self._looked_up is None or not wanted <= self._ids:
             self._lookup(self._looked_up or self.context.device_id, ids=wanted)
+        if self._owners is None:
+            load = self._mutation_id_of
+            self._owners = {str(load(mutation_id) if load else mutation_id): (row_device, seq)
+                            for row_device, seq, mutation_id in self._owner_rows}
         return {m: self._owners[m] for m in wanted if m in self._owners}
 
     @contextmanager
@@ -170,6 +169,85 @@ class SqlStore:
         if self.rows:
             bulk_insert(SyncLedger.__table__, self.rows)
         db.session.flush()
+
+
+@dataclass(frozen=True)
+class _LedgerQuery:
+    """The batch's ledger query compiled for one dialect and list size (see _ledger_query)."""
+
+    sql: str
+    positional: bool
+    size: int
+    # Each parameter's name and bind processor (or None), in the order the SQL takes them.
+    binds: tuple[tuple[str, Callable[[Any], Any] | None], ...]
+    # Result processors of the mutation_id and result columns (None: the driver's value is it).
+    load_mutation_id: Callable[[Any], Any] | None
+    load_result: Callable[[Any], Any] | None
+
+    def parameters(self, user_id: uuid.UUID, device_id: str, seqs: list[int],
+                   mutation_ids: list[uuid.UUID]) -> Any:
+        """Return the driver's parameters: each list padded to `size` with its last value (a
+        value repeated in an IN finds nothing more); an empty list finds nothing (seq 0, the
+        nil UUID: any row they find is not asked about)."""
+        values: dict[str, Any] = {"user_id": user_id, "device_id": device_id}
+        for prefix, items, nothing in (("seq", seqs, 0), ("id", mutation_ids, uuid.UUID(int=0))):
+            padded = items + [items[-1] if items else nothing] * (self.size - len(items))
+            values.update(zip((f"{prefix}{i}" for i in range(self.size)), padded, strict=True))
+        converted = [(name, process(values[name]) if process else values[name])
+                     for name, process in self.binds]
+        if self.positional:
+            return tuple(value for _, value in converted)
+        return dict(converted)
+
+
+# (dialect name, list size) -> the compiled ledger query.
+_LEDGER_QUERIES: dict[tuple[str, int], _LedgerQuery] = {}
+
+
+def _ledger_query(dialect: Any, count: int) -> _LedgerQuery:
+    """Return the ledger query for up to `count` seqs and mutation ids, compiled once.
+
+    Three index look-ups (each simple enough for either planner), one statement: the batch's
+    seqs of this device with their results (kind 1: replays); its last seq (kind 2); where the
+    batch's mutation ids were recorded, unless already among the first (kind 3: reuse). Rows:
+    (kind, device_id, seq, mutation_id, result). The lists are padded to a power of two, so a
+    handful of statements serves every batch; each is built and compiled once and run as the
+    driver's SQL: building and compiling it per batch cost more than the query (1.3 of 1.5 ms
+    for a replayed batch of 100 on SQLite).
+    """
+    size = 1 << max(count - 1, 0).bit_length()
+    key = (dialect.name, size)
+    query = _LEDGER_QUERIES.get(key)
+    if query is not None:
+        return query
+    table = SyncLedger.__table__
+    user = bindparam("user_id", type_=table.c.user_id.type)
+    device = bindparam("device_id", type_=table.c.device_id.type)
+    seqs = table.c.seq.in_([bindparam(f"seq{i}", type_=table.c.seq.type) for i in range(size)])
+    ids = table.c.mutation_id.in_([bindparam(f"id{i}", type_=table.c.mutation_id.type)
+                                   for i in range(size)])
+    mine = (table.c.user_id == user) & (table.c.device_id == device)
+    last = select(func.max(table.c.seq)).where(mine).scalar_subquery()
+    none = [cast(null(), column.type) for column in
+            (table.c.device_id, table.c.mutation_id, table.c.result)]
+    ledger = (table.c.device_id, table.c.seq, table.c.mutation_id)
+    compiled = union_all(
+        select(literal_column("1"), *ledger, table.c.result).where(mine, seqs),
+        select(literal_column("2"), none[0], table.c.seq, none[1], none[2])
+        .where(mine, table.c.seq == last),
+        select(literal_column("3"), *ledger, none[2]).where(ids, ~(mine & seqs)),
+    ).compile(dialect=dialect)
+    names = list(compiled.positiontup or []) if dialect.positional else list(compiled.binds)
+    binds = tuple((name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
+                  for name in names)
+    query = _LEDGER_QUERIES[key] = _LedgerQuery(
+        str(compiled), dialect.positional, size, binds,
+        _result_processor(table.c.mutation_id, dialect), _result_processor(table.c.result, dialect))
+    return query
+
+
+def _result_processor(column: Any, dialect: Any) -> Callable[[Any], Any] | None:
+    return column.type.dialect_impl(dialect).result_processor(dialect, None)
 
 
 def _is_retryable(error: Exception) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from contextlib import contextmanager
 
-from sync.push import LedgerEntry, Mutation, Outcome, Rejected, Result, apply_push
+from sync.push import Mutation, Outcome, Rejected, Result, apply_push
 
 
 class MemoryStore:
@@ -19,7 +19,7 @@ class MemoryStore:
         return max([s for d, s in self.ledger if d == device_id], default=0)
 
     def ledger_entries(self, device_id, seqs):
-        return {s: LedgerEntry(self.ledger[(device_id, s)][0], self.ledger[(device_id, s)][1])
+        return {s: self.ledger[(device_id, s)][1].to_dict()
                 for s in seqs if (device_id, s) in self.ledger}
 
     def mutation_owners(self, mutation_ids):
@@ -57,24 +57,24 @@ def test_apply_replay_gap_and_kept_rejection():
     batch = [mutation(1, payload={"text": "a"}), mutation(2, payload={"text": "b", "bad": True}),
              mutation(3, payload={"text": "c", "flag": True})]
     response = apply_push(store, "d", batch, handlers(store))
-    assert [r.status for r in response.results] == ["applied", "rejected", "flagged"]
-    assert response.results[1].code == "note.bad" and response.results[2].code == "note.flag"
+    assert [r["status"] for r in response.results] == ["applied", "rejected", "flagged"]
+    assert response.results[1]["code"] == "note.bad" and response.results[2]["code"] == "note.flag"
     assert store.records == ["a", "c"]  # the rejection's write was undone, the seq kept
     assert response.last_seq == 3
     again = apply_push(store, "d", batch, handlers(store))
-    assert all(r.replayed for r in again.results)
-    assert [r.status for r in again.results] == ["applied", "rejected", "flagged"]
+    assert all(r["replayed"] for r in again.results)
+    assert [r["status"] for r in again.results] == ["applied", "rejected", "flagged"]
     assert store.records == ["a", "c"]
     shuffled = apply_push(store, "d", [mutation(5), mutation(4)], handlers(store))
-    assert [r.seq for r in shuffled.results] == [5, 4]  # answered in request order
-    assert [r.status for r in shuffled.results] == ["applied", "applied"]  # applied in seq order
+    assert [r["seq"] for r in shuffled.results] == [5, 4]  # answered in request order
+    assert [r["status"] for r in shuffled.results] == ["applied", "applied"]  # applied in seq order
     assert shuffled.last_seq == 5
 
 
 def test_gap_stops_everything_after_it():
     store = MemoryStore()
     response = apply_push(store, "d", [mutation(2), mutation(3)], handlers(store))
-    assert [r.status for r in response.results] == ["gap", "gap"]
+    assert [r["status"] for r in response.results] == ["gap", "gap"]
     assert store.ledger == {} and response.last_seq == 0
 
 
@@ -83,16 +83,43 @@ def test_reused_mutation_id_and_reused_seq():
     first = mutation(1)
     apply_push(store, "d", [first], handlers(store))
     reused = apply_push(store, "d", [mutation(2, mutation_id=first.mutation_id)], handlers(store))
-    assert reused.results[0].code == "sync.mutation_reused" and reused.last_seq == 2
+    assert reused.results[0]["code"] == "sync.mutation_reused" and reused.last_seq == 2
     stolen = apply_push(store, "d", [mutation(1)], handlers(store))
-    assert stolen.results[0].status == "rejected" and stolen.results[0].code == "sync.seq_reused"
+    assert (stolen.results[0]["status"], stolen.results[0]["code"]) == ("rejected",
+                                                                     "sync.seq_reused")
     other_device = apply_push(store, "e", [mutation(1, mutation_id=first.mutation_id)],
                               handlers(store))
-    assert other_device.results[0].code == "sync.mutation_reused"
+    assert other_device.results[0]["code"] == "sync.mutation_reused"
 
 
 def test_unknown_type_is_rejected_and_consumes_the_seq():
     store = MemoryStore()
     response = apply_push(store, "d", [mutation(1, kind="nope"), mutation(2)], handlers(store))
-    assert [r.status for r in response.results] == ["rejected", "applied"]
-    assert response.results[0].code == "sync.unknown_type"
+    assert [r["status"] for r in response.results] == ["rejected", "applied"]
+    assert response.results[0]["code"] == "sync.unknown_type"
+
+
+def test_a_replay_is_the_stored_result_marked_replayed():
+    """Every member the first answer had comes back (detail, params, flags, errors)."""
+    store = MemoryStore()
+    batch = [mutation(1, payload={"text": "a", "bad": True}),
+             mutation(2, payload={"text": "b", "flag": True})]
+    first = apply_push(store, "d", batch, handlers(store))
+    again = apply_push(store, "d", batch, handlers(store))
+    assert again.results == [{**r, "replayed": True} for r in first.results]
+    assert first.results[0]["detail"] == "bad note" and first.results[1]["flags"] == ["note.flag"]
+    assert again.counts() == {"replayed": 2} and first.counts() == {"rejected": 1, "flagged": 1}
+
+
+def test_a_reused_mutation_id_sent_again_is_replayed_and_a_seq_twice_in_a_batch_too():
+    store = MemoryStore()
+    first = mutation(1)
+    apply_push(store, "d", [first], handlers(store))
+    reused = mutation(2, mutation_id=first.mutation_id)
+    apply_push(store, "d", [reused], handlers(store))
+    again = apply_push(store, "d", [reused], handlers(store))
+    assert again.results[0]["code"] == "sync.mutation_reused" and again.results[0]["replayed"]
+    twice = mutation(3, payload={"text": "c"})
+    response = apply_push(store, "d", [twice, twice], handlers(store))
+    assert [r["replayed"] for r in response.results] == [False, True]
+    assert store.records.count("c") == 1

@@ -274,3 +274,24 @@ def test_unknown_mutation_type_is_rejected_and_consumes_its_seq(client, world):
     body = device.push()[1]
     assert [r["status"] for r in body["results"]] == ["rejected", "applied"]
     assert body["results"][0]["code"] == "sync.unknown_type" and body["last_seq"] == 2
+
+
+def test_batches_of_any_size_and_an_empty_one_are_answered_from_one_ledger_query(client, world):
+    """The ledger query pads its lists (3 -> 4, 5 -> 8): padding finds nothing more."""
+    device = phone(client)
+    klass = world.classes["a"]
+    visit_id = uuid.uuid4()
+    for trainee in world.trainees[:5]:
+        device.add_signin(visit_id=visit_id, class_id=klass.id, trainee_id=trainee.id)
+    batch = list(device.outbox)
+    status, body = device.send(batch[:3])
+    assert status == 200 and body["last_seq"] == 3
+    status, body = device.send(batch)
+    assert [r["replayed"] for r in body["results"]] == [True] * 3 + [False] * 2
+    assert [r["status"] for r in body["results"]] == ["applied"] * 5
+    status, body = device.send([])
+    assert status == 200 and body == {"results": [], "last_seq": 5}
+    status, body = device.send(batch[::-1])
+    assert [r["seq"] for r in body["results"]] == [5, 4, 3, 2, 1]
+    assert all(r["replayed"] for r in body["results"])
+    assert count(SignIn) == 5 and count(SyncLedger) == 5
