@@ -10,17 +10,25 @@ import uuid
 from typing import Any
 
 from marshmallow import ValidationError
-from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import bindparam, func, select
 
 from schemas.fastload import FastLoad
 from schemas.visits import SignInPayloadSchema
 from server.extensions import db
-from server.models import Assignment, Media, SignIn, Trainee, TrainingClass, User, Visit
+from server.models import (
+    Assignment,
+    Media,
+    SignIn,
+    Trainee,
+    TrainingBase,
+    TrainingClass,
+    User,
+    Visit,
+)
 from server.services.badges import verify_badge_token
 from server.services.push_context import PushContext
 from server.services.record_seal import seal_signin_row
-from server.services.scope import can_see_class
+from server.services.scope import can_see_base
 from server.services.signin_flags import flag_pushed_signins
 from sync.push import Mutation, Outcome, Rejected
 
@@ -28,6 +36,27 @@ _schema = FastLoad(SignInPayloadSchema())  # same schema, walked quickly (hot pa
 # A new sign-in's flags (set at the end of the batch): one shared empty value, so the batch's
 # insert converts it to JSON once (push_context.bulk_insert), not once per row.
 NO_FLAGS: tuple[str, ...] = ()
+
+# The batch's look-ups, built once (building a statement, above all an IN of 100 ids, cost
+# about as much as running it). Core statements: no ORM entity to load, no autoflush (the
+# batch's own rows are not among what they look for); the scope query alone loads an ORM
+# object, the base, since services/scope.py judges a TrainingBase.
+_trainees = Trainee.__table__
+_media, _users = Media.__table__, User.__table__
+_COUNT_TRAINEES = (select(func.count()).select_from(_trainees)
+                   .where(_trainees.c.id.in_(bindparam("ids", expanding=True))))
+_FOUND_TRAINEES = (select(_trainees.c.id)
+                   .where(_trainees.c.id.in_(bindparam("ids", expanding=True))))
+_SIGNATURE_OWNERS = (
+    select(_media.c.sha256, _media.c.uploaded_by_id, _users.c.county_id)
+    .join_from(_media, _users, _users.c.id == _media.c.uploaded_by_id)
+    .where(_media.c.sha256.in_(bindparam("hashes", expanding=True))))
+# The class's base and, when the visit is already stored, the visit's class.
+_CLASS_SCOPE = (
+    select(TrainingBase, select(Visit.class_id).where(Visit.id == bindparam("visit_id"))
+           .scalar_subquery())
+    .join(TrainingClass, TrainingClass.base_id == TrainingBase.id)
+    .where(TrainingClass.id == bindparam("class_id")))
 
 
 def _load(payload: Any) -> dict[str, Any]:
@@ -121,16 +150,12 @@ def _foreign_signature(context: PushContext, signature: str, data: dict[str, Any
 def _prefetch_signature_owners(context: PushContext) -> None:
     """Look up who stored each signature the batch's sign-ins name, in one query."""
     context.signatures_prefetched = True
-    named = {m.payload.get("signature_sha256") for m in context.batch
-             if m.type == "signin.create" and isinstance(m.payload, dict)}
-    named = {h for h in named if isinstance(h, str)}
+    named = {h for m in context.batch if m.type == "signin.create" and isinstance(m.payload, dict)
+             if isinstance(h := m.payload.get("signature_sha256"), str)}
     if not named:
         return
-    with db.session.no_autoflush:
-        rows = db.session.execute(
-            select(Media.sha256, Media.uploaded_by_id, User.county_id)
-            .join(User, User.id == Media.uploaded_by_id).where(Media.sha256.in_(named)))
-        context.signature_owners.update({sha: (owner, county) for sha, owner, county in rows})
+    rows = db.session.connection().execute(_SIGNATURE_OWNERS, {"hashes": list(named)})
+    context.signature_owners.update({sha: (owner, county) for sha, owner, county in rows})
 
 
 def _team_of(context: PushContext, data: dict[str, Any]) -> set[uuid.UUID]:
@@ -148,14 +173,10 @@ def _in_scope(context: PushContext, class_id: uuid.UUID, visit_id: uuid.UUID) ->
     """
     key = (class_id, visit_id)
     if key not in context.signin_scope:
-        stored_visit_class = select(Visit.class_id).where(Visit.id == visit_id).scalar_subquery()
         with db.session.no_autoflush:  # a look-up must not flush this batch's rows one by one
-            # One query: the class, its base (the scope needs it) and the stored visit's class.
-            row = db.session.execute(
-                select(TrainingClass, stored_visit_class).options(joinedload(TrainingClass.base))
-                .where(TrainingClass.id == class_id)
-            ).first()
-        context.signin_scope[key] = (row is not None and can_see_class(context.user, row[0])
+            row = db.session.execute(_CLASS_SCOPE, {"class_id": class_id,
+                                                    "visit_id": visit_id}).first()
+        context.signin_scope[key] = (row is not None and can_see_base(context.user, row[0])
                                      and row[1] in (None, class_id))
     return context.signin_scope[key]
 
@@ -164,32 +185,31 @@ def _trainee_exists(context: PushContext, trainee_id: uuid.UUID) -> bool:
     if trainee_id not in context.trainee_known and not context.trainees_prefetched:
         _prefetch_trainees(context)
     if trainee_id not in context.trainee_known:
-        with db.session.no_autoflush:  # a look-up must not flush this batch's rows one by one
-            context.trainee_known[trainee_id] = db.session.scalar(
-                select(Trainee.id).where(Trainee.id == trainee_id)) is not None
+        context.trainee_known[trainee_id] = db.session.connection().execute(
+            _FOUND_TRAINEES, {"ids": [trainee_id]}).first() is not None
     return context.trainee_known[trainee_id]
 
 
 def _prefetch_trainees(context: PushContext) -> None:
     """Look up every trainee the batch's sign-ins name in one query, not one query each."""
     context.trainees_prefetched = True
+    texts = {str(mutation.payload.get("trainee_id")) for mutation in context.batch
+             if mutation.type == "signin.create" and isinstance(mutation.payload, dict)}
     named: set[uuid.UUID] = set()
-    for mutation in context.batch:
-        payload = mutation.payload
-        if mutation.type == "signin.create" and isinstance(payload, dict):
-            try:  # not validated yet: an id that does not parse is simply not looked up here
-                named.add(uuid.UUID(str(payload.get("trainee_id"))))
-            except ValueError:
-                continue
+    for text in texts:  # each id parsed once: a batch names a class's trainees again and again
+        try:  # not validated yet: an id that does not parse is simply not looked up here
+            named.add(uuid.UUID(text))
+        except ValueError:
+            continue
     if not named:
         return
-    known = Trainee.id.in_(named)
-    with db.session.no_autoflush:
-        # Usually every one exists: counting them is cheaper than reading them back.
-        if db.session.scalar(select(func.count()).select_from(Trainee).where(known)) == len(named):
-            found = named
-        else:
-            found = set(db.session.scalars(select(Trainee.id).where(known)))
+    connection = db.session.connection()
+    ids = {"ids": list(named)}
+    # Usually every one exists: counting them is cheaper than reading them back.
+    if connection.execute(_COUNT_TRAINEES, ids).scalar() == len(named):
+        found = named
+    else:
+        found = set(connection.scalars(_FOUND_TRAINEES, ids))
     for trainee_id in named:
         context.trainee_known[trainee_id] = trainee_id in found
 

@@ -143,6 +143,27 @@ def test_a_rejection_does_not_undo_the_rest_of_the_batch(client, world):
     assert count(SignIn) == 2 and count(SyncLedger) == 3
 
 
+def test_malformed_ids_in_a_batch_reject_only_their_sign_ins(client, world):
+    # The batch's look-ups read the payloads before validation: ids of any JSON type, the
+    # same trainee named twice with differently written ids, a trainee that does not exist.
+    device = phone(client)
+    visit_id, klass, trainee = uuid.uuid4(), world.classes["a"].id, world.trainees[0].id
+    device.add_signin(visit_id=visit_id, class_id=klass, trainee_id=trainee,
+                      signature_sha256="ab" * 32)  # a signature: its owners are looked up
+    device.add_signin(visit_id=visit_id, class_id=klass, trainee_id=None)
+    device.outbox[-1]["payload"].update(trainee_id=["x"], signature_sha256={"a": 1})
+    device.add_signin(visit_id=visit_id, class_id=klass, trainee_id=str(trainee).upper(),
+                      at=datetime.now(UTC) - timedelta(minutes=1))
+    device.add_signin(visit_id=visit_id, class_id=klass, trainee_id="not-a-uuid")
+    device.add_signin(visit_id=visit_id, class_id=klass, trainee_id=uuid.uuid4())
+    body = device.push()[1]
+    assert [r["status"] for r in body["results"]] == [
+        "applied", "rejected", "applied", "rejected", "rejected"]
+    assert [r.get("code") for r in body["results"][1:4:2]] == ["validation_error"] * 2
+    assert body["results"][4]["code"] == "signin.unknown_trainee"
+    assert count(SignIn) == 2
+
+
 def test_an_id_already_taken_rejects_only_that_mutation(client, world):
     device = phone(client)
     klass = world.classes["a"]
