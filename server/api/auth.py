@@ -36,10 +36,7 @@ def token_required(*roles: str) -> Callable:
             header = request.headers.get("Authorization", "")
             if not header.startswith("Bearer "):
                 raise ApiError("auth.required")
-            token = auth_service.resolve_token(header[len("Bearer "):].strip())
-            g.user = token.user
-            g.token = token
-            g.device_id = token.device_id
+            g.user, g.device_id = auth_service.resolve_token(header[len("Bearer "):].strip())
             if roles and g.user.role not in roles:
                 raise ApiError("forbidden")
             return view(*args, **kwargs)

@@ -7,7 +7,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -154,17 +154,33 @@ def issue_token(user: User, device_id: str, now: datetime | None = None) -> tupl
     return raw, token
 
 
-def resolve_token(raw: str, now: datetime | None = None) -> ApiToken:
-    """Return the live token for a raw bearer value, or raise auth.token_invalid."""
+# The bearer check of every API request, built once: building it (and loading the token as an
+# object besides its user) cost as much as running it. The user is the one object the request
+# goes on with; of the token, only what decides whether it is live, and its device.
+_LIVE_TOKEN = (
+    select(User, ApiToken.device_id, ApiToken.revoked_at, ApiToken.expires_at,
+           ApiToken.password_stamp)
+    .join(ApiToken, ApiToken.user_id == User.id)
+    .where(ApiToken.token_sha256 == bindparam("token_sha256"))
+)
+
+
+def resolve_token(raw: str, now: datetime | None = None) -> tuple[User, str]:
+    """Return (user, device id) of the live token for a raw bearer value.
+
+    Read from the database on every request (revoked, expired, the user deactivated or the
+    password changed: the next request is refused, on any worker). Raises auth.token_invalid.
+    """
     now = now or utcnow()
-    # The user comes in the same query: every API request reads it.
-    token = db.session.scalar(select(ApiToken).options(joinedload(ApiToken.user))
-                              .where(ApiToken.token_sha256 == _sha256(raw)))
-    if token is None or token.revoked_at is not None or token.expires_at <= now:
+    row = db.session.execute(_LIVE_TOKEN, {"token_sha256": _sha256(raw)}).first()
+    if row is None:
         raise ApiError("auth.token_invalid")
-    if not token.user.active or token.password_stamp != token.user.password_stamp:
+    user, device_id, revoked_at, expires_at, password_stamp = row
+    if revoked_at is not None or expires_at <= now:
         raise ApiError("auth.token_invalid")
-    return token
+    if not user.active or password_stamp != user.password_stamp:
+        raise ApiError("auth.token_invalid")
+    return user, device_id
 
 
 def revoke_device_tokens(user: User, device_id: str, now: datetime | None = None) -> int:

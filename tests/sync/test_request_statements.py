@@ -134,3 +134,26 @@ def test_creating_an_upload_does_not_read_it_back(client, api, world):
     # reads the new row back.
     assert len([s for s in seen if s.startswith("SELECT")]) == 2
     assert [s for s in reads(seen, "upload") if "count(*)" not in s] == []
+
+
+def test_a_pull_with_nothing_new_reads_the_token_and_the_state_only(client, world):
+    """The most common pull (nothing committed since the cursor) asks for no change."""
+    publish_world(world)
+    device = phone(client)
+    _, cursor = device.pull_all()
+    with statements() as seen:
+        status, body = device.pull(cursor)
+    assert status == 200 and body == {"changes": [], "cursor": cursor, "has_more": False}
+    assert [s.split(" FROM ")[1].split()[0] for s in seen] == ["app_user", "sync_state"]
+
+
+def test_a_replayed_push_reads_the_token_and_the_ledger_once_and_writes_nothing(client, world):
+    publish_world(world)
+    device = phone(client)
+    queue_visit(device, world)
+    batch = list(device.outbox)
+    device.send(batch)
+    with statements() as seen:
+        status, body = device.send(batch)
+    assert status == 200 and all(r["replayed"] for r in body["results"])
+    assert len(seen) == 2 and reads(seen, "app_user") and reads(seen, "sync_ledger")
