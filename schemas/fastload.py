@@ -8,7 +8,8 @@ exec'd, as dataclasses and attrs do; the source is put in linecache, so tracebac
 show it). Per member the function reads the value and takes, inline, a quick step on the usual
 value of a common field of the wire contract (`_quick_load`: a string UUID, a clean string, a
 finite float, an aware ISO time, a JSON object...), the very result the field's own
-`_deserialize` gives, then checks the field's validators, inline where their rule is simple and
+`_deserialize` gives (UUIDs of recent strings are remembered: a batch repeats its ids, and a
+UUID is immutable), then checks the field's validators, inline where their rule is simple and
 exact (Range, Length, OneOf, Regexp), else by calling them. A missing member, None and any other
 value go as Field.deserialize takes them (the default, None, the field's own `_deserialize` and
 validators). Nested schemas and list items have functions of their own, called.
@@ -118,8 +119,8 @@ class _Source:
     def __init__(self) -> None:
         self.lines: list[str] = []
         self.names: dict[str, Any] = {
-            "MISSING": missing, "FALLBACK": _Fallback, "UUID": uuid.UUID, "UTC": UTC,
-            "NEW": object.__new__, "SETATTR": object.__setattr__,
+            "MISSING": missing, "FALLBACK": _Fallback, "UTC": UTC, "UUID": uuid.UUID,
+            "UUIDS": _UUIDS, "NEW": object.__new__, "SETATTR": object.__setattr__,
             "UNKNOWN": uuid.SafeUUID.unknown, "ISFINITE": math.isfinite,
             "FROMISO": datetime.fromisoformat, "AWARE_UTC": _aware_utc,
         }
@@ -165,19 +166,35 @@ def _standard(field: _Field, *methods: str) -> bool:
     return all(getattr(type(field), method) is getattr(_Field, method) for method in methods)
 
 
-# A string UUID as uuid.UUID(text) makes it, without its argument checks: once the dashes are
-# gone, 32 characters that int(hex, 16) takes (so no ':' or braces: nothing uuid.UUID would strip
-# first) are the very int it takes (never negative, under 2**128), and it sets these two slots.
-# Used only when it makes the very same UUIDs on this Python (`_FAST_UUID`).
-_UUID_FROM_HEX = ["{dst} = NEW(UUID)", "SETATTR({dst}, 'int', int({hex}, 16))",
-                  "SETATTR({dst}, 'is_safe', UNKNOWN)"]
+# Recent UUID strings and their UUIDs: a batch repeats its visit, class, plan and trainee ids.
+# A UUID is immutable, so one object serves every load of its string. Emptied when full.
+_UUIDS: dict[str, uuid.UUID] = {}
+_UUIDS_KEPT = 1024
+
+
+def _uuid_lines(dst: str, fast: bool) -> list[str]:
+    """Lines setting `dst` to uuid.UUID(value) for a str `value` (its errors too), remembered.
+
+    fast: without uuid.UUID's argument checks. Once the dashes are gone, 32 characters that
+    int(text, 16) takes are the very int uuid.UUID takes (int refuses ':' and braces, the only
+    things it strips first; never negative, under 2**128), and these are the two slots it sets.
+    """
+    make = [f"{dst} = UUID(value)"]
+    if fast:
+        make = ["text = value.replace('-', '')", "if len(text) != 32:", *_indent(make), "else:",
+                f"    {dst} = NEW(UUID)", f"    SETATTR({dst}, 'int', int(text, 16))",
+                f"    SETATTR({dst}, 'is_safe', UNKNOWN)"]
+    return [f"{dst} = UUIDS.get(value)", f"if {dst} is None:", *_indent(make),
+            f"    if len(UUIDS) >= {_UUIDS_KEPT}:", "        UUIDS.clear()",
+            f"    UUIDS[value] = {dst}"]
 
 
 def _fast_uuid_works() -> bool:
+    """Whether the fast lines make the very UUIDs uuid.UUID makes on this Python."""
     source = _Source()
-    body = ["text = text.replace('-', '')", *(line.format(dst="made", hex="text")
-                                              for line in _UUID_FROM_HEX), "return made"]
-    made = source.build(source.function("made", "text", body), "uuid check")
+    source.names["UUIDS"] = {}
+    made = source.build(source.function(
+        "made", "value", [*_uuid_lines("made", fast=True), "return made"]), "uuid check")
     try:
         for text in ("0b7c1c3e-5d2f-4f6a-9a51-8c1e7f0f5a01", "FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF",
                      "00000000000000000000000000000000", str(uuid.uuid4())):
@@ -290,14 +307,8 @@ def _quick_load(source: _Source, field: _Field, dst: str,
     """
     kind = type(field)
     if kind is fields.UUID:
-        # UUID._validated: uuid.UUID(value) for a string (int() refusing text: Schema.load).
-        if not _FAST_UUID:
-            return "type(value) is str", [f"{dst} = UUID(value)"]
-        return "type(value) is str", [
-            "text = value.replace('-', '')",
-            "if len(text) != 32:",
-            f"    {dst} = UUID(value)", "else:",
-            *_indent([line.format(dst=dst, hex="text") for line in _UUID_FROM_HEX])]
+        # UUID._validated: uuid.UUID(value) for a string.
+        return "type(value) is str", _uuid_lines(dst, _FAST_UUID)
     if kind is Text or kind is fields.String:
         # String._deserialize returns a str as it is; Text then refuses control characters,
         # which no clean choice of a OneOf holds.
@@ -310,8 +321,7 @@ def _quick_load(source: _Source, field: _Field, dst: str,
                 validators.remove(validator)
                 return f"type(value) is str and value in {source.name(choices, 'CHOICES')}", [
                     f"{dst} = value"]
-        return f"type(value) is str and {source.name(search, 'SEARCH')}(value) is None", [
-            f"{dst} = value"]
+        return f"type(value) is str and {_clean(source, search)}", [f"{dst} = value"]
     if kind is JsonFloat and field.allow_nan is False:
         # Float._validated: float(value) (the value itself), NaN and infinities refused.
         return "type(value) is float and ISFINITE(value)", [f"{dst} = value"]
@@ -321,8 +331,7 @@ def _quick_load(source: _Source, field: _Field, dst: str,
     if kind is UTCDateTime and field.format == "iso" and field.default_timezone is None:
         # A clean one-line string, datetime.fromisoformat (the "iso" format), aware, in UTC
         # (astimezone(UTC) of a time already in UTC is that time).
-        search = source.name(_CONTROL_ONE_LINE.search, "SEARCH")
-        return f"type(value) is str and {search}(value) is None", [
+        return f"type(value) is str and {_clean(source, _CONTROL_ONE_LINE.search)}", [
             f"{dst} = FROMISO(value)", f"if {dst}.tzinfo is not UTC:",
             f"    {dst} = AWARE_UTC({dst})"]
     if (kind is fields.Dict and field.key_field is None and field.value_field is None
@@ -337,6 +346,13 @@ def _quick_load(source: _Source, field: _Field, dst: str,
         return None if item is None else (
             "type(value) is list", [f"{dst} = [{item}(one) for one in value]"])
     return None
+
+
+def _clean(source: _Source, search: Callable[[str], Any]) -> str:
+    """A condition: the str `value` holds no character the control regex finds (printable
+    ASCII, the usual text, has none: the regex looks only at what is not)."""
+    search_name = source.name(search, "SEARCH")
+    return f"(value.isascii() and value.isprintable() or {search_name}(value) is None)"
 
 
 def _load_item(source: _Source, inner: _Field) -> str | None:

@@ -368,6 +368,24 @@ def test_every_option_of_the_generated_load_equals_schema_load(data, uuid_like):
     _assert_same(FAST_SINK, {"id": uuid_like, "ids": [uuid_like]})
 
 
+def test_uuids_are_remembered_within_bounds_and_refused_ones_not():
+    from schemas import fastload
+
+    assert fastload._FAST_UUID  # this Python's UUID: the quick construction is checked and used
+    fast = FastLoad(MutationBaseSchema())
+    first, again = (fast.load({"plan_version_id": UUID.upper()})["plan_version_id"]
+                    for _ in range(2))
+    assert first == again == uuid.UUID(UUID) and first.is_safe is uuid.SafeUUID.unknown
+    for _ in range(fastload._UUIDS_KEPT + 10):
+        fresh = uuid.uuid4()
+        assert fast.load({"plan_version_id": str(fresh)}) == {"plan_version_id": fresh}
+        assert len(fastload._UUIDS) <= fastload._UUIDS_KEPT
+    wrong = UUID[:-1] + "g"
+    with pytest.raises(ValidationError):
+        fast.load({"plan_version_id": wrong})
+    assert wrong not in fastload._UUIDS
+
+
 class _DumpItem(Schema):
     code = fields.String()
     n = fields.Integer(as_string=True)
