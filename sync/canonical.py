@@ -20,11 +20,12 @@ from typing import Any
 import orjson
 
 _encode_string = json.JSONEncoder(ensure_ascii=False).encode
-# orjson writes the same bytes as _write for every value `_plain_for_c` accepts: exact dicts,
+# orjson writes the same bytes as _write for every value `_fast_form` accepts: exact dicts,
 # lists and tuples, str keys whose code-point order is their UTF-16 order, strings, ints,
-# booleans, None, UUIDs, and floats whose shortest form is JavaScript's (see _c_float). What it
-# cannot write (an int beyond 64 bits, a lone surrogate, deep nesting) it refuses, and _write
-# decides. tests/sync/test_canonical_cursor.py compares the two.
+# booleans, None, UUIDs, floats whose shortest form is JavaScript's (see _c_float), and integral
+# floats below 2**53 given as their int. What it cannot write (an int beyond 64 bits, a lone
+# surrogate, deep nesting) it refuses, and _write decides. tests/sync/test_canonical_cursor.py
+# compares the two.
 _SORT_KEYS = orjson.OPT_SORT_KEYS
 
 
@@ -95,9 +96,14 @@ def _write(value: Any, out: list[str]) -> None:
 
 
 def _c_float(value: float) -> bool:
-    # repr and orjson write 1e-4 <= |x| < 1e16 positionally with the shortest round-trip digits, as
-    # JavaScript does; only an integral float differs there (repr "5.0", JavaScript "5").
+    # repr and orjson write 1e-4 <= |x| < 1e16 positionally with the shortest round-trip
+    # digits, as JavaScript does; only an integral float differs there (orjson "5.0", JS "5").
     return 1e-4 <= abs(value) < 1e16 and not value.is_integer()
+
+
+# Below 2**53 an integral float is exactly its int, and JavaScript writes it as the int's digits
+# (5.0 as "5", -0.0 as "0"); above, its shortest digits end in zeros the int does not have.
+_EXACT_INT = 2.0**53
 
 
 def _bmp(key: str) -> bool:
@@ -109,29 +115,52 @@ def _bmp(key: str) -> bool:
 # Leaf types orjson writes as _write does, whatever their value (an int beyond 64 bits aside,
 # which orjson refuses).
 _C_LEAVES = frozenset((str, int, bool, type(None), uuid.UUID))
+# _fast_form's answer for a value only _write writes canonically.
+_SLOW = object()
 
 
-def _plain_for_c(value: Any) -> bool:
-    """True when orjson writes value exactly as _write does (else _write decides)."""
+def _fast_form(value: Any) -> Any:
+    """Return value as orjson writes it exactly as _write does, or _SLOW (then _write decides).
+
+    The same object unless it holds an integral float below 2**53, which becomes its int; a
+    dict, list or tuple holding one is copied (a tuple as a list), never changed.
+    """
     kind = type(value)
     if kind is dict:
+        copy = None
         for key, item in value.items():
             if type(key) is not str or not (key.isascii() or _bmp(key)):
-                return False
+                return _SLOW
             kind = type(item)
-            if kind in _C_LEAVES:
+            if kind in _C_LEAVES or kind is float and _c_float(item):
                 continue
-            if kind is float:
-                if not _c_float(item):
-                    return False
-            elif not _plain_for_c(item):
-                return False
-        return True
+            form = _fast_form(item)
+            if form is _SLOW:
+                return _SLOW
+            if form is not item:
+                if copy is None:
+                    copy = dict(value)
+                copy[key] = form
+        return value if copy is None else copy
     if kind is list or kind is tuple:
-        return all(_plain_for_c(item) for item in value)
+        items = None
+        for index, item in enumerate(value):
+            form = _fast_form(item)
+            if form is _SLOW:
+                return _SLOW
+            if form is not item:
+                if items is None:
+                    items = list(value)
+                items[index] = form
+        return value if items is None else items
     if kind in _C_LEAVES:
-        return True
-    return kind is float and _c_float(value)
+        return value
+    if kind is float:
+        if _c_float(value):
+            return value
+        if value.is_integer() and abs(value) < _EXACT_INT:
+            return int(value)
+    return _SLOW
 
 
 def canonical_json(value: Any) -> bytes:
@@ -139,11 +168,13 @@ def canonical_json(value: Any) -> bytes:
 
     value: JSON values (dict with str keys, list, tuple, str, int, float, bool, None) and UUIDs.
     Raises TypeError for a value with no JSON form, ValueError for NaN and infinities.
-    Values orjson writes identically go through it (a sign-in's record seal: 11 -> 0.7 µs).
+    Values orjson writes identically (_fast_form) go through it (a sign-in's record seal:
+    11 -> 0.7 µs).
     """
-    if _plain_for_c(value):
+    form = _fast_form(value)
+    if form is not _SLOW:
         try:
-            return orjson.dumps(value, option=_SORT_KEYS)
+            return orjson.dumps(form, option=_SORT_KEYS)
         except orjson.JSONEncodeError:
             pass  # the reference writer writes it or raises the error this function promises
     return _canonical_slow(value)

@@ -52,8 +52,9 @@ def _keyed() -> hmac.HMAC:
 
 
 def _utc_iso(value: datetime) -> str:
-    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
-    return aware.astimezone(UTC).isoformat()
+    if value.tzinfo is not UTC:  # naive (SQLite): UTC; aware in another zone: converted
+        value = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
+    return value.isoformat()
 
 
 def record_seal(fields: tuple[str, ...], values: Mapping[str, Any]) -> str:

@@ -10,7 +10,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sync.canonical import _canonical_slow, _plain_for_c, canonical_json, compute_seal, seal_matches
+from sync.canonical import (
+    _SLOW,
+    _canonical_slow,
+    _fast_form,
+    canonical_json,
+    compute_seal,
+    seal_matches,
+)
 from sync.cursor import Cursor, CursorError, decode_cursor, encode_cursor, scope_fingerprint
 
 
@@ -63,10 +70,12 @@ def test_canonical_json_round_trips_and_is_stable(value):
     assert canonical_json(reparsed) == text
 
 
-# Leaves the fast path sees: UUIDs, floats in and around the range it takes, ints around 64 bits
+# Leaves the fast path sees: UUIDs, floats in and around the range it takes, integral floats
+# around 2**53 (below, written as their int), ints around 64 bits
 # (beyond them orjson refuses and the reference writer decides), control characters, characters
 # beyond U+FFFF (in keys they change the order) and lone surrogates (no UTF-8 form).
 fast_leaves = (st.uuids() | st.floats(1e-5, 1e17) | st.floats(-1e17, -1e-5)
+               | st.integers(-2**54, 2**54).map(float) | st.sampled_from([-0.0, 2.0**53, 1e16])
                | st.integers(-2**65, 2**65) | st.text(st.characters(max_codepoint=0x1F), max_size=4)
                | st.text(st.characters(min_codepoint=0xFFF0), max_size=3))
 fast_values = st.recursive(
@@ -92,7 +101,7 @@ def test_the_fast_path_writes_what_the_reference_writer_writes(value):
 def test_a_uuid_is_written_as_its_string_on_both_paths():
     value = uuid.UUID("0B7E5C1E-3A55-4C8E-9A51-0F6E1C2D3B4A")
     text = b'{"a":"0b7e5c1e-3a55-4c8e-9a51-0f6e1c2d3b4a","b":1}'
-    assert _plain_for_c({"b": 1, "a": value})
+    assert _fast_form({"b": 1, "a": value}) is not _SLOW
     assert canonical_json({"b": 1, "a": value}) == text
     assert canonical_json({"b": 1.0, "a": value}) == text  # 1.0: the reference writer
     assert _canonical_slow({"b": 1, "a": value}) == text
@@ -100,7 +109,7 @@ def test_a_uuid_is_written_as_its_string_on_both_paths():
 
 @pytest.mark.parametrize("value", [2**64, -2**63 - 1, "\ud800", [1, {"a": "\udfff"}]])
 def test_what_orjson_refuses_the_reference_writer_decides(value):
-    assert _plain_for_c(value)
+    assert _fast_form(value) is value
     try:
         expected = _canonical_slow(value)
     except ValueError:  # UnicodeEncodeError: no UTF-8 form, as before orjson
@@ -115,17 +124,28 @@ def test_what_orjson_refuses_the_reference_writer_decides(value):
      "mocked": False, "名": ["抽查", 1, None, True]},
     [0.0001, 123456789012345.6, -7.25],
 ])
-def test_ordinary_values_take_the_fast_path(value):
-    assert _plain_for_c(value)
+def test_ordinary_values_take_the_fast_path_as_they_are(value):
+    assert _fast_form(value) is value
     assert canonical_json(value) == _canonical_slow(value)
 
 
+def test_integral_floats_take_the_fast_path_as_ints_and_the_value_is_not_changed():
+    value = {"gps": {"lat": 36.7, "accuracy": 20.0}, "rate": 1.0, "at": ("x", -0.0, 5), "n": 3}
+    form = _fast_form(value)
+    assert form == {"gps": {"lat": 36.7, "accuracy": 20}, "rate": 1, "at": ["x", 0, 5], "n": 3}
+    assert type(form["rate"]) is int and type(form["gps"]["accuracy"]) is int
+    assert value["rate"] == 1.0 and type(value["rate"]) is float  # the caller's value kept
+    assert type(value["gps"]["accuracy"]) is float and value["at"] == ("x", -0.0, 5)
+    assert canonical_json(value) == _canonical_slow(value) == \
+        b'{"at":["x",0,5],"gps":{"accuracy":20,"lat":36.7},"n":3,"rate":1}'
+
+
 @pytest.mark.parametrize("value", [
-    5.0, 1e-5, 1e16, 1e21, float("-0"), float("nan"), {"a\U00010000": 1, "a\uffff": 2},
-    {1: "x"}, {"a": (1, 2.0)},
+    1e-5, 2.0**53, 1e16, 1e21, float("nan"), float("inf"), {"a\U00010000": 1, "a\uffff": 2},
+    {1: "x"}, {"a": (1, 2.5e-5)}, [1, object()],
 ])
 def test_values_the_fast_path_writes_otherwise_take_the_reference_writer(value):
-    assert not _plain_for_c(value)
+    assert _fast_form(value) is _SLOW
 
 
 def test_cursor_round_trip_and_garbage():
