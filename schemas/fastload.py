@@ -28,6 +28,7 @@ from __future__ import annotations
 import itertools
 import linecache
 import math
+import re
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -111,6 +112,7 @@ class FastDump:
 # --- the generated source ---------------------------------------------------------------------
 
 _serial = itertools.count(1)
+_NOT_IN_NAMES = re.compile(r"\W")  # a class name may hold anything: not in a Python name
 
 
 class _Source:
@@ -118,6 +120,7 @@ class _Source:
 
     def __init__(self) -> None:
         self.lines: list[str] = []
+        self.open: set[type] = set()  # the schemas whose functions are being written
         self.names: dict[str, Any] = {
             "MISSING": missing, "FALLBACK": _Fallback, "UTC": UTC, "UUID": uuid.UUID,
             "UUIDS": _UUIDS, "NEW": object.__new__, "SETATTR": object.__setattr__,
@@ -128,7 +131,7 @@ class _Source:
     @staticmethod
     def unique(hint: str) -> str:
         """A name no other generated code uses."""
-        return f"{hint}_{next(_serial)}"
+        return _NOT_IN_NAMES.sub("_", hint) + f"_{next(_serial)}"
 
     def name(self, value: Any, hint: str) -> str:
         """A global name of the generated code standing for `value`."""
@@ -222,6 +225,22 @@ def _compile_load(schema: Schema) -> Callable[[Any], Any] | None:
     return None if name is None else source.build(name, "load " + type(schema).__name__)
 
 
+def _unless_nested_in_itself(write: Callable[[_Source, Schema], str | None]) -> Callable[
+        [_Source, Schema], str | None]:
+    # A schema nested in itself (a tree): the inner field takes its own step (Schema.load).
+    def guarded(source: _Source, schema: Schema) -> str | None:
+        kind = type(schema)
+        if kind in source.open:
+            return None
+        source.open.add(kind)
+        try:
+            return write(source, schema)
+        finally:
+            source.open.discard(kind)
+    return guarded
+
+
+@_unless_nested_in_itself
 def _load_function(source: _Source, schema: Schema) -> str | None:
     """Add the function loading one object of `schema` (Schema._deserialize, many=False,
     partial=None, without its error bookkeeping); return its name, or None (Schema.load only).
@@ -441,6 +460,7 @@ def _compile_dump(schema: Schema) -> Callable[[Any], Any] | None:
     return None if name is None else source.build(name, "dump " + type(schema).__name__)
 
 
+@_unless_nested_in_itself
 def _dump_function(source: _Source, schema: Schema) -> str | None:
     """Add the function dumping one dict through `schema` (Schema._serialize, many=False, with
     Field.serialize and utils.get_value as they go for a dict); return its name, or None.

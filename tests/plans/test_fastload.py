@@ -428,3 +428,28 @@ def test_every_option_of_the_generated_dump_equals_schema_dump(obj):
             return "raised", type(error)
 
     assert outcome(fast.dump) == outcome(schema.dump)
+
+
+class _Tree(Schema):
+    name = Text(required=True)
+    kids = fields.List(fields.Nested(lambda: _Tree()), load_default=list)
+    parent = fields.Nested(lambda: _Tree(), allow_none=True)
+
+
+TREES = st.recursive(st.fixed_dictionaries({"name": st.sampled_from(["a", "b\x00"])}),
+                     lambda inner: st.fixed_dictionaries(
+                         {"name": st.just("n")}, optional={"kids": st.lists(inner, max_size=2),
+                                                           "parent": inner | st.none()}),
+                     max_leaves=6)
+
+
+@settings(max_examples=100, deadline=None)
+@given(tree=TREES | JSON)
+def test_a_schema_nested_in_itself_and_an_odd_class_name(tree):
+    # The nested self takes its own step (Schema.load); the schema itself is still compiled.
+    fast = FastLoad(_Tree())
+    assert fast.compiled
+    _assert_same(fast, tree)
+    odd = FastLoad(type("odd name-1", (_Item,), {})())
+    assert odd.compiled and odd.load({"code": "abc"}) == {"code": "abc", "n": 0}
+    assert FastDump(type("odd name-2", (_DumpItem,), {})()).dump({"n": 1}) == {"n": "1"}
