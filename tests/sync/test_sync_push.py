@@ -7,8 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
+from schemas.sync import MAX_BATCH
 from server.extensions import db
-from server.models import ApiToken, SignIn, SyncLedger, Visit
+from server.models import ApiToken, SignIn, SyncLedger, User, Visit, utcnow
+from server.services.push_context import PushContext
+from server.services.sync_store import SqlStore
+from sync.push import Mutation
 from tests.conftest import TEST_PASSWORD
 from tests.sync.client import seal, visit_payload
 from tests.sync.fixtures import new_plan_version, phone, publish_world, queue_visit, today_session
@@ -316,3 +320,22 @@ def test_batches_of_any_size_and_an_empty_one_are_answered_from_one_ledger_query
     assert [r["seq"] for r in body["results"]] == [5, 4, 3, 2, 1]
     assert all(r["replayed"] for r in body["results"])
     assert count(SignIn) == 5 and count(SyncLedger) == 5
+
+
+def test_the_ledger_query_takes_a_batch_of_the_largest_size(client, world):
+    """1,000 seqs and ids (padded to 1,024 each) fit one statement on either database."""
+    device = phone(client)
+    klass = world.classes["a"]
+    device.add_signin(visit_id=uuid.uuid4(), class_id=klass.id, trainee_id=world.trainees[0].id)
+    first = device.outbox[0]
+    device.push()
+    user = db.session.scalar(select(User).where(User.username == "inspector_a"))
+    batch = [Mutation(first["mutation_id"], 1, "signin.create", None, None, {}, {})] + [
+        Mutation(str(uuid.uuid4()), seq, "signin.create", None, None, {}, {})
+        for seq in range(2, MAX_BATCH + 1)]
+    store = SqlStore(PushContext(user=user, device_id=device.device_id, received_at=utcnow(),
+                                 batch=batch), careful=False)
+    assert store.last_seq(device.device_id) == 1
+    assert list(store.ledger_entries(device.device_id, [1])) == [1]
+    assert store.mutation_owners([m.mutation_id for m in batch]) == {
+        first["mutation_id"]: (device.device_id, 1)}
