@@ -4,9 +4,10 @@ Hypothesis takes valid push requests and sign-in payloads, then deletes, replace
 values and near-miss strings) or adds members anywhere in them, and compares the two loaders.
 Every schema the push compiles (nested ones included) also gets each of its members deleted,
 set to None and replaced by values of every other kind, each failing a validator, and an
-unknown member; two made-up schemas take the generated code through the options the wire
-contract does not use (INCLUDE and EXCLUDE, data keys, defaults, list items, other validators).
-FastDump is compared with Schema.dump the same way.
+unknown member; made-up schemas take the generated code through the options the wire
+contract does not use (INCLUDE and EXCLUDE, data keys, defaults, list items, other validators,
+a schema nested in itself). Valid JSON must never need Schema.load (the quick steps are not
+too strict). FastDump is compared with Schema.dump the same way.
 """
 
 from __future__ import annotations
