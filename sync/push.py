@@ -219,8 +219,8 @@ def apply_push(
             key = mutation.mutation_id
         store.record(device_id, key, mutation, result)
         owners.setdefault(mutation.mutation_id, (device_id, mutation.seq))
-        seen[mutation.seq] = result.to_dict()
+        # One dict for both: `seen` is read (a seq twice in the batch copies it) only here.
+        seen[mutation.seq] = results[index] = result.to_dict()
         last = mutation.seq
-        results[index] = result.to_dict()
     return PushResponse(results=[r for r in results if r is not None], last_seq=last,
                         resend_from=last + 1 if gap_from is not None else None)
