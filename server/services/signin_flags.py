@@ -10,10 +10,11 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from functools import cache
+from typing import Any, NamedTuple
 
 from flask import current_app
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.orm.util import identity_key
 
 from server.errors import ApiError
@@ -27,7 +28,7 @@ from server.services.filed_roster import RosterEntry, person_on, roster_of
 from server.services.fresh_evidence import evidence_tolerance, mark_visit_stale, signin_is_stale
 from server.services.geo import distance_m
 from server.services.plan_versions import roster_version
-from server.services.push_context import PushContext
+from server.services.push_context import PushContext, any_of, dialect_name, none_of
 from server.services.record_seal import seal_signin_row
 
 SAME_DEVICE = "signin.same_device_multiple"
@@ -344,14 +345,24 @@ class PushedSignIn:
         self.gps, self.flags = row["gps"], list(row["flags"] or [])
 
 
-# The end of batch's two reads, built once (an IN of the batch's 100 ids cost about as much to
-# build as to run). ORM objects: the flags added to earlier sign-ins and the findings raised on
-# visits are saved with the session (and re-sealed by record_seal's flush hook).
-_EARLIER_SIGNINS = (
-    select(SignIn).where(SignIn.visit_id.in_(bindparam("visit_ids", expanding=True)),
-                         SignIn.id.not_in(bindparam("batch_ids", expanding=True)))
-    .order_by(SignIn.at, SignIn.received_at))
-_VISITS = select(Visit).where(Visit.id.in_(bindparam("visit_ids", expanding=True)))
+class _Reads(NamedTuple):
+    """The end of batch's two reads, built once per dialect (an IN of the batch's 100 ids cost
+    about as much to build as to run). ORM objects: the flags added to earlier sign-ins and the
+    findings raised on visits are saved with the session (and re-sealed by record_seal's flush
+    hook)."""
+
+    earlier_signins: Select[Any]
+    visits: Select[Any]
+
+
+@cache
+def _reads(dialect: str) -> _Reads:
+    return _Reads(
+        earlier_signins=(
+            select(SignIn).where(any_of(SignIn.visit_id, "visit_ids", dialect),
+                                 none_of(SignIn.id, "batch_ids", dialect))
+            .order_by(SignIn.at, SignIn.received_at)),
+        visits=select(Visit).where(any_of(Visit.id, "visit_ids", dialect)))
 
 
 def flag_pushed_signins(new_signins: list[tuple[dict[str, Any], uuid.UUID]],
@@ -378,7 +389,8 @@ def stored_visits(context: PushContext, visit_ids: set[uuid.UUID]) -> list[Visit
     known = context.stored_visits
     missing = visit_ids - known.keys()
     if missing:
-        found = {v.id: v for v in db.session.scalars(_VISITS, {"visit_ids": list(missing)})}
+        found = {v.id: v for v in db.session.scalars(_reads(dialect_name()).visits,
+                                                     {"visit_ids": list(missing)})}
         known.update({visit_id: found.get(visit_id) for visit_id in missing})
     return [visit for visit_id in visit_ids if (visit := known[visit_id]) is not None]
 
@@ -391,8 +403,8 @@ def _flag_batch(new_signins: list[tuple[dict[str, Any], uuid.UUID]]) -> None:
     for signin in new:
         by_visit.setdefault(signin.visit_id, []).append(signin)
     # Only sign-ins stored by earlier pushes are read back: one query for the whole batch.
-    stored = db.session.scalars(_EARLIER_SIGNINS, {"visit_ids": list(by_visit),
-                                                   "batch_ids": list(class_of)}).all()
+    stored = db.session.scalars(_reads(dialect_name()).earlier_signins,
+                                {"visit_ids": list(by_visit), "batch_ids": list(class_of)}).all()
     earlier: dict[uuid.UUID, list[SignIn]] = {}
     for signin in stored:
         earlier.setdefault(signin.visit_id, []).append(signin)

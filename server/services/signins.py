@@ -7,10 +7,11 @@ at the end of the batch (sign-ins usually arrive first, in the order the phone t
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from functools import cache
+from typing import Any, NamedTuple
 
 from marshmallow import ValidationError
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Select, bindparam, func, select
 
 from schemas.fastload import FastLoad
 from schemas.visits import SignInPayloadSchema
@@ -26,7 +27,7 @@ from server.models import (
     Visit,
 )
 from server.services.badges import verify_badge_token
-from server.services.push_context import PushContext
+from server.services.push_context import PushContext, any_of
 from server.services.record_seal import seal_signin_row
 from server.services.scope import can_see_base
 from server.services.signin_flags import flag_pushed_signins
@@ -37,21 +38,33 @@ _schema = FastLoad(SignInPayloadSchema())  # same schema, walked quickly (hot pa
 # insert converts it to JSON once (push_context.bulk_insert), not once per row.
 NO_FLAGS: tuple[str, ...] = ()
 
-# The batch's look-ups, built once (building a statement, above all an IN of 100 ids, cost
-# about as much as running it). Core statements: no ORM entity to load, no autoflush (the
-# batch's own rows are not among what they look for); the scope query alone loads an ORM
-# object, the base, since services/scope.py judges a TrainingBase.
-_trainees = Trainee.__table__
-_media, _users = Media.__table__, User.__table__
-_COUNT_TRAINEES = (select(func.count()).select_from(_trainees)
-                   .where(_trainees.c.id.in_(bindparam("ids", expanding=True))))
-_FOUND_TRAINEES = (select(_trainees.c.id)
-                   .where(_trainees.c.id.in_(bindparam("ids", expanding=True))))
-_SIGNATURE_OWNERS = (
-    select(_media.c.sha256, _media.c.uploaded_by_id, _users.c.county_id)
-    .join_from(_media, _users, _users.c.id == _media.c.uploaded_by_id)
-    .where(_media.c.sha256.in_(bindparam("hashes", expanding=True))))
-# The class's base and, when the visit is already stored, the visit's class.
+
+
+class _Lookups(NamedTuple):
+    """The batch's look-ups, built once per dialect (building a statement, above all an IN of
+    100 ids, cost about as much as running it). Core statements: no ORM entity to load, no
+    autoflush (the batch's own rows are not among what they look for)."""
+
+    count_trainees: Select[Any]
+    found_trainees: Select[Any]
+    signature_owners: Select[Any]
+
+
+@cache
+def _lookups(dialect: str) -> _Lookups:
+    trainees, media, users = Trainee.__table__, Media.__table__, User.__table__
+    named_trainees = any_of(trainees.c.id, "ids", dialect)
+    return _Lookups(
+        count_trainees=select(func.count()).select_from(trainees).where(named_trainees),
+        found_trainees=select(trainees.c.id).where(named_trainees),
+        signature_owners=(
+            select(media.c.sha256, media.c.uploaded_by_id, users.c.county_id)
+            .join_from(media, users, users.c.id == media.c.uploaded_by_id)
+            .where(any_of(media.c.sha256, "hashes", dialect))))
+
+
+# The class's base and, when the visit is already stored, the visit's class; the one look-up
+# loading an ORM object, the base, since services/scope.py judges a TrainingBase.
 _CLASS_SCOPE = (
     select(TrainingBase, select(Visit.class_id).where(Visit.id == bindparam("visit_id"))
            .scalar_subquery())
@@ -154,7 +167,9 @@ def _prefetch_signature_owners(context: PushContext) -> None:
              if isinstance(h := m.payload.get("signature_sha256"), str)}
     if not named:
         return
-    rows = db.session.connection().execute(_SIGNATURE_OWNERS, {"hashes": list(named)})
+    connection = db.session.connection()
+    rows = connection.execute(_lookups(connection.dialect.name).signature_owners,
+                              {"hashes": list(named)})
     context.signature_owners.update({sha: (owner, county) for sha, owner, county in rows})
 
 
@@ -185,8 +200,10 @@ def _trainee_exists(context: PushContext, trainee_id: uuid.UUID) -> bool:
     if trainee_id not in context.trainee_known and not context.trainees_prefetched:
         _prefetch_trainees(context)
     if trainee_id not in context.trainee_known:
-        context.trainee_known[trainee_id] = db.session.connection().execute(
-            _FOUND_TRAINEES, {"ids": [trainee_id]}).first() is not None
+        connection = db.session.connection()
+        context.trainee_known[trainee_id] = connection.execute(
+            _lookups(connection.dialect.name).found_trainees,
+            {"ids": [trainee_id]}).first() is not None
     return context.trainee_known[trainee_id]
 
 
@@ -204,12 +221,12 @@ def _prefetch_trainees(context: PushContext) -> None:
     if not named:
         return
     connection = db.session.connection()
-    ids = {"ids": list(named)}
+    lookups, ids = _lookups(connection.dialect.name), {"ids": list(named)}
     # Usually every one exists: counting them is cheaper than reading them back.
-    if connection.execute(_COUNT_TRAINEES, ids).scalar() == len(named):
+    if connection.execute(lookups.count_trainees, ids).scalar() == len(named):
         found = named
     else:
-        found = set(connection.scalars(_FOUND_TRAINEES, ids))
+        found = set(connection.scalars(lookups.found_trainees, ids))
     for trainee_id in named:
         context.trainee_known[trainee_id] = trainee_id in found
 

@@ -339,3 +339,18 @@ def test_the_ledger_query_takes_a_batch_of_the_largest_size(client, world):
     assert list(store.ledger_entries(device.device_id, [1])) == [1]
     assert store.mutation_owners([m.mutation_id for m in batch]) == {
         first["mutation_id"]: (device.device_id, 1)}
+
+
+def test_a_list_parameter_means_in_and_not_in_on_every_database(app, world):
+    from server.models import Trainee
+    from server.services.push_context import any_of, dialect_name, none_of
+
+    dialect, column = dialect_name(), Trainee.__table__.c.id
+    every = {t.id for t in world.trainees}
+    some = [world.trainees[0].id, uuid.uuid4()]
+    matching = select(column).where(any_of(column, "ids", dialect))
+    others = select(column).where(none_of(column, "ids", dialect))
+    assert set(db.session.scalars(matching, {"ids": some})) == {world.trainees[0].id}
+    assert set(db.session.scalars(others, {"ids": some})) == every - {world.trainees[0].id}
+    assert set(db.session.scalars(matching, {"ids": []})) == set()
+    assert set(db.session.scalars(others, {"ids": []})) == every
