@@ -186,25 +186,30 @@ def _in_scope(context: PushContext, class_id: uuid.UUID, visit_id: uuid.UUID) ->
 
     Like visit.submit: a phone of one county must not add evidence to another county's visit.
     """
+    # One dict look-up per sign-in (a UUID hashes and compares in Python).
     key = (class_id, visit_id)
-    if key not in context.signin_scope:
+    allowed = context.signin_scope.get(key)
+    if allowed is None:
         with db.session.no_autoflush:  # a look-up must not flush this batch's rows one by one
             row = db.session.execute(_CLASS_SCOPE, {"class_id": class_id,
                                                     "visit_id": visit_id}).first()
-        context.signin_scope[key] = (row is not None and can_see_base(context.user, row[0])
-                                     and row[1] in (None, class_id))
-    return context.signin_scope[key]
+        allowed = context.signin_scope[key] = (
+            row is not None and can_see_base(context.user, row[0])
+            and row[1] in (None, class_id))
+    return allowed
 
 
 def _trainee_exists(context: PushContext, trainee_id: uuid.UUID) -> bool:
-    if trainee_id not in context.trainee_known and not context.trainees_prefetched:
+    known = context.trainee_known.get(trainee_id)
+    if known is None and not context.trainees_prefetched:
         _prefetch_trainees(context)
-    if trainee_id not in context.trainee_known:
+        known = context.trainee_known.get(trainee_id)
+    if known is None:  # not named as such in the payloads (a badge's trainee)
         connection = db.session.connection()
-        context.trainee_known[trainee_id] = connection.execute(
+        known = context.trainee_known[trainee_id] = connection.execute(
             _lookups(connection.dialect.name).found_trainees,
             {"ids": [trainee_id]}).first() is not None
-    return context.trainee_known[trainee_id]
+    return known
 
 
 def _prefetch_trainees(context: PushContext) -> None:
