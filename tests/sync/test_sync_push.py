@@ -198,6 +198,22 @@ def test_a_mutation_id_reused_with_another_seq_is_rejected(client, world):
     assert count(SignIn) == 1 and count(SyncLedger) == 2
 
 
+def test_a_new_devices_first_push_with_an_id_another_device_used_is_rejected(client, world):
+    # The owner look-up runs when a seq lies beyond the device's last, 0 when it has none yet.
+    first, second = phone(client, device_id="phone-a1"), phone(client, device_id="phone-a2")
+    klass = world.classes["a"]
+    taken = first.add_signin(visit_id=uuid.uuid4(), class_id=klass.id,
+                             trainee_id=world.trainees[0].id)
+    first.push()
+    again = second.add_signin(visit_id=uuid.uuid4(), class_id=klass.id,
+                              trainee_id=world.trainees[1].id)
+    again["mutation_id"] = taken["mutation_id"]
+    body = second.push()[1]
+    assert [(r["seq"], r["status"], r.get("code")) for r in body["results"]] == [
+        (1, "rejected", "sync.mutation_reused")]
+    assert count(SignIn) == 1 and count(SyncLedger) == 2
+
+
 def test_a_batch_replaying_a_mutation_and_reusing_its_id_gets_both_answers_again(client, world):
     # The batch's one ledger query finds the id's owner among the batch's own replays.
     device = phone(client)
