@@ -32,11 +32,11 @@ from typing import Any, BinaryIO
 
 from flask import Flask, Response, current_app, has_app_context, send_file
 from PIL import Image
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from server.config import Config
 from server.extensions import db
-from server.models import Media, Upload, utcnow
+from server.models import Media, Upload, UploadChunk, utcnow
 
 MIMES = ("image/jpeg", "image/png", "video/mp4", "video/webm")
 # Enough leading bytes to recognise every accepted type (WebM's DocType sits near byte 30).
@@ -139,6 +139,13 @@ class MediaStore(ABC):
     @abstractmethod
     def sweep_uploads(self, live: set[str]) -> int:
         """Delete the bytes of uploads whose id is not in `live`; return how many."""
+
+    def forget_chunks(self, upload_id: uuid.UUID) -> None:
+        """Delete the `upload_chunk` rows of a completed upload, in the caller's transaction.
+
+        A backend that keeps no chunk rows (the local folder) skips the statement.
+        """
+        db.session.execute(delete(UploadChunk).where(UploadChunk.upload_id == upload_id))
 
 
 def local_store(config: Mapping[str, Any]) -> LocalStore:
@@ -361,6 +368,9 @@ class LocalStore(MediaStore):
 
     def discard_upload(self, upload_id: uuid.UUID) -> None:
         self._part(upload_id).unlink(missing_ok=True)
+
+    def forget_chunks(self, upload_id: uuid.UUID) -> None:
+        """Nothing to forget: a part file's size is its offset, no chunk has a row."""
 
     def sweep_uploads(self, live: set[str]) -> int:
         orphans = 0

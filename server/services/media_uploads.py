@@ -22,14 +22,14 @@ from pathlib import Path
 from typing import BinaryIO
 
 from flask import current_app
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Select, case, func, insert, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from werkzeug.exceptions import ClientDisconnected
 
 from server.errors import ApiError
 from server.extensions import db
-from server.models import Media, Upload, UploadChunk, User, utcnow
+from server.models import Media, Upload, User, utcnow
 from server.services import media_store
 
 _PIECE = 256 * 1024
@@ -76,29 +76,51 @@ def create_upload(user: User, sha256: str, mime: str, length: int,
         raise ApiError("media.too_large", details={"max": current_app.config["MEDIA_MAX_BYTES"]})
     if mime not in media_store.MIMES:
         raise ApiError("media.unsupported_type")
-    # Counted by account: a phone cannot reset it by changing its device id.
-    # One query: the account's open uploads and the size of the file if it is already held.
-    open_uploads, held_size = db.session.execute(select(
-        select(func.count()).select_from(Upload).where(
-            Upload.user_id == user.id, Upload.expires_at > now, Upload.offset < Upload.length)
-        .scalar_subquery(),
-        select(Media.size).where(Media.sha256 == sha256).scalar_subquery(),
-    )).one()
-    open_uploads = open_uploads or 0
-    if open_uploads >= current_app.config["MEDIA_MAX_OPEN_UPLOADS"]:
+    upload = UploadState(uuid.uuid4(), sha256, mime, length, 0,
+                         now + timedelta(hours=current_app.config["UPLOAD_EXPIRY_HOURS"]))
+    offset = _insert_upload(user, upload, now)
+    if offset is None:
+        open_uploads = db.session.scalar(_open_uploads(user, now))
         raise ApiError("rate_limited", details={"open_uploads": open_uploads})
-    complete = held_size is not None and held_size == length
-    upload = Upload(
-        id=uuid.uuid4(), sha256=sha256, mime=mime, length=length,
-        offset=length if complete else 0, created_at=now, user_id=user.id,
-        expires_at=now + timedelta(hours=current_app.config["UPLOAD_EXPIRY_HOURS"]),
-    )
-    if not complete:
-        media_store.store().start_upload(upload)
-    db.session.add(upload)
-    state = _state(upload, upload.offset)  # read before the commit expires the row
+    if offset != length:
+        media_store.store().start_upload(_row(upload, user))
     db.session.commit()
-    return state
+    return replace(upload, offset=offset)
+
+
+def _open_uploads(user: User, now: datetime) -> Select:
+    """Select how many unfinished, unexpired uploads an account has (counted by account: a
+    phone cannot reset it by changing its device id)."""
+    return (select(func.count()).select_from(Upload)
+            .where(Upload.user_id == user.id, Upload.expires_at > now,
+                   Upload.offset < Upload.length))
+
+
+def _insert_upload(user: User, upload: UploadState, now: datetime) -> int | None:
+    """INSERT the upload's row unless the account has MEDIA_MAX_OPEN_UPLOADS open already;
+    return its offset (its length when the file is already held: born complete), None if the
+    limit refused it.
+
+    One statement (INSERT … SELECT … WHERE … RETURNING): the limit, the held file and the row.
+    """
+    held = select(Media.sha256).where(Media.sha256 == upload.sha256, Media.size == upload.length)
+    offset = case((held.exists(), upload.length), else_=0)
+    table = Upload.__table__
+    values = {"id": upload.id, "sha256": upload.sha256, "mime": upload.mime,
+              "length": upload.length, "created_at": now, "expires_at": upload.expires_at,
+              "user_id": user.id}
+    columns = [literal(value, table.c[name].type).label(name) for name, value in values.items()]
+    source = select(*columns, offset.label("offset")).where(
+        _open_uploads(user, now).scalar_subquery()
+        < current_app.config["MEDIA_MAX_OPEN_UPLOADS"])
+    return db.session.scalar(insert(Upload).from_select([*values, "offset"], source)
+                             .returning(Upload.offset))
+
+
+def _row(upload: UploadState, user: User) -> Upload:
+    """An Upload row (not added to the session) with the state's values, for the media store."""
+    return Upload(id=upload.id, sha256=upload.sha256, mime=upload.mime, length=upload.length,
+                  offset=upload.offset, expires_at=upload.expires_at, user_id=user.id)
 
 
 def _find(user: User, upload_id: uuid.UUID, now: datetime | None) -> Upload:
@@ -238,26 +260,34 @@ def _complete(upload: Upload, user: User, path: Path) -> None:
         _discard(upload)
         raise ApiError("media.unsupported_type", details={"declared": upload.mime})
     media_store.store().adopt(path, upload.sha256, upload.mime)
-    db.session.execute(
-        update(Upload).where(Upload.id == upload.id).values(offset=upload.length)
-        .execution_options(synchronize_session=False))
-    db.session.execute(delete(UploadChunk).where(UploadChunk.upload_id == upload.id))
+    media_store.store().forget_chunks(upload.id)
     # Another upload of the same file may have recorded it first: stored once either way, so
-    # the row is inserted only if its hash is new (one statement, no savepoint).
+    # the row is inserted only if its hash is new (no savepoint).
     _record_media(upload, user)
     db.session.commit()
 
 
 def _record_media(upload: Upload, user: User) -> None:
-    """Add the Media row of a completed upload unless its hash is already recorded.
+    """Mark a completed upload complete (offset = length) and add its Media row unless its
+    hash is already recorded.
 
-    One INSERT … ON CONFLICT DO NOTHING (PostgreSQL and SQLite speak the same clause).
+    An INSERT … ON CONFLICT DO NOTHING (PostgreSQL and SQLite speak the same clause); on
+    PostgreSQL the UPDATE of the offset rides in it as a data-modifying CTE (one statement, run
+    once whatever the INSERT does); SQLite has no such CTE, so there it is a statement before.
     """
-    dialect = db.session.get_bind().dialect.name
-    statement = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(Media)
-    db.session.execute(statement.values(
+    done = (update(Upload).where(Upload.id == upload.id).values(offset=upload.length)
+            .execution_options(synchronize_session=False))
+    postgresql = db.session.get_bind().dialect.name == "postgresql"
+    statement = (postgresql_insert if postgresql else sqlite_insert)(Media).values(
         sha256=upload.sha256, mime=upload.mime, size=upload.length, uploaded_by_id=user.id,
-    ).on_conflict_do_nothing(index_elements=[Media.sha256]))
+        # Given here: SQLAlchemy leaves out a column's Python default in an INSERT with a CTE.
+        created_at=utcnow(),
+    ).on_conflict_do_nothing(index_elements=[Media.sha256])
+    if postgresql:
+        statement = statement.add_cte(done.cte("completed"))
+    else:
+        db.session.execute(done)
+    db.session.execute(statement)
 
 
 def terminate_upload(user: User, upload_id: uuid.UUID) -> None:

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 
 from server.extensions import db
 from server.models import Plan, PlanVersion, TrainingClass
 from server.models.plans import FILED_STATES, IN_FORCE_STATES
 
 __all__ = ["FILED_STATES", "IN_FORCE_STATES", "version_in_force", "class_version_in_force",
-           "roster_version", "current_filed_version_ids"]
+           "select_version_in_force", "roster_version", "current_filed_version_ids"]
 
 
 def version_in_force(plan: Plan | None, before: int | None = None) -> PlanVersion | None:
@@ -32,10 +32,16 @@ def class_version_in_force(training_class: TrainingClass | uuid.UUID) -> PlanVer
     """Return the version in force of a class (given as a row or an id), or None."""
     if isinstance(training_class, TrainingClass):
         return version_in_force(training_class.plan)
-    return db.session.scalar(
-        select(PlanVersion).join(Plan, PlanVersion.plan_id == Plan.id)
-        .where(Plan.class_id == training_class, PlanVersion.status.in_(IN_FORCE_STATES))
-        .order_by(PlanVersion.number.desc()).limit(1))
+    return db.session.scalar(select_version_in_force(training_class))
+
+
+def select_version_in_force(class_id: uuid.UUID | ColumnElement[uuid.UUID]) -> Select:
+    """Select the version in force of a class (an id, or a column to correlate with): one row or
+    none; `.with_only_columns(PlanVersion.id).scalar_subquery()` makes it one column of a look-up.
+    """
+    return (select(PlanVersion).join(Plan, PlanVersion.plan_id == Plan.id)
+            .where(Plan.class_id == class_id, PlanVersion.status.in_(IN_FORCE_STATES))
+            .order_by(PlanVersion.number.desc()).limit(1))
 
 
 def roster_version(class_id: uuid.UUID) -> PlanVersion | None:

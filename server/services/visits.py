@@ -13,8 +13,8 @@ from typing import Any
 
 from flask import current_app
 from marshmallow import ValidationError
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import ColumnElement, Row, Select, false, null, select
+from sqlalchemy.orm import aliased, contains_eager, joinedload
 
 from schemas.visits import VisitPayloadSchema
 from server.errors import ApiError
@@ -23,18 +23,23 @@ from server.i18n import check_words
 from server.models import (
     Assignment,
     Media,
+    Plan,
     PlanSession,
     PlanVersion,
+    Site,
+    Teacher,
+    TrainingBase,
     TrainingClass,
     User,
     Visit,
+    assignment_inspector,
 )
 from server.services.attendance import VisitSignIns, visit_sign_ins
 from server.services.beside_plan import JUDGED_SESSION_KEY, judged_version
 from server.services.clock import zone_name
 from server.services.filed_roster import roster_ids
 from server.services.fresh_evidence import evidence_tolerance
-from server.services.plan_versions import class_version_in_force
+from server.services.plan_versions import select_version_in_force
 from server.services.push_context import PushContext
 from server.services.scope import REVIEWER_ROLES, can_see_class, scope_visits
 from server.services.signin_flags import stored_visits
@@ -72,14 +77,66 @@ def _load(payload: dict[str, Any]) -> dict[str, Any]:
                        errors=error.normalized_messages()) from error
 
 
-def _judged_session(session: PlanSession, current: PlanVersion | None) -> PlanSession:
+def _judged_session(session: PlanSession, current_id: uuid.UUID | None) -> PlanSession:
     # Judge against what should be happening now: the same session in the current version.
-    if current is None or current.id == session.plan_version_id:
+    if current_id is None or current_id == session.plan_version_id:
         return session
     twin = db.session.scalar(select(PlanSession).where(
-        PlanSession.plan_version_id == current.id, PlanSession.lineage_id == session.lineage_id)
+        PlanSession.plan_version_id == current_id, PlanSession.lineage_id == session.lineage_id)
         .options(*_SESSION_LOADS))
     return twin or session
+
+
+def _look_up(context: PushContext, data: dict[str, Any], visit_id: uuid.UUID,
+             cited: set[str]) -> Row | None:
+    """Read in one query what the checks of a pushed visit need, or None if its class is unknown.
+
+    The row: the class (with its base, which the scope reads), the payload's plan version (with
+    its plan), session (with its site and teacher) and assignment, each None when it does not
+    exist; then `stored` (a visit with this id exists), `earlier_class_id` (the class of the
+    visit it supersedes, None if none or unknown), `current_id` (the class's version in force),
+    `duplicate` (a visit of the session's lineage exists besides the superseded one),
+    `on_team` (the pusher is on the assignment's team) and `foreign` (foreign_media's finding).
+    Each check still decides in `submit_visit`, in its order; this only saves the round trips
+    (eight statements before).
+    """
+    user = context.user
+    assignment_id, supersedes = data["assignment_id"], data["supersedes"]
+    # The session's lineage, the session itself included (a visit of either is a duplicate).
+    lineage = aliased(PlanSession)
+    same_lineage = (select(Visit.id).join(lineage, lineage.id == Visit.session_id)
+                    .where(lineage.lineage_id == PlanSession.lineage_id))
+    if supersedes is not None:
+        same_lineage = same_lineage.where(Visit.id != supersedes)
+    team = None
+    on_team: ColumnElement[bool] = false()
+    if assignment_id is not None:
+        team = select(assignment_inspector.c.user_id).where(
+            assignment_inspector.c.assignment_id == assignment_id)
+        on_team = team.where(assignment_inspector.c.user_id == user.id).exists()
+    earlier = (select(Visit.class_id).where(Visit.id == supersedes).scalar_subquery()
+               if supersedes is not None else null())
+    # Its own plan_version and plan: the payload's version is joined in the outer query.
+    current = (select_version_in_force(data["class_id"]).with_only_columns(PlanVersion.id)
+               .correlate(None).scalar_subquery())
+    query = (
+        select(TrainingClass, PlanVersion, PlanSession, Assignment,
+               select(Visit.id).where(Visit.id == visit_id).exists().label("stored"),
+               earlier.label("earlier_class_id"), current.label("current_id"),
+               same_lineage.exists().label("duplicate"), on_team.label("on_team"),
+               foreign_media(cited, user.id, team, user.county_id).label("foreign"))
+        .join(TrainingBase, TrainingBase.id == TrainingClass.base_id)
+        .outerjoin(PlanVersion, PlanVersion.id == data["plan_version_id"])
+        .outerjoin(Plan, Plan.id == PlanVersion.plan_id)
+        .outerjoin(PlanSession, PlanSession.id == data["session_id"])
+        .outerjoin(Site, Site.id == PlanSession.site_id)
+        .outerjoin(Teacher, Teacher.id == PlanSession.teacher_id)
+        .outerjoin(Assignment, Assignment.id == assignment_id
+                   if assignment_id is not None else false())
+        .where(TrainingClass.id == data["class_id"])
+        .options(contains_eager(TrainingClass.base), contains_eager(PlanVersion.plan),
+                 contains_eager(PlanSession.site), contains_eager(PlanSession.teacher)))
+    return db.session.execute(query).one_or_none()
 
 
 def judge_attendance_of(visit_id: uuid.UUID, plan_version_id: uuid.UUID, signin_ids: list[str],
@@ -98,14 +155,6 @@ def judge_attendance_of(visit_id: uuid.UUID, plan_version_id: uuid.UUID, signin_
     return check.to_dict()
 
 
-def _duplicate_of_session(session: PlanSession, supersedes: uuid.UUID | None) -> bool:
-    lineage_sessions = select(PlanSession.id).where(PlanSession.lineage_id == session.lineage_id)
-    query = select(Visit.id).where(Visit.session_id.in_(lineage_sessions))
-    if supersedes is not None:
-        query = query.where(Visit.id != supersedes)
-    return db.session.scalar(query.limit(1)) is not None
-
-
 def submit_visit(context: PushContext, mutation: Mutation) -> Outcome:
     """Store a sealed visit with the server's judgement; reject what cannot be a visit."""
     payload = dict(mutation.payload)
@@ -120,56 +169,47 @@ def submit_visit(context: PushContext, mutation: Mutation) -> Outcome:
                        errors={"base": {"plan_version_id": ["differs from the payload"]}})
     visit_id = uuid.UUID(mutation.entity_id)
     context.write_inserts()  # this batch's sign-ins count for attendance
-    stored = db.session.get(Visit, visit_id)
-    if stored is not None:
-        if stored.inspector_id == context.user.id and stored.seal == str(payload["seal"]).lower():
-            # The same sealed record sent again (a re-send after a server restore): done.
-            return Outcome(flags=list(stored.flags or []), detail="sync.already_stored")
-        raise Rejected("visit.exists")
-    # Each look-up brings what the checks below read of it (the scope needs the class's base).
-    training_class = db.session.get(TrainingClass, data["class_id"],
-                                    options=[joinedload(TrainingClass.base)])
-    if training_class is None or not can_see_class(context.user, training_class):
+    cited = {p["sha256"] for p in data["photos"]} | {g["sha256"] for g in data["signatures"]}
+    found = _look_up(context, data, visit_id, cited)
+    if found is None or found.stored:
+        stored = db.session.get(Visit, visit_id)
+        if stored is not None:
+            if (stored.inspector_id == context.user.id
+                    and stored.seal == str(payload["seal"]).lower()):
+                # The same sealed record sent again (a re-send after a server restore): done.
+                return Outcome(flags=list(stored.flags or []), detail="sync.already_stored")
+            raise Rejected("visit.exists")
+    if found is None or not can_see_class(context.user, found.TrainingClass):
         raise Rejected("visit.unknown_class")
-    version = db.session.get(PlanVersion, data["plan_version_id"],
-                             options=[joinedload(PlanVersion.plan)])
+    training_class, version, session = found.TrainingClass, found.PlanVersion, found.PlanSession
     if version is None or version.plan.class_id != training_class.id:
         raise Rejected("visit.unknown_plan_version")
-    session = db.session.get(PlanSession, data["session_id"], options=_SESSION_LOADS)
     if session is None or session.plan_version_id != version.id:
         raise Rejected("visit.unknown_session")
-    assignment = None
-    if data["assignment_id"] is not None:
-        assignment = db.session.get(Assignment, data["assignment_id"],
-                                    options=[joinedload(Assignment.inspectors)])
-        if assignment is None or assignment.class_id != training_class.id:
-            raise Rejected("visit.unknown_assignment")
-    if data["supersedes"] is not None:
-        earlier = db.session.get(Visit, data["supersedes"])
-        if earlier is None or earlier.class_id != training_class.id:
-            raise Rejected("visit.unknown_supersedes")
-
-    team = {u.id for u in assignment.inspectors} if assignment is not None else set()
-    cited = {p["sha256"] for p in data["photos"]} | {g["sha256"] for g in data["signatures"]}
-    if foreign_media(cited, {context.user.id} | team, context.user.county_id):
+    assignment = found.Assignment
+    if data["assignment_id"] is not None and (
+            assignment is None or assignment.class_id != training_class.id):
+        raise Rejected("visit.unknown_assignment")
+    if data["supersedes"] is not None and found.earlier_class_id != training_class.id:
+        raise Rejected("visit.unknown_supersedes")
+    if found.foreign:
         raise Rejected("visit.foreign_media")
 
     config = current_app.config
-    current = class_version_in_force(training_class.id)
-    judged = _judged_session(session, current)
+    judged = _judged_session(session, found.current_id)
     flags: list[str] = []
-    if current is not None and current.id != version.id:
+    if found.current_id is not None and found.current_id != version.id:
         flags.append("plan.outdated")
     skew = clock_skew(mutation.client_time, context.received_at,
                       timedelta(minutes=config["CLOCK_SKEW_MINUTES"]))
     if skew is not None:
         flags.append("clock.skew")
-    on_team = assignment is not None and context.user in assignment.inspectors
+    on_team = assignment is not None and found.on_team
     # A teammate's record of a check already stored: part of that check, not a second visit.
     lead = lead_visit_of(assignment.id, excluding=visit_id) if on_team else None
     if lead is not None:
         flags.append("visit.team_record")
-    elif _duplicate_of_session(session, data["supersedes"]):
+    elif found.duplicate:
         flags.append("visit.duplicate_session")
     if assignment is not None and not on_team:
         # Evidence is never dropped, but a visit under someone else's assignment needs a look.
@@ -260,21 +300,25 @@ def _signin_times(sign_ins: VisitSignIns, signin_ids: list[str]) -> list[datetim
     return [row.at for row in sign_ins.rows if row.id in named]
 
 
-def foreign_media(hashes: set[str], allowed: set[uuid.UUID],
-                  county_id: uuid.UUID | None) -> set[str]:
-    """The hashes among these another county's inspector uploaded (evidence is its own visit's).
+def foreign_media(hashes: set[str], user_id: uuid.UUID, team: Select | None,
+                  county_id: uuid.UUID | None) -> ColumnElement[bool]:
+    """SQL, true when another county's inspector uploaded one of these hashes (evidence is its
+    own visit's).
 
-    Allowed: the pusher and its assignment's team, and anyone of the pusher's county (the same
-    file can be stored once for two inspectors of one county). A file not stored yet is fine:
-    the phone uploads a visit's media after pushing it.
+    Allowed: the pusher (`user_id`) and its assignment's team (`team`: a select of user ids,
+    or None), and anyone of the pusher's county (the same file can be stored once for two
+    inspectors of one county). A file not stored yet is fine: the phone uploads a visit's media
+    after pushing it.
     """
     if not hashes:
-        return set()
-    rows = db.session.execute(
-        select(Media.sha256, Media.uploaded_by_id, User.county_id)
-        .join(User, User.id == Media.uploaded_by_id).where(Media.sha256.in_(hashes)))
-    return {sha for sha, owner, county in rows
-            if owner not in allowed and (county_id is None or county != county_id)}
+        return false()
+    query = (select(Media.sha256).join(User, User.id == Media.uploaded_by_id)
+             .where(Media.sha256.in_(hashes), Media.uploaded_by_id != user_id))
+    if team is not None:
+        query = query.where(Media.uploaded_by_id.not_in(team))
+    if county_id is not None:
+        query = query.where(User.county_id.is_distinct_from(county_id))
+    return query.exists()
 
 
 def visit_media(visit: Visit) -> set[str]:

@@ -6,8 +6,9 @@ from __future__ import annotations
 import hashlib
 
 from server.extensions import db
-from server.models import Media, Visit
-from tests.sync.client import visit_payload
+from server.models import Media, User, Visit
+from server.services.assignments import create_assignment
+from tests.sync.client import seal, visit_payload
 from tests.sync.fixtures import phone, today_session
 
 
@@ -48,5 +49,39 @@ def test_a_sign_in_citing_another_county_s_signature_is_rejected(client, world):
     device = phone(client)
     device.add_signin(visit_id=world.classes["a"].id, class_id=world.classes["a"].id,
                       trainee_id=world.trainees[0].id, signature_sha256=theirs)
+    status, body = device.push()
+    assert body["results"][0]["code"] == "visit.foreign_media"
+
+
+def _assigned_visit(world, photos, team):
+    assignment = create_assignment(world.classes["a"].id, today_session(world).id, team)
+    db.session.commit()
+    payload = _visit(world, photos)
+    payload.pop("seal")
+    payload["assignment_id"] = str(assignment.id)
+    return seal(payload)
+
+
+def test_a_photo_of_the_same_county_or_of_the_assignment_s_team_is_fine(client, world):
+    neighbour = User(username="inspector_a2", display_name="x", password_hash="x",
+                     role="inspector", county_id=world.counties["a"].id)
+    db.session.add(neighbour)
+    db.session.commit()
+    theirs = _stored(b"same county photo", neighbour)
+    # A city inspector (no county) on the team: their photo is the team's evidence.
+    city = world.users["city_inspector"]
+    teammates = _stored(b"team photo", city)
+    device = phone(client)
+    device.add_visit(_visit(world, [theirs]))
+    device.add_visit(_assigned_visit(world, [teammates], [world.users["inspector_a"], city]))
+    status, body = device.push()
+    assert "rejected" not in {r["status"] for r in body["results"]}
+
+
+def test_a_photo_of_another_county_off_the_team_is_rejected_under_an_assignment(client, world):
+    city = world.users["city_inspector"]
+    theirs = _stored(b"city photo", city)
+    device = phone(client)
+    device.add_visit(_assigned_visit(world, [theirs], [world.users["inspector_a"]]))
     status, body = device.push()
     assert body["results"][0]["code"] == "visit.foreign_media"
