@@ -13,6 +13,7 @@ is checked whole (SHA-256, then type) before it is stored under its hash.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import uuid
 from collections.abc import Callable
@@ -22,7 +23,18 @@ from pathlib import Path
 from typing import BinaryIO
 
 from flask import current_app
-from sqlalchemy import Select, case, func, insert, literal, select, update
+from sqlalchemy import (
+    Executable,
+    Insert,
+    Select,
+    bindparam,
+    case,
+    func,
+    insert,
+    select,
+    type_coerce,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from werkzeug.exceptions import ClientDisconnected
@@ -78,9 +90,12 @@ def create_upload(user: User, sha256: str, mime: str, length: int,
         raise ApiError("media.unsupported_type")
     upload = UploadState(uuid.uuid4(), sha256, mime, length, 0,
                          now + timedelta(hours=current_app.config["UPLOAD_EXPIRY_HOURS"]))
-    offset = _insert_upload(user, upload, now)
+    offset = db.session.scalar(_insert_upload(), {
+        "new_id": upload.id, "sha256": sha256, "mime": mime, "length": length, "now": now,
+        "expires_at": upload.expires_at, "user_id": user.id,
+        "limit": current_app.config["MEDIA_MAX_OPEN_UPLOADS"]})
     if offset is None:
-        open_uploads = db.session.scalar(_open_uploads(user, now))
+        open_uploads = db.session.scalar(_open_uploads(), {"user_id": user.id, "now": now})
         raise ApiError("rate_limited", details={"open_uploads": open_uploads})
     if offset != length:
         media_store.store().start_upload(_row(upload, user))
@@ -88,33 +103,35 @@ def create_upload(user: User, sha256: str, mime: str, length: int,
     return replace(upload, offset=offset)
 
 
-def _open_uploads(user: User, now: datetime) -> Select:
-    """Select how many unfinished, unexpired uploads an account has (counted by account: a
-    phone cannot reset it by changing its device id)."""
+def _open_uploads() -> Select:
+    """Select how many unfinished, unexpired uploads an account has (parameters user_id, now;
+    counted by account: a phone cannot reset it by changing its device id)."""
     return (select(func.count()).select_from(Upload)
-            .where(Upload.user_id == user.id, Upload.expires_at > now,
+            .where(Upload.user_id == bindparam("user_id"), Upload.expires_at > bindparam("now"),
                    Upload.offset < Upload.length))
 
 
-def _insert_upload(user: User, upload: UploadState, now: datetime) -> int | None:
-    """INSERT the upload's row unless the account has MEDIA_MAX_OPEN_UPLOADS open already;
-    return its offset (its length when the file is already held: born complete), None if the
-    limit refused it.
+@functools.cache
+def _insert_upload() -> Insert:
+    """INSERT an upload's row unless the account has `limit` open already, returning its offset
+    (its length when the file is already held: born complete; no row when the limit refused).
 
     One statement (INSERT … SELECT … WHERE … RETURNING): the limit, the held file and the row.
+    Built once per process (building it costs more CPU than running it); parameters new_id,
+    sha256, mime, length, now, expires_at, user_id, limit.
     """
-    held = select(Media.sha256).where(Media.sha256 == upload.sha256, Media.size == upload.length)
-    offset = case((held.exists(), upload.length), else_=0)
     table = Upload.__table__
-    values = {"id": upload.id, "sha256": upload.sha256, "mime": upload.mime,
-              "length": upload.length, "created_at": now, "expires_at": upload.expires_at,
-              "user_id": user.id}
-    columns = [literal(value, table.c[name].type).label(name) for name, value in values.items()]
-    source = select(*columns, offset.label("offset")).where(
-        _open_uploads(user, now).scalar_subquery()
-        < current_app.config["MEDIA_MAX_OPEN_UPLOADS"])
-    return db.session.scalar(insert(Upload).from_select([*values, "offset"], source)
-                             .returning(Upload.offset))
+    sha256, length, now = bindparam("sha256"), bindparam("length"), bindparam("now")
+    held = select(Media.sha256).where(Media.sha256 == sha256, Media.size == length)
+    values = {"id": bindparam("new_id"), "sha256": sha256, "mime": bindparam("mime"),
+              "length": length, "created_at": now, "expires_at": bindparam("expires_at"),
+              "user_id": bindparam("user_id"), "offset": case((held.exists(), length), else_=0)}
+    # Typed as the columns they fill: a bare parameter in a SELECT list has no type to bind by.
+    columns = [type_coerce(value, table.c[name].type).label(name)
+               for name, value in values.items()]
+    source = select(*columns).where(_open_uploads().scalar_subquery() < bindparam("limit"))
+    # The table, not the entity: with parameters an ORM INSERT would be a bulk insert of them.
+    return insert(table).from_select(list(values), source).returning(table.c.offset)
 
 
 def _row(upload: UploadState, user: User) -> Upload:
@@ -269,25 +286,30 @@ def _complete(upload: Upload, user: User, path: Path) -> None:
 
 def _record_media(upload: Upload, user: User) -> None:
     """Mark a completed upload complete (offset = length) and add its Media row unless its
-    hash is already recorded.
+    hash is already recorded."""
+    postgresql = db.session.get_bind().dialect.name == "postgresql"
+    params = {"upload_id": upload.id, "upload_length": upload.length, "media_sha256": upload.sha256,
+              "media_mime": upload.mime, "uploaded_by": user.id, "now": utcnow()}
+    for statement in _record_media_statements(postgresql):
+        db.session.execute(statement, params)
+
+
+@functools.cache
+def _record_media_statements(postgresql: bool) -> tuple[Executable, ...]:
+    """The statements of `_record_media`, built once per process and dialect.
 
     An INSERT … ON CONFLICT DO NOTHING (PostgreSQL and SQLite speak the same clause); on
     PostgreSQL the UPDATE of the offset rides in it as a data-modifying CTE (one statement, run
     once whatever the INSERT does); SQLite has no such CTE, so there it is a statement before.
     """
-    done = (update(Upload).where(Upload.id == upload.id).values(offset=upload.length)
-            .execution_options(synchronize_session=False))
-    postgresql = db.session.get_bind().dialect.name == "postgresql"
-    statement = (postgresql_insert if postgresql else sqlite_insert)(Media).values(
-        sha256=upload.sha256, mime=upload.mime, size=upload.length, uploaded_by_id=user.id,
-        # Given here: SQLAlchemy leaves out a column's Python default in an INSERT with a CTE.
-        created_at=utcnow(),
+    done = (update(Upload.__table__).where(Upload.id == bindparam("upload_id"))
+            .values(offset=bindparam("upload_length")))
+    record = (postgresql_insert if postgresql else sqlite_insert)(Media.__table__).values(
+        sha256=bindparam("media_sha256"), mime=bindparam("media_mime"),
+        size=bindparam("upload_length"), uploaded_by_id=bindparam("uploaded_by"),
+        created_at=bindparam("now"),
     ).on_conflict_do_nothing(index_elements=[Media.sha256])
-    if postgresql:
-        statement = statement.add_cte(done.cte("completed"))
-    else:
-        db.session.execute(done)
-    db.session.execute(statement)
+    return (record.add_cte(done.cte("completed")),) if postgresql else (done, record)
 
 
 def terminate_upload(user: User, upload_id: uuid.UUID) -> None:

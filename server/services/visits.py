@@ -7,13 +7,14 @@ current is accepted and flagged `plan.outdated`, never dropped.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
 from marshmallow import ValidationError
-from sqlalchemy import ColumnElement, Row, Select, false, null, select
+from sqlalchemy import ColumnElement, Row, Select, bindparam, false, null, select
 from sqlalchemy.orm import aliased, contains_eager, joinedload
 
 from schemas.visits import VisitPayloadSchema
@@ -101,42 +102,58 @@ def _look_up(context: PushContext, data: dict[str, Any], visit_id: uuid.UUID,
     (eight statements before).
     """
     user = context.user
-    assignment_id, supersedes = data["assignment_id"], data["supersedes"]
+    shape = (data["assignment_id"] is not None, data["supersedes"] is not None, bool(cited),
+             user.county_id is not None)
+    params = {"visit_id": visit_id, "class_id": data["class_id"],
+              "plan_version_id": data["plan_version_id"], "session_id": data["session_id"],
+              "user_id": user.id, "assignment_id": data["assignment_id"],
+              "supersedes": data["supersedes"], "cited": sorted(cited),
+              "county_id": user.county_id}
+    return db.session.execute(_look_up_query(*shape), params).one_or_none()
+
+
+@functools.cache
+def _look_up_query(assignment: bool, supersedes: bool, cited: bool, county: bool) -> Select:
+    """Build the look-up for one shape of payload, once per process (building it costs about
+    four times the CPU of running it); its parameters are named as in `_look_up`."""
+    visit_id, class_id, user_id = bindparam("visit_id"), bindparam("class_id"), bindparam("user_id")
+    assignment_id, superseded = bindparam("assignment_id"), bindparam("supersedes")
     # The session's lineage, the session itself included (a visit of either is a duplicate).
     lineage = aliased(PlanSession)
     same_lineage = (select(Visit.id).join(lineage, lineage.id == Visit.session_id)
                     .where(lineage.lineage_id == PlanSession.lineage_id))
-    if supersedes is not None:
-        same_lineage = same_lineage.where(Visit.id != supersedes)
+    if supersedes:
+        same_lineage = same_lineage.where(Visit.id != superseded)
     team = None
     on_team: ColumnElement[bool] = false()
-    if assignment_id is not None:
+    if assignment:
         team = select(assignment_inspector.c.user_id).where(
             assignment_inspector.c.assignment_id == assignment_id)
-        on_team = team.where(assignment_inspector.c.user_id == user.id).exists()
-    earlier = (select(Visit.class_id).where(Visit.id == supersedes).scalar_subquery()
-               if supersedes is not None else null())
+        on_team = team.where(assignment_inspector.c.user_id == user_id).exists()
+    earlier = (select(Visit.class_id).where(Visit.id == superseded).scalar_subquery()
+               if supersedes else null())
     # Its own plan_version and plan: the payload's version is joined in the outer query.
-    current = (select_version_in_force(data["class_id"]).with_only_columns(PlanVersion.id)
+    current = (select_version_in_force(class_id).with_only_columns(PlanVersion.id)
                .correlate(None).scalar_subquery())
-    query = (
+    foreign = (foreign_media(bindparam("cited", expanding=True), user_id, team,
+                             bindparam("county_id") if county else None)
+               if cited else false())
+    return (
         select(TrainingClass, PlanVersion, PlanSession, Assignment,
                select(Visit.id).where(Visit.id == visit_id).exists().label("stored"),
                earlier.label("earlier_class_id"), current.label("current_id"),
                same_lineage.exists().label("duplicate"), on_team.label("on_team"),
-               foreign_media(cited, user.id, team, user.county_id).label("foreign"))
+               foreign.label("foreign"))
         .join(TrainingBase, TrainingBase.id == TrainingClass.base_id)
-        .outerjoin(PlanVersion, PlanVersion.id == data["plan_version_id"])
+        .outerjoin(PlanVersion, PlanVersion.id == bindparam("plan_version_id"))
         .outerjoin(Plan, Plan.id == PlanVersion.plan_id)
-        .outerjoin(PlanSession, PlanSession.id == data["session_id"])
+        .outerjoin(PlanSession, PlanSession.id == bindparam("session_id"))
         .outerjoin(Site, Site.id == PlanSession.site_id)
         .outerjoin(Teacher, Teacher.id == PlanSession.teacher_id)
-        .outerjoin(Assignment, Assignment.id == assignment_id
-                   if assignment_id is not None else false())
-        .where(TrainingClass.id == data["class_id"])
+        .outerjoin(Assignment, Assignment.id == assignment_id if assignment else false())
+        .where(TrainingClass.id == class_id)
         .options(contains_eager(TrainingClass.base), contains_eager(PlanVersion.plan),
                  contains_eager(PlanSession.site), contains_eager(PlanSession.teacher)))
-    return db.session.execute(query).one_or_none()
 
 
 def judge_attendance_of(visit_id: uuid.UUID, plan_version_id: uuid.UUID, signin_ids: list[str],
@@ -300,18 +317,17 @@ def _signin_times(sign_ins: VisitSignIns, signin_ids: list[str]) -> list[datetim
     return [row.at for row in sign_ins.rows if row.id in named]
 
 
-def foreign_media(hashes: set[str], user_id: uuid.UUID, team: Select | None,
-                  county_id: uuid.UUID | None) -> ColumnElement[bool]:
+def foreign_media(hashes: Any, user_id: Any, team: Select | None,
+                  county_id: Any | None) -> ColumnElement[bool]:
     """SQL, true when another county's inspector uploaded one of these hashes (evidence is its
     own visit's).
 
     Allowed: the pusher (`user_id`) and its assignment's team (`team`: a select of user ids,
-    or None), and anyone of the pusher's county (the same file can be stored once for two
-    inspectors of one county). A file not stored yet is fine: the phone uploads a visit's media
-    after pushing it.
+    or None), and anyone of the pusher's county (`county_id`, None when the pusher has none; the
+    same file can be stored once for two inspectors of one county). A file not stored yet is
+    fine: the phone uploads a visit's media after pushing it. Values or bound parameters alike
+    (`hashes`: a list, or an expanding parameter).
     """
-    if not hashes:
-        return false()
     query = (select(Media.sha256).join(User, User.id == Media.uploaded_by_id)
              .where(Media.sha256.in_(hashes), Media.uploaded_by_id != user_id))
     if team is not None:
