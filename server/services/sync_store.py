@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from flask import current_app
@@ -32,13 +33,14 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.orm import Session
 
 from server.errors import ApiError
 from server.extensions import db
 from server.models import SyncLedger, User, utcnow
 from server.services import signins, visits
 from server.services.push_context import PushContext, bulk_insert
-from sync.push import Mutation, Outcome, PushResponse, Rejected, Result, apply_push
+from sync.push import Mutation, Outcome, PushResponse, Rejected, apply_push
 
 ATTEMPTS = 4
 
@@ -79,6 +81,9 @@ class SqlStore:
         self._owner_rows: list[tuple[str, int, Any]] = []
         self._owners: dict[str, tuple[str, int]] | None = None
         self._mutation_id_of: Callable[[Any], Any] | None = None
+        self._user_id = context.user.id
+        # One object entered for every mutation of the fast try (apply_push never nests them).
+        self._fast_attempt = _Unadd(db.session())
 
     def last_seq(self, device_id: str) -> int:
         """Return the highest recorded seq of the device.
@@ -134,38 +139,34 @@ class SqlStore:
                             for row_device, seq, mutation_id in self._owner_rows}
         return {m: self._owners[m] for m in wanted if m in self._owners}
 
-    @contextmanager
-    def attempt(self) -> Iterator[None]:
+    def attempt(self) -> AbstractContextManager[None]:
         """Scope one mutation: a savepoint when careful, cheap bookkeeping when fast."""
-        if self.careful:
-            try:
-                with db.session.begin_nested():
-                    yield
-            except IntegrityError as error:
-                raise Rejected("sync.conflict") from error
-            except DataError as error:
-                # A value the database cannot hold (the schemas should have refused it):
-                # this mutation is rejected, the rest of the batch goes on.
-                raise Rejected("sync.unstorable") from error
-            return
-        before = set(db.session.new)
-        try:
-            yield
-        except Rejected:
-            # Handlers validate before they add; drop anything added anyway.
-            for obj in set(db.session.new) - before:
-                db.session.expunge(obj)
-            raise
+        return self._careful_attempt() if self.careful else self._fast_attempt
 
-    def record(self, device_id: str, ledger_key: str, mutation: Mutation, result: Result) -> None:
-        """Queue the ledger row; rows are inserted together before the commit."""
+    @contextmanager
+    def _careful_attempt(self) -> Iterator[None]:
+        try:
+            with db.session.begin_nested():
+                yield
+        except IntegrityError as error:
+            raise Rejected("sync.conflict") from error
+        except DataError as error:
+            # A value the database cannot hold (the schemas should have refused it):
+            # this mutation is rejected, the rest of the batch goes on.
+            raise Rejected("sync.unstorable") from error
+
+    def record(self, device_id: str, ledger_key: str, mutation: Mutation,
+               result: Mapping[str, Any]) -> None:
+        """Queue the ledger row; rows are inserted together before the commit (finish)."""
+        context = self.context
         self.rows.append({
             "device_id": device_id, "seq": mutation.seq,
-            "mutation_id": self.context.uuid_of(ledger_key),
-            "user_id": self.context.user.id, "type": mutation.type[:32],
-            "entity_id": self.context.uuid_of(mutation.entity_id) if mutation.entity_id else None,
-            "status": result.status, "result": result.to_dict(),
-            "created_at": self.context.received_at,
+            "mutation_id": context.uuid_of(ledger_key),
+            "user_id": self._user_id, "type": mutation.type[:32],
+            "entity_id": context.uuid_of(mutation.entity_id) if mutation.entity_id else None,
+            # The answer's own dict: finish() writes it before the answer gets its words.
+            "status": result["status"], "result": result,
+            "created_at": context.received_at,
         })
 
     def finish(self) -> None:
@@ -179,6 +180,32 @@ class SqlStore:
         if self.rows:
             bulk_insert(SyncLedger.__table__, self.rows)
         db.session.flush()
+
+
+class _Unadd:
+    """The fast try's attempt(): a rejected mutation leaves nothing in the session.
+
+    Handlers validate before they add (their rows are queued, not added), so this is a check
+    that usually finds nothing; it reads the session's pending objects before and after.
+    """
+
+    __slots__ = ("session", "before")
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.before: set[Any] = set()
+
+    def __enter__(self) -> None:
+        new = self.session.new
+        self.before = set(new) if new else set()
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 traceback: Any) -> bool:
+        if kind is not None and issubclass(kind, Rejected):
+            # Handlers validate before they add; drop anything added anyway.
+            for obj in set(self.session.new) - self.before:
+                self.session.expunge(obj)
+        return False
 
 
 @dataclass(frozen=True)
@@ -350,4 +377,5 @@ def push(
 
 
 def _bind(handler: ContextHandler, context: PushContext) -> Callable[[Mutation], Outcome]:
-    return lambda mutation: handler(context, mutation)
+    # partial, not a lambda: no Python frame of its own per mutation.
+    return partial(handler, context)

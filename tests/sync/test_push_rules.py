@@ -5,21 +5,21 @@ from __future__ import annotations
 import uuid
 from contextlib import contextmanager
 
-from sync.push import Mutation, Outcome, Rejected, Result, apply_push
+from sync.push import Mutation, Outcome, Rejected, Result, apply_push, stored_form
 
 
 class MemoryStore:
     """A Store whose attempt() undoes a failed mutation's writes, like a savepoint."""
 
     def __init__(self) -> None:
-        self.ledger: dict[tuple[str, int], tuple[str, Result]] = {}
+        self.ledger: dict[tuple[str, int], tuple[str, dict]] = {}
         self.records: list[str] = []
 
     def last_seq(self, device_id):
         return max([s for d, s in self.ledger if d == device_id], default=0)
 
     def ledger_entries(self, device_id, seqs):
-        return {s: self.ledger[(device_id, s)][1].to_dict()
+        return {s: dict(self.ledger[(device_id, s)][1])
                 for s in seqs if (device_id, s) in self.ledger}
 
     def mutation_owners(self, mutation_ids):
@@ -35,7 +35,7 @@ class MemoryStore:
             raise
 
     def record(self, device_id, ledger_key, mutation, result):
-        self.ledger[(device_id, mutation.seq)] = (ledger_key, result)
+        self.ledger[(device_id, mutation.seq)] = (ledger_key, dict(result))
 
 
 def mutation(seq, kind="note", payload=None, mutation_id=None):
@@ -123,3 +123,26 @@ def test_a_reused_mutation_id_sent_again_is_replayed_and_a_seq_twice_in_a_batch_
     response = apply_push(store, "d", [twice, twice], handlers(store))
     assert [r["replayed"] for r in response.results] == [False, True]
     assert store.records.count("c") == 1
+
+
+def test_stored_form_is_the_result_dict():
+    """apply_push builds the stored form without a Result: both give the same dict."""
+    assert stored_form("m", 3, "applied") == Result("m", 3, "applied").to_dict() == {
+        "mutation_id": "m", "seq": 3, "status": "applied", "replayed": False}
+    full = Result("m", 3, "flagged", code="c", detail="d", params={"p": 1}, flags=["c", "e"],
+                  errors={"f": ["x"]})
+    assert stored_form("m", 3, "flagged", False, "c", "d", {"p": 1}, ["c", "e"],
+                       {"f": ["x"]}) == full.to_dict()
+    assert set(full.to_dict()) == {"mutation_id", "seq", "status", "replayed", "code", "detail",
+                                   "params", "flags", "errors"}
+
+
+def test_the_store_records_the_answer_it_returns():
+    """record() gets the stored form the answer carries (one dict per mutation)."""
+    store = MemoryStore()
+    kept = []
+    store.record = lambda device_id, key, m, result: kept.append(result)
+    response = apply_push(store, "d", [mutation(1), mutation(2, payload={"flag": True})],
+                          handlers(store))
+    assert kept == response.results
+    assert all(a is b for a, b in zip(kept, response.results, strict=True))
