@@ -180,6 +180,31 @@ def canonical_json(value: Any) -> bytes:
     return _canonical_slow(value)
 
 
+def canonical_json_fields(body: dict[str, Any]) -> bytes:
+    """canonical_json(body) for an object whose keys are known ASCII strings (a record's field
+    names, fixed by the caller): only its values are gated (_fast_form), not its keys.
+
+    body: str keys of ASCII characters only (not checked; other keys may sort differently);
+    values as canonical_json takes them. Same bytes and errors as canonical_json(body).
+    """
+    copy = None
+    for key, item in body.items():
+        kind = type(item)
+        if kind in _C_LEAVES or kind is float and _c_float(item):
+            continue
+        form = _fast_form(item)
+        if form is _SLOW:
+            return _canonical_slow(body)
+        if form is not item:
+            if copy is None:
+                copy = dict(body)
+            copy[key] = form
+    try:
+        return orjson.dumps(body if copy is None else copy, option=_SORT_KEYS)
+    except orjson.JSONEncodeError:
+        return _canonical_slow(body)
+
+
 def _canonical_slow(value: Any) -> bytes:
     out: list[str] = []
     _write(value, out)

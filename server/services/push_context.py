@@ -19,6 +19,7 @@ from sqlalchemy.exc import DBAPIError
 
 from server.extensions import db
 from server.models import User, Visit
+from server.services.record_seal import SigninSealer
 from sync.push import Mutation
 
 
@@ -50,6 +51,8 @@ class PushContext:
     # name; filled for the whole batch at the first sign-in with a signature.
     signature_owners: dict[str, tuple[uuid.UUID, uuid.UUID | None]] = field(default_factory=dict)
     signatures_prefetched: bool = False
+    # Seals the batch's sign-in rows (made at the first one: the seal key read once per batch).
+    signin_sealer: SigninSealer | None = None
     # visit id -> the stored visit (None: not stored), loaded once for the end-of-batch steps.
     stored_visits: dict[uuid.UUID, Visit | None] = field(default_factory=dict)
 

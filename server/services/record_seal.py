@@ -24,7 +24,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from server.models import SignIn, Visit
-from sync.canonical import canonical_json
+from sync.canonical import canonical_json, canonical_json_fields
 
 # What a reader shows of a visit beyond its payload (review_status is the reviewer's decision,
 # audited apart; it is not evidence).
@@ -57,6 +57,10 @@ def _utc_iso(value: datetime) -> str:
     return value.isoformat()
 
 
+def _iso(value: date) -> str:
+    return _utc_iso(value) if isinstance(value, datetime) else value.isoformat()
+
+
 def record_seal(fields: tuple[str, ...], values: Mapping[str, Any]) -> str:
     """Return the HMAC of the named values (a row dict or an object's attributes).
 
@@ -66,7 +70,7 @@ def record_seal(fields: tuple[str, ...], values: Mapping[str, Any]) -> str:
     body = dict(zip(fields, map(values.get, fields), strict=True))
     for name, value in body.items():
         if isinstance(value, date):  # datetime is a date too
-            body[name] = _utc_iso(value) if isinstance(value, datetime) else value.isoformat()
+            body[name] = _iso(value)
     mac = _keyed().copy()
     mac.update(canonical_json(body))
     return mac.hexdigest()
@@ -106,8 +110,39 @@ def seal_signin_row(row: dict[str, Any]) -> None:
     """Seal a sign-in row the push writes through Core (its bulk insert, its flag update).
 
     row: every SIGNIN_FIELDS value as written (flags a list or tuple of codes); sets row_seal.
+    For many rows, SigninSealer (the same seal, the key looked up once).
     """
     row["row_seal"] = signin_seal(row)
+
+
+class SigninSealer:
+    """Seals a batch's sign-in rows as seal_signin_row does, with what the rows share done once.
+
+    Made inside the app context (reads SECRET_KEY once, not through Flask's context per row);
+    the last datetime written is kept (a batch's rows share their received_at); the field names
+    are known ASCII, so only the values are gated (canonical_json_fields). Same bytes as
+    signin_seal (tests/sync/test_record_seal.py compares them).
+    """
+
+    __slots__ = ("_keyed", "_time", "_time_text")
+
+    def __init__(self) -> None:
+        self._keyed = _keyed()
+        self._time = self._time_text = object()  # the last received_at and its text
+
+    def seal(self, row: dict[str, Any]) -> None:
+        """Set row["row_seal"]; row: every SIGNIN_FIELDS value (a missing one sealed as None)."""
+        body = dict(zip(SIGNIN_FIELDS, map(row.get, SIGNIN_FIELDS), strict=True))
+        at, received_at = body["at"], body["received_at"]
+        if isinstance(at, date):
+            body["at"] = _iso(at)
+        if received_at is not self._time:  # the batch's own time: written once
+            self._time = received_at
+            self._time_text = _iso(received_at) if isinstance(received_at, date) else received_at
+        body["received_at"] = self._time_text
+        mac = self._keyed.copy()
+        mac.update(canonical_json_fields(body))
+        row["row_seal"] = mac.hexdigest()
 
 
 def _with_defaults(obj: Any, fields: tuple[str, ...]) -> Any:

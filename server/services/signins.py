@@ -28,7 +28,7 @@ from server.models import (
 )
 from server.services.badges import verify_badge_token
 from server.services.push_context import PushContext, any_of
-from server.services.record_seal import seal_signin_row
+from server.services.record_seal import SigninSealer
 from server.services.scope import can_see_base
 from server.services.signin_flags import flag_pushed_signins
 from sync.push import Mutation, Outcome, Rejected
@@ -128,7 +128,10 @@ def create_signin(context: PushContext, mutation: Mutation) -> Outcome:
         "device_id": context.device_id, "user_id": context.user.id,
         "received_at": context.received_at, "flags": NO_FLAGS,
     }
-    seal_signin_row(row)
+    sealer = context.signin_sealer
+    if sealer is None:
+        sealer = context.signin_sealer = SigninSealer()
+    sealer.seal(row)
     context.insert(SignIn, row)
     context.touched_visits.add(data["visit_id"])
     context.new_signins.append((row, data["class_id"]))

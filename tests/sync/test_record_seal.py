@@ -238,3 +238,31 @@ def test_the_seal_of_fixed_values_is_the_one_earlier_code_wrote(app, seal, value
     # The constants were computed by the code before canonical JSON went through orjson.
     app.config["SECRET_KEY"] = "pinned-secret"
     assert seal(values) == expected
+
+
+def test_the_batch_sealer_writes_the_pinned_seals_and_signin_seal_s_for_any_row(app):
+    # The push seals its rows with SigninSealer (the key read once, a shared received_at written
+    # once, only the values gated): the same bytes as signin_seal, row after row.
+    from server.services.record_seal import SigninSealer
+
+    app.config["SECRET_KEY"] = "pinned-secret"
+    with app.app_context():
+        sealer = SigninSealer()
+        rows = [dict(PINNED_SIGNIN), dict(PINNED_SIGNIN_SLOW)]
+        for row in rows:
+            sealer.seal(row)
+        assert [row["row_seal"] for row in rows] == [
+            "cd4976abf2d5f49b768f1c14fb15b03731f328a9feb1d9e96ad3e98c566bf595",
+            "0c9c9049811a818fb4b75c43a69b9b7f2f49f13263dfb09aef57a3fc71a8187a"]
+        shared = datetime(2026, 3, 2, 11, 0, tzinfo=PLUS_8)
+        others = [  # naive and aware times, no gps, values only the slow writer writes
+            {**PINNED_SIGNIN, "received_at": shared, "at": datetime(2026, 3, 2, 1, 0)},
+            {**PINNED_SIGNIN, "received_at": shared, "gps": None, "badge_token": "b.t",
+             "flags": ["x", "y"], "device_id": "d\u2028"},
+            {**PINNED_SIGNIN, "received_at": None, "gps": {"lat": 2.0**60, "lon": -0.0,
+                                                           "n": 2**70, "é𝄞": 1e-7}},
+        ]
+        for row in others:
+            expected = signin_seal(row)
+            sealer.seal(row)
+            assert row["row_seal"] == expected
