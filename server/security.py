@@ -6,7 +6,8 @@ import base64
 import hashlib
 from pathlib import Path
 
-from flask import Flask, session
+from flask import Flask, Request, Response, session
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
 
 from server.extensions import login_manager
 from server.services.auth import resolve_web_session
@@ -85,8 +86,32 @@ def refuse_builtin_secrets(app: Flask) -> None:
             f"which writes a random one to instance/{LOCAL_SECRET_FILE}")
 
 
+class CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, its signer built only for a request that brings the cookie.
+
+    The same sessions as Flask's own: a request without the cookie (every API request: they
+    carry a bearer token) gets an empty session, and an empty session nobody changed writes
+    nothing back (only `Vary: Cookie` when it was read). Flask built the signer (a serializer
+    with its key list) and read six cookie settings on every request for that.
+    """
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        if not session and not session.modified:
+            if session.accessed:
+                response.vary.add("Cookie")
+            return
+        super().save_session(app, session, response)
+
+
 def init_security(app: Flask) -> None:
-    """Add security headers to every response and wire Flask-Login."""
+    """Add security headers to every response, keep page sessions in a signed cookie and wire
+    Flask-Login."""
+    app.session_interface = CookieSessions()
     login_manager.login_view = "web.login"
 
     @login_manager.user_loader

@@ -325,22 +325,40 @@ def _is_retryable(error: Exception) -> bool:
     return isinstance(error, OperationalError) and "locked" in str(error.orig).lower()
 
 
-def to_mutation(data: Mapping[str, Any], uuids: dict[str, uuid.UUID] | None = None) -> Mutation:
-    """Turn a loaded MutationSchema dict into a sync Mutation (noting its parsed ids in uuids)."""
-    base = data.get("base") or {}
-    mutation_id = str(data["mutation_id"])
-    entity_id = str(data["entity_id"]) if data.get("entity_id") else None
+def to_mutation(data: Mapping[str, Any], uuids: dict[str, uuid.UUID] | None = None,
+                texts: dict[Any, str] | None = None) -> Mutation:
+    """Turn a loaded MutationSchema dict into a sync Mutation (noting its parsed ids in uuids).
+
+    texts: the batch's base values already written as text (value -> str), shared by the
+    batch's calls: its mutations usually name one plan version.
+    """
+    raw_id, raw_entity = data["mutation_id"], data.get("entity_id")
+    mutation_id = str(raw_id)
+    entity_id = str(raw_entity) if raw_entity else None
     if uuids is not None:
-        for text, value in ((mutation_id, data["mutation_id"]), (entity_id, data.get("entity_id"))):
-            if isinstance(value, uuid.UUID):
-                uuids[text] = value
-    return Mutation(
-        mutation_id=mutation_id, seq=int(data["seq"]), type=data["type"],
-        entity_id=entity_id,
-        client_time=data.get("client_time"),
-        base={k: (str(v) if v is not None else None) for k, v in base.items()},
-        payload=data["payload"],
-    )
+        if isinstance(raw_id, uuid.UUID):
+            uuids[mutation_id] = raw_id
+        if isinstance(raw_entity, uuid.UUID):
+            uuids[str(entity_id)] = raw_entity
+    base = data.get("base")
+    return Mutation(mutation_id, int(data["seq"]), data["type"], entity_id,
+                    data.get("client_time"), _base_texts(base, texts) if base else {},
+                    data["payload"])
+
+
+def _base_texts(base: Mapping[str, Any], texts: dict[Any, str] | None) -> dict[str, str | None]:
+    written: dict[str, str | None] = {}
+    for key, value in base.items():
+        if value is None:
+            written[key] = None
+        elif texts is None:
+            written[key] = str(value)
+        else:
+            text = texts.get(value)
+            if text is None:
+                text = texts[value] = str(value)
+            written[key] = text
+    return written
 
 
 def push(
@@ -353,7 +371,8 @@ def push(
 ) -> PushResponse:
     """Apply one device's batch exactly once per seq, in one transaction; return the results."""
     uuids: dict[str, uuid.UUID] = {}
-    batch = [to_mutation(m, uuids) for m in mutations]
+    texts: dict[Any, str] = {}
+    batch = [to_mutation(m, uuids, texts) for m in mutations]
     last_error: Exception | None = None
     for attempt in range(ATTEMPTS):
         context = PushContext(user=user, device_id=device_id, received_at=now or utcnow(),

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask, g
+from flask import request as flask_request
 from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import select
 
@@ -77,6 +78,46 @@ def test_a_forged_cookie_without_a_server_session_opens_nothing(app, world):
     cookie = SecureCookieSessionInterface().get_signing_serializer(forge).dumps(
         {"_user_id": str(world.users["city"].id), "_fresh": True})
     assert not opens_pages(replay(app, cookie))
+
+
+def _without_value(set_cookie: str) -> tuple[str, bool, list[str]]:
+    pair, *attributes = set_cookie.split("; ")
+    name, value = pair.split("=", 1)
+    return name, bool(value), sorted(a for a in attributes if not a.startswith("Expires="))
+
+
+def test_sessions_open_and_save_as_flasks_own(app, world):
+    """The cookie session skips its signer without the cookie; what it opens and writes is
+    Flask's: API requests (bearer tokens) get no cookie, pages keep theirs."""
+    ours, flasks = app.session_interface, SecureCookieSessionInterface()
+    assert type(ours).__name__ == "CookieSessions"
+    web = page_login(app, "county_a")
+    assert opens_pages(web)
+    cookie = session_cookie(web)
+    for cookies in ({}, {"session": cookie}, {"session": "not-signed"}):
+        header = "; ".join(f"{k}={v}" for k, v in cookies.items())
+        with app.test_request_context("/bureau/", headers={"Cookie": header} if header else {}):
+            request = app.request_class(flask_request.environ)
+            opened, expected = ours.open_session(app, request), flasks.open_session(app, request)
+            assert dict(opened) == dict(expected) and type(opened) is type(expected)
+            for touch in (lambda s: None, lambda s: s.get("x"), lambda s: s.update(x=1),
+                          lambda s: s.clear()):
+                mine, theirs = app.response_class(), app.response_class()
+                for session, response in ((opened, mine), (expected, theirs)):
+                    session.accessed = session.modified = False
+                    touch(session)
+                    (ours if response is mine else flasks).save_session(app, session, response)
+                # The cookie's own value carries a time in seconds: its name and attributes
+                # say what was written (a new value, or its removal).
+                assert ([_without_value(c) for c in mine.headers.getlist("Set-Cookie")]
+                        == [_without_value(c) for c in theirs.headers.getlist("Set-Cookie")])
+                assert mine.vary == theirs.vary
+    api = app.test_client()
+    token = api.post("/api/v1/auth/token", json={"username": "county_a",
+                                                 "password": TEST_PASSWORD, "device_id": "d"})
+    answer = api.get("/api/v1/bureau/visits",
+                     headers={"Authorization": f"Bearer {token.get_json()['token']}"})
+    assert answer.status_code == 200 and "Set-Cookie" not in answer.headers
 
 
 def test_changing_the_password_on_the_page_ends_every_other_session_and_token(app, world, api,

@@ -195,3 +195,12 @@ def test_json_depth_is_the_parsed_nesting(value, ascii_only):
     depth = _nesting(value)
     assert json_depth(text, 64) == depth
     assert (json_depth(text, 2) > 2) == (depth > 2)
+
+
+@pytest.mark.parametrize(("text", "depth"), [
+    (b"[[[[[", 5), (b"{{}", 2), (b"}{", 0), (b"[{]}", 2), (b'[["]"]', 2), (b"[]{}[[]]", 2),
+])
+def test_json_depth_of_brackets_that_do_not_pair_up(text, depth):
+    """Not JSON (the parser refuses it), still counted: the highest running sum of brackets."""
+    assert json_depth(text, 64) == depth
+    assert (json_depth(text, 1) > 1) == (depth > 1)
