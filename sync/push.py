@@ -17,7 +17,7 @@ The store makes each ledger row commit with its effect (one transaction per batc
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -197,9 +197,11 @@ def _decide(handler: Handler | None, store: Store, mutation: Mutation) -> dict[s
     return stored_form(mutation.mutation_id, mutation.seq, APPLIED, detail=outcome.detail)
 
 
-def _in_order(mutations: Sequence[Mutation]) -> Iterator[tuple[int, Mutation]]:
+def _in_order(mutations: Sequence[Mutation]) -> list[int]:
+    """Return the batch's indexes in seq order (ties keep request order)."""
     # A device sends its outbox in seq order, but a proxy or a retry may shuffle a batch.
-    return iter(sorted(enumerate(mutations), key=lambda pair: pair[1].seq))
+    seqs = [m.seq for m in mutations]
+    return sorted(range(len(seqs)), key=seqs.__getitem__)
 
 
 def apply_push(
@@ -214,7 +216,8 @@ def apply_push(
     owners = store.mutation_owners([m.mutation_id for m in mutations if m.seq > last])
     results: list[dict[str, Any] | None] = [None] * len(mutations)
     gap_from: int | None = None
-    for index, mutation in _in_order(mutations):
+    for index in _in_order(mutations):
+        mutation = mutations[index]
         stored = seen.get(mutation.seq)
         if stored is not None:
             if stored["mutation_id"] != mutation.mutation_id:

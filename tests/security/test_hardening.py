@@ -183,3 +183,15 @@ def test_pages_carry_no_inline_script_or_style_the_csp_would_block(client, world
         html = response.get_data(as_text=True)
         assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), path
         assert not re.search(r"\sstyle=|\son[a-z]+=", html), path
+
+
+def test_a_view_s_own_security_header_is_kept_and_the_rest_added(app):
+    @app.get("/__own_csp")
+    def own_csp():
+        return "x", 200, {"content-security-policy": "default-src 'none'"}
+
+    response = app.test_client().get("/__own_csp")
+    assert response.headers.getlist("Content-Security-Policy") == ["default-src 'none'"]
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "same-origin"

@@ -293,3 +293,4 @@ def test_an_unknown_username_is_checked_against_a_hash_of_the_same_method(app, w
             auth_service.authenticate(username, "wrong-password")
     method = app.config["PASSWORD_HASH_METHOD"]
     assert checked == [method, method]
+
