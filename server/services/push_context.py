@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Table, all_, any_, bindparam, insert
@@ -19,6 +19,7 @@ from sqlalchemy.exc import DBAPIError
 
 from server.extensions import db
 from server.models import User, Visit
+from server.models.base import UTCDateTime
 from server.services.record_seal import SigninSealer
 from sync.push import Mutation
 
@@ -126,8 +127,7 @@ def bulk_insert(table: Table, rows: list[dict[str, Any]]) -> None:
     if prepared is None:
         compiled = insert(table).values({n: bindparam(n) for n in names}).compile(dialect=dialect)
         order = list(compiled.positiontup or names) if dialect.positional else list(names)
-        processors = [(n, table.c[n].type.dialect_impl(dialect).bind_processor(dialect))
-                      for n in order]
+        processors = [(n, _processor(table.c[n], dialect)) for n in order]
         prepared = _BULK[key] = (str(compiled), dialect.positional, processors)
     sql, positional, processors = prepared
     # Column by column: each value through its column's processor, a value shared by the whole
@@ -151,6 +151,29 @@ def bulk_insert(table: Table, rows: list[dict[str, Any]]) -> None:
         names = [name for name, _ in processors]
         params = [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
     connection.exec_driver_sql(sql, params)
+
+
+def _processor(column: Any, dialect: Any) -> Any:
+    """The column type's bind processor (None: values go as they are), or a faster equivalent.
+
+    A UTCDateTime on SQLite: its processor (astimezone, replace, then the dialect's
+    %-format of seven fields) took 2 µs per value; a datetime already in UTC gives the same
+    text through isoformat (0.3 µs), anything else still goes through the type's own
+    processor. Used only when the two agree on probe values (a change of the dialect's
+    storage format falls back to the type's own processor).
+    """
+    process = column.type.dialect_impl(dialect).bind_processor(dialect)
+    if process is None or dialect.name != "sqlite" or not isinstance(column.type, UTCDateTime):
+        return process
+
+    def utc_text(value: Any, process: Any = process) -> Any:
+        if type(value) is datetime and value.tzinfo is UTC:
+            return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+        return process(value)
+
+    probes = (datetime(2026, 3, 2, 1, 0, 5, 120000, tzinfo=UTC),
+              datetime(1, 1, 1, tzinfo=UTC), datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC))
+    return utc_text if all(utc_text(p) == process(p) for p in probes) else process
 
 
 def _copy(connection: Any, table: Table, names: list[str], columns: list[list[Any]]) -> None:

@@ -370,3 +370,39 @@ def test_a_list_parameter_means_in_and_not_in_on_every_database(app, world):
     assert set(db.session.scalars(others, {"ids": some})) == every - {world.trainees[0].id}
     assert set(db.session.scalars(matching, {"ids": []})) == set()
     assert set(db.session.scalars(others, {"ids": []})) == every
+
+
+def test_bulk_insert_stores_what_an_orm_insert_stores(app, world):
+    # bulk_insert converts each value itself (a faster equivalent for UTC times on SQLite): the
+    # stored values, read back raw from the driver, are those SQLAlchemy's insert writes.
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from sqlalchemy import bindparam, insert, text
+
+    from server.services.push_context import bulk_insert
+
+    user = db.session.scalar(select(User))
+    received = datetime(2026, 3, 2, 3, 0, 5, 123456, tzinfo=UTC)
+    times = [datetime(2026, 3, 2, 1, 0, 5, 120000, tzinfo=UTC), datetime(2026, 3, 2, 1, tzinfo=UTC),
+             datetime(2026, 3, 2, 9, 0, 5, 1, tzinfo=timezone(timedelta(hours=8)))]
+
+    def rows():
+        return [{"id": uuid.uuid4(), "visit_id": uuid.uuid4(), "trainee_id": world.trainees[0].id,
+                 "method": "manual", "badge_token": None, "at": at,
+                 "gps": {"lat": 36.5, "lon": 119.0, "captured_at": "2026-03-02T01:00:05Z"},
+                 "signature_sha256": None, "device_id": "phone-名", "user_id": user.id,
+                 "received_at": received, "flags": (), "row_seal": "ab" * 32} for at in times]
+
+    fast, reference = rows(), rows()
+    bulk_insert(SignIn.__table__, fast)
+    db.session.execute(insert(SignIn.__table__), reference)
+    table = SignIn.__table__.name
+    columns = [c.name for c in SignIn.__table__.c if c.name not in ("id", "visit_id")]
+    query = text(f"SELECT {', '.join(columns)} FROM {table} WHERE id = :id").bindparams(
+        bindparam("id", type_=SignIn.__table__.c.id.type))
+
+    def stored(row):
+        return tuple(db.session.execute(query, {"id": row["id"]}).one())
+
+    for mine, theirs in zip(fast, reference, strict=True):
+        assert stored(mine) == stored(theirs)
