@@ -127,21 +127,7 @@ def _fast_form(value: Any) -> Any:
     """
     kind = type(value)
     if kind is dict:
-        copy = None
-        for key, item in value.items():
-            if type(key) is not str or not (key.isascii() or _bmp(key)):
-                return _SLOW
-            kind = type(item)
-            if kind in _C_LEAVES or kind is float and _c_float(item):
-                continue
-            form = _fast_form(item)
-            if form is _SLOW:
-                return _SLOW
-            if form is not item:
-                if copy is None:
-                    copy = dict(value)
-                copy[key] = form
-        return value if copy is None else copy
+        return _fast_dict(value, keys_known=False)
     if kind is list or kind is tuple:
         items = None
         for index, item in enumerate(value):
@@ -187,22 +173,32 @@ def canonical_json_fields(body: dict[str, Any]) -> bytes:
     body: str keys of ASCII characters only (not checked; other keys may sort differently);
     values as canonical_json takes them. Same bytes and errors as canonical_json(body).
     """
+    form = _fast_dict(body, keys_known=True)
+    if form is not _SLOW:
+        try:
+            return orjson.dumps(form, option=_SORT_KEYS)
+        except orjson.JSONEncodeError:
+            pass
+    return _canonical_slow(body)
+
+
+def _fast_dict(value: dict, keys_known: bool) -> Any:
+    """_fast_form of a dict; keys_known: its keys are ASCII strings already (not checked)."""
     copy = None
-    for key, item in body.items():
+    for key, item in value.items():
+        if not keys_known and (type(key) is not str or not (key.isascii() or _bmp(key))):
+            return _SLOW
         kind = type(item)
         if kind in _C_LEAVES or kind is float and _c_float(item):
             continue
         form = _fast_form(item)
         if form is _SLOW:
-            return _canonical_slow(body)
+            return _SLOW
         if form is not item:
             if copy is None:
-                copy = dict(body)
+                copy = dict(value)
             copy[key] = form
-    try:
-        return orjson.dumps(body if copy is None else copy, option=_SORT_KEYS)
-    except orjson.JSONEncodeError:
-        return _canonical_slow(body)
+    return value if copy is None else copy
 
 
 def _canonical_slow(value: Any) -> bytes:

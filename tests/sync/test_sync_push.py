@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from schemas.sync import MAX_BATCH
@@ -184,23 +185,13 @@ def test_an_id_already_taken_rejects_only_that_mutation(client, world):
     assert count(SignIn) == 3 and body["last_seq"] == 4
 
 
-def test_a_mutation_id_reused_with_another_seq_is_rejected(client, world):
-    device = phone(client)
-    klass = world.classes["a"]
-    first = device.add_signin(visit_id=uuid.uuid4(), class_id=klass.id,
-                              trainee_id=world.trainees[0].id)
-    device.push()
-    again = device.add_signin(visit_id=uuid.uuid4(), class_id=klass.id,
-                              trainee_id=world.trainees[1].id)
-    again["mutation_id"] = first["mutation_id"]
-    result = device.push()[1]["results"][0]
-    assert result["status"] == "rejected" and result["code"] == "sync.mutation_reused"
-    assert count(SignIn) == 1 and count(SyncLedger) == 2
-
-
-def test_a_new_devices_first_push_with_an_id_another_device_used_is_rejected(client, world):
-    # The owner look-up runs when a seq lies beyond the device's last, 0 when it has none yet.
-    first, second = phone(client, device_id="phone-a1"), phone(client, device_id="phone-a2")
+@pytest.mark.parametrize("device_id, seq", [("phone-a1", 2), ("phone-a2", 1)],
+                         ids=["same device, later seq", "another device's first push"])
+def test_a_mutation_id_used_before_is_rejected_as_reused(client, world, device_id, seq):
+    # Another device's first push: the owner look-up runs when a seq lies beyond the device's
+    # last, 0 when it has none yet.
+    first = phone(client, device_id="phone-a1")
+    second = first if device_id == "phone-a1" else phone(client, device_id=device_id)
     klass = world.classes["a"]
     taken = first.add_signin(visit_id=uuid.uuid4(), class_id=klass.id,
                              trainee_id=world.trainees[0].id)
@@ -210,7 +201,7 @@ def test_a_new_devices_first_push_with_an_id_another_device_used_is_rejected(cli
     again["mutation_id"] = taken["mutation_id"]
     body = second.push()[1]
     assert [(r["seq"], r["status"], r.get("code")) for r in body["results"]] == [
-        (1, "rejected", "sync.mutation_reused")]
+        (seq, "rejected", "sync.mutation_reused")]
     assert count(SignIn) == 1 and count(SyncLedger) == 2
 
 
