@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import hashlib
 import hmac
 import struct
@@ -181,12 +182,41 @@ def public_key_raw() -> bytes:
 
 def key_id() -> str:
     """Return a short, stable id of the current public key (first 16 hex of its SHA-256)."""
-    return hashlib.sha256(public_key_raw()).hexdigest()[:16]
+    return _published_form().kid
+
+
+@dataclass(frozen=True)
+class _PublishedForm:
+    """What the pull publishes of the current key: its id, pull entity id and pull data."""
+
+    kid: str
+    entity_id: uuid.UUID
+    data: dict[str, object]
+
+
+def _published_form() -> _PublishedForm:
+    """Return the current key's published form, computed once per process and key.
+
+    It depends on the key alone (BADGE_SIGNING_KEY or SECRET_KEY), which is configuration: every
+    worker computes the same values, so a worker's copy never needs another worker's. Every pull
+    asks for it; serialising the key and hashing it cost more than the rest of a no-op pull.
+    """
+    key = signing_key()
+    cache = current_app.extensions.setdefault("spotcheck_badge_key_form", {})
+    form = cache.get(id(key))
+    if form is None or form[0] is not key:
+        kid = hashlib.sha256(public_key_raw()).hexdigest()[:16]
+        entity_id = uuid.uuid5(uuid.NAMESPACE_URL, "spotcheck:badge_key:" + kid)
+        form = (key, _PublishedForm(kid=kid, entity_id=entity_id, data={}))
+        cache[id(key)] = form
+        # The pull data names the key id: made after the form is cached (public_key_jwk reads it).
+        form[1].data.update(BadgeKeyDataSchema().dump(badge_key_payload()))
+    return form[1]
 
 
 def badge_key_entity_id() -> uuid.UUID:
     """Return the pull entity id of the current badge key: one id per key, derived from it."""
-    return uuid.uuid5(uuid.NAMESPACE_URL, "spotcheck:badge_key:" + key_id())
+    return _published_form().entity_id
 
 
 def badge_key_payload() -> dict[str, object]:
@@ -235,9 +265,10 @@ def ensure_badge_key_published() -> None:
 
 def serialise_badge_key(entity_id: uuid.UUID) -> dict[str, object] | None:
     """Pull serialiser for `badge_key`: the current key's data, None (a delete) for an old key."""
-    if entity_id != badge_key_entity_id():
+    form = _published_form()
+    if entity_id != form.entity_id:
         return None
-    return BadgeKeyDataSchema().dump(badge_key_payload())
+    return copy.deepcopy(form.data)  # the caller's own copy: the cached one is never changed
 
 
 def class_roster(class_id: uuid.UUID) -> list[RosterEntry]:

@@ -128,6 +128,13 @@ def roster_ids(plan_version_id: uuid.UUID) -> list[str]:
         select(Enrollment.trainee_id).where(Enrollment.plan_version_id == plan_version_id))]
 
 
+def version_roster_ids(version: PlanVersion) -> list[str]:
+    """Return the trainee ids on a version's roster (as roster_ids) from its enrolments as the
+    session has them: one load per version per session, shared with roster_of, which reads the
+    same collection (a push judges a visit's attendance, then reconciles it by name)."""
+    return [str(e.trainee_id) for e in version.enrollments]
+
+
 def person_on(version: PlanVersion | None, trainee_id: uuid.UUID | None) -> RosterEntry | None:
     """Return a trainee as the version's roster shows them; one not on it as their record does
     (a sign-in of someone unknown to the roster still shows who it named).

@@ -24,7 +24,7 @@ from server.services.attendance import count_sign_ins, visit_sign_ins
 from server.services.badges import BadgeClaims, verify_badge_token
 from server.services.beside_plan import judged_version, visit_headcount
 from server.services.clock import local_date_of
-from server.services.filed_roster import RosterEntry, person_on, roster_of
+from server.services.filed_roster import RosterEntry, person_on, roster_of, version_roster_ids
 from server.services.fresh_evidence import evidence_tolerance, mark_visit_stale, signin_is_stale
 from server.services.geo import distance_m
 from server.services.plan_versions import roster_version
@@ -186,15 +186,18 @@ def flag_signin(signin: SignIn, class_id: uuid.UUID) -> list[str]:
 
 def visit_anomalies(visit_id: uuid.UUID) -> list[dict[str, Any]]:
     """Return the refused attempts recorded against a visit (expired codes, roster misses)."""
-    events = db.session.scalars(
-        select(AuditEvent).where(
-            AuditEvent.entity_type == "visit", AuditEvent.entity_id == str(visit_id),
-            AuditEvent.action.in_((CODE_EXPIRED, "selfsignin.roster_miss")),
-        ).order_by(AuditEvent.at)
-    )
+    events = db.session.execute(_ANOMALIES, {"entity_id": str(visit_id)})
     return [{"code": CODE_EXPIRED if e.action == CODE_EXPIRED else NOT_ON_ROSTER,
              "at": e.at, "device_id": e.device_id, "details": dict(e.details or {})}
             for e in events]
+
+
+# visit_anomalies's read (every visit's push runs it), built once; the columns it returns only.
+_ANOMALIES = (
+    select(AuditEvent.action, AuditEvent.at, AuditEvent.device_id, AuditEvent.details)
+    .where(AuditEvent.entity_type == "visit", AuditEvent.entity_id == bindparam("entity_id"),
+           AuditEvent.action.in_((CODE_EXPIRED, "selfsignin.roster_miss")))
+    .order_by(AuditEvent.at))
 
 
 def visit_signin_flags(visit_id: uuid.UUID) -> list[dict[str, Any]]:
@@ -252,7 +255,8 @@ def reconcile_attendance(visit: Visit, headcount: int | None = None,
     roster = {e.id: e for e in roster_of(version)}
     if signins is None:
         signins = visit_sign_ins(visit.id, (visit.payload or {}).get("signins") or []).rows
-    counted = count_sign_ins(version.id, signins, headcount)
+    # The roster's ids from the enrolments just loaded for the names: one roster read.
+    counted = count_sign_ins(version.id, signins, headcount, version_roster_ids(version))
     result = Reconciliation(roster_size=counted.roster, headcount=headcount)
     present_ids: dict[uuid.UUID, set[str]] = {}
     for signin in signins:

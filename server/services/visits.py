@@ -38,7 +38,7 @@ from server.models import (
 from server.services.attendance import VisitSignIns, visit_sign_ins
 from server.services.beside_plan import JUDGED_SESSION_KEY, judged_version
 from server.services.clock import zone_name
-from server.services.filed_roster import roster_ids
+from server.services.filed_roster import roster_ids, version_roster_ids
 from server.services.fresh_evidence import evidence_tolerance
 from server.services.plan_versions import select_version_in_force
 from server.services.push_context import PushContext
@@ -157,16 +157,17 @@ def _look_up_query(assignment: bool, supersedes: bool, cited: bool, county: bool
 
 
 def judge_attendance_of(visit_id: uuid.UUID, plan_version_id: uuid.UUID, signin_ids: list[str],
-                        headcount: int | None,
-                        sign_ins: VisitSignIns | None = None) -> dict[str, Any]:
+                        headcount: int | None, sign_ins: VisitSignIns | None = None,
+                        roster: list[str] | None = None) -> dict[str, Any]:
     """Judge attendance of a visit from the roster and the sign-ins received so far.
 
-    sign_ins: the visit's sign-ins (attendance.visit_sign_ins) when the caller has them already.
+    sign_ins: the visit's sign-ins (attendance.visit_sign_ins) when the caller has them already;
+    roster: the version's roster ids (filed_roster.roster_ids or version_roster_ids) likewise.
     """
     if sign_ins is None:
         sign_ins = visit_sign_ins(visit_id, signin_ids)
     check = judge_attendance(
-        roster_ids(plan_version_id),
+        roster_ids(plan_version_id) if roster is None else roster,
         [str(s.trainee_id) if s.trainee_id else None for s in sign_ins.rows],
         headcount, current_app.config["ATTENDANCE_MIN_RATE"], missing_signins=sign_ins.missing)
     return check.to_dict()
@@ -265,8 +266,11 @@ def submit_visit(context: PushContext, mutation: Mutation) -> Outcome:
                                      observed.get("teacher_name"), judged.teacher.name).to_dict(),
         "content": judge_observation(observed.get("content_matches"), "content",
                                      observed.get("topic"), judged.topic).to_dict(),
+        # The version's enrolments as loaded: the end of the batch reconciles the visit by
+        # name from the same collection (roster_of), without reading the roster again.
         "attendance": judge_attendance_of(visit_id, judged.plan_version_id, named,
-                                          observed.get("headcount"), sign_ins),
+                                          observed.get("headcount"), sign_ins,
+                                          version_roster_ids(judged.plan_version)),
         JUDGED_SESSION_KEY: str(judged.id),
     }
     if skew is not None:

@@ -80,6 +80,9 @@ def test_a_visit_pushed_with_its_sign_ins_is_judged_once(client, world):
     # The visit's sign-ins are read once while judging (capture times and attendance), once by
     # the batch's flags (those stored by earlier pushes) and once by the reconciliation.
     assert len(reads(seen, "sign_in")) == 3
+    # The roster is read once: judging counts the version's enrolments as loaded, and the
+    # reconciliation names and counts the same collection.
+    assert len(reads(seen, "enrollment")) == 1
     db.session.expire_all()
     assert db.session.get(Visit, visit_id).checks["attendance"]["present"] == 5
 

@@ -201,3 +201,17 @@ def test_a_new_key_replaces_the_old_one_on_the_phone(app, world, client):
     from server.models import ChangeLog
 
     assert db.session.query(ChangeLog).filter_by(entity_type="badge_key").count() == 3
+
+
+def test_the_pulled_key_is_worked_out_once_per_key_and_handed_out_as_a_copy(app):
+    entity_id = badges.badge_key_entity_id()
+    first = badges.serialise_badge_key(entity_id)
+    first["jwk"]["x"] = "changed by a caller"
+    second = badges.serialise_badge_key(entity_id)
+    assert second == badges.BadgeKeyDataSchema().dump(badge_key_payload())
+    assert second["kid"] == badges.key_id() and second["jwk"]["x"] != "changed by a caller"
+    # Another key: another id and data, from the key in force.
+    app.config["SECRET_KEY"] = "another-deployment"
+    assert badges.badge_key_entity_id() != entity_id
+    assert badges.serialise_badge_key(entity_id) is None
+    assert badges.serialise_badge_key(badges.badge_key_entity_id())["kid"] == badges.key_id()
