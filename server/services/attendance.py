@@ -24,10 +24,14 @@ from sync.judge import Attendance, count_attendance
 
 @dataclass(frozen=True)
 class VisitSignIns:
-    """The sign-ins of a visit in time order, and how many it names that have not arrived."""
+    """The sign-ins of a visit in time order, and how many it names that have not arrived.
+
+    named: the sign-in ids the visit names (those it was asked for besides its own).
+    """
 
     rows: list[SignIn]
     missing: int
+    named: frozenset[uuid.UUID] = frozenset()
 
 
 def visit_sign_ins(visit_id: uuid.UUID, named: Iterable[str] = ()) -> VisitSignIns:
@@ -38,7 +42,8 @@ def visit_sign_ins(visit_id: uuid.UUID, named: Iterable[str] = ()) -> VisitSignI
     if wanted:
         params["ids"] = list(wanted)
     rows = list(db.session.scalars(statement, params))
-    return VisitSignIns(rows=rows, missing=len(wanted - {row.id for row in rows}))
+    return VisitSignIns(rows=rows, missing=len(wanted - {row.id for row in rows}),
+                        named=frozenset(wanted))
 
 
 @cache

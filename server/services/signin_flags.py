@@ -7,6 +7,7 @@ sign-in is recorded with flags, and the visit's reconciliation turns flags into 
 from __future__ import annotations
 
 import uuid
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -15,12 +16,13 @@ from typing import Any, NamedTuple
 
 from flask import current_app
 from sqlalchemy import Select, bindparam, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from server.errors import ApiError
 from server.extensions import db
 from server.models import AuditEvent, PlanSession, SignIn, Site, Visit
-from server.services.attendance import count_sign_ins, visit_sign_ins
+from server.services.attendance import VisitSignIns, count_sign_ins, visit_sign_ins
 from server.services.badges import BadgeClaims, verify_badge_token
 from server.services.beside_plan import judged_version, visit_headcount
 from server.services.clock import local_date_of
@@ -323,12 +325,14 @@ def flag_stale_signins(visit: Visit, signins: Sequence[SignIn]) -> None:
         mark_visit_stale(visit)
 
 
-def raise_attendance_findings(visit: Visit) -> Reconciliation:
+def raise_attendance_findings(visit: Visit, signins: list[SignIn] | None = None) -> Reconciliation:
     """Reconcile a stored visit and put its findings among the visit's flags (replacing old ones).
 
-    Its sign-ins captured outside the visit are flagged first (flag_stale_signins).
+    Its sign-ins captured outside the visit are flagged first (flag_stale_signins). signins: the
+    visit's sign-ins as attendance.visit_sign_ins returns them, when the caller has them.
     """
-    signins = visit_sign_ins(visit.id, (visit.payload or {}).get("signins") or []).rows
+    if signins is None:
+        signins = visit_sign_ins(visit.id, (visit.payload or {}).get("signins") or []).rows
     flag_stale_signins(visit, signins)
     attendance = reconcile_attendance(visit, signins=signins)
     kept = [f for f in visit.flags or [] if f not in FINDING_CODES + ANOMALY_CODES]
@@ -382,7 +386,40 @@ def flag_pushed_signins(new_signins: list[tuple[dict[str, Any], uuid.UUID]],
     visit_ids |= {obj.id for obj in [*db.session.new, *db.session.identity_map.values()]
                   if isinstance(obj, Visit) and obj.received_at == context.received_at}
     for visit in stored_visits(context, visit_ids):
-        raise_attendance_findings(visit)
+        raise_attendance_findings(visit, _submitted_sign_ins(context, visit))
+
+
+class _Submitted(NamedTuple):
+    sign_ins: VisitSignIns
+    written: int  # how many of the batch's sign-ins were written when they were read
+
+
+# A visit submitted in the running batch -> its sign-ins as visit.submit read them (weak: an
+# entry lives no longer than the visit object of that batch's session).
+_SUBMITTED: weakref.WeakKeyDictionary[Visit, _Submitted] = weakref.WeakKeyDictionary()
+
+
+def remember_sign_ins(context: PushContext, visit: Visit, sign_ins: VisitSignIns) -> None:
+    """visit.submit read the visit's sign-ins (this batch's so far included): the end of the
+    batch reconciles the visit from them unless a sign-in of a later seq belongs to it."""
+    _SUBMITTED[visit] = _Submitted(sign_ins, len(context.new_signins))
+
+
+def _submitted_sign_ins(context: PushContext, visit: Visit) -> list[SignIn] | None:
+    """The visit's sign-ins as visit.submit read them, if still all of them; else None.
+
+    All of them when no sign-in written after that read links to the visit or is named by it:
+    the batch writes them all (context.new_signins), and their flags, added since, are on the
+    same ORM objects (_flag_batch keeps loaded copies current). Else they are read again.
+    """
+    known = _SUBMITTED.pop(visit, None)
+    if known is None:
+        return None
+    later = context.new_signins[known.written:]
+    if any(row["visit_id"] == visit.id or row["id"] in known.sign_ins.named
+           for row, _ in later):
+        return None
+    return known.sign_ins.rows
 
 
 def stored_visits(context: PushContext, visit_ids: set[uuid.UUID]) -> list[Visit]:
@@ -437,10 +474,12 @@ def _flag_batch(new_signins: list[tuple[dict[str, Any], uuid.UUID]]) -> None:
         table = SignIn.__table__
         db.session.execute(update(table).where(table.c.id == bindparam("_id"))
                            .values(flags=bindparam("flags"), row_seal=bindparam("seal")), flagged)
-        for row in flagged:  # an ORM copy already loaded must not keep the old flags and seal
+        for row in flagged:  # an ORM copy already loaded must not keep the old flags and seal:
+            # it gets the values just written, as committed state (no reload, nothing to save).
             loaded = db.session.identity_map.get(identity_key(SignIn, row["_id"]))
             if loaded is not None:
-                db.session.expire(loaded, ["flags", "row_seal"])
+                set_committed_value(loaded, "flags", list(row["flags"]))
+                set_committed_value(loaded, "row_seal", row["seal"])
 
 
 def judge_stored_visit_again(visit_id: uuid.UUID) -> None:

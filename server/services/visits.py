@@ -43,7 +43,7 @@ from server.services.fresh_evidence import evidence_tolerance
 from server.services.plan_versions import select_version_in_force
 from server.services.push_context import PushContext
 from server.services.scope import REVIEWER_ROLES, can_see_class, scope_visits
-from server.services.signin_flags import stored_visits
+from server.services.signin_flags import remember_sign_ins, stored_visits
 from server.services.team_checks import complete_assignment, lead_visit_of
 from sync.canonical import seal_matches
 from sync.judge import (
@@ -293,6 +293,7 @@ def submit_visit(context: PushContext, mutation: Mutation) -> Outcome:
         # The end-of-batch steps take the visit as stored, without reading it back (a careful
         # retry stores it in a savepoint that may still fail: they read it back there).
         context.stored_visits[visit_id] = visit
+        remember_sign_ins(context, visit, sign_ins)  # its reconciliation reads them no more
     # Its attendance counts every sign-in of this batch so far (written above): it is judged
     # again at the end of the batch only if one of a later seq names it (signin.create adds it).
     context.touched_visits.discard(visit_id)

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+import pytest
 from sqlalchemy import event, select
 
 from server.extensions import db
@@ -77,9 +78,9 @@ def test_a_visit_pushed_with_its_sign_ins_is_judged_once(client, world):
     assert reads(after, "plan_session") == [] and reads(after, "plan_version") == []
     # Written once, with its findings: no UPDATE after the INSERT.
     assert not [s for s in seen if s.startswith("UPDATE visit ")]
-    # The visit's sign-ins are read once while judging (capture times and attendance), once by
-    # the batch's flags (those stored by earlier pushes) and once by the reconciliation.
-    assert len(reads(seen, "sign_in")) == 3
+    # The visit's sign-ins are read once while judging (capture times and attendance; the
+    # reconciliation reuses them) and once by the batch's flags (those stored by earlier pushes).
+    assert len(reads(seen, "sign_in")) == 2
     # The roster is read once: judging counts the version's enrolments as loaded, and the
     # reconciliation names and counts the same collection.
     assert len(reads(seen, "enrollment")) == 1
@@ -171,3 +172,30 @@ def test_a_replayed_push_reads_the_token_and_the_ledger_once_and_writes_nothing(
         status, body = device.send(batch)
     assert status == 200 and all(r["replayed"] for r in body["results"])
     assert len(seen) == 2 and reads(seen, "app_user") and reads(seen, "sync_ledger")
+
+
+@pytest.mark.parametrize("late", [False, True])
+def test_the_reconciliation_of_a_pushed_visit_sees_the_batchs_flags_and_late_sign_ins(
+        client, world, late):
+    """The end of the batch reconciles a visit from the sign-ins visit.submit read (with the
+    flags the batch added since), or reads them again when a later sign-in belongs to it."""
+    publish_world(world)
+    device = phone(client)
+    klass, version = world.classes["a"], world.versions["a"]
+    trainees = [t for t in world.trainees if t.name.startswith("a")]
+    visit_id = uuid.uuid4()
+    first = device.add_signin(visit_id=visit_id, class_id=klass.id, trainee_id=trainees[0].id)
+    again = device.add_signin(visit_id=visit_id, class_id=klass.id, trainee_id=trainees[0].id)
+    payload = visit_payload(class_id=klass.id, session=today_session(world),
+                            plan_version_id=version.id, site=world.sites["a"],
+                            signins=[first["entity_id"], again["entity_id"]])
+    device.add_visit(payload, visit_id=visit_id)
+    if late:
+        device.add_signin(visit_id=visit_id, class_id=klass.id, trainee_id=trainees[1].id)
+    status, body = device.push()
+    assert status == 200 and len(body["results"]) == (4 if late else 3)
+    db.session.expire_all()
+    reconciliation = db.session.get(Visit, visit_id).checks["reconciliation"]
+    assert reconciliation["flags"].get("signin.duplicate_trainee") == 1
+    assert len(reconciliation["present"]) == (2 if late else 1)
+    assert sum(reconciliation["by_method"].values()) == (3 if late else 2)
