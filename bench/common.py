@@ -28,12 +28,14 @@ VENV_BIN = Path(sys.executable).parent
 SECRET = "bench-secret-not-for-production"
 PASSWORD = "bench-password-1"
 
-# Two gthread workers x 4 threads: one worker per core; gthread keeps HTTP connections alive
+# Two gthread workers x 2 threads: one worker per core; gthread keeps HTTP connections alive
 # (the sync worker closes each one, so every request would pay a TCP handshake that a phone
 # on a kept-alive connection does not). SQLite has one writer at a time, so more processes
-# than cores would only queue on its lock.
+# than cores would only queue on its lock. Two threads, not four: at 40 simultaneous syncs
+# the load test's push p95 was 275/278 ms with 2 against 413/351 ms with 4 (alternate runs,
+# docs/PERFORMANCE.md); fewer threads per worker spend less on GIL hand-offs.
 WORKERS = 2
-THREADS = 4
+THREADS = 2
 
 
 PG_URL = os.environ.get("BENCH_PG_URL",

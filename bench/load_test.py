@@ -260,7 +260,8 @@ def main() -> int:
     parser.add_argument("--inspectors", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=40)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=2,
+                        help="threads per gthread worker (default 2: bench/common.THREADS)")
     parser.add_argument("--worker-class", default="gthread", choices=("gthread", "sync"),
                         help="gunicorn's worker class (sync serves one request at a time per "
                              "worker and closes each connection; --threads is then ignored)")
