@@ -185,13 +185,10 @@ def test_an_id_already_taken_rejects_only_that_mutation(client, world):
     assert count(SignIn) == 3 and body["last_seq"] == 4
 
 
-@pytest.mark.parametrize("device_id, seq", [("phone-a1", 2), ("phone-a2", 1)],
-                         ids=["same device, later seq", "another device's first push"])
-def test_a_mutation_id_used_before_is_rejected_as_reused(client, world, device_id, seq):
-    # Another device's first push: the owner look-up runs when a seq lies beyond the device's
-    # last, 0 when it has none yet.
-    first = phone(client, device_id="phone-a1")
-    second = first if device_id == "phone-a1" else phone(client, device_id=device_id)
+def _queue_signin_reusing_an_id(first, second, world) -> tuple[dict, dict]:
+    """first pushes a sign-in; second queues another sign-in under the same mutation_id.
+
+    Returns (the pushed mutation, the queued one)."""
     klass = world.classes["a"]
     taken = first.add_signin(visit_id=uuid.uuid4(), class_id=klass.id,
                              trainee_id=world.trainees[0].id)
@@ -199,6 +196,17 @@ def test_a_mutation_id_used_before_is_rejected_as_reused(client, world, device_i
     again = second.add_signin(visit_id=uuid.uuid4(), class_id=klass.id,
                               trainee_id=world.trainees[1].id)
     again["mutation_id"] = taken["mutation_id"]
+    return taken, again
+
+
+@pytest.mark.parametrize("device_id, seq", [("phone-a1", 2), ("phone-a2", 1)],
+                         ids=["same device, later seq", "another device's first push"])
+def test_a_mutation_id_used_before_is_rejected_as_reused(client, world, device_id, seq):
+    # Another device's first push: the owner look-up runs when a seq lies beyond the device's
+    # last, 0 when it has none yet.
+    first = phone(client, device_id="phone-a1")
+    second = first if device_id == "phone-a1" else phone(client, device_id=device_id)
+    _queue_signin_reusing_an_id(first, second, world)
     body = second.push()[1]
     assert [(r["seq"], r["status"], r.get("code")) for r in body["results"]] == [
         (seq, "rejected", "sync.mutation_reused")]
@@ -208,13 +216,7 @@ def test_a_mutation_id_used_before_is_rejected_as_reused(client, world, device_i
 def test_a_batch_replaying_a_mutation_and_reusing_its_id_gets_both_answers_again(client, world):
     # The batch's one ledger query finds the id's owner among the batch's own replays.
     device = phone(client)
-    klass = world.classes["a"]
-    first = device.add_signin(visit_id=uuid.uuid4(), class_id=klass.id,
-                              trainee_id=world.trainees[0].id)
-    device.push()
-    again = device.add_signin(visit_id=uuid.uuid4(), class_id=klass.id,
-                              trainee_id=world.trainees[1].id)
-    again["mutation_id"] = first["mutation_id"]
+    first, again = _queue_signin_reusing_an_id(device, device, world)
     status, body = device.send([first, again])
     assert status == 200
     assert [(r["seq"], r["status"], r["replayed"], r.get("code")) for r in body["results"]] == [
