@@ -155,7 +155,10 @@ def verify_badge_token(token: str) -> BadgeClaims | None:
 
 def public_key_jwk() -> dict[str, str]:
     """Return the public key as a JWK for WebCrypto `importKey("jwk", ...)`, with a key id."""
-    public = signing_key().public_key()
+    return _jwk(signing_key().public_key(), key_id())
+
+
+def _jwk(public: PublicKey, kid: str) -> dict[str, str]:
     if isinstance(public, ed25519.Ed25519PublicKey):
         raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         jwk = {"kty": "OKP", "crv": "Ed25519", "x": _b64url(raw)}
@@ -166,7 +169,7 @@ def public_key_jwk() -> dict[str, str]:
             "x": _b64url(numbers.x.to_bytes(32, "big")),
             "y": _b64url(numbers.y.to_bytes(32, "big")),
         }
-    jwk["kid"] = key_id()
+    jwk["kid"] = kid
     return jwk
 
 
@@ -207,10 +210,10 @@ def _published_form() -> _PublishedForm:
     if form is None or form[0] is not key:
         kid = hashlib.sha256(public_key_raw()).hexdigest()[:16]
         entity_id = uuid.uuid5(uuid.NAMESPACE_URL, "spotcheck:badge_key:" + kid)
-        form = (key, _PublishedForm(kid=kid, entity_id=entity_id, data={}))
+        # Cached only once whole: a failure on the way leaves nothing half-made behind.
+        data = BadgeKeyDataSchema().dump(_payload(key.public_key(), kid, entity_id))
+        form = (key, _PublishedForm(kid=kid, entity_id=entity_id, data=data))
         cache[id(key)] = form
-        # The pull data names the key id: made after the form is cached (public_key_jwk reads it).
-        form[1].data.update(BadgeKeyDataSchema().dump(badge_key_payload()))
     return form[1]
 
 
@@ -221,14 +224,18 @@ def badge_key_entity_id() -> uuid.UUID:
 
 def badge_key_payload() -> dict[str, object]:
     """Return what the pull carries for type `badge_key`: algorithm, version byte, JWK, key id."""
-    public = signing_key().public_key()
+    form = _published_form()
+    return _payload(signing_key().public_key(), form.kid, form.entity_id)
+
+
+def _payload(public: PublicKey, kid: str, entity_id: uuid.UUID) -> dict[str, object]:
     version = _version_of(public)
     return {
-        "id": str(badge_key_entity_id()),
-        "kid": key_id(),
+        "id": str(entity_id),
+        "kid": kid,
         "alg": "Ed25519" if version == VERSION_ED25519 else "ES256",
         "token_version": version,
-        "jwk": public_key_jwk(),
+        "jwk": _jwk(public, kid),
     }
 
 
