@@ -43,6 +43,7 @@ from server.errors import ApiError
 from server.extensions import db
 from server.models import Media, Upload, User, utcnow
 from server.services import media_store
+from server.services.push_context import dialect_name
 
 _PIECE = 256 * 1024
 _DIGESTS: dict[str, Callable] = {"sha1": hashlib.sha1, "sha256": hashlib.sha256}
@@ -287,7 +288,7 @@ def _complete(upload: Upload, user: User, path: Path) -> None:
 def _record_media(upload: Upload, user: User) -> None:
     """Mark a completed upload complete (offset = length) and add its Media row unless its
     hash is already recorded."""
-    postgresql = db.session.get_bind().dialect.name == "postgresql"
+    postgresql = dialect_name() == "postgresql"
     params = {"upload_id": upload.id, "upload_length": upload.length, "media_sha256": upload.sha256,
               "media_mime": upload.mime, "uploaded_by": user.id, "now": utcnow()}
     for statement in _record_media_statements(postgresql):

@@ -56,6 +56,9 @@ class PushContext:
     signin_sealer: SigninSealer | None = None
     # visit id -> the stored visit (None: not stored), loaded once for the end-of-batch steps.
     stored_visits: dict[uuid.UUID, Visit | None] = field(default_factory=dict)
+    # visit id -> its sign-ins as visit.submit read them in this batch, and how many of the
+    # batch's sign-ins were written then (signin_flags.remember_sign_ins; the reconciliation).
+    submitted_sign_ins: dict[uuid.UUID, Any] = field(default_factory=dict)
 
     def uuid_of(self, value: str) -> uuid.UUID:
         """Return the UUID of an id string (already parsed when it came with the batch)."""

@@ -6,7 +6,7 @@ row with the flags the server gave it. A record seal is an HMAC-SHA256 (key deri
 SECRET_KEY) over the canonical JSON of exactly those shown values (VISIT_FIELDS, SIGNIN_FIELDS),
 written whenever the server itself writes them: one before_flush hook for ORM writes; the two
 Core writes of the push seal their rows themselves (the bulk sign-in insert and the end-of-batch
-flag update, services/signin_flags.py, both through `seal_signin_row`). `flask verify`
+flag update, services/signin_flags.py, both through the batch's `SigninSealer`). `flask verify`
 recomputes it: a value edited in the database behind the server's back no longer matches.
 Not covered: a visit's review_status (the reviewer's decision, audited apart, not evidence).
 """
@@ -106,17 +106,8 @@ def signin_seal(signin: Any) -> str:
     return record_seal(SIGNIN_FIELDS, values)
 
 
-def seal_signin_row(row: dict[str, Any]) -> None:
-    """Seal a sign-in row the push writes through Core (its bulk insert, its flag update).
-
-    row: every SIGNIN_FIELDS value as written (flags a list or tuple of codes); sets row_seal.
-    For many rows, SigninSealer (the same seal, the key looked up once).
-    """
-    row["row_seal"] = signin_seal(row)
-
-
 class SigninSealer:
-    """Seals a batch's sign-in rows as seal_signin_row does, with what the rows share done once.
+    """Seals a batch's sign-in rows as signin_seal does, with what the rows share done once.
 
     Made inside the app context (reads SECRET_KEY once, not through Flask's context per row);
     the last datetime written is kept (a batch's rows share their received_at); the field names

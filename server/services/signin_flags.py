@@ -7,7 +7,6 @@ sign-in is recorded with flags, and the visit's reconciliation turns flags into 
 from __future__ import annotations
 
 import uuid
-import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -31,7 +30,7 @@ from server.services.fresh_evidence import evidence_tolerance, mark_visit_stale,
 from server.services.geo import distance_m
 from server.services.plan_versions import roster_version
 from server.services.push_context import PushContext, any_of, dialect_name, none_of
-from server.services.record_seal import seal_signin_row
+from server.services.record_seal import SigninSealer
 
 SAME_DEVICE = "signin.same_device_multiple"
 DUPLICATE = "signin.duplicate_trainee"
@@ -381,7 +380,7 @@ def flag_pushed_signins(new_signins: list[tuple[dict[str, Any], uuid.UUID]],
     the batch's sign-ins name and those submitted in this batch (received at the batch's time).
     """
     if new_signins:
-        _flag_batch(new_signins)
+        _flag_batch(new_signins, context.signin_sealer or SigninSealer())
     visit_ids = set(context.touched_visits)
     visit_ids |= {obj.id for obj in [*db.session.new, *db.session.identity_map.values()]
                   if isinstance(obj, Visit) and obj.received_at == context.received_at}
@@ -394,15 +393,10 @@ class _Submitted(NamedTuple):
     written: int  # how many of the batch's sign-ins were written when they were read
 
 
-# A visit submitted in the running batch -> its sign-ins as visit.submit read them (weak: an
-# entry lives no longer than the visit object of that batch's session).
-_SUBMITTED: weakref.WeakKeyDictionary[Visit, _Submitted] = weakref.WeakKeyDictionary()
-
-
 def remember_sign_ins(context: PushContext, visit: Visit, sign_ins: VisitSignIns) -> None:
     """visit.submit read the visit's sign-ins (this batch's so far included): the end of the
     batch reconciles the visit from them unless a sign-in of a later seq belongs to it."""
-    _SUBMITTED[visit] = _Submitted(sign_ins, len(context.new_signins))
+    context.submitted_sign_ins[visit.id] = _Submitted(sign_ins, len(context.new_signins))
 
 
 def _submitted_sign_ins(context: PushContext, visit: Visit) -> list[SignIn] | None:
@@ -412,7 +406,7 @@ def _submitted_sign_ins(context: PushContext, visit: Visit) -> list[SignIn] | No
     the batch writes them all (context.new_signins), and their flags, added since, are on the
     same ORM objects (_flag_batch keeps loaded copies current). Else they are read again.
     """
-    known = _SUBMITTED.pop(visit, None)
+    known = context.submitted_sign_ins.pop(visit.id, None)
     if known is None:
         return None
     later = context.new_signins[known.written:]
@@ -436,8 +430,10 @@ def stored_visits(context: PushContext, visit_ids: set[uuid.UUID]) -> list[Visit
     return [visit for visit_id in visit_ids if (visit := known[visit_id]) is not None]
 
 
-def _flag_batch(new_signins: list[tuple[dict[str, Any], uuid.UUID]]) -> None:
-    """Flag the batch's sign-ins (already written, flags empty) against their visits."""
+def _flag_batch(new_signins: list[tuple[dict[str, Any], uuid.UUID]],
+                sealer: SigninSealer) -> None:
+    """Flag the batch's sign-ins (already written, flags empty) against their visits; a
+    flagged row is sealed again by the batch's sealer."""
     new = [PushedSignIn(row) for row, _ in new_signins]
     class_of = {row["id"]: class_id for row, class_id in new_signins}
     by_visit: dict[uuid.UUID, list[Any]] = {}
@@ -468,7 +464,7 @@ def _flag_batch(new_signins: list[tuple[dict[str, Any], uuid.UUID]]) -> None:
         if signin.flags:
             # The row as now stored, sealed again: its flags are under its record seal.
             row["flags"] = signin.flags
-            seal_signin_row(row)
+            sealer.seal(row)
             flagged.append({"_id": signin.id, "flags": signin.flags, "seal": row["row_seal"]})
     if flagged:
         table = SignIn.__table__

@@ -22,8 +22,6 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import (
-    ARRAY,
-    any_,
     bindparam,
     cast,
     func,
@@ -39,7 +37,7 @@ from server.errors import ApiError
 from server.extensions import db
 from server.models import SyncLedger, User, utcnow
 from server.services import signins, visits
-from server.services.push_context import PushContext, bulk_insert
+from server.services.push_context import PushContext, any_of, bulk_insert
 from sync.push import Mutation, Outcome, PushResponse, Rejected, apply_push
 
 ATTEMPTS = 4
@@ -273,8 +271,8 @@ def _ledger_query(dialect: Any, count: int) -> _LedgerQuery:
     user = bindparam("user_id", type_=table.c.user_id.type)
     device = bindparam("device_id", type_=table.c.device_id.type)
     if arrays:
-        listed_seqs = table.c.seq == any_(bindparam("seqs", type_=ARRAY(table.c.seq.type)))
-        ids = table.c.mutation_id == any_(bindparam("ids", type_=ARRAY(table.c.mutation_id.type)))
+        listed_seqs = any_of(table.c.seq, "seqs", "postgresql")
+        ids = any_of(table.c.mutation_id, "ids", "postgresql")
     else:
         listed_seqs = table.c.seq.in_([bindparam(f"seq{i}", type_=table.c.seq.type)
                                        for i in range(size)])

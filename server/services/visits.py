@@ -309,9 +309,11 @@ def rejudge_touched_visits(context: PushContext) -> None:
     # shared with the flags finisher
     for visit in stored_visits(context, set(context.touched_visits)):
         checks = dict(visit.checks)
+        version = judged_version(visit)
         checks["attendance"] = judge_attendance_of(
-            visit.id, judged_version(visit).id, visit.payload.get("signins") or [],
-            (visit.payload.get("observed") or {}).get("headcount"))
+            visit.id, version.id, visit.payload.get("signins") or [],
+            (visit.payload.get("observed") or {}).get("headcount"),
+            roster=version_roster_ids(version))
         visit.checks = checks
 
 
