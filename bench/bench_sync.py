@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import json
 import random
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -96,7 +95,7 @@ def run_push(session: KeepAliveClient, base: str, device_id: str, seeded: Seeded
              n: int = 10_000) -> dict:
     """Push n fresh mutations, then the same n again (all replayed)."""
     mutations = make_mutations(seeded, n)
-    wire = len(json.dumps({"device_id": device_id, "mutations": mutations[:BATCH]}).encode())
+    wire = len(orjson.dumps({"device_id": device_id, "mutations": mutations[:BATCH]}))
     seconds, results = timed(lambda: push_all(session, base, device_id, mutations))
     statuses = {r["status"] for r in results}
     assert len(results) == n and statuses <= {"applied", "flagged"}, statuses

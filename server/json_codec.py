@@ -40,8 +40,9 @@ class OrjsonProvider(DefaultJSONProvider):
     def response(self, *args: Any, **kwargs: Any) -> Response:
         """A compact JSON response, written as bytes (no str round trip)."""
         obj = self._prepare_response_obj(args, kwargs)
-        option = _WRITE | (orjson.OPT_INDENT_2 if self._app.debug and self.compact is None
-                           else 0)
+        # Flask's rule: indented when compact is False, or unset in debug.
+        indent = (self.compact is None and self._app.debug) or self.compact is False
+        option = _WRITE | (orjson.OPT_INDENT_2 if indent else 0)
         body = orjson.dumps(obj, default=self.default, option=option | orjson.OPT_APPEND_NEWLINE)
         return self._app.response_class(body, mimetype=self.mimetype)
 
