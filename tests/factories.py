@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from server.extensions import db
 from server.models import (
@@ -21,12 +21,29 @@ from server.models import (
     User,
 )
 from server.services.auth import hash_password
+from server.services.clock import local_today
 from server.services.idcard import mask_id_number, synthetic_id_number
 from server.services.pii import encrypt_id_number, id_number_hash
 from tests.conftest import TEST_PASSWORD
 
 # A compliant R6 schedule: 5 学时 (225 min) per session; 2 思政 + 22 理论 + 18 实操 = 210 学时.
 SCHEDULE = [("politics", 2), ("theory", 22), ("practical", 18)]
+SESSION_START, SESSION_END = time(8, 30), time(12, 15)
+
+# How far back the world's "today" is taken: the local date of this long ago has always seen
+# its session end (12:15) at least 1 h 45 min before now, whatever the hour.
+TODAY_LAG = timedelta(hours=14)
+
+
+def world_today(now: datetime | None = None) -> date:
+    """Return the local (Asia/Shanghai) date the test world calls today.
+
+    Tests date their visits and sign-ins inside today's session (08:30–12:15 local), and the
+    server holds a visit dated after it received it unverifiable (R10, ``time.after_receipt``).
+    So "today" is the local date of 14 hours ago: that date's session has ended at every hour
+    of the day. Before 14:00 local it is yesterday. `now` is aware (default: the real clock).
+    """
+    return local_today((now or datetime.now(UTC)) - TODAY_LAG)
 
 
 @dataclass
@@ -84,7 +101,7 @@ def make_class(key: str, base: TrainingBase, occupation: Occupation, site: Site,
         for i in range(count):
             teacher = practical if category == "practical" else theory
             version.sessions.append(PlanSession(
-                date=day, start_time=time(8, 30), end_time=time(12, 15), category=category,
+                date=day, start_time=SESSION_START, end_time=SESSION_END, category=category,
                 topic=f"{category} 第{i + 1}讲", teacher=teacher, site=site,
             ))
             day += timedelta(days=1)
@@ -96,7 +113,7 @@ def make_class(key: str, base: TrainingBase, occupation: Occupation, site: Site,
 
 def build_world(start: date | None = None) -> World:
     """Counties A (奎文区) and B (寿光市), one base, site, teachers and class in each; users."""
-    start = start or date.today() - timedelta(days=3)
+    start = start or world_today() - timedelta(days=3)
     w = World()
     w.occupation = Occupation(code="6-18-01-01", name="车工")
     db.session.add(w.occupation)

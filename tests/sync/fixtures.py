@@ -51,7 +51,7 @@ def new_plan_version(version: PlanVersion, *, topic_suffix: str = "（调整）"
 
 
 def today_session(world, key: str = "a") -> PlanSession:
-    """The world's session that falls today (the world starts three days ago)."""
+    """The world's session of its today (`world_today`: the world starts three days before)."""
     return world.versions[key].sessions[3]
 
 
