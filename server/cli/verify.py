@@ -18,6 +18,7 @@ from sqlalchemy import select
 from server.extensions import db
 from server.models import Media, SignIn, Visit
 from server.services.attendance import visit_sign_ins
+from server.services.clock import parse_instant
 from server.services.media_store import store
 from server.services.record_seal import signin_seal, visit_seal
 from sync.canonical import compute_seal
@@ -37,8 +38,9 @@ def shown_differences(visit: Visit) -> list[str]:
         shown = getattr(visit, column)
         if isinstance(shown, datetime):
             shown = shown.astimezone(UTC)
-            sealed = (datetime.fromisoformat(sealed.replace("Z", "+00:00")).astimezone(UTC)
-                      if sealed else None)
+            # A sealed time that names no instant differs from the shown one.
+            instant = parse_instant(sealed)
+            sealed = instant.astimezone(UTC) if instant is not None else sealed
         elif shown is not None:
             shown = str(shown)
         if shown != sealed:

@@ -62,6 +62,24 @@ def format_local(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return to_local(value).strftime(fmt) if value is not None else ""
 
 
+def parse_instant(value: object) -> datetime | None:
+    """Return the aware instant an ISO 8601 text names (`Z` or an offset), else None.
+
+    For times read back from stored JSON (a GPS fix's captured_at, a sealed payload's times):
+    a text that is not ISO 8601, or names no offset, gives None, since no zone can be assumed
+    for it; a datetime is returned as it is. The inverse of utc_iso.
+    """
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
 def utc_iso(value: datetime) -> str:
     """Return an aware instant as ISO 8601 UTC ending in `Z` (the wire form of every time)."""
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")

@@ -19,6 +19,7 @@ from flask import current_app
 
 from server.models import Visit
 from server.services.beside_plan import judged_session
+from server.services.clock import parse_instant
 from sync.judge import GpsFix, judge_place, outside_visit
 
 VISIT_STALE = "evidence.stale"
@@ -30,23 +31,23 @@ def evidence_tolerance() -> timedelta:
     return timedelta(minutes=current_app.config["EVIDENCE_TOLERANCE_MINUTES"])
 
 
-def _time(value: Any) -> datetime | None:
-    """A stored capture time: a datetime, or the ISO text a sign-in's GPS JSON keeps."""
-    if isinstance(value, datetime):
-        return value
-    if isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-        return parsed if parsed.tzinfo is not None else None
-    return None
+def gps_fix(gps: Mapping[str, Any] | None) -> GpsFix | None:
+    """The GpsFix of a visit's `gps` member, as visit.submit loaded it or as stored JSON.
+
+    gps: {lat, lon (degrees WGS-84), accuracy (m), mocked, captured_at (datetime or ISO text)}
+    or None (no fix: the place check is then unverifiable, R10). A captured_at that names no
+    instant is None.
+    """
+    if not gps:
+        return None
+    return GpsFix(float(gps["lat"]), float(gps["lon"]), float(gps["accuracy"]),
+                  bool(gps.get("mocked")), parse_instant(gps.get("captured_at")))
 
 
 def signin_times(at: datetime | None, gps: Mapping[str, Any] | None) -> list[datetime]:
     """The capture times of a sign-in: when it was taken and when its GPS fix was (if any)."""
     times = [at] if at is not None else []
-    fix_time = _time(gps.get("captured_at")) if isinstance(gps, Mapping) else None
+    fix_time = parse_instant(gps.get("captured_at")) if isinstance(gps, Mapping) else None
     if fix_time is not None:
         times.append(fix_time)
     return times
@@ -66,9 +67,7 @@ def mark_visit_stale(visit: Visit) -> None:
     """
     if VISIT_STALE not in (visit.flags or []):
         visit.flags = [*(visit.flags or []), VISIT_STALE]
-    gps = (visit.payload or {}).get("gps")
-    fix = GpsFix(float(gps["lat"]), float(gps["lon"]), float(gps["accuracy"]),
-                 bool(gps.get("mocked")), _time(gps.get("captured_at"))) if gps else None
+    fix = gps_fix((visit.payload or {}).get("gps"))
     session = judged_session(visit)
     if session is None:
         return

@@ -39,7 +39,7 @@ from server.services.attendance import VisitSignIns, visit_sign_ins
 from server.services.beside_plan import JUDGED_SESSION_KEY, judged_version
 from server.services.clock import zone_name
 from server.services.filed_roster import roster_ids, version_roster_ids
-from server.services.fresh_evidence import evidence_tolerance
+from server.services.fresh_evidence import evidence_tolerance, gps_fix
 from server.services.plan_versions import select_version_in_force
 from server.services.push_context import PushContext
 from server.services.scope import REVIEWER_ROLES, can_see_class, scope_visits
@@ -48,7 +48,6 @@ from server.services.team_checks import complete_assignment, lead_visit_of
 from sync.canonical import seal_matches
 from sync.judge import (
     CHECKS,
-    GpsFix,
     clock_skew,
     implausible_time,
     judge_attendance,
@@ -238,9 +237,7 @@ def submit_visit(context: PushContext, mutation: Mutation) -> Outcome:
         context.received_at, timedelta(minutes=config["CLOCK_SKEW_MINUTES"]), zone_name())
     if implausible is not None:
         flags.append("visit.implausible_time")
-    gps = data["gps"]
-    fix = GpsFix(gps["lat"], gps["lon"], gps["accuracy"], gps["mocked"],
-                 gps["captured_at"]) if gps else None
+    fix = gps_fix(data["gps"])
     # A cached fix, an old photo or a sign-in from another time cannot verify this visit.
     named = payload.get("signins") or []
     # The visit's sign-ins stored so far (this batch's included), read once: their capture

@@ -12,6 +12,7 @@ from sqlalchemy import update
 from server.extensions import db
 from server.models import Media, Visit
 from server.services.media_store import media_path
+from sync.canonical import compute_seal
 from tests.sync.client import visit_payload
 from tests.sync.fixtures import phone, today_session
 
@@ -59,6 +60,23 @@ def test_verify_names_a_visit_whose_row_was_changed(client, runner, world):
     assert result.exit_code == 1
     assert f"visit {visit_id}: seal mismatch" in result.output
     assert str(other) not in result.output
+
+
+def test_verify_names_a_resealed_payload_whose_time_names_no_instant(client, runner, world):
+    # Someone rewrote the payload and its plain SHA-256 seal: the shown start time no longer
+    # matches it, and a sealed time that does not parse is a difference, not a crash of verify.
+    visit_id = push_visit(client, world, [])
+    visit = db.session.get(Visit, visit_id)
+    changed = {k: v for k, v in visit.payload.items() if k != "seal"}
+    changed["started_at"] = "2026-13-45T99:00:00Z"
+    changed["seal"] = compute_seal(changed)
+    db.session.execute(update(Visit).where(Visit.id == visit_id)
+                       .values(payload=changed, seal=changed["seal"]))
+    db.session.commit()
+    result = runner.invoke(args=["verify"])
+    assert result.exit_code == 1, result.output
+    assert f"visit {visit_id}: shown values differ from the sealed payload (started_at)" \
+        in result.output
 
 
 def test_verify_names_a_media_file_whose_bytes_changed_or_vanished(client, runner, world):
