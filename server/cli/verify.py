@@ -3,7 +3,8 @@
 A visit's payload must match the phone's seal; the columns readers show (verdict, ids, times)
 must be what that payload says; the server's own values (checks, flags) and every sign-in row
 with its flags must match their record seals (services/record_seal.py); no sign-in a visit's
-sealed reconciliation counted may be gone; every stored file its SHA-256.
+sealed reconciliation counted may be gone, nor any refused attempt (an expired code, a roster
+miss: audit rows) it counted; every stored file its SHA-256.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from server.services.attendance import visit_sign_ins
 from server.services.clock import parse_instant
 from server.services.media_store import store
 from server.services.record_seal import signin_seal, visit_seal
+from server.services.signin_flags import ANOMALY_CODES, visit_anomalies
 from sync.canonical import compute_seal
 
 
@@ -48,21 +50,42 @@ def shown_differences(visit: Visit) -> list[str]:
     return differing
 
 
-def missing_sign_ins(visit: Visit) -> dict[str, int]:
+def missing_sign_ins(visit: Visit, rows: list[SignIn]) -> dict[str, int]:
     """Per method, how many sign-ins the visit's sealed reconciliation counted are gone now.
 
     Its `checks.reconciliation.by_method` (sealed with the visit) counts the sign-ins it had when
     last judged, by the readers' own rule (attendance.visit_sign_ins); sign-ins are never
     deleted, so fewer now means rows were deleted behind the server's back. More is not named:
-    a sign-in may arrive after the visit's last judgement.
+    a sign-in may arrive after the visit's last judgement. rows: the visit's sign-ins as
+    attendance.visit_sign_ins reads them.
     """
     sealed = ((visit.checks or {}).get("reconciliation") or {}).get("by_method")
     if not isinstance(sealed, dict) or not sealed:
         return {}
-    rows = visit_sign_ins(visit.id, (visit.payload or {}).get("signins") or []).rows
     live = Counter(signin.method for signin in rows)
     return {method: count - live[method] for method, count in sealed.items()
             if isinstance(count, int) and live[method] < count}
+
+
+def missing_refusals(visit: Visit, rows: list[SignIn]) -> dict[str, int]:
+    """Per code, how many refused attempts the visit's sealed reconciliation counted are gone.
+
+    Refused self sign-ins (signin.code_expired, signin.not_on_roster) are audit rows, which have
+    no seal of their own; the visit's `checks.reconciliation.flags` (sealed with the visit)
+    counts them, with any sign-in flagged so, as reconcile_attendance does (R8, R9: the review
+    shows them as anomalies). They are never deleted, so fewer now means rows were deleted.
+    """
+    sealed = ((visit.checks or {}).get("reconciliation") or {}).get("flags")
+    if not isinstance(sealed, dict) or not sealed:
+        return {}
+    live = Counter(anomaly["code"] for anomaly in visit_anomalies(visit.id))
+    live.update(flag for signin in rows for flag in signin.flags or [] if flag in ANOMALY_CODES)
+    return {code: sealed[code] - live[code] for code in ANOMALY_CODES
+            if isinstance(sealed.get(code), int) and live[code] < sealed[code]}
+
+
+def _counts(missing: dict[str, int]) -> str:
+    return ", ".join(f"{key}: {n}" for key, n in sorted(missing.items()))
 
 
 def find_tampering() -> list[str]:
@@ -89,10 +112,14 @@ def find_tampering() -> list[str]:
         elif visit.row_seal != visit_seal(visit):
             problems.append(f"visit {visit.id}: shown values (checks, flags, ids or times) "
                             "differ from its record seal")
-        elif missing := missing_sign_ins(visit):
-            counts = ", ".join(f"{method}: {n}" for method, n in sorted(missing.items()))
-            problems.append(f"visit {visit.id}: sign-ins its sealed reconciliation counted are "
-                            f"gone ({counts})")
+        else:
+            rows = visit_sign_ins(visit.id, payload.get("signins") or []).rows
+            if missing := missing_sign_ins(visit, rows):
+                problems.append(f"visit {visit.id}: sign-ins its sealed reconciliation counted "
+                                f"are gone ({_counts(missing)})")
+            if refused := missing_refusals(visit, rows):
+                problems.append(f"visit {visit.id}: refused sign-in attempts its sealed "
+                                f"reconciliation counted are gone ({_counts(refused)})")
     signins = select(SignIn).order_by(SignIn.received_at, SignIn.id)
     for signin in db.session.scalars(signins).yield_per(500):
         if signin.row_seal != signin_seal(signin):

@@ -194,6 +194,30 @@ def test_a_deleted_sign_in_is_named_by_its_visit(client, runner, world):
     assert str(other) not in output and str(late.id) not in output
 
 
+def test_a_deleted_refused_attempt_is_named_by_its_visit(client, runner, world, api):
+    # A refused self sign-in is an audit row with no seal of its own; the visit's sealed
+    # reconciliation counts it, so deleting the row is named like a deleted sign-in.
+    from sqlalchemy import delete
+
+    from server.models import AuditEvent
+
+    visit_id = _push(client, world)
+    old = code_for(inspector_token(api), world.classes["a"].id, visit_id,
+                   datetime.now(UTC) - timedelta(minutes=2))
+    assert client.get(f"/s/{old}").status_code == 410  # refused, recorded, the visit judged
+    code, output = _verify(runner)
+    assert code == 0, output
+    refused = AuditEvent.action == "signin.code_expired"
+    recorded = db.session.scalar(select(func.count()).select_from(AuditEvent).where(refused))
+    assert recorded >= 1
+    db.session.execute(delete(AuditEvent).where(refused))
+    db.session.commit()
+    code, output = _verify(runner)
+    assert code == 1
+    assert (f"visit {visit_id}: refused sign-in attempts its sealed reconciliation counted are "
+            f"gone (signin.code_expired: {recorded})") in output
+
+
 # --- the seal's bytes never change: rows sealed by earlier code must still verify ---------------
 
 PLUS_8 = timezone(timedelta(hours=8))
