@@ -278,21 +278,6 @@ def base_rows(user: User, year: int) -> list[BaseRow]:
     return rows
 
 
-def findings_by_check(user: User, year: int) -> dict[str, int]:
-    """How many of the year's visits in scope found each check not matching the plan."""
-    require_reviewer(user)
-    classes = year_classes([c.id for c in counties_in_scope(user)], year)
-    counts = dict.fromkeys(CHECKS, 0)
-    if classes:
-        for visit in db.session.scalars(
-            select(Visit).where(Visit.class_id.in_([c.id for c in classes]))
-        ):
-            for name in CHECKS:
-                if check_status((visit.checks or {}).get(name)) == MISMATCH:
-                    counts[name] += 1
-    return counts
-
-
 def due_bucket(deadline: date | None, today: date) -> str:
     """Where an unfinished rectification's deadline lies: overdue, within a week, later, none."""
     if deadline is None:

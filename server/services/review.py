@@ -41,7 +41,7 @@ from server.services.audit import audit
 from server.services.beside_plan import BesidePlan, beside_plan, judged_version
 from server.services.changes import publish_visit_review
 from server.services.clock import local_day_start, local_today, to_local
-from server.services.coverage import check_status, due_bucket, flag_code, visit_issues
+from server.services.coverage import MISMATCH, check_status, due_bucket, flag_code, visit_issues
 from server.services.draw import county_inspectors
 from server.services.filed_roster import person_on
 from server.services.media_store import sniff_mime, store, store_bytes
@@ -62,6 +62,7 @@ from server.services.scope import (
 from server.services.team_checks import check_members, check_visits
 from server.services.transitions import claim_state
 from sync.canonical import compute_seal as protocol_seal
+from sync.judge import CHECKS
 
 SANCTIONS = ("criticism", "deadline", "recovery", "revocation")  # R15, in the notice's order
 DECISIONS = ("accepted", "reinspect", "rectification")
@@ -127,13 +128,32 @@ def list_visits(user: User, filters: VisitFilters | None = None,
     if seen_filter:  # by what the base is shown, or the filter would tell a re-inspection apart
         visits = [v for v in visits if review_status_for(user, v, now) == f.review_status]
     if f.mismatch:
-        visits = [v for v in visits if check_status((v.checks or {}).get(f.mismatch)) == "mismatch"]
+        visits = [v for v in visits if check_status((v.checks or {}).get(f.mismatch)) == MISMATCH]
     if f.flag:
         # Flags are a JSON list whose shape differs by engine; a few hundred rows a year per
         # county make filtering here cheaper than two dialects of JSON SQL.
         visits = [v for v in visits if f.flag in {flag_code(x) for x in v.flags or []}
                   or f.flag in _signin_flag_codes(v)]
     return visits
+
+
+def findings_by_check(user: User, year: int) -> dict[str, int]:
+    """How many of the year's visits in scope found each check not matching the plan (R7, R10).
+
+    Counted over exactly the list each figure links to: list_visits with the year's local
+    dates (visits begun in it; one row per check, a teammate's record counting with its check)
+    and that check as `mismatch`. The dashboard's findings chart and the list behind a bar
+    never disagree, also for a class that runs into the next year.
+    Returns {check name (sync.judge.CHECKS): count}. Errors: ApiError forbidden (not a reviewer).
+    """
+    require_reviewer(user)
+    counts = dict.fromkeys(CHECKS, 0)
+    year_visits = VisitFilters(date_from=date(year, 1, 1), date_to=date(year, 12, 31))
+    for visit in list_visits(user, year_visits):
+        for name in CHECKS:
+            if check_status((visit.checks or {}).get(name)) == MISMATCH:
+                counts[name] += 1
+    return counts
 
 
 def _signin_flag_codes(visit: Visit) -> set[str]:

@@ -112,7 +112,7 @@ def dashboard():
         county_id=args["county_id"],
         deadlines=coverage_service.compute_deadlines(current_user, result.year),
         bases=coverage_service.base_rows(current_user, year),
-        findings=coverage_service.findings_by_check(current_user, year),
+        findings=review_service.findings_by_check(current_user, year),
         check_rules=CHECK_RULES,
         rects=coverage_service.rectification_counts(current_user, today))
 

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 
 from server.extensions import db
 from server.models import TrainingBase
+from server.services.clock import local_today
 from server.services.coverage import compute_coverage, compute_deadlines
 from tests.factories import make_class
 from tests.sync.client import session_start, visit_payload
@@ -41,13 +42,16 @@ def push_visit(client, world, key: str, username: str, **kwargs) -> None:
 
 def test_coverage_counts_classes_visits_and_issues(client, world):
     publish_world(world)
-    today = date.today()
+    today = local_today()
     late = add_class(world, "a3", "a", today + timedelta(days=2))
     add_class(world, "draft", "a", today, status="draft")  # not filed: not counted
     push_visit(client, world, "a", "inspector_a", teacher_matches=False, verdict="issues")
     push_visit(client, world, "b", "inspector_b")
+    # The year the late class starts in (the next one on 30 and 31 December): the world's
+    # classes, begun three days before its today, run for six weeks, so they fall in it too.
+    year = late.start_date.year
 
-    city = compute_coverage(world.users["city"], today=today)
+    city = compute_coverage(world.users["city"], year=year, today=today)
     figures = {c.county.name: (c.total, c.visited, c.visits, c.visits_with_issues)
                for c in city.counties}
     assert figures == {"奎文区": (2, 1, 1, 1), "寿光市": (1, 1, 1, 0)}
@@ -57,7 +61,7 @@ def test_coverage_counts_classes_visits_and_issues(client, world):
     assert waiting.training_class.id == late.id
     assert waiting.days_left == (late.end_date - today).days
 
-    own = compute_coverage(world.users["county_a"], today=today)
+    own = compute_coverage(world.users["county_a"], year=year, today=today)
     assert [c.county.name for c in own.counties] == ["奎文区"]
     assert (own.total, own.visited) == (2, 1)
 

@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from server.extensions import db
 from server.models import County, Rectification
+from server.services.clock import local_date_of
 from server.services.draw import local_today
 from tests.conftest import TEST_PASSWORD
 from tests.documents.support import make_visit
@@ -18,9 +19,9 @@ def login(client, username: str) -> None:
 
 
 def test_the_chart_tables_link_every_number_to_the_list_behind_it(world, client):
-    make_visit(world, "a")
+    visit = make_visit(world, "a")
     login(client, "city")
-    year = world.classes["a"].start_date.year
+    year = local_date_of(visit.started_at).year  # the year its findings are counted in
     html = client.get(f"/bureau/?year={year}").get_data(as_text=True)
     chart = html[html.index('data-testid="coverage-chart"'):html.index(
         "</section>", html.index('data-testid="coverage-chart"'))]
@@ -32,6 +33,30 @@ def test_the_chart_tables_link_every_number_to_the_list_behind_it(world, client)
     assert teacher.group(1) == "1"
     listed = client.get(teacher.group(2).replace("&amp;", "&")).get_data(as_text=True)
     assert listed.count('data-testid="visit-row"') == 1
+
+
+def _teacher_bar(client, year: int) -> tuple[int, int]:
+    """The findings chart's teacher figure for the year, and the rows of the list it links to."""
+    html = client.get(f"/bureau/?year={year}").get_data(as_text=True)
+    bar = re.search(r'data-value="(\d+)" data-href="([^"]*mismatch=teacher[^"]*)"', html)
+    listed = client.get(bar.group(2).replace("&amp;", "&")).get_data(as_text=True)
+    return int(bar.group(1)), listed.count('data-testid="visit-row"')
+
+
+def test_a_findings_bar_counts_exactly_the_list_it_links_to_across_the_new_year(world, client):
+    # A class begun in one year, checked on 1 January of the next, and a teammate's record
+    # of that check made in the first year: each year's bar is the length of its list (the
+    # chart once counted every visit of the year's classes, and each teammate's record).
+    visit = make_visit(world, "a")
+    year = world.classes["a"].start_date.year
+    new_year = datetime(year + 1, 1, 1, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
+    visit.started_at, visit.ended_at = new_year, new_year + timedelta(minutes=50)
+    teammate = make_visit(world, "a")
+    teammate.check_of_id = visit.id
+    db.session.commit()
+    login(client, "city")
+    assert _teacher_bar(client, year) == (0, 0)
+    assert _teacher_bar(client, year + 1) == (1, 1)
 
 
 def test_counties_without_classes_are_grouped_apart(world, client):
