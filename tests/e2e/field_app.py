@@ -110,11 +110,20 @@ def seal(page) -> None:
 
 
 def wait_synced(page, timeout_ms: int = 20000) -> None:
-    """Press 同步 and wait until nothing is left only on the phone."""
+    """Press 同步 and wait until nothing is left only on the phone.
+
+    Trusts only a status bar read after the press (its data-as-of), with no sync running: the
+    bar on the screen may have been read before the last seal, and its 0 was then no answer
+    (a team test, on a slow machine, read the server before the visit had gone up).
+    """
+    pressed = page.evaluate("() => performance.now()")
     page.get_by_test_id("sync-now").click()
     page.wait_for_function(
-        "() => document.querySelector('[data-testid=sync-pending]')?.textContent === '0'",
-        timeout=timeout_ms)
+        """(pressed) => {
+          const bar = document.querySelector('#status .syncbar');
+          return !!bar && Number(bar.dataset.asOf) > pressed && bar.dataset.running === 'false'
+            && bar.querySelector('[data-testid=sync-pending]')?.textContent === '0';
+        }""", arg=pressed, timeout=timeout_ms)
 
 
 

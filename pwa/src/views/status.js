@@ -101,6 +101,9 @@ async function storageLine() {
 
 /** Render the status bar into root. */
 export async function renderStatus(root, { offlineSession = false, onLoginAgain = null } = {}) {
+  // When this bar's figures were read (performance.now(), ms): renders overlap, so a bar on the
+  // screen may have been read before the last sync or seal; data-as-of tells which.
+  const asOf = performance.now();
   const [summary, storage] = await Promise.all([unsentSummary(), storageLine()]);
   const state = syncState();
   const line = summary.records
@@ -108,7 +111,7 @@ export async function renderStatus(root, { offlineSession = false, onLoginAgain 
     : h('p', { class: 'pending ok' }, h('span', { 'data-testid': 'sync-pending', class: 'sr-count' }, '0'),
       t('sync.all_done'));
   mount(root,
-    h('div', { class: 'syncbar', 'data-running': String(state.running) },
+    h('div', { class: 'syncbar', 'data-running': String(state.running), 'data-as-of': asOf.toFixed(1) },
       line,
       offlineSession && navigator.onLine ? h('p', { class: 'warn small-print', 'data-testid': 'need-login' },
         t('sync.need_login')) : null,
