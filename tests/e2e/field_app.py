@@ -36,11 +36,19 @@ def login(page, server: LiveServer, username: str = "inspector_a") -> None:
 
 
 
-def start_visit(page, card_text: str | None = None) -> None:
-    """Open today's assignment (the first, or the one showing `card_text`) and start the visit
-    (the GPS fix is taken at once)."""
-    cards = page.get_by_test_id("assignment")
-    (cards.filter(has_text=card_text) if card_text else cards).first.click()
+def start_visit(page, card_text: str | None = None, assignment_id: str | None = None) -> None:
+    """Open today's assignment (the first, the one showing `card_text`, or the one of
+    `assignment_id`) and start the visit (the GPS fix is taken at once).
+
+    A start time names a card only when no other assignment starts then: the demo has two
+    08:30 assignments on some weekdays, so a team test picked either (a Monday's CI failed).
+    """
+    if assignment_id:
+        cards = page.locator(f'[data-testid=assignment][data-assignment-id="{assignment_id}"]')
+    else:
+        cards = page.get_by_test_id("assignment")
+        cards = cards.filter(has_text=card_text) if card_text else cards
+    cards.first.click()
     page.get_by_test_id("visit-start").click()
     page.locator('[data-testid=check-place][data-status]').wait_for()
     page.wait_for_function(

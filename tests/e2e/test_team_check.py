@@ -57,12 +57,12 @@ def test_a_team_visit_is_one_check_on_both_phones_and_for_the_reviewer(browser, 
 
     # B has no signal: B's record of the visit is sealed on B's phone and waits.
     context_b.set_offline(True)
-    start_visit(phone_b, card_text=live["start"])
+    start_visit(phone_b, assignment_id=live["id"])
     fill_visit(phone_b, make_photo(tmp_path / "b.jpg", (640, 480)))
     seal(phone_b)
 
     # A syncs first: the assignment is done on the server, and so on A's phone.
-    start_visit(phone_a, card_text=live["start"])
+    start_visit(phone_a, assignment_id=live["id"])
     fill_visit(phone_a, make_photo(tmp_path / "a.jpg", (640, 480)))
     seal(phone_a)
     wait_synced(phone_a)
