@@ -36,6 +36,11 @@ def login(page, server: LiveServer, username: str = "inspector_a") -> None:
 
 
 
+def assignment_card(page, assignment_id: str):
+    """The home screen's card of one assignment."""
+    return page.locator(f'[data-testid=assignment][data-assignment-id="{assignment_id}"]')
+
+
 def start_visit(page, card_text: str | None = None, assignment_id: str | None = None) -> None:
     """Open today's assignment (the first, the one showing `card_text`, or the one of
     `assignment_id`) and start the visit (the GPS fix is taken at once).
@@ -44,7 +49,7 @@ def start_visit(page, card_text: str | None = None, assignment_id: str | None = 
     08:30 assignments on some weekdays, so a team test picked either (a Monday's CI failed).
     """
     if assignment_id:
-        cards = page.locator(f'[data-testid=assignment][data-assignment-id="{assignment_id}"]')
+        cards = assignment_card(page, assignment_id)
     else:
         cards = page.get_by_test_id("assignment")
         cards = cards.filter(has_text=card_text) if card_text else cards
@@ -121,8 +126,7 @@ def wait_synced(page, timeout_ms: int = 20000) -> None:
     """Press 同步 and wait until nothing is left only on the phone.
 
     Trusts only a status bar read after the press (its data-as-of), with no sync running: the
-    bar on the screen may have been read before the last seal, and its 0 was then no answer
-    (a team test, on a slow machine, read the server before the visit had gone up).
+    bar on the screen may have been read before the last seal, and its 0 was then no answer.
     """
     pressed = page.evaluate("() => performance.now()")
     page.get_by_test_id("sync-now").click()

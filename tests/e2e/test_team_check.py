@@ -18,7 +18,14 @@ from tests.e2e.conftest import (
     start_demo_server,
     wait_for_sw_control,
 )
-from tests.e2e.field_app import fill_visit, make_photo, seal, start_visit, wait_synced
+from tests.e2e.field_app import (
+    assignment_card,
+    fill_visit,
+    make_photo,
+    seal,
+    start_visit,
+    wait_synced,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -44,16 +51,12 @@ def phone_of(browser, server, username):
     return context, page
 
 
-def card(page, assignment_id):
-    return page.locator(f'[data-testid=assignment][data-assignment-id="{assignment_id}"]')
-
-
 def test_a_team_visit_is_one_check_on_both_phones_and_for_the_reviewer(browser, demo_server,
                                                                        tmp_path):
     live = demo_server.facts["live_assignment"]
     context_a, phone_a = phone_of(browser, demo_server, "inspector")
     context_b, phone_b = phone_of(browser, demo_server, "inspector2")
-    assert card(phone_b, live["id"]).get_attribute("data-done") == "false"
+    assert assignment_card(phone_b, live["id"]).get_attribute("data-done") == "false"
 
     # B has no signal: B's record of the visit is sealed on B's phone and waits.
     context_b.set_offline(True)
@@ -73,8 +76,8 @@ def test_a_team_visit_is_one_check_on_both_phones_and_for_the_reviewer(browser, 
     # B comes back online: its record goes up, and the pull says done.
     context_b.set_offline(False)
     wait_synced(phone_b)
-    card(phone_b, live["id"]).and_(phone_b.locator('[data-done="true"]')).wait_for()
-    assert card(phone_b, live["id"]).get_by_test_id("assignment-done").is_visible()
+    assignment_card(phone_b, live["id"]).and_(phone_b.locator('[data-done="true"]')).wait_for()
+    assert assignment_card(phone_b, live["id"]).get_by_test_id("assignment-done").is_visible()
     screenshot(phone_b, "team-b-done")
 
     rows = demo_server.sql("SELECT id, check_of_id FROM visit WHERE device_id NOT LIKE 'demo-%' "
