@@ -21,26 +21,53 @@ def utc_iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def make_mutations(seeded: Seeded, n: int, seed: int = 7) -> list[dict]:
+# How the phone mints record ids (pwa/src/ids.js): UUIDv7, time-ordered, since 2026-12-07.
+# "v4" mints random ids, as phones did before (and as any client still may: the server takes both).
+ID_KINDS = ("v7", "v4")
+
+
+def uuid7(unix_ms: int, rng: random.Random) -> uuid.UUID:
+    """A version 7 UUID (RFC 9562 §5.7): 48 bits of Unix milliseconds, then random bits.
+
+    Built here, not with a library, so the bench's ids come from its seeded generator (the same
+    run gives the same ids); the PWA mints them with the `uuid` package's v7().
+    """
+    rand = rng.getrandbits(74)
+    return uuid.UUID(int=(unix_ms & (1 << 48) - 1) << 80 | 0x7 << 76 | (rand >> 62) << 64
+                     | 0b10 << 62 | rand & (1 << 62) - 1)
+
+
+def record_id(ids: str, unix_ms: int, rng: random.Random) -> str:
+    """A record id of kind `ids` (ID_KINDS): a v7 minted at unix_ms, or a random v4."""
+    if ids == "v7":
+        return str(uuid7(unix_ms, rng))
+    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+
+def make_mutations(seeded: Seeded, n: int, seed: int = 7, ids: str = "v7") -> list[dict]:
     """Build n signin.create mutations (seq 1..n) as a phone's outbox holds them.
 
     Each is a manual sign-in with a GPS fix and a signature hash: the richest sign-in the
     contract allows without a badge token. Visits get 100 sign-ins each, cycling the roster.
+    ids: "v7" (the phone's: each id minted at its sign-in's time) or "v4" (random).
     """
+    if ids not in ID_KINDS:
+        raise ValueError(f"ids must be one of {ID_KINDS}, not {ids!r}")
     rng = random.Random(seed)
     start = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
     client_time = utc_iso(start + timedelta(hours=2))
     mutations = []
     visit_id = ""
     for i in range(n):
-        if i % SIGNINS_PER_VISIT == 0:
-            visit_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
         at = start + timedelta(seconds=i)
+        unix_ms = int(at.timestamp() * 1000)
+        if i % SIGNINS_PER_VISIT == 0:
+            visit_id = record_id(ids, unix_ms, rng)
         mutations.append({
-            "mutation_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+            "mutation_id": record_id(ids, unix_ms, rng),
             "seq": i + 1,
             "type": "signin.create",
-            "entity_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+            "entity_id": record_id(ids, unix_ms, rng),
             "client_time": client_time,
             "base": {"plan_version_id": seeded.plan_version_id},
             "payload": {
@@ -92,9 +119,9 @@ def pull_all(session: KeepAliveClient, base: str, cursor: str | None = None,
 
 
 def run_push(session: KeepAliveClient, base: str, device_id: str, seeded: Seeded,
-             n: int = 10_000) -> dict:
-    """Push n fresh mutations, then the same n again (all replayed)."""
-    mutations = make_mutations(seeded, n)
+             n: int = 10_000, ids: str = "v7") -> dict:
+    """Push n fresh mutations (record ids of kind `ids`), then the same n again (all replayed)."""
+    mutations = make_mutations(seeded, n, ids=ids)
     wire = len(orjson.dumps({"device_id": device_id, "mutations": mutations[:BATCH]}))
     seconds, results = timed(lambda: push_all(session, base, device_id, mutations))
     statuses = {r["status"] for r in results}
@@ -102,8 +129,9 @@ def run_push(session: KeepAliveClient, base: str, device_id: str, seeded: Seeded
     replay_s, replayed = timed(lambda: push_all(session, base, device_id, mutations))
     assert all(r["replayed"] for r in replayed) and len(replayed) == n
     return {
-        "n": n, "seconds": seconds, "per_s": n / seconds, "bytes_per_mutation": wire / BATCH,
-        "statuses": sorted(statuses), "replay_ms": replay_s * 1000,
+        "n": n, "ids": ids, "seconds": seconds, "per_s": n / seconds,
+        "bytes_per_mutation": wire / BATCH, "statuses": sorted(statuses),
+        "replay_ms": replay_s * 1000,
     }
 
 

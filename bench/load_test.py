@@ -27,7 +27,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -39,9 +38,12 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.bench_sync import uuid7  # noqa: E402
 from bench.common import ClientError, KeepAliveClient  # noqa: E402
 from sync.canonical import compute_seal  # noqa: E402
 
+# The random bits of the inspectors' record ids (the OS's generator, shared by the threads).
+_ID_BITS = random.SystemRandom()
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 PASSWORD = "load-test-pw"
 TIMEOUT = 30
@@ -168,14 +170,18 @@ def run_inspector(base: str, username: str, token: str, facts: dict, rec: Record
                 "Tus-Resumable": "1.0.0", "Upload-Offset": "0",
                 "Content-Type": "application/offset+octet-stream"})
         photos.append({"sha256": sha, "caption": "现场照片"})
-    visit_id = str(uuid.uuid4())
+    # Record ids as the phone mints them (pwa/src/ids.js): time-ordered UUIDv7.
+    def record_id() -> str:
+        return str(uuid7(time.time_ns() // 1_000_000, _ID_BITS))
+
+    visit_id = record_id()
     now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
     site = facts["sites"]["a"]
     roster = facts["roster"]["a"]
     mutations = []
     for seq, trainee in enumerate(roster[:3], start=1):
-        mutations.append({"mutation_id": str(uuid.uuid4()), "seq": seq, "type": "signin.create",
-                          "entity_id": str(uuid.uuid4()), "client_time": now,
+        mutations.append({"mutation_id": record_id(), "seq": seq, "type": "signin.create",
+                          "entity_id": record_id(), "client_time": now,
                           "base": {"plan_version_id": facts["versions"]["a"]},
                           "payload": {"visit_id": visit_id, "class_id": facts["classes"]["a"],
                                       "trainee_id": trainee, "method": "manual", "at": now}})
@@ -189,7 +195,7 @@ def run_inspector(base: str, username: str, token: str, facts: dict, rec: Record
         "signatures": [], "photos": photos,
     }
     payload["seal"] = compute_seal(payload)
-    mutations.append({"mutation_id": str(uuid.uuid4()), "seq": len(mutations) + 1,
+    mutations.append({"mutation_id": record_id(), "seq": len(mutations) + 1,
                       "type": "visit.submit",
                       "entity_id": visit_id, "client_time": now,
                       "base": {"plan_version_id": facts["versions"]["a"]}, "payload": payload})

@@ -53,6 +53,8 @@ def main() -> None:
                                                  "of SQLite")
     parser.add_argument("--profile", choices=("push", "replay"), help="profile this phase")
     parser.add_argument("--http", action="store_true", help="push to gunicorn over HTTP")
+    parser.add_argument("--ids", choices=bench_sync.ID_KINDS, default="v7",
+                        help="record ids: v7 as the phone mints them (default) or random v4")
     parser.add_argument("--top", type=int, default=45, help="profile entries to print")
     parser.add_argument("--sort", default="cumulative", help="profile sort key")
     args = parser.parse_args()
@@ -71,7 +73,7 @@ def main() -> None:
         token = client.post("/api/v1/auth/token", json={
             "username": seeded.inspector, "password": PASSWORD, "device_id": device_id})
         headers = {"Authorization": "Bearer " + token.get_json()["token"]}
-        mutations = bench_sync.make_mutations(seeded, args.n)
+        mutations = bench_sync.make_mutations(seeded, args.n, ids=args.ids)
         # One batch first, outside the figures: imports, compiled statements, warm caches.
         _push(client, headers, device_id, mutations[:bench_sync.BATCH])
         rest = mutations[bench_sync.BATCH:]
@@ -103,7 +105,7 @@ def http(args: argparse.Namespace) -> None:
     """The same two phases over HTTP to the bench's gunicorn (bench_sync.push_all)."""
     with fresh_instance(args.pg) as instance:
         seeded = seed(instance)
-        mutations = bench_sync.make_mutations(seeded, args.n)
+        mutations = bench_sync.make_mutations(seeded, args.n, ids=args.ids)
         with gunicorn(instance) as base:
             session = KeepAliveClient(base)
             login(session, base, seeded.inspector, "profile-phone")

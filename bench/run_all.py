@@ -36,13 +36,16 @@ TARGETS = {"push_vs_floor": 0.10, "push_vs_peer": 5.0, "replay_ms": 500.0, "noop
            "pull_s": 1.0, "pull_bytes": 1_000_000, "media_mb_s": 50.0}
 
 
-def measure(n: int, skip_peer: bool) -> dict:
-    """Seed a fresh instance, serve it under gunicorn, run every scenario; return the figures."""
+def measure(n: int, skip_peer: bool, ids: str = "v7") -> dict:
+    """Seed a fresh instance, serve it under gunicorn, run every scenario; return the figures.
+
+    ids: how the pushed records' ids are minted (bench_sync.ID_KINDS; the phone's is "v7").
+    """
     figures: dict = {"cpus": os.cpu_count(), "workers": WORKERS, "threads": THREADS,
                      "load": os.getloadavg()}
     with fresh_instance() as instance:
         seeded = seed(instance)
-        mutations = bench_sync.make_mutations(seeded, n)
+        mutations = bench_sync.make_mutations(seeded, n, ids=ids)
         figures["floor"] = bench_floor.run(mutations)
         with gunicorn(instance) as base:
             # Sync through a lean kept-alive client (bench/common.KeepAliveClient: a phone's one
@@ -51,20 +54,20 @@ def measure(n: int, skip_peer: bool) -> dict:
             client = KeepAliveClient(base)
             device_id = "bench-phone-1"
             login(client, base, seeded.inspector, device_id)
-            figures["push"] = bench_sync.run_push(client, base, device_id, seeded, n)
+            figures["push"] = bench_sync.run_push(client, base, device_id, seeded, n, ids)
             figures["pull"] = bench_sync.run_pull(client, base, seeded)
             session = requests.Session()
             session.headers.update(client.headers)
             figures["media"] = bench_media.run(session, base)
     if pg_reachable(PG_URL):
-        figures["postgres"] = measure_postgres(n)
+        figures["postgres"] = measure_postgres(n, ids)
     else:
         figures["postgres"] = {"skipped": f"PostgreSQL at {PG_URL} is not reachable"}
     figures["peer"] = {"skipped": "--skip-peer"} if skip_peer else bench_peer.run(n)
     return figures
 
 
-def measure_postgres(n: int) -> dict:
+def measure_postgres(n: int, ids: str) -> dict:
     """The sync scenarios again with PostgreSQL as the engine (same seed, same gunicorn)."""
     with fresh_instance(PG_URL) as instance:
         seeded = seed(instance)
@@ -72,7 +75,7 @@ def measure_postgres(n: int) -> dict:
             client = KeepAliveClient(base)
             device_id = "bench-phone-pg"
             login(client, base, seeded.inspector, device_id)
-            return {"push": bench_sync.run_push(client, base, device_id, seeded, n),
+            return {"push": bench_sync.run_push(client, base, device_id, seeded, n, ids),
                     "pull": bench_sync.run_pull(client, base, seeded)}
 
 
@@ -88,7 +91,7 @@ def report(f: dict) -> str:
         "",
         "SQLite (WAL, synchronous=FULL)",
         f"push ingest     {push['n']:>6} signin.create in batches of 100 "
-        f"(~{push['bytes_per_mutation']:.0f} B each): {push['seconds']:.2f} s = "
+        f"(~{push['bytes_per_mutation']:.0f} B each, {push['ids']} ids): {push['seconds']:.2f} s = "
         f"{push['per_s']:,.0f} mutations/s",
         f"  raw floor     sqlite3.executemany, same rows (sign-ins + ledger), one transaction: "
         f"{floor['per_s']:,.0f} mutations/s (2 rows each) -> push is {vs_floor:.3f} x the floor  "
@@ -149,9 +152,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=10_000, help="mutations to push (default 10000)")
     parser.add_argument("--skip-peer", action="store_true", help="do not run PouchDB")
+    parser.add_argument("--ids", choices=bench_sync.ID_KINDS, default="v7",
+                        help="record ids of the pushed sign-ins: v7 as the phone mints them "
+                             "(default), or random v4 as older app versions did")
     parser.add_argument("--json", type=Path, help="write the raw figures here")
     args = parser.parse_args()
-    figures = measure(args.n, args.skip_peer)
+    figures = measure(args.n, args.skip_peer, args.ids)
     print(report(figures))
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))

@@ -14,6 +14,8 @@
 // seq space). Nothing unrelated is awaited inside a transaction: hashing and sealing happen before.
 import { openDB } from 'idb';
 
+import { recordId } from './ids.js';
+
 const DB_NAME = 'spotcheck';
 const AUTHORED = ['drafts', 'visits', 'outbox', 'media'];
 let dbPromise = null;
@@ -136,7 +138,7 @@ export async function phoneId() {
   const tx = (await db()).transaction('meta', 'readwrite');
   let id = await tx.store.get('device_id');
   if (!id) {
-    id = crypto.randomUUID();
+    id = crypto.randomUUID(); // random, not a record id (ids.js)
     await tx.store.put(id, 'device_id');
   }
   await tx.done;
@@ -415,7 +417,7 @@ export async function requeueRejected({ onlyIfCursorChanged = false } = {}) {
   for (const row of rows) {
     const { code: _code, message: _message, rejected_at: _at, cursor: _cursor, ...entry } = row;
     tx.objectStore('rejected').delete(row.mutation_id);
-    tx.objectStore('outbox').put({ ...entry, key: outboxKey(active.device_id, seq), mutation_id: crypto.randomUUID(),
+    tx.objectStore('outbox').put({ ...entry, key: outboxKey(active.device_id, seq), mutation_id: recordId(),
       seq, device_id: active.device_id,
       retried_from: row.mutation_id });
     if (entry.type === 'visit.submit') {
@@ -503,7 +505,7 @@ export async function resendFrom(from) {
   let seq = from;
   for (const row of held) {
     const { acked_at: _acked, ...entry } = row;
-    const mutation_id = entry.seq === seq ? entry.mutation_id : crypto.randomUUID();
+    const mutation_id = entry.seq === seq ? entry.mutation_id : recordId();
     tx.objectStore('outbox').put({ ...entry, key: outboxKey(active.device_id, seq), seq, mutation_id });
     if (entry.type === 'visit.submit') {
       const visit = await tx.objectStore('visits').get(entry.entity_id);

@@ -6,6 +6,7 @@ import {
 } from './checks.js';
 import { submitVisit } from './db.js';
 import { t } from './i18n.js';
+import { recordId } from './ids.js';
 import { qualification } from './scope.js';
 
 export const STEPS = ['checks', 'teacher', 'attendance', 'photos', 'findings', 'signatures', 'summary'];
@@ -18,7 +19,7 @@ export function newDraft(info, assignmentId, me) {
   ids.unshift(me.id);
   const names = new Map((info.inspectors || []).map((i) => [i.id, i.name]));
   return {
-    id: crypto.randomUUID(),
+    id: recordId(),
     user_id: me.id,
     assignment_id: assignmentId || null,
     covert: !assignmentId,
@@ -132,7 +133,7 @@ export function collectSignins(draft, endedAt) {
   const signed = new Set(signins.map((s) => s.trainee_id));
   for (const trainee of draft.filed.roster) {
     if (draft.present[trainee.trainee_id] && !signed.has(trainee.trainee_id)) {
-      signins.push({ id: crypto.randomUUID(), trainee_id: trainee.trainee_id, method: 'manual', at: endedAt });
+      signins.push({ id: recordId(), trainee_id: trainee.trainee_id, method: 'manual', at: endedAt });
     }
   }
   // A trainee toggled absent after a scan keeps the scan: the evidence stays.
@@ -145,7 +146,7 @@ function signinMutation(draft, signin, clientTime) {
   if (signin.gps) payload.gps = signin.gps;
   if (signin.badge_token) payload.badge_token = signin.badge_token;
   if (signin.signature_sha256) payload.signature_sha256 = signin.signature_sha256;
-  return { mutation_id: crypto.randomUUID(), type: 'signin.create', entity_id: signin.id,
+  return { mutation_id: recordId(), type: 'signin.create', entity_id: signin.id,
     client_time: clientTime, base: { plan_version_id: draft.plan_version_id }, payload };
 }
 
@@ -177,7 +178,7 @@ export async function sealDraft(draft) {
     },
     mutations: [
       ...signins.map((signin) => signinMutation(draft, signin, ended)),
-      { mutation_id: crypto.randomUUID(), type: 'visit.submit', entity_id: draft.id, client_time: ended,
+      { mutation_id: recordId(), type: 'visit.submit', entity_id: draft.id, client_time: ended,
         base: { plan_version_id: draft.plan_version_id }, payload },
     ],
     signatureMedia,

@@ -8,6 +8,7 @@ import hashlib
 import io
 import json
 import shutil
+import uuid
 from pathlib import Path
 
 import pytest
@@ -136,6 +137,15 @@ def test_whole_visit_offline_reaches_the_server_exactly_once(live_server, contex
         return rows.map((m) => ({ confirmed: m.confirmed, bytes: m.bytes === null }));
     }""")
     assert left == [{"confirmed": True, "bytes": False}] * 3
+    # The phone mints its records' ids time-ordered (UUIDv7, pwa/src/ids.js): the visit, each
+    # sign-in and each mutation; mutations made later carry a later (or the same) millisecond.
+    rows = live_server.sql("SELECT seq, mutation_id, entity_id FROM sync_ledger ORDER BY seq")
+    ids = [uuid.UUID(mutation_id) for _, mutation_id, _ in rows]
+    records = [uuid.UUID(entity_id) for _, _, entity_id in rows]
+    assert len(rows) == 6 and [seq for seq, _, _ in rows] == list(range(1, 7))
+    assert {i.version for i in ids + records} == {7}
+    millis = [i.int >> 80 for i in ids]
+    assert millis == sorted(millis)
 
 
 def test_reload_mid_visit_keeps_the_draft(live_server, context, page, tmp_path):

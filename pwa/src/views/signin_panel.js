@@ -6,6 +6,7 @@ import { makeSelfCode, selfSigninUrl, WINDOW_SECONDS, windowOf } from '../captur
 import { attachSignature } from '../capture/signature.js';
 import { addSigninSignature, deviceId, getMeta } from '../db.js';
 import { h } from '../ui.js';
+import { recordId } from '../ids.js';
 import { registerAttendanceExtension } from './steps/attendance.js';
 import { t as tq } from '../i18n.js';
 
@@ -72,7 +73,7 @@ async function onBadge(text) {
     return;
   }
   const signin = {
-    id: crypto.randomUUID(), method: 'badge', badge_token: text, at: new Date().toISOString(),
+    id: recordId(), method: 'badge', badge_token: text, at: new Date().toISOString(),
     trainee_id: result.trainee_id || null,
   };
   if (draft.gps) signin.gps = draft.gps;
