@@ -49,6 +49,18 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
         cursor.close()
 
 
+@event.listens_for(Engine, "savepoint")
+def _sqlite_savepoint_inside_a_transaction(connection, name) -> None:
+    # pysqlite opens a transaction only before INSERT, UPDATE or DELETE. A SAVEPOINT sent first
+    # (the push's careful retry: one per mutation) would open one of its own, and SQLite makes
+    # the RELEASE of the outermost savepoint a COMMIT: what a later rollback was to undo (the
+    # whole batch) stayed committed, without its ledger rows. Begin the transaction first.
+    dbapi_connection = connection.connection.driver_connection
+    if type(dbapi_connection).__module__.startswith("sqlite3") and \
+            not dbapi_connection.in_transaction:
+        dbapi_connection.execute("BEGIN")
+
+
 def create_app(test_config: dict | None = None) -> Flask:
     """Create and configure the app: defaults, then environment, then test overrides."""
     app = Flask(
