@@ -110,16 +110,20 @@ def create_signin(context: PushContext, mutation: Mutation) -> Outcome:
                        errors={"trainee_id": ["required"]})
     if not _in_scope(context, data["class_id"], data["visit_id"]):
         raise Rejected("signin.unknown_class")
-    if not _trainee_exists(context, trainee_id):
-        raise Rejected("signin.unknown_trainee")
     signature = data["signature_sha256"]
     if signature and _foreign_signature(context, signature, data):
         raise Rejected("visit.foreign_media")
-    # A sign-in id already stored fails the batch's flush; the careful retry then looks it up:
-    # the same sign-in sent again (a re-send after a server restore) is done, another one with
-    # that id is rejected (sync.conflict). No per-mutation look-up is spent in the fast try.
-    if context.careful and _already_stored(context, mutation, data, trainee_id):
-        return Outcome(detail="sync.already_stored")
+    # Two checks the fast try leaves to the database, which makes the batch's insert fail (a
+    # rare, wrong batch); the careful retry then makes them per sign-in, so only the faulty one
+    # is rejected, with the same code whichever try decides. They come last for that reason.
+    # - A trainee that does not exist: the sign-in's foreign key to trainee.
+    # - A sign-in id already stored: the same sign-in sent again (a re-send after a server
+    #   restore) is done, another one with that id is rejected (sync.conflict).
+    if context.careful:
+        if not _trainee_exists(context, trainee_id):
+            raise Rejected("signin.unknown_trainee")
+        if _already_stored(context, mutation, data, trainee_id):
+            return Outcome(detail="sync.already_stored")
     row = {
         "id": context.uuid_of(mutation.entity_id), "visit_id": data["visit_id"],
         "trainee_id": trainee_id,

@@ -8,15 +8,17 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from schemas.sync import MAX_BATCH
+from schemas.sync import MAX_BATCH, PushRequestSchema
 from server.extensions import db
 from server.models import ApiToken, SignIn, SyncLedger, User, Visit, utcnow
+from server.services import sync_store
 from server.services.push_context import PushContext
 from server.services.sync_store import SqlStore
 from sync.push import Mutation
 from tests.conftest import TEST_PASSWORD
 from tests.sync.client import seal, visit_payload
 from tests.sync.fixtures import new_plan_version, phone, publish_world, queue_visit, today_session
+from tests.sync.test_request_statements import reads, statements
 
 
 def count(model) -> int:
@@ -146,6 +148,50 @@ def test_a_rejection_does_not_undo_the_rest_of_the_batch(client, world):
     assert [r["status"] for r in body["results"]] == ["applied", "rejected", "applied"]
     assert body["results"][1]["code"] == "signin.unknown_trainee"
     assert count(SignIn) == 2 and count(SyncLedger) == 3
+
+
+def test_an_unknown_trainee_costs_the_fast_try_no_query_and_gets_its_own_code(client, world):
+    """The fast try leaves the trainee's existence to the sign-in's foreign key: a batch naming
+    only known trainees reads no trainee; one naming an unknown trainee is retried carefully
+    and only that sign-in is rejected, with its own code, whatever else is wrong with it."""
+    device = phone(client)
+    visit_id, klass = uuid.uuid4(), world.classes["a"].id
+    for trainee in world.trainees[:2]:
+        device.add_signin(visit_id=visit_id, class_id=klass, trainee_id=trainee.id)
+    with statements() as seen:
+        status, body = device.push()
+    assert status == 200 and {r["status"] for r in body["results"]} <= {"applied", "flagged"}
+    assert reads(seen, "trainee") == []
+    # An unknown trainee between two known ones; and one also outside the pusher's scope,
+    # whose scope decides first (as on the careful try, so the code never depends on the try).
+    device.add_signin(visit_id=visit_id, class_id=klass, trainee_id=world.trainees[2].id)
+    device.add_signin(visit_id=visit_id, class_id=klass, trainee_id=uuid.uuid4())
+    device.add_signin(visit_id=visit_id, class_id=uuid.uuid4(), trainee_id=uuid.uuid4())
+    device.add_signin(visit_id=visit_id, class_id=klass, trainee_id=world.trainees[3].id)
+    with statements() as seen:
+        body = device.push()[1]
+    assert [(r["status"], r.get("code")) for r in body["results"]] == [
+        ("applied", None), ("rejected", "signin.unknown_trainee"),
+        ("rejected", "signin.unknown_class"), ("applied", None)]
+    assert any("SAVEPOINT" in s for s in seen)  # the careful retry decided
+    assert count(SignIn) == 4 and count(SyncLedger) == 6
+
+
+def test_a_carefully_retried_batch_rolled_back_keeps_nothing(client, world):
+    """A batch whose fast try failed is applied again with a savepoint per mutation; when the
+    server dies before the commit, none of it may remain (SQLite: the savepoints sit inside the
+    batch's transaction, their RELEASE is not a COMMIT)."""
+    device = phone(client)
+    visit_id = queue_visit(device, world)
+    device.add_signin(visit_id=visit_id, class_id=world.classes["a"].id, trainee_id=uuid.uuid4())
+    batch = PushRequestSchema().load({"device_id": device.device_id, "mutations": device.outbox})
+    user = db.session.get(User, world.users["inspector_a"].id)
+    with statements() as seen:
+        response = sync_store.push(user, device.device_id, batch["mutations"], commit=False)
+    assert response.counts() == {"applied": 6, "rejected": 1}
+    assert any("SAVEPOINT" in s for s in seen)
+    db.session.rollback()
+    assert (count(Visit), count(SignIn), count(SyncLedger)) == (0, 0, 0)
 
 
 def test_malformed_ids_in_a_batch_reject_only_their_sign_ins(client, world):
