@@ -4,9 +4,10 @@ A batch runs in one transaction: every ledger row commits together with its effe
 does. Two modes keep it both safe and fast:
 - fast (first try): handlers validate everything before they add anything, so a rejection
   leaves nothing behind and needs no savepoint; the batch's rows are flushed once at the end;
-- careful (retry): when the fast try hits a database error (a record id already taken, or a
-  concurrent push of the same device winning the ledger key), the batch is rolled back and
-  run again with a savepoint per mutation. A conflict inside one mutation then rejects that
+- careful (retry): when the fast try hits a database error (a record id already taken, a
+  sign-in naming a trainee that does not exist, or a concurrent push of the same device
+  winning the ledger key), the batch is rolled back and run again with a savepoint per
+  mutation (on SQLite inside the batch's transaction: server/__init__.py). A conflict inside one mutation then rejects that
   mutation only; a ledger key taken by a concurrent push makes the next try a replay.
 """
 
