@@ -7,8 +7,9 @@ does. Two modes keep it both safe and fast:
 - careful (retry): when the fast try hits a database error (a record id already taken, a
   sign-in naming a trainee that does not exist, or a concurrent push of the same device
   winning the ledger key), the batch is rolled back and run again with a savepoint per
-  mutation (on SQLite inside the batch's transaction: server/__init__.py). A conflict inside one mutation then rejects that
-  mutation only; a ledger key taken by a concurrent push makes the next try a replay.
+  mutation (on SQLite inside the batch's transaction: server/__init__.py). A conflict inside
+  one mutation then rejects that mutation only; a ledger key taken by a concurrent push makes
+  the next try a replay.
 """
 
 from __future__ import annotations
