@@ -133,6 +133,14 @@ class VisitQuerySchema(StrictSchema):
     date_from = fields.Date(load_default=None)
     date_to = fields.Date(load_default=None)
     mismatch = fields.String(load_default=None, validate=validate.OneOf(CHECKS))
+    class_year = fields.Integer(
+        load_default=None, strict=False, validate=validate.Range(2000, 2100),
+        metadata={"description": "visits (of any date) of the classes running in this year, "
+                                 "as the coverage counts them (R10)"})
+    issues = fields.Boolean(
+        load_default=False,
+        metadata={"description": "only visits with an issue: a mismatched check, a flag or a "
+                                 "verdict other than compliant"})
 
 
 class DashboardQuerySchema(StrictSchema):

@@ -71,7 +71,13 @@ class CountyCoverage:
 
     @property
     def visited(self) -> int:
-        return sum(1 for c in self.classes if c.visits)
+        """How many classes have a visit: the rows of `visited_classes` (dashboard #visited)."""
+        return len(self.visited_classes)
+
+    @property
+    def visited_classes(self) -> list[ClassCoverage]:
+        """The classes with at least one visit (of any date, R10), in the year's class order."""
+        return [c for c in self.classes if c.visits]
 
     @property
     def not_visited(self) -> list[ClassCoverage]:
@@ -79,6 +85,7 @@ class CountyCoverage:
 
     @property
     def visits_with_issues(self) -> int:
+        """Visits with an issue: the rows of list_visits with county_id, class_year and issues."""
         return sum(c.visits_with_issues for c in self.classes)
 
     @property
@@ -132,7 +139,14 @@ def year_classes(county_ids: list[uuid.UUID], year: int) -> list[TrainingClass]:
 
 
 def compute_coverage(user: User, year: int | None = None, today: date | None = None) -> Coverage:
-    """Count, per county in the user's scope, classes, classes visited, and visits with issues."""
+    """Count, per county in the user's scope, classes, classes visited, and visits with issues.
+
+    The classes are year_classes (a filed plan, running at some point in the year); their visits
+    are of any date (a class of December checked in January counts for its year, whose report is
+    due on 10 January, R13), one per check. The visit list's `class_year` and `issues` filters
+    (review.list_visits) use these same functions, so each figure's link lists what it counts.
+    Errors: ApiError forbidden (not a reviewer).
+    """
     require_reviewer(user)
     today = today or local_today()
     year = year or today.year

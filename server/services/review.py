@@ -41,7 +41,14 @@ from server.services.audit import audit
 from server.services.beside_plan import BesidePlan, beside_plan, judged_version
 from server.services.changes import publish_visit_review
 from server.services.clock import local_day_start, local_today, to_local
-from server.services.coverage import MISMATCH, check_status, due_bucket, flag_code, visit_issues
+from server.services.coverage import (
+    MISMATCH,
+    check_status,
+    due_bucket,
+    flag_code,
+    visit_issues,
+    year_classes,
+)
 from server.services.draw import county_inspectors
 from server.services.filed_roster import person_on
 from server.services.media_store import sniff_mime, store, store_bytes
@@ -51,6 +58,7 @@ from server.services.scope import (
     can_review_county,
     can_see_rectification,
     can_see_visit,
+    counties_in_scope,
     hidden_reviews,
     inspectors_for,
     is_reviewer,
@@ -96,6 +104,10 @@ class VisitFilters:
     date_from: date | None = None
     date_to: date | None = None
     mismatch: str | None = None  # a check (place, time, ...) that did not match the plan
+    # The coverage's own terms (R10), so its figures can link here: visits (of any date) of the
+    # classes of a year (coverage.year_classes), and visits with an issue (coverage.visit_issues).
+    class_year: int | None = None
+    issues: bool = False
 
 
 def list_visits(user: User, filters: VisitFilters | None = None,
@@ -115,6 +127,10 @@ def list_visits(user: User, filters: VisitFilters | None = None,
         query = query.where(TrainingBase.id == f.base_id)
     if f.class_id:
         query = query.where(Visit.class_id == f.class_id)
+    if f.class_year:
+        counties = [f.county_id] if f.county_id else [c.id for c in counties_in_scope(user)]
+        query = query.where(Visit.class_id.in_([c.id for c in year_classes(counties,
+                                                                          f.class_year)]))
     if f.verdict:
         query = query.where(Visit.verdict == f.verdict)
     seen_filter = f.review_status and user.role == "base_staff"
@@ -129,6 +145,8 @@ def list_visits(user: User, filters: VisitFilters | None = None,
         visits = [v for v in visits if review_status_for(user, v, now) == f.review_status]
     if f.mismatch:
         visits = [v for v in visits if check_status((v.checks or {}).get(f.mismatch)) == MISMATCH]
+    if f.issues:
+        visits = [v for v in visits if visit_issues(v)]
     if f.flag:
         # Flags are a JSON list whose shape differs by engine; a few hundred rows a year per
         # county make filtering here cheaper than two dialects of JSON SQL.

@@ -147,9 +147,15 @@ def test_the_charts_draw_and_their_numbers_lead_to_the_lists(browser, server, vi
     assert len(drawn) >= 3 and all(ink > 500 for ink in drawn), drawn
     shot(page, "dashboard", viewport)
     assert not page.problems, page.problems  # no CSP refusal, no script error
+    # The first county's visited classes: the number is the rows of the #visited list it opens.
     link = chart.locator('[data-chart="coverage"] td[data-href] a').first
+    shown = int(link.inner_text())
     link.scroll_into_view_if_needed()
     link.click()
+    page.wait_for_url("**/bureau/?*#visited")
+    assert shown >= 1 and page.locator('[data-testid="visited"]').count() == shown
+    # Each of them leads to its visits.
+    page.locator('[data-testid="class-visits"]').first.click()
     page.wait_for_url("**/bureau/visits?*")
     assert page.locator('[data-testid="visit-row"]').count() >= 1
     context.close()

@@ -59,6 +59,69 @@ def test_a_findings_bar_counts_exactly_the_list_it_links_to_across_the_new_year(
     assert _teacher_bar(client, year + 1) == (1, 1)
 
 
+COVERAGE_LINKS = ("chart-link", "county-visited", "county-with-issues", "class-visits",
+                  "class-with-issues")
+
+
+def _coverage_links(client, year: int) -> list[tuple[str, int, int]]:
+    """Each coverage figure of the year's dashboard (county rows, the chart's visited cell, each
+    visited class) as (testid, the number shown, the rows of the list its link opens)."""
+    html = client.get(f"/bureau/?year={year}").get_data(as_text=True)
+    found = []
+    for testid in COVERAGE_LINKS:
+        for href, shown in re.findall(rf'<a href="([^"]+)" data-testid="{testid}">(\d+)</a>',
+                                      html):
+            page, _, section = href.replace("&amp;", "&").partition("#")
+            listed = client.get(page).get_data(as_text=True)
+            row = 'data-testid="visited"' if section == "visited" else 'data-testid="visit-row"'
+            found.append((testid, int(shown), listed.count(row)))
+    return found
+
+
+def test_every_coverage_figure_counts_exactly_the_list_it_links_to_across_the_new_year(
+        world, client):
+    # County a's class: a check made on 1 January of the next year with a teammate's record,
+    # a clean visit, a visit whose verdict is compliant but whose teacher did not match, and
+    # another clean one; county b's class: one visit with issues. "Visited" counts classes and
+    # once opened a list of the year's visits; "with issues" counts the visits of the year's
+    # classes with an issue and once opened every visit begun in the year.
+    first = make_visit(world, "a")
+    year = world.classes["a"].start_date.year
+    new_year = datetime(year + 1, 1, 1, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
+    first.started_at, first.ended_at = new_year, new_year + timedelta(minutes=50)
+    teammate = make_visit(world, "a")
+    teammate.check_of_id = first.id
+    make_visit(world, "a", mismatch=False)
+    make_visit(world, "a").verdict = "compliant"
+    make_visit(world, "a", mismatch=False)
+    make_visit(world, "b")
+    db.session.commit()
+    login(client, "city")
+    for shown_in in (year, year + 1):
+        links = _coverage_links(client, shown_in)
+        assert {testid for testid, _, _ in links} >= {"chart-link", "county-visited",
+                                                      "county-with-issues"}
+        assert [(t, n) for t, n, rows in links if n != rows] == [], shown_in
+    figures = {(t, n) for t, n, _ in _coverage_links(client, year)}
+    # County a: one class visited, four checks of it, two with issues (the teammate's record
+    # counts with its check); county b: one of each.
+    assert {("county-visited", 1), ("county-with-issues", 2), ("class-visits", 4),
+            ("county-with-issues", 1)} <= figures
+
+
+def test_the_visit_list_keeps_visits_with_any_issue_not_only_that_verdict(world, client):
+    flagged = make_visit(world, "a")
+    flagged.verdict = "compliant"  # its place check and flag are still issues
+    make_visit(world, "a", mismatch=False)
+    db.session.commit()
+    login(client, "county_a")
+    html = client.get("/bureau/visits?issues=1").get_data(as_text=True)
+    assert html.count('data-testid="visit-row"') == 1 and f"/bureau/visits/{flagged.id}" in html
+    assert client.get("/bureau/visits?verdict=issues").get_data(
+        as_text=True).count('data-testid="visit-row"') == 0
+    assert client.get("/bureau/visits?class_year=1999").status_code == 422
+
+
 def test_counties_without_classes_are_grouped_apart(world, client):
     db.session.add(County(name="无班次县", code="370799"))
     db.session.commit()
