@@ -19,33 +19,11 @@ from server.models import (
     User,
     Visit,
 )
-from server.services.beside_plan import check_status
 from server.services.clock import local_today
-from server.services.plan_versions import class_version_in_force
+from server.services.issues import visit_issues
+from server.services.plan_versions import year_classes
+from server.services.review import DUE_BUCKETS, VisitFilters, due_bucket, list_visits
 from server.services.scope import counties_in_scope, require_reviewer, scope_rectifications
-from sync.judge import CHECKS
-
-# The one verdict that means "nothing wrong"; anything else, a mismatched check or a flag is an
-# issue.
-CLEAN_VERDICTS = ("compliant",)
-MISMATCH = "mismatch"
-
-
-def flag_code(flag: Any) -> str:
-    """Return the code of a flag (flags are strings or objects with a code)."""
-    if isinstance(flag, dict):
-        return str(flag.get("code") or flag.get("type") or flag.get("kind") or "")
-    return str(flag)
-
-
-def visit_issues(visit: Visit) -> list[str]:
-    """What is wrong with a visit: mismatched checks, flags and a non-clean verdict."""
-    checks = visit.checks or {}
-    issues = [f"check:{name}" for name in CHECKS if check_status(checks.get(name)) == MISMATCH]
-    issues += [f"flag:{flag_code(f)}" for f in (visit.flags or [])]
-    if visit.verdict not in CLEAN_VERDICTS:
-        issues.append(f"verdict:{visit.verdict}")
-    return issues
 
 
 @dataclass
@@ -126,26 +104,15 @@ class Coverage:
         return round(100 * self.visited / self.total) if self.total else 0
 
 
-def year_classes(county_ids: list[uuid.UUID], year: int) -> list[TrainingClass]:
-    """Classes of these counties with a filed plan that run at some point in the year."""
-    classes = db.session.scalars(
-        select(TrainingClass).join(TrainingBase, TrainingClass.base_id == TrainingBase.id)
-        .where(TrainingBase.county_id.in_(county_ids),
-               TrainingClass.start_date <= date(year, 12, 31),
-               TrainingClass.end_date >= date(year, 1, 1))
-        .order_by(TrainingClass.start_date, TrainingClass.name)
-    ).all()
-    return [c for c in classes if class_version_in_force(c) is not None]
-
-
 def compute_coverage(user: User, year: int | None = None, today: date | None = None) -> Coverage:
     """Count, per county in the user's scope, classes, classes visited, and visits with issues.
 
     The classes are year_classes (a filed plan, running at some point in the year); their visits
     are of any date (a class of December checked in January counts for its year, whose report is
-    due on 10 January, R13), one per check. The visit list's `class_year` and `issues` filters
-    (review.list_visits) use these same functions, so each figure's link lists what it counts.
-    Errors: ApiError forbidden (not a reviewer).
+    due on 10 January, R13), one per check: review.list_visits with `class_year`, and those of
+    them with issues.visit_issues (its `issues` filter). A county's figures are thus the rows of
+    that list for the county (`county_id`), and `visited_classes` those of the dashboard's
+    #visited. Errors: ApiError forbidden (not a reviewer).
     """
     require_reviewer(user)
     today = today or local_today()
@@ -153,13 +120,10 @@ def compute_coverage(user: User, year: int | None = None, today: date | None = N
     counties = counties_in_scope(user)
     classes = year_classes([c.id for c in counties], year)
     visits_by_class: dict[uuid.UUID, list[Visit]] = {}
-    if classes:
-        # A team's check counts once: its teammates' records are linked to its own.
-        for visit in db.session.scalars(
-            select(Visit).where(Visit.class_id.in_([c.id for c in classes]),
-                                Visit.check_of_id.is_(None))
-        ):
-            visits_by_class.setdefault(visit.class_id, []).append(visit)
+    # Counted over the very list the figures link to (one row per check: a teammate's record
+    # counts with its check), so a figure and its list cannot disagree.
+    for visit in list_visits(user, VisitFilters(class_year=year)) if classes else []:
+        visits_by_class.setdefault(visit.class_id, []).append(visit)
     by_county = {c.id: CountyCoverage(county=c) for c in counties}
     for training_class in classes:
         visits = visits_by_class.get(training_class.id, [])
@@ -248,7 +212,6 @@ def coverage_dict(result: Coverage, deadlines: list[Deadline]) -> dict[str, Any]
 
 # --- the dashboards' per-base rows and charts ----------------------------------------------
 
-DUE_BUCKETS = ("overdue", "week", "later", "none")
 RECTIFICATION_STATES = ("open", "answered", "closed")
 
 
@@ -290,15 +253,6 @@ def base_rows(user: User, year: int) -> list[BaseRow]:
                             visited=sum(1 for c in own if c.id in visited),
                             open_rectifications=open_counts.get(base.id, 0)))
     return rows
-
-
-def due_bucket(deadline: date | None, today: date) -> str:
-    """Where an unfinished rectification's deadline lies: overdue, within a week, later, none."""
-    if deadline is None:
-        return "none"
-    if deadline < today:
-        return "overdue"
-    return "week" if (deadline - today).days <= 7 else "later"
 
 
 def rectification_counts(user: User, today: date | None = None) -> dict[str, dict[str, int]]:

@@ -7,15 +7,17 @@ newest such version wins. A later version under review changes nothing until it 
 from __future__ import annotations
 
 import uuid
+from datetime import date
 
 from sqlalchemy import ColumnElement, Select, func, select
 
 from server.extensions import db
-from server.models import Plan, PlanVersion, TrainingClass
+from server.models import Plan, PlanVersion, TrainingBase, TrainingClass
 from server.models.plans import FILED_STATES, IN_FORCE_STATES
 
 __all__ = ["FILED_STATES", "IN_FORCE_STATES", "version_in_force", "class_version_in_force",
-           "select_version_in_force", "roster_version", "current_filed_version_ids"]
+           "select_version_in_force", "roster_version", "current_filed_version_ids",
+           "year_classes"]
 
 
 def version_in_force(plan: Plan | None, before: int | None = None) -> PlanVersion | None:
@@ -65,3 +67,16 @@ def current_filed_version_ids() -> Select:
               .group_by(PlanVersion.plan_id).subquery())
     return select(PlanVersion.id).join(
         latest, (PlanVersion.plan_id == latest.c.plan_id) & (PlanVersion.number == latest.c.number))
+
+
+def year_classes(county_ids: list[uuid.UUID], year: int) -> list[TrainingClass]:
+    """Classes of these counties with a filed plan that run at some point in the year: the
+    classes the coverage counts (R10) and the visit list's `class_year` keeps the visits of."""
+    classes = db.session.scalars(
+        select(TrainingClass).join(TrainingBase, TrainingClass.base_id == TrainingBase.id)
+        .where(TrainingBase.county_id.in_(county_ids),
+               TrainingClass.start_date <= date(year, 12, 31),
+               TrainingClass.end_date >= date(year, 1, 1))
+        .order_by(TrainingClass.start_date, TrainingClass.name)
+    ).all()
+    return [c for c in classes if class_version_in_force(c) is not None]

@@ -38,21 +38,14 @@ from server.models import (
 from server.services.assignments import create_assignment
 from server.services.attendance import visit_sign_ins as attendance_sign_ins
 from server.services.audit import audit
-from server.services.beside_plan import BesidePlan, beside_plan, judged_version
+from server.services.beside_plan import BesidePlan, beside_plan, check_status, judged_version
 from server.services.changes import publish_visit_review
 from server.services.clock import local_day_start, local_today, to_local
-from server.services.coverage import (
-    MISMATCH,
-    check_status,
-    due_bucket,
-    flag_code,
-    visit_issues,
-    year_classes,
-)
 from server.services.draw import county_inspectors
 from server.services.filed_roster import person_on
+from server.services.issues import MISMATCH, flag_code, visit_issues
 from server.services.media_store import sniff_mime, store, store_bytes
-from server.services.plan_versions import class_version_in_force
+from server.services.plan_versions import class_version_in_force, year_classes
 from server.services.scope import (
     REVIEWER_ROLES,
     can_review_county,
@@ -105,7 +98,7 @@ class VisitFilters:
     date_to: date | None = None
     mismatch: str | None = None  # a check (place, time, ...) that did not match the plan
     # The coverage's own terms (R10), so its figures can link here: visits (of any date) of the
-    # classes of a year (coverage.year_classes), and visits with an issue (coverage.visit_issues).
+    # classes of a year (plan_versions.year_classes), and visits with an issue (visit_issues).
     class_year: int | None = None
     issues: bool = False
 
@@ -434,6 +427,18 @@ def get_rectification(user: User, rectification_id: uuid.UUID) -> Rectification:
     if rectification is None or not can_see_rectification(user, rectification):
         raise ApiError("not_found")
     return rectification
+
+
+DUE_BUCKETS = ("overdue", "week", "later", "none")
+
+
+def due_bucket(deadline: date | None, today: date) -> str:
+    """Where an unfinished rectification's deadline lies: overdue, within a week, later, none."""
+    if deadline is None:
+        return "none"
+    if deadline < today:
+        return "overdue"
+    return "week" if (deadline - today).days <= 7 else "later"
 
 
 def list_rectifications(user: User, status: str | None = None, due: str | None = None,

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from server.extensions import db
 from server.models import TrainingBase
 from server.services.clock import local_today
 from server.services.coverage import compute_coverage, compute_deadlines
+from server.services.review import VisitFilters, list_visits
+from tests.documents.support import make_visit
 from tests.factories import make_class
 from tests.sync.client import session_start, visit_payload
 from tests.sync.fixtures import phone, publish_world, today_session
@@ -64,6 +66,30 @@ def test_coverage_counts_classes_visits_and_issues(client, world):
     own = compute_coverage(world.users["county_a"], year=year, today=today)
     assert [c.county.name for c in own.counties] == ["奎文区"]
     assert (own.total, own.visited) == (2, 1)
+
+
+def test_a_countys_visits_and_issues_are_the_rows_of_the_visit_list_across_the_new_year(world):
+    # A check of county a's class made on 1 January of the next year, with a teammate's record,
+    # and a clean visit: the class counts for the year it runs in, its check once.
+    first = make_visit(world, "a")
+    year = world.classes["a"].start_date.year
+    new_year = datetime(year + 1, 1, 1, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
+    first.started_at, first.ended_at = new_year, new_year + timedelta(minutes=50)
+    make_visit(world, "a").check_of_id = first.id
+    make_visit(world, "a", mismatch=False)
+    db.session.commit()
+    city = world.users["city"]
+    for shown_in in (year, year + 1):
+        for county in compute_coverage(city, year=shown_in).counties:
+            listed = VisitFilters(county_id=county.county.id, class_year=shown_in)
+            assert county.visits == len(list_visits(city, listed))
+            listed.issues = True
+            assert county.visits_with_issues == len(list_visits(city, listed))
+            assert county.visited == len(county.visited_classes)
+    (county_a,) = [c for c in compute_coverage(city, year=year).counties
+                   if c.county.id == world.counties["a"].id]
+    assert (county_a.visited, county_a.visits, county_a.visits_with_issues) == (1, 2, 1)
+    assert [c.training_class.id for c in county_a.visited_classes] == [world.classes["a"].id]
 
 
 def test_coverage_of_another_year_is_empty(world):

@@ -35,10 +35,10 @@ from server.i18n import (
 )
 from server.models import Assignment, Visit
 from server.services.beside_plan import BesidePlan, beside_plan
-from server.services.coverage import flag_code
 from server.services.documents import fonts
 from server.services.documents.common import media_file, payload_seal
 from server.services.filed_roster import names_on
+from server.services.issues import flag_code
 from server.services.media_store import image_too_large
 from sync.judge import CHECKS
 
