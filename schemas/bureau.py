@@ -144,10 +144,13 @@ class VisitQuerySchema(StrictSchema):
 
 
 class DashboardQuerySchema(StrictSchema):
-    """The year a dashboard (or a base's home) shows, and the county its lists narrow to."""
+    """The year a dashboard (or a base's home) shows, and the county (and base) its lists of
+    classes narrow to."""
 
     year = fields.Integer(load_default=None, strict=False, validate=validate.Range(2000, 2100))
     county_id = fields.UUID(load_default=None)
+    # A base's "visited" figure opens the dashboard's #visited narrowed to that base.
+    base_id = fields.UUID(load_default=None)
 
 
 class RectificationPageQuerySchema(StrictSchema):

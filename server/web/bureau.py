@@ -109,7 +109,7 @@ def dashboard():
     result = coverage_service.compute_coverage(current_user, year)
     return render_template(
         "bureau/dashboard.html", coverage=result, year=year, years=_years(today.year),
-        county_id=args["county_id"],
+        county_id=args["county_id"], base_id=args["base_id"],
         deadlines=coverage_service.compute_deadlines(current_user, result.year),
         bases=coverage_service.base_rows(current_user, year),
         findings=review_service.findings_by_check(current_user, year),
