@@ -60,7 +60,8 @@ def test_a_findings_bar_counts_exactly_the_list_it_links_to_across_the_new_year(
 
 
 COVERAGE_LINKS = ("chart-link", "county-visited", "county-with-issues", "class-visits",
-                  "class-with-issues", "base-visited")
+                  "class-with-issues", "base-visited", "city-visited", "city-visits",
+                  "city-with-issues")
 
 
 def _coverage_links(client, year: int) -> list[tuple[str, int, int]]:
@@ -100,13 +101,16 @@ def test_every_coverage_figure_counts_exactly_the_list_it_links_to_across_the_ne
     for shown_in in (year, year + 1):
         links = _coverage_links(client, shown_in)
         assert {testid for testid, _, _ in links} >= {"chart-link", "county-visited",
-                                                      "county-with-issues", "base-visited"}
+                                                      "county-with-issues", "base-visited",
+                                                      "city-visited", "city-visits",
+                                                      "city-with-issues"}
         assert [(t, n) for t, n, rows in links if n != rows] == [], shown_in
     figures = {(t, n) for t, n, _ in _coverage_links(client, year)}
     # County a: one class visited, four checks of it, two with issues (the teammate's record
     # counts with its check); county b: one of each.
     assert {("county-visited", 1), ("county-with-issues", 2), ("class-visits", 4),
-            ("county-with-issues", 1), ("base-visited", 1)} <= figures
+            ("county-with-issues", 1), ("base-visited", 1), ("city-visited", 2),
+            ("city-visits", 5), ("city-with-issues", 3)} <= figures
 
 
 def test_the_visit_list_keeps_visits_with_any_issue_not_only_that_verdict(world, client):
