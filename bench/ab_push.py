@@ -23,8 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import bench_sync, common  # noqa: E402
-from bench.common import KeepAliveClient, fresh_instance, login  # noqa: E402
+from bench import bench_sync  # noqa: E402
+from bench.common import KeepAliveClient, fresh_instance, gunicorn, login  # noqa: E402
 from bench.seed import seed  # noqa: E402
 
 
@@ -47,8 +47,7 @@ def main() -> None:
             instance = stack.enter_context(
                 fresh_instance(f"{args.pg}_{label.lower()}" if args.pg else ""))
             seeded = seed(instance)
-            common.ROOT = root.resolve()  # gunicorn serves wsgi:app from this checkout
-            base = stack.enter_context(common.gunicorn(instance))
+            base = stack.enter_context(gunicorn(instance, root=root.resolve()))
             client = KeepAliveClient(base)
             login(client, base, seeded.inspector, "ab-phone")
             sides.append((label, root, kind, client, base,

@@ -212,15 +212,18 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def gunicorn(instance: Instance, workers: int = WORKERS, threads: int = THREADS) -> Iterator[str]:
-    """Run the app under gunicorn on a free loopback port; yield its base URL."""
+def gunicorn(instance: Instance, workers: int = WORKERS, threads: int = THREADS,
+             root: Path = ROOT) -> Iterator[str]:
+    """Run the app of the checkout at `root` (this one by default) under gunicorn on a free
+    loopback port; yield its base URL."""
     port = free_port()
     log = open(instance.root / "gunicorn.log", "wb")
     process = subprocess.Popen(
         [str(VENV_BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
          "--worker-class", "gthread", "--threads", str(threads), "--keep-alive", "30",
          "--log-level", "warning", "wsgi:app"],
-        cwd=ROOT, env=instance.env(), stdout=log, stderr=subprocess.STDOUT,
+        cwd=root, env={**instance.env(), "PYTHONPATH": str(root)}, stdout=log,
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     try:

@@ -37,10 +37,14 @@ def _database_url(app: Flask) -> str:
     return url
 
 
+def _is_sqlite3(dbapi_connection) -> bool:
+    return type(dbapi_connection).__module__.startswith("sqlite3")
+
+
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
     # WAL lets readers go on while the sync writer commits; foreign keys are off by default.
-    if type(dbapi_connection).__module__.startswith("sqlite3"):
+    if _is_sqlite3(dbapi_connection):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -56,8 +60,7 @@ def _sqlite_savepoint_inside_a_transaction(connection, name) -> None:
     # the RELEASE of the outermost savepoint a COMMIT: what a later rollback was to undo (the
     # whole batch) stayed committed, without its ledger rows. Begin the transaction first.
     dbapi_connection = connection.connection.driver_connection
-    if type(dbapi_connection).__module__.startswith("sqlite3") and \
-            not dbapi_connection.in_transaction:
+    if _is_sqlite3(dbapi_connection) and not dbapi_connection.in_transaction:
         dbapi_connection.execute("BEGIN")
 
 

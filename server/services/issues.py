@@ -9,7 +9,7 @@ from server.models import Visit
 from server.services.beside_plan import check_status
 from sync.judge import CHECKS, MISMATCH
 
-__all__ = ["CLEAN_VERDICTS", "MISMATCH", "flag_code", "visit_issues"]
+__all__ = ["CLEAN_VERDICTS", "flag_code", "visit_issues"]
 
 # The one verdict that means "nothing wrong"; anything else, a mismatched check or a flag is an
 # issue.

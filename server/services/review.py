@@ -43,7 +43,7 @@ from server.services.changes import publish_visit_review
 from server.services.clock import local_day_start, local_today, to_local
 from server.services.draw import county_inspectors
 from server.services.filed_roster import person_on
-from server.services.issues import MISMATCH, flag_code, visit_issues
+from server.services.issues import flag_code, visit_issues
 from server.services.media_store import sniff_mime, store, store_bytes
 from server.services.plan_versions import class_version_in_force, year_classes
 from server.services.scope import (
@@ -63,7 +63,7 @@ from server.services.scope import (
 from server.services.team_checks import check_members, check_visits
 from server.services.transitions import claim_state
 from sync.canonical import compute_seal as protocol_seal
-from sync.judge import CHECKS
+from sync.judge import CHECKS, MISMATCH
 
 SANCTIONS = ("criticism", "deadline", "recovery", "revocation")  # R15, in the notice's order
 DECISIONS = ("accepted", "reinspect", "rectification")

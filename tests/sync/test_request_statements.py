@@ -6,37 +6,17 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from server.extensions import db
 from server.models import Media, PlanVersion, Visit
 from tests.media.tus_client import Tus, make_jpeg
 from tests.sync.client import visit_payload
 from tests.sync.fixtures import new_plan_version, phone, publish_world, queue_visit, today_session
-
-
-@contextmanager
-def statements() -> Iterator[list[str]]:
-    """Collect the SQL statements sent while the block runs (whitespace squeezed)."""
-    seen: list[str] = []
-
-    def note(conn, cursor, statement, *args) -> None:
-        seen.append(" ".join(statement.split()))
-
-    event.listen(db.engine, "before_cursor_execute", note)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine, "before_cursor_execute", note)
-
-
-def reads(seen: list[str], table: str) -> list[str]:
-    """The SELECTs among `seen` whose FROM clause starts with `table`."""
-    return [s for s in seen if s.startswith("SELECT") and f" FROM {table} " in f"{s} "]
+from tests.sync.statements import reads, statements
 
 
 def pull_statements(device) -> int:

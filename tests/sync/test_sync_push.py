@@ -18,7 +18,7 @@ from sync.push import Mutation
 from tests.conftest import TEST_PASSWORD
 from tests.sync.client import seal, visit_payload
 from tests.sync.fixtures import new_plan_version, phone, publish_world, queue_visit, today_session
-from tests.sync.test_request_statements import reads, statements
+from tests.sync.statements import reads, statements
 
 
 def count(model) -> int:
