@@ -38,6 +38,8 @@ def main() -> None:
                         help="each side's record ids, A,B (v4 or v7; default v7,v7)")
     parser.add_argument("--pg", default="", help="a PostgreSQL URL whose name gets _a and _b")
     args = parser.parse_args()
+    if args.n < 5 * bench_sync.BATCH:
+        parser.error(f"--n: at least {5 * bench_sync.BATCH} (the first 3 batches are warm-up)")
     kinds = args.ids.split(",")
     if len(kinds) != 2 or not set(kinds) <= set(bench_sync.ID_KINDS):
         parser.error(f"--ids: two of {bench_sync.ID_KINDS}, comma-separated")
