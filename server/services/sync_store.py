@@ -102,7 +102,7 @@ class SqlStore:
         self._seqs = {m.seq for m in self.context.batch} | (seqs or set())
         self._ids = {m.mutation_id for m in self.context.batch} | (ids or set())
         connection = db.session.connection()
-        query = _ledger_query(connection.dialect, max(len(self._seqs), len(self._ids)))
+        query = _ledger_query(connection.dialect)
         rows = connection.exec_driver_sql(query.sql, query.parameters(
             self.context.user.id, device_id, sorted(self._seqs),
             [self.context.uuid_of(m) for m in self._ids])).all()
@@ -210,13 +210,10 @@ class _Unadd:
 
 @dataclass(frozen=True)
 class _LedgerQuery:
-    """The batch's ledger query compiled for one dialect and list size (see _ledger_query)."""
+    """The batch's ledger query compiled for one dialect (see _ledger_query)."""
 
     sql: str
     positional: bool
-    # How many seqs and ids the SQL lists (each list padded to it), or 0: each list is one
-    # array parameter.
-    size: int
     # Each parameter's name and bind processor (or None), in the order the SQL takes them.
     binds: tuple[tuple[str, Callable[[Any], Any] | None], ...]
     # Values of parameters the dialect adds itself (SQLite: the subquery's OFFSET 0).
@@ -227,17 +224,11 @@ class _LedgerQuery:
 
     def parameters(self, user_id: uuid.UUID, device_id: str, seqs: list[int],
                    mutation_ids: list[uuid.UUID]) -> Any:
-        """Return the driver's parameters (seqs ascending). Listed, each list is padded to `size`
-        with its last value (a value repeated in an IN finds nothing more); an empty list finds
-        nothing (seq 0, the nil UUID: any row they find is not asked about)."""
+        """Return the driver's parameters (seqs ascending; each list one parameter, any_of)."""
         values: dict[str, Any] = {**self.fixed, "user_id": user_id, "device_id": device_id,
                                   "seq_low": seqs[0] if seqs else 0,
                                   "seq_high": seqs[-1] if seqs else 0,
                                   "seqs": seqs, "ids": mutation_ids}
-        for prefix, items, nothing in (("seq", seqs, 0), ("id", mutation_ids, uuid.UUID(int=0))):
-            if self.size:
-                padded = items + [items[-1] if items else nothing] * (self.size - len(items))
-                values.update(zip((f"{prefix}{i}" for i in range(self.size)), padded, strict=True))
         converted = [(name, process(values[name]) if process else values[name])
                      for name, process in self.binds]
         if self.positional:
@@ -245,12 +236,12 @@ class _LedgerQuery:
         return dict(converted)
 
 
-# (dialect name, list size) -> the compiled ledger query.
-_LEDGER_QUERIES: dict[tuple[str, int], _LedgerQuery] = {}
+# dialect name -> the compiled ledger query.
+_LEDGER_QUERIES: dict[str, _LedgerQuery] = {}
 
 
-def _ledger_query(dialect: Any, count: int) -> _LedgerQuery:
-    """Return the ledger query for up to `count` seqs and mutation ids, compiled once.
+def _ledger_query(dialect: Any) -> _LedgerQuery:
+    """Return the ledger query of the dialect, compiled once.
 
     Three index look-ups (each simple enough for either planner), one statement: the batch's
     seqs of this device with their results (kind 1: replays); its last seq (kind 2); where the
@@ -258,28 +249,18 @@ def _ledger_query(dialect: Any, count: int) -> _LedgerQuery:
     (kind, device_id, seq, mutation_id, result). Built and compiled once and run as the
     driver's SQL: building and compiling it per batch cost more than the query (1.3 of 1.5 ms
     for a replayed batch of 100 on SQLite).
-    The lists: on PostgreSQL one array parameter each (`= ANY`), one statement for every batch
-    (psycopg parses a statement of more than 50 parameters again on every execution); on SQLite
-    a placeholder per value, padded to a power of two, so a handful of statements serves every
-    batch.
+    The lists are one parameter each (any_of: an array on PostgreSQL, whose psycopg parses a
+    statement of more than 50 parameters again on every execution; a JSON array on SQLite), so
+    one statement serves every batch.
     """
-    arrays = dialect.name == "postgresql"
-    size = 0 if arrays else 1 << max(count - 1, 0).bit_length()
-    key = (dialect.name, size)
-    query = _LEDGER_QUERIES.get(key)
+    query = _LEDGER_QUERIES.get(dialect.name)
     if query is not None:
         return query
     table = SyncLedger.__table__
     user = bindparam("user_id", type_=table.c.user_id.type)
     device = bindparam("device_id", type_=table.c.device_id.type)
-    if arrays:
-        listed_seqs = any_of(table.c.seq, "seqs", "postgresql")
-        ids = any_of(table.c.mutation_id, "ids", "postgresql")
-    else:
-        listed_seqs = table.c.seq.in_([bindparam(f"seq{i}", type_=table.c.seq.type)
-                                       for i in range(size)])
-        ids = table.c.mutation_id.in_([bindparam(f"id{i}", type_=table.c.mutation_id.type)
-                                       for i in range(size)])
+    listed_seqs = any_of(table.c.seq, "seqs", dialect.name)
+    ids = any_of(table.c.mutation_id, "ids", dialect.name)
     # The seqs also as their range: an index condition on (user, device, seq) for any planner,
     # whatever its statistics say (PostgreSQL, before it had analyzed the ledger, read every
     # row of the device and filtered them by the list: 3.6 of the query's 4.0 ms).
@@ -308,8 +289,8 @@ def _ledger_query(dialect: Any, count: int) -> _LedgerQuery:
                   for name in names)
     fixed = {name: bind.effective_value for name, bind in compiled.binds.items()
              if bind.value is not None}
-    query = _LEDGER_QUERIES[key] = _LedgerQuery(
-        str(compiled), dialect.positional, size, binds, fixed,
+    query = _LEDGER_QUERIES[dialect.name] = _LedgerQuery(
+        str(compiled), dialect.positional, binds, fixed,
         _result_processor(table.c.mutation_id, dialect), _result_processor(table.c.result, dialect))
     return query
 

@@ -411,6 +411,23 @@ def test_a_list_parameter_means_in_and_not_in_on_every_database(app, world):
     assert set(db.session.scalars(others, {"ids": []})) == every
 
 
+def test_a_list_parameter_is_one_statement_whatever_its_length(app, world):
+    # The list is one bound value (an array, a JSON array on SQLite): a statement built once
+    # is sent as the same SQL for 1 id and for 100, and finds the same rows an IN finds.
+    from server.models import Trainee
+    from server.services.push_context import any_of, dialect_name
+    from tests.sync.statements import statements
+
+    column = Trainee.__table__.c.id
+    matching = select(column).where(any_of(column, "ids", dialect_name()))
+    wanted = [t.id for t in world.trainees]
+    lists = [wanted[:1], [*wanted, *(uuid.uuid4() for _ in range(100))]]
+    with statements() as seen:
+        found = [set(db.session.scalars(matching, {"ids": ids})) for ids in lists]
+    assert found == [set(wanted[:1]), set(wanted)]
+    assert len(seen) == 2 and seen[0] == seen[1]
+
+
 def test_bulk_insert_stores_what_an_orm_insert_stores(app, world):
     # bulk_insert converts each value itself (a faster equivalent for UTC times on SQLite): the
     # stored values, read back raw from the driver, are those SQLAlchemy's insert writes.
