@@ -23,7 +23,12 @@ from server.services.clock import local_today
 from server.services.issues import visit_issues
 from server.services.plan_versions import year_classes
 from server.services.review import DUE_BUCKETS, VisitFilters, due_bucket, list_visits
-from server.services.scope import counties_in_scope, require_reviewer, scope_rectifications
+from server.services.scope import (
+    counties_in_scope,
+    require_reviewer,
+    scope_rectifications,
+    scope_visits,
+)
 
 
 @dataclass
@@ -160,7 +165,7 @@ def compute_deadlines(user: User, year: int | None = None,
     classes = year_classes(county_ids, year)
     class_ids = [c.id for c in classes]
     assessed = _assessed_class_ids(class_ids)
-    visited = set(db.session.scalars(select(Visit.class_id).where(Visit.class_id.in_(class_ids))))
+    visited = visited_class_ids(user, class_ids)
     pending_review = db.session.scalar(
         select(func.count(Visit.id)).where(Visit.class_id.in_(class_ids),
                                            Visit.check_of_id.is_(None),
@@ -184,6 +189,20 @@ def compute_deadlines(user: User, year: int | None = None,
             "classes_not_assessed": sum(1 for c in class_ids if c not in assessed),
         }),
     ]
+
+
+def visited_class_ids(user: User, class_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """The classes among class_ids with a visit that the user may see (scope_visits).
+
+    A figure of classes visited counts exactly the visits its reader may list: a base never
+    learns of a city covert check (暗访) before it is reviewed, nor of a re-inspection before
+    it happened, from a count either (R10). compute_coverage counts over list_visits, which
+    narrows by the same rule. Errors: ApiError forbidden (a role that sees no visits).
+    """
+    if not class_ids:
+        return set()
+    query = select(Visit.class_id).where(Visit.class_id.in_(class_ids)).distinct()
+    return set(db.session.scalars(scope_visits(user, query)))
 
 
 def _assessed_class_ids(class_ids: list[uuid.UUID]) -> set[uuid.UUID]:
@@ -240,8 +259,7 @@ def base_rows(user: User, year: int) -> list[BaseRow]:
     """Each base in scope with its classes of the year, those visited, and open rectifications."""
     bases = bases_in_scope(user)
     classes = year_classes(list({b.county_id for b in bases}), year)
-    visited = set(db.session.scalars(
-        select(Visit.class_id).where(Visit.class_id.in_([c.id for c in classes]))))
+    visited = visited_class_ids(user, [c.id for c in classes])
     open_counts = dict(db.session.execute(
         select(Rectification.base_id, func.count(Rectification.id))
         .where(Rectification.base_id.in_([b.id for b in bases]), Rectification.status != "closed")

@@ -104,3 +104,21 @@ def test_a_reviewed_covert_check_names_only_the_city_bureau(client, api, world, 
 def test_a_county_teams_visit_is_shown_to_the_base_as_before(client, api, world):
     visit = make_visit(world, "a")
     assert listed(client, api.headers("base_a"), visit.id) == ["pending"]
+
+
+def test_a_base_home_counts_a_covert_check_only_once_reviewed(client, world, covert):
+    # The base's own figure of classes checked must not give away what its visit list hides.
+    from server.services.clock import local_date_of
+    from server.services.coverage import base_rows
+
+    year = local_date_of(covert.started_at).year
+    base_user = world.users["base_a"]
+    assert base_rows(base_user, year)[0].visited == 0
+    assert base_rows(world.users["county_a"], year)[0].visited == 1
+    home = page(client, "base_a").get(f"/bureau/?year={year}").get_data(as_text=True)
+    assert "已被抽查 0 个" in home
+    review_service.accept_visit(world.users["county_a"], covert)
+    db.session.commit()
+    assert base_rows(base_user, year)[0].visited == 1
+    home = page(client, "base_a").get(f"/bureau/?year={year}").get_data(as_text=True)
+    assert "已被抽查 1 个" in home
