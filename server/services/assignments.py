@@ -21,7 +21,11 @@ def create_assignment(
     draw: Draw | None = None,
     actor: User | None = None,
 ) -> Assignment:
-    """Assign a session of a class to a team of inspectors and publish it to their phones."""
+    """Assign a session of a class to a team of inspectors and publish it to their phones.
+
+    The team: inspectors of the class's county, or of the city (county-less: a covert check,
+    R10), never both. Errors: ApiError not_found (class or session), validation_error.
+    """
     training_class = db.session.get(TrainingClass, class_id)
     session = db.session.get(PlanSession, session_id)
     if training_class is None or session is None:
@@ -34,6 +38,11 @@ def create_assignment(
         if inspector.county_id not in (None, training_class.base.county_id):
             raise ApiError("validation_error",
                            errors={"inspectors": [f"{inspector.username} 不属于该县市区"]})
+    if len({inspector.county_id is None for inspector in inspectors}) > 1:
+        # A team is the city's (a covert check, 暗访, hidden from the base until reviewed) or
+        # the county's: mixed, the county member's record would show the base the city's.
+        raise ApiError("validation_error",
+                       errors={"inspectors": ["市局暗访员不能与县市区抽查员同组"]})
     assignment = Assignment(class_id=class_id, session_id=session_id, date=session.date,
                             draw_id=draw.id if draw else None, inspectors=list(inspectors))
     db.session.add(assignment)

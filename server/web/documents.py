@@ -86,7 +86,7 @@ def subsidy(base_id: str, year: str, fmt: str):
 def archive(base_id: str, year: str):
     """Stream the base's yearly archive (R12) with its hash manifest, built as it is sent."""
     base, year_ = _base_year(base_id, year)
-    stream = stream_archive(base, year_, now=utcnow(), zone=local_zone())
+    stream = stream_archive(base, year_, now=utcnow(), zone=local_zone(), viewer=current_user)
     # Recorded when the download starts: the ZIP is written after this request's session ends.
     audit("archive.built", "training_base", base.id, user=current_user, year=year_,
           files=stream.file_count, via="web")

@@ -59,19 +59,34 @@ def test_assignments_create_publishes_to_the_team(runner, world):
     from server.extensions import db
     from server.models import Assignment, ChangeLog
 
+    from tests.factories import make_user
+
+    teammate = make_user("inspector_b2", "inspector", world.counties["b"])
+    db.session.commit()
     session = world.versions["b"].sessions[5]
     result = runner.invoke(args=["assignments", "create", "--inspector", "inspector_b",
-                                 "--inspector", "city_inspector", "--class",
+                                 "--inspector", "inspector_b2", "--class",
                                  str(world.classes["b"].id),
                                  "--session", str(session.id)])
     assert result.exit_code == 0, result.output
     assignment = db.session.scalar(db.select(Assignment))
-    assert sorted(u.username for u in assignment.inspectors) == ["city_inspector", "inspector_b"]
+    assert sorted(u.username for u in assignment.inspectors) == ["inspector_b", "inspector_b2"]
     assert assignment.date == session.date
     audience = db.session.scalars(db.select(ChangeLog.user_id).where(
         ChangeLog.entity_type == "assignment")).all()
-    assert sorted(audience) == sorted([world.users["inspector_b"].id,
-                                       world.users["city_inspector"].id])
+    assert sorted(audience) == sorted([world.users["inspector_b"].id, teammate.id])
+
+
+def test_assignments_create_refuses_a_team_of_city_and_county_inspectors(runner, world):
+    from server.extensions import db
+    from server.models import Assignment
+
+    session = world.versions["b"].sessions[5]
+    result = runner.invoke(args=["assignments", "create", "--inspector", "inspector_b",
+                                 "--inspector", "city_inspector", "--class",
+                                 str(world.classes["b"].id), "--session", str(session.id)])
+    assert result.exit_code != 0 and "市局暗访员不能与县市区抽查员同组" in result.output
+    assert db.session.scalar(db.select(Assignment)) is None
 
 
 def test_assignments_create_refuses_an_inspector_of_another_county(runner, world):

@@ -122,3 +122,67 @@ def test_a_base_home_counts_a_covert_check_only_once_reviewed(client, world, cov
     assert base_rows(base_user, year)[0].visited == 1
     home = page(client, "base_a").get(f"/bureau/?year={year}").get_data(as_text=True)
     assert "已被抽查 1 个" in home
+
+
+def _archive_as(client, world, username: str):
+    import io
+    import zipfile
+
+    year = world.classes["a"].start_date.year
+    answer = page(client, username).get(
+        f"/documents/bases/{world.bases['a'].id}/{year}/archive.zip")
+    assert answer.status_code == 200
+    return zipfile.ZipFile(io.BytesIO(answer.data))
+
+
+def _visit_files(archive, visit_id) -> list[str]:
+    return [n for n in archive.namelist() if f"/visits/{visit_id}" in n]
+
+
+def test_a_base_archive_holds_no_covert_check_and_the_bureaus_does(client, world, covert):
+    # What the base may not list (an unreviewed covert check) nor take away (a covert check's
+    # record names its inspectors, reviewed or not) is not in the base's archive either.
+    photos = {p["sha256"] for p in covert.payload["photos"]}
+    base_zip = _archive_as(client, world, "base_a")
+    assert _visit_files(base_zip, covert.id) == []
+    assert not any(sha in name for name in base_zip.namelist() for sha in photos)
+    assert b"\xe6\x9a\x97\xe8\xae\xbf\xe5\x91\x98" not in b"".join(   # 暗访员
+        base_zip.read(n) for n in base_zip.namelist() if n.endswith(".json"))
+    review_service.accept_visit(world.users["county_a"], covert)
+    db.session.commit()
+    assert _visit_files(_archive_as(client, world, "base_a"), covert.id) == []
+    bureau_zip = _archive_as(client, world, "county_a")
+    assert len(_visit_files(bureau_zip, covert.id)) == 3  # record, PDF, sign-ins
+    assert any(sha in name for name in bureau_zip.namelist() for sha in photos)
+
+
+def test_a_base_archive_keeps_a_reinspection_order_back_until_it_happened(client, world,
+                                                                           reinspected):
+    import json
+
+    visit, assignment = reinspected
+    name = f"classes/{world.classes['a'].id}/visits/{visit.id}.json"
+    record = json.loads(_archive_as(client, world, "base_a").read(name))
+    assert record["review_status"] == "pending" and record["reviews"] == []
+    assert COMMENT.encode() not in json.dumps(record, ensure_ascii=False).encode()
+    bureau = json.loads(_archive_as(client, world, "county_a").read(name))
+    assert bureau["review_status"] == "reinspect" and bureau["reviews"][0]["comment"] == COMMENT
+    later = make_visit(world, "a", session_index=5)
+    later.assignment_id = assignment.id
+    later.started_at = visit.started_at + timedelta(hours=1)
+    db.session.commit()
+    record = json.loads(_archive_as(client, world, "base_a").read(name))
+    assert record["review_status"] == "reinspect" and record["reviews"][0]["comment"] == COMMENT
+
+
+def test_a_team_is_the_citys_or_the_countys_never_both(world):
+    from server.errors import ApiError
+    from server.services.assignments import create_assignment
+
+    session = world.versions["a"].sessions[3]
+    with pytest.raises(ApiError) as refused:
+        create_assignment(world.classes["a"].id, session.id,
+                          [world.users["inspector_a"], world.users["city_inspector"]])
+    assert refused.value.code == "validation_error"
+    for team in ([world.users["inspector_a"]], [world.users["city_inspector"]]):
+        assert create_assignment(world.classes["a"].id, session.id, team).inspectors == team

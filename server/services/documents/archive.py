@@ -40,8 +40,8 @@ from server.models import (
     Teacher,
     TrainingBase,
     TrainingClass,
+    User,
     Visit,
-    VisitReview,
 )
 from server.services import media_store
 from server.services.attendance import visit_sign_ins
@@ -50,11 +50,14 @@ from server.services.clock import local_zone
 from server.services.documents.common import (
     LEVEL_LABELS,
     classes_of_year,
+    may_download_record,
     results_of,
     roster,
 )
 from server.services.documents.visit_pdf import build_visit_pdf, seal_state
 from server.services.filed_roster import person_on
+from server.services.review import visit_reviews
+from server.services.scope import review_status_for
 from server.services.spreadsheet import csv_bytes
 from sync.canonical import canonical_json, compute_seal
 
@@ -186,11 +189,11 @@ ROSTER_HEADER = ["序号", "姓名", "性别", "身份证号（脱敏）", "学�
                  "取证日期", "工作单位", "单位性质"]
 
 
-def _visit_record(visit: Visit) -> dict[str, Any]:
+def _visit_record(visit: Visit, viewer: User | None, now: datetime) -> dict[str, Any]:
+    """The visit as its archive keeps it; for a viewer, as the visit page shows it to them (a
+    base: no re-inspection order before that visit happened, review.visit_reviews)."""
     computed, verified = seal_state(visit)
-    reviews = db.session.execute(
-        db.select(VisitReview).where(VisitReview.visit_id == visit.id).order_by(VisitReview.at)
-    ).scalars()
+    reviews = visit_reviews(visit, viewer)
     rectifications = db.session.execute(
         db.select(Rectification).where(Rectification.visit_id == visit.id)
         .order_by(Rectification.created_at)
@@ -202,7 +205,8 @@ def _visit_record(visit: Visit) -> dict[str, Any]:
         "received_at": visit.received_at, "verdict": visit.verdict, "seal": visit.seal,
         "seal_recomputed": computed, "seal_verified": verified, "checks": visit.checks,
         "flags": visit.flags, "supersedes_id": visit.supersedes_id,
-        "review_status": visit.review_status, "payload": visit.payload,
+        "review_status": review_status_for(viewer, visit, now) if viewer else visit.review_status,
+        "payload": visit.payload,
         "reviews": [{"decision": r.decision, "comment": r.comment, "at": r.at,
                      "reviewer": r.reviewer.display_name} for r in reviews],
         "rectifications": [{"sanction": r.sanction, "order_text": r.order_text,
@@ -246,8 +250,9 @@ class ArchiveStream:
     after the request's database session has gone.
     """
 
-    def __init__(self, base: TrainingBase, year: int, *, now: datetime, zone: ZoneInfo) -> None:
-        self.year, self.now, self.zone = year, now, zone
+    def __init__(self, base: TrainingBase, year: int, *, now: datetime, zone: ZoneInfo,
+                 viewer: User | None = None) -> None:
+        self.year, self.now, self.zone, self.viewer = year, now, zone, viewer
         self.about = {"base": base.name, "base_id": str(base.id), "county": base.county.name}
         self.records: list[tuple[str, bytes]] = []
         self.index: list[dict[str, Any]] = []
@@ -303,8 +308,10 @@ class ArchiveStream:
             db.select(Visit).where(Visit.class_id == klass.id).order_by(Visit.started_at)
         ).scalars()
         for visit in visits:
+            if self.viewer is not None and not may_download_record(self.viewer, visit, self.now):
+                continue  # a base's archive holds the records its staff may take away
             signins = visit_sign_ins(visit.id, (visit.payload or {}).get("signins") or []).rows
-            record = _visit_record(visit)
+            record = _visit_record(visit, self.viewer, self.now)
             self.seals[f"{folder}/visits/{visit.id}.json"] = visit.seal
             add((f"{folder}/visits/{visit.id}.json", _json_bytes(record)))
             # The archive keeps the official Chinese record whatever the downloader reads.
@@ -336,10 +343,16 @@ class ArchiveStream:
         self.manifest = manifest
 
 
-def stream_archive(base: TrainingBase, year: int, *, now: datetime,
-                   zone: ZoneInfo) -> ArchiveStream:
-    """Read the base's archive of the year; return it as a stream of ZIP bytes (zipped as read)."""
-    return ArchiveStream(base, year, now=now, zone=zone)
+def stream_archive(base: TrainingBase, year: int, *, now: datetime, zone: ZoneInfo,
+                   viewer: User | None = None) -> ArchiveStream:
+    """Read the base's archive of the year; return it as a stream of ZIP bytes (zipped as read).
+
+    viewer: who downloads it. Its visit records are then those the viewer may take away
+    (documents.common.may_download_record: a base gets no covert check's record, nor a visit
+    that has not happened; a re-inspection order is left out until its visit happened, R10).
+    None: the whole archive (the operator's `archive` command, R12).
+    """
+    return ArchiveStream(base, year, now=now, zone=zone, viewer=viewer)
 
 
 def build_archive(base: TrainingBase, year: int, out: Path | io.BufferedIOBase, *,

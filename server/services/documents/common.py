@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -110,11 +111,21 @@ def visit_for_documents(user: User, visit_id: uuid.UUID) -> Visit:
     if user.role not in (*REVIEWER_ROLES, "base_staff"):
         raise ApiError("forbidden")
     visit = db.session.get(Visit, visit_id)
-    if visit is None or not can_see_visit(user, visit):
+    if visit is None or not may_download_record(user, visit):
         raise ApiError("not_found")
-    if user.role == "base_staff" and is_covert(visit):
-        raise ApiError("not_found")  # the signed record names the covert inspectors
     return visit
+
+
+def may_download_record(user: User, visit: Visit, now: datetime | None = None) -> bool:
+    """Whether the user may take the visit's record away (its PDF, or it in a base's archive).
+
+    As the visit page shows it (scope.can_see_visit: a base sees its visits once they happened,
+    a covert check only once reviewed), and never a covert check's record to its base: the
+    signed record and its payload name the covert inspectors (R10).
+    """
+    if not can_see_visit(user, visit, now):
+        return False
+    return not (user.role == "base_staff" and is_covert(visit))
 
 
 def base_for_documents(user: User, base_id: uuid.UUID) -> TrainingBase:
