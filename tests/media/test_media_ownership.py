@@ -68,14 +68,27 @@ def test_a_photo_of_the_same_county_or_of_the_assignment_s_team_is_fine(client, 
     db.session.add(neighbour)
     db.session.commit()
     theirs = _stored(b"same county photo", neighbour)
-    # A city inspector (no county) on the team: their photo is the team's evidence.
-    city = world.users["city_inspector"]
-    teammates = _stored(b"team photo", city)
     device = phone(client)
     device.add_visit(_visit(world, [theirs]))
-    device.add_visit(_assigned_visit(world, [teammates], [world.users["inspector_a"], city]))
     status, body = device.push()
-    assert "rejected" not in {r["status"] for r in body["results"]}
+    assert body["results"][0]["status"] in ("applied", "flagged")
+
+
+def test_a_city_teammate_s_photo_is_fine_under_the_assignment_only(client, world):
+    # City inspectors have no county, so only the team makes a teammate's photo theirs (a
+    # team is the city's or the county's, never both: create_assignment).
+    city = world.users["city_inspector"]
+    teammate = User(username="city_inspector_2", display_name="x", password_hash="x",
+                    role="inspector", county_id=None)
+    db.session.add(teammate)
+    db.session.commit()
+    teammates = _stored(b"team photo", teammate)
+    device = phone(client, "city_inspector", "phone-city")
+    device.add_visit(_assigned_visit(world, [teammates], [city, teammate]))
+    device.add_visit(_visit(world, [teammates]))
+    status, body = device.push()
+    assert [r["status"] for r in body["results"]][0] in ("applied", "flagged")
+    assert body["results"][1]["code"] == "visit.foreign_media"
 
 
 def test_a_photo_of_another_county_off_the_team_is_rejected_under_an_assignment(client, world):
