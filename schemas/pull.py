@@ -106,6 +106,22 @@ class PulledRosterEntrySchema(StrictSchema):
                               metadata={"type": "string"})
 
 
+class JudgingSettingsSchema(StrictSchema):
+    """The server's settings for judging a visit (services/visits.py judging_settings), so the
+    phone's own checks give the answer the server will."""
+
+    gps_max_accuracy_m = fields.Float(
+        required=True, dump_only=True,
+        metadata={"description": "metres; a worse fix cannot verify the place"})
+    attendance_min_rate = fields.Float(required=True, dump_only=True,
+                                       metadata={"description": "0..1 of the roster signed in"})
+    time_tolerance_minutes = fields.Integer(required=True, dump_only=True)
+    evidence_tolerance_minutes = fields.Integer(
+        required=True, dump_only=True,
+        metadata={"description": "a fix, photo or sign-in captured further outside the visit "
+                                 "is stale and cannot verify it"})
+
+
 class PlanVersionDataSchema(StrictSchema):
     """type `plan_version`: the filed sessions and the roster, by trainee name."""
 
@@ -116,6 +132,7 @@ class PlanVersionDataSchema(StrictSchema):
     # The version's roster as services/filed_roster.py gives it: frozen once filed.
     roster = SortedList(fields.Nested(PulledRosterEntrySchema), required=True,
                         sort_key=lambda e: (e.name, str(e.trainee_id)))
+    judging = fields.Nested(JudgingSettingsSchema, required=True, dump_only=True)
 
 
 class TeamMemberSchema(StrictSchema):

@@ -1,13 +1,50 @@
-// What the phone can judge by itself, by the same rules as the server.
-export const MAX_ACCURACY_M = 200; // server GPS_MAX_ACCURACY_M: a worse fix cannot verify the place
+// What the phone can judge by itself, by the same rules and settings as the server.
 export const POOR_ACCURACY_WARN_M = 100;
-export const ATTENDANCE_MIN_RATE = 0.9;
+// The server's judging settings (services/visits.py judging_settings), as the last pull sent them
+// with each plan version; until then the server's defaults.
+const judging = {
+  gps_max_accuracy_m: 200, // a worse fix cannot verify the place
+  attendance_min_rate: 0.9,
+  time_tolerance_minutes: 15, // a visit this close to its session still counts
+  evidence_tolerance_minutes: 15, // a fix, photo or sign-in further outside the visit is stale
+};
 // The zone of the plans (the server's TIMEZONE), as the last pull said; until then the default.
 let planZone = 'Asia/Shanghai';
 
 /** Remember the zone the pulled plans' wall times are in. */
 export function setPlanZone(zone) {
   if (zone) planZone = zone;
+}
+
+/** Remember the server's judging settings a pulled plan version carries. */
+export function setJudging(settings) {
+  if (!settings) return;
+  for (const key of Object.keys(judging)) {
+    if (typeof settings[key] === 'number') judging[key] = settings[key];
+  }
+}
+
+/** The worst GPS accuracy that can still verify the place, in metres (GPS_MAX_ACCURACY_M). */
+export function maxAccuracyM() {
+  return judging.gps_max_accuracy_m;
+}
+
+/** The time tolerance around a session, in milliseconds (the server's TIME_TOLERANCE). */
+export function timeToleranceMs() {
+  return judging.time_tolerance_minutes * 60_000;
+}
+
+/** Stale evidence, as the server judges it (sync/judge.py outside_visit): any capture time (the
+ * GPS fix, a photo's EXIF time, a sign-in) further than the tolerance outside the visit. */
+export function evidenceStale(captureTimes, startedAt, endedAt) {
+  const tolerance = judging.evidence_tolerance_minutes * 60_000;
+  const start = new Date(startedAt).getTime();
+  const ended = endedAt ? new Date(endedAt).getTime() : start;
+  const end = ended > start ? ended : start;
+  return captureTimes.filter(Boolean).some((at) => {
+    const time = new Date(at).getTime();
+    return time < start - tolerance || time > end + tolerance;
+  });
 }
 
 /** Geodesic distance in metres on the WGS-84 ellipsoid (Vincenty's inverse formula). */
@@ -49,14 +86,18 @@ export function geodesicDistance(lat1, lon1, lat2, lon2) {
   return 2 * 6371008.8 * Math.asin(Math.sqrt(h));
 }
 
-/** Place check: match when within radius + accuracy; unverifiable without a good, real fix. */
-export function checkPlace(fix, site, maxAccuracy = MAX_ACCURACY_M) {
+/** Place check, as the server judges it (sync/judge.py judge_place): match when within radius +
+ * accuracy; unverifiable without a good, real, fresh fix (stale: evidenceStale of the visit). */
+export function checkPlace(fix, site, stale = false) {
   if (!fix) return { status: 'unverifiable', reason: 'no_fix' };
   if (!site) return { status: 'unverifiable', reason: 'no_site' };
   const distance = geodesicDistance(fix.lat, fix.lon, site.lat, site.lon);
   const distance_m = Math.round(distance * 10) / 10;
   if (fix.mocked) return { status: 'unverifiable', reason: 'mocked', distance_m };
-  if (fix.accuracy > maxAccuracy) return { status: 'unverifiable', reason: 'accuracy', distance_m };
+  if (stale) return { status: 'unverifiable', reason: 'stale', distance_m };
+  if (fix.accuracy > judging.gps_max_accuracy_m) {
+    return { status: 'unverifiable', reason: 'accuracy', distance_m };
+  }
   const status = distance <= site.radius_m + fix.accuracy ? 'match' : 'mismatch';
   return { status, reason: status === 'match' ? 'within' : 'outside', distance_m };
 }
@@ -75,8 +116,6 @@ function hms(value) {
   return value.length === 5 ? `${value}:00` : value.slice(0, 8);
 }
 
-export const TIME_TOLERANCE_MS = 15 * 60_000; // the server's TIME_TOLERANCE
-
 /** A session's window as instants, as the server resolved them (start_at/end_at); a plan
  * pulled before the server sent them falls back to UTC+8 (Asia/Shanghai has no DST). */
 export function sessionWindow(session) {
@@ -92,21 +131,23 @@ export function checkTime(startedAt, session, endedAt = null) {
   const began = new Date(startedAt);
   const ended = endedAt && new Date(endedAt) > began ? new Date(endedAt) : began;
   const local = shanghaiParts(began);
-  const inside = began.getTime() <= end.getTime() + TIME_TOLERANCE_MS
-    && ended.getTime() >= start.getTime() - TIME_TOLERANCE_MS;
+  const inside = began.getTime() <= end.getTime() + timeToleranceMs()
+    && ended.getTime() >= start.getTime() - timeToleranceMs();
   if (inside) return { status: 'match', reason: 'within', local };
   return { status: 'mismatch', reason: local.date === session.date ? 'outside' : 'other_day', local };
 }
 
-/** Attendance, as the server judges it: headcount within the roster and equal to those
- * present, and at least 90 % of the roster present. */
-export function checkAttendance(rosterSize, presentCount, headcount) {
+/** Attendance, as the server judges it (sync/judge.py judge_attendance): headcount within the
+ * roster and equal to the roster trainees signed in, nobody signed in who is not on the roster,
+ * and at least attendance_min_rate of the roster signed in. */
+export function checkAttendance(rosterSize, presentCount, headcount, unknownCount = 0) {
   if (!rosterSize || headcount === null || headcount === undefined || headcount === '') {
     return { status: 'unverifiable', reason: 'incomplete' };
   }
   const rate = presentCount / rosterSize;
   if (Number(headcount) > rosterSize) return { status: 'mismatch', reason: 'over_roster', rate };
-  if (rate < ATTENDANCE_MIN_RATE) return { status: 'mismatch', reason: 'low', rate };
+  if (unknownCount > 0) return { status: 'mismatch', reason: 'not_on_roster', rate };
+  if (rate < judging.attendance_min_rate) return { status: 'mismatch', reason: 'low', rate };
   if (Number(headcount) !== presentCount) return { status: 'mismatch', reason: 'count_differs', rate };
   return { status: 'match', reason: 'ok', rate };
 }

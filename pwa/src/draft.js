@@ -2,7 +2,7 @@
 // the sealed visit.submit payload and the mutations stored with it. No DOM here.
 import { sealOf } from './canonical.js';
 import {
-  checkAttendance, checkObserved, checkPlace, checkTime, sessionWindow, TIME_TOLERANCE_MS,
+  checkAttendance, checkObserved, checkPlace, checkTime, evidenceStale, sessionWindow, timeToleranceMs,
 } from './checks.js';
 import { submitVisit } from './db.js';
 import { t } from './i18n.js';
@@ -54,16 +54,45 @@ export function newDraft(info, assignmentId, me) {
   };
 }
 
+/** Trainees a captured sign-in (a scan, their own phone, a signature) names: it stays in the
+ * record whatever the roster toggles say, so they count as signed in. */
+export function capturedIds(draft) {
+  return new Set(draft.signins.map((s) => s.trainee_id).filter(Boolean));
+}
+
+/**
+ * Attendance as the server will count it from the sign-ins this draft pushes (collectSignins,
+ * sync/judge.py count_attendance): roster size, distinct roster trainees signed in (a capture
+ * or the inspector's tick), and sign-ins of someone not on the roster. One count for the
+ * attendance step, its check, the mismatch lines and the summary.
+ */
+export function attendanceFigures(draft) {
+  const roster = draft.filed.roster;
+  const onRoster = new Set(roster.map((r) => r.trainee_id));
+  const signed = capturedIds(draft);
+  for (const r of roster) if (draft.present[r.trainee_id]) signed.add(r.trainee_id);
+  const present = [...signed].filter((id) => onRoster.has(id)).length;
+  const unknown = draft.signins.filter((s) => !onRoster.has(s.trainee_id)).length;
+  return { roster: roster.length, present, unknown, signed };
+}
+
+/** The capture times of the draft's evidence the server checks for staleness: the GPS fix,
+ * photos' EXIF times, sign-ins (and their fixes). */
+function captureTimes(draft) {
+  return [draft.gps?.captured_at, ...draft.photos.map((p) => p.taken_at),
+    ...draft.signins.flatMap((s) => [s.at, s.gps?.captured_at])];
+}
+
 /** Every check the phone can judge now, from the draft. */
 export function computeChecks(draft) {
-  const roster = draft.filed.roster;
-  const present = roster.filter((r) => draft.present[r.trainee_id]).length;
+  const figures = attendanceFigures(draft);
   return {
-    place: checkPlace(draft.gps, draft.filed.site),
+    place: checkPlace(draft.gps, draft.filed.site, evidenceStale(captureTimes(draft),
+      draft.started_at, draft.ended_at || new Date().toISOString())),
     time: checkTime(draft.started_at, draft.filed.session, draft.ended_at || new Date().toISOString()),
     teacher: checkObserved(draft.teacher.matches),
     content: checkObserved(draft.content.matches),
-    attendance: checkAttendance(roster.length, present, draft.headcount),
+    attendance: checkAttendance(figures.roster, figures.present, draft.headcount, figures.unknown),
   };
 }
 
@@ -193,10 +222,10 @@ export async function sealDraft(draft) {
 export function sessionPhase(session, now = new Date()) {
   const [start, end] = sessionWindow(session);
   const at = now.getTime();
-  if (at < start.getTime() - TIME_TOLERANCE_MS) {
+  if (at < start.getTime() - timeToleranceMs()) {
     return { phase: 'before', minutes: Math.ceil((start.getTime() - at) / 60000) };
   }
-  if (at > end.getTime() + TIME_TOLERANCE_MS) return { phase: 'after', minutes: 0 };
+  if (at > end.getTime() + timeToleranceMs()) return { phase: 'after', minutes: 0 };
   return { phase: 'on', minutes: 0 };
 }
 
@@ -272,8 +301,7 @@ export function mismatchLines(draft, checks = computeChecks(draft)) {
     lines.push({ key: 'content', text: t('mismatch.content', { planned: filed.session.topic,
       observed: draft.content.topic.trim() || t('mismatch.unknown') }) });
   }
-  const roster = filed.roster.length;
-  const present = filed.roster.filter((r) => draft.present[r.trainee_id]).length;
+  const { roster, present } = attendanceFigures(draft);
   if (checks.attendance.status === 'mismatch') {
     lines.push({ key: 'attendance', text: t('mismatch.attendance', { p: present, n: roster,
       rate: roster ? Math.round((present / roster) * 100) : 0, h: draft.headcount }) });

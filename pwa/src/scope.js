@@ -1,5 +1,5 @@
 // Read the pulled scope: assignments joined with their class, session, site and teacher.
-import { setPlanZone } from './checks.js';
+import { setJudging, setPlanZone } from './checks.js';
 import { listCached } from './db.js';
 
 function byId(rows) {
@@ -21,6 +21,7 @@ export async function loadScope() {
   };
   scope.sessionIndex = new Map();
   for (const version of versions) {
+    setJudging(version.judging); // the server's settings, for the phone's checks
     for (const session of version.sessions || []) {
       scope.sessionIndex.set(session.id, { session, version });
       setPlanZone(session.zone);  // the server's TIMEZONE: local dates on cards and checks

@@ -21,9 +21,8 @@ from server.models import Media, SignIn, Visit
 from server.services.attendance import visit_sign_ins
 from server.services.clock import parse_instant
 from server.services.media_store import store
-from server.services.record_seal import signin_seal, visit_seal
+from server.services.record_seal import payload_seal_state, signin_seal, visit_seal
 from server.services.signin_flags import ANOMALY_CODES, visit_anomalies
-from sync.canonical import compute_seal
 
 
 def shown_differences(visit: Visit) -> list[str]:
@@ -95,13 +94,11 @@ def find_tampering() -> list[str]:
     problems: list[str] = []
     for visit in db.session.scalars(select(Visit).order_by(Visit.received_at,
                                                            Visit.id)).yield_per(200):
-        payload = visit.payload or {}
-        try:
-            recomputed = compute_seal(payload)
-        except (TypeError, ValueError) as error:
-            problems.append(f"visit {visit.id}: payload cannot be serialised ({error})")
+        recomputed, intact = payload_seal_state(visit)
+        if recomputed is None:
+            problems.append(f"visit {visit.id}: payload cannot be serialised")
             continue
-        if recomputed != visit.seal or payload.get("seal") != visit.seal:
+        if not intact:
             problems.append(f"visit {visit.id}: seal mismatch (stored {visit.seal}, content "
                             f"{recomputed})")
             continue
@@ -113,7 +110,7 @@ def find_tampering() -> list[str]:
             problems.append(f"visit {visit.id}: shown values (checks, flags, ids or times) "
                             "differ from its record seal")
         else:
-            rows = visit_sign_ins(visit.id, payload.get("signins") or []).rows
+            rows = visit_sign_ins(visit.id, (visit.payload or {}).get("signins") or []).rows
             if missing := missing_sign_ins(visit, rows):
                 problems.append(f"visit {visit.id}: sign-ins its sealed reconciliation counted "
                                 f"are gone ({_counts(missing)})")

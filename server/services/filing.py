@@ -251,8 +251,7 @@ def _minutes_per_hour() -> int:
 
 def hours_of(version: PlanVersion) -> dict[str, float]:
     """Return total and per-category class hours (学时) of a version, from the session times."""
-    hours = rules.hours_by_category(version.sessions, _minutes_per_hour())
-    return {k: round(v, 2) for k, v in hours.items()}
+    return rules.hours_by_category(version.sessions, _minutes_per_hour())
 
 
 # ---------------------------------------------------------------- roster

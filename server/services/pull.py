@@ -51,6 +51,7 @@ from server.services.filed_roster import roster_of
 from server.services.push_context import any_of, dialect_name
 from server.services.scope import county_filter
 from server.services.team_checks import check_visits
+from server.services.visits import judging_settings
 from sync.cursor import Cursor, CursorError, decode_cursor, encode_cursor, scope_fingerprint
 
 Serialiser = Callable[[uuid.UUID], dict[str, Any] | None]
@@ -102,7 +103,8 @@ def _plan_version(entity_id: uuid.UUID) -> dict[str, Any] | None:
         return None
     data = _PLAN_VERSION.dump({
         "plan": version.plan, "number": version.number, "status": version.status,
-        "sessions": version.sessions, "roster": roster_of(version)})
+        "sessions": version.sessions, "roster": roster_of(version),
+        "judging": judging_settings()})
     windows = {str(s.id): s for s in version.sessions}
     for row in data["sessions"]:
         session = windows[row["id"]]

@@ -24,7 +24,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from server.models import SignIn, Visit
-from sync.canonical import canonical_json, canonical_json_fields
+from sync.canonical import canonical_json, canonical_json_fields, compute_seal
 
 # What a reader shows of a visit beyond its payload (review_status is the reviewer's decision,
 # audited apart; it is not evidence).
@@ -98,6 +98,25 @@ class _Attributes(Mapping):
 def visit_seal(visit: Visit) -> str:
     """The record seal a visit's shown values give."""
     return record_seal(VISIT_FIELDS, _Attributes(visit))
+
+
+def payload_seal_state(visit: Visit) -> tuple[str | None, bool]:
+    """The phone's seal over a visit's payload, recomputed, and whether it is intact: the
+    recomputed seal, the stored column and the seal inside the payload all agree (hex, any case).
+
+    Returns (recomputed seal, or None when the payload no longer serialises; intact). The one
+    answer the visit page, its PDF, the archive and `flask verify` give (R12: evidence that holds
+    up must not look sealed in one place and broken in another).
+    """
+    payload = visit.payload or {}
+    try:
+        recomputed = compute_seal(payload)
+    except (TypeError, ValueError):
+        return None, False
+    claimed = payload.get("seal")
+    intact = (isinstance(claimed, str) and isinstance(visit.seal, str)
+              and recomputed == visit.seal.lower() == claimed.lower())
+    return recomputed, intact
 
 
 def signin_seal(signin: Any) -> str:

@@ -46,6 +46,7 @@ from server.services.filed_roster import person_on
 from server.services.issues import flag_code, visit_issues
 from server.services.media_store import sniff_mime, store, store_bytes
 from server.services.plan_versions import class_version_in_force, year_classes
+from server.services.record_seal import payload_seal_state
 from server.services.scope import (
     REVIEWER_ROLES,
     can_review_county,
@@ -62,7 +63,7 @@ from server.services.scope import (
 )
 from server.services.team_checks import check_members, check_visits
 from server.services.transitions import claim_state
-from sync.canonical import compute_seal as protocol_seal
+from server.services.visits import media_hashes
 from sync.judge import CHECKS, MISMATCH
 
 SANCTIONS = ("criticism", "deadline", "recovery", "revocation")  # R15, in the notice's order
@@ -252,30 +253,6 @@ def sign_in_rows(visit: Visit, view: BesidePlan | None = None) -> list[dict[str,
     return rows
 
 
-def media_hashes(visit: Visit) -> set[str]:
-    """Every media hash a visit refers to: its sealed payload and its sign-ins' signatures."""
-    found: set[str] = set()
-
-    def walk(value: Any) -> None:
-        if isinstance(value, dict):
-            for key, item in value.items():
-                if isinstance(item, str) and (key == "sha256" or key.endswith("_sha256")) \
-                        and _SHA256.match(item):
-                    found.add(item)
-                else:
-                    walk(item)
-        elif isinstance(value, list):
-            for item in value:
-                if isinstance(item, str) and _SHA256.match(item):
-                    found.add(item)
-                else:
-                    walk(item)
-
-    walk(visit.payload or {})
-    found |= {s.signature_sha256 for s in visit_sign_ins(visit) if s.signature_sha256}
-    return found
-
-
 def visit_media(visit: Visit) -> dict[str, list[dict[str, Any]]]:
     """Photos and signatures of a visit, from its payload, for display."""
     payload = visit.payload or {}
@@ -293,18 +270,13 @@ def visit_media(visit: Visit) -> dict[str, list[dict[str, Any]]]:
             "signatures": items("signatures", "media.signatures")}
 
 
-def compute_seal(payload: dict[str, Any]) -> str:
-    """Recompute a visit's seal with the protocol's own function (sync.canonical)."""
-    return protocol_seal(payload)
-
-
 def seal_state(visit: Visit) -> dict[str, Any]:
     """The stored seal, the recomputed one, whether they agree and whether its media are here."""
-    recomputed = compute_seal(visit.payload or {})
+    recomputed, intact = payload_seal_state(visit)
     hashes = media_hashes(visit)
     present = set(db.session.scalars(select(Media.sha256).where(Media.sha256.in_(hashes)))) \
         if hashes else set()
-    return {"stored": visit.seal, "recomputed": recomputed, "intact": recomputed == visit.seal,
+    return {"stored": visit.seal, "recomputed": recomputed, "intact": intact,
             "media_total": len(hashes), "media_missing": sorted(hashes - present)}
 
 

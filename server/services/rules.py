@@ -11,7 +11,6 @@ Conventions, decided once and used everywhere:
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -357,10 +356,15 @@ def session_class_hours(session_or_times: Any, class_hour_minutes: int) -> float
     return _minutes(session_or_times) / class_hour_minutes
 
 
+def shown_hours(minutes: int, class_hour_minutes: int) -> float:
+    """Return 学时 as people see them (R6): to two decimals, rounded down, so that a plan short of
+    90 学时 by a minute never shows "90" beside "少于 90 学时"; integer arithmetic, no float drift.
+    The one rounding of the version page's hours and the R6 messages."""
+    return (minutes * 100 // class_hour_minutes) / 100
+
+
 def _hours_text(minutes: int, class_hour_minutes: int) -> str:
-    # Rounded down so that "89.99" is never printed as "90 学时，少于 90 学时".
-    hours = math.floor(minutes * 100 / class_hour_minutes) / 100
-    return f"{hours:.2f}".rstrip("0").rstrip(".")
+    return f"{shown_hours(minutes, class_hour_minutes):.2f}".rstrip("0").rstrip(".")
 
 
 def category_of(session: Any) -> str | None:
@@ -370,9 +374,9 @@ def category_of(session: Any) -> str | None:
 
 
 def hours_by_category(sessions: Iterable[Any], class_hour_minutes: int) -> dict[str, float]:
-    """Return the 学时 per category and in total ("total")."""
+    """Return the 学时 per category and in total ("total"), as shown (shown_hours)."""
     minutes = _minutes_by_category(sessions)
-    return {k: v / class_hour_minutes for k, v in minutes.items()}
+    return {k: shown_hours(v, class_hour_minutes) for k, v in minutes.items()}
 
 
 def _minutes_by_category(sessions: Iterable[Any]) -> dict[str, int]:

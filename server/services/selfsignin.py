@@ -45,7 +45,9 @@ from server.services.filed_roster import RosterEntry
 from server.services.idcard import normalise_id_number
 from server.services.media_store import sniff_mime, store_bytes
 from server.services.pii import decrypt_id_number
-from server.services.signin_flags import flag_signin, judge_stored_visit_again
+from server.services.signin_flags import flag_signin
+from server.services.signins import may_sign_in
+from server.services.visits import judge_stored_visit_again
 
 WINDOW_SECONDS = 30
 CODE_VERSION = 2
@@ -118,7 +120,8 @@ def _split(code: str) -> tuple[bytes, bytes, tuple, str] | None:
 
 
 def decode_code(code: str) -> SelfCode:
-    """Check a code's MAC against its device's keys; raise signin.code_invalid if it fails."""
+    """Check a code's MAC against its device's keys, and that its inspector may add sign-ins to
+    its class and visit; raise signin.code_invalid if either fails."""
     parts = _split(code)
     if parts is None:
         raise ApiError("signin.code_invalid")
@@ -133,8 +136,14 @@ def decode_code(code: str) -> SelfCode:
     # A code from a logged-out phone is refused: its key may be in someone else's hands.
     if token.revoked_at is not None and window_of(token.revoked_at) < window:
         raise ApiError("signin.code_invalid")
-    return SelfCode(token.id, uuid.UUID(bytes=class_id), uuid.UUID(bytes=visit_id), window,
-                    token.device_id, token.user_id)
+    class_uuid, visit_uuid = uuid.UUID(bytes=class_id), uuid.UUID(bytes=visit_id)
+    # The phone writes the class and visit into the code: its inspector may add sign-ins there
+    # only as a push may (one rule, signins.may_sign_in), or the code would open another
+    # county's class to this form (its name, its roster, its visit's anomalies).
+    inspector = db.session.get(User, token.user_id)
+    if inspector is None or not may_sign_in(inspector, class_uuid, visit_uuid):
+        raise ApiError("signin.code_invalid")
+    return SelfCode(token.id, class_uuid, visit_uuid, window, token.device_id, token.user_id)
 
 
 def check_code(code: str, now: datetime | None = None, device_id: str = "") -> SelfCode:

@@ -476,15 +476,3 @@ def _flag_batch(new_signins: list[tuple[dict[str, Any], uuid.UUID]],
             if loaded is not None:
                 set_committed_value(loaded, "flags", list(row["flags"]))
                 set_committed_value(loaded, "row_seal", row["seal"])
-
-
-def judge_stored_visit_again(visit_id: uuid.UUID) -> None:
-    """A self sign-in or a refused attempt against a visit already stored: judge it again now.
-
-    Its reconciliation, findings and stale flags (raise_attendance_findings) then count the new
-    sign-in or attempt, as the end of a push batch does for pushed ones; nothing when the visit
-    has not arrived yet (its own push judges it then).
-    """
-    visit = db.session.get(Visit, visit_id)
-    if visit is not None:
-        raise_attendance_findings(visit)

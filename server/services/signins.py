@@ -188,21 +188,27 @@ def _team_of(context: PushContext, data: dict[str, Any]) -> set[uuid.UUID]:
     return {context.user.id} | ({u.id for u in assignment.inspectors} if assignment else set())
 
 
-def _in_scope(context: PushContext, class_id: uuid.UUID, visit_id: uuid.UUID) -> bool:
-    """The class is in the pusher's scope and, if the visit is already stored, is its class.
+def may_sign_in(user: User, class_id: uuid.UUID, visit_id: uuid.UUID) -> bool:
+    """Whether the user may add a sign-in to the visit of the class: the class is in the user's
+    scope and, if the visit is already stored, it is that class's visit.
 
-    Like visit.submit: a phone of one county must not add evidence to another county's visit.
+    Like visit.submit: a phone of one county must not add evidence to another county's class or
+    visit. The one rule for pushed sign-ins (signin.create) and for the self sign-in codes an
+    inspector's phone makes (services/selfsignin.py).
     """
+    with db.session.no_autoflush:  # a look-up must not flush a push batch's rows one by one
+        row = db.session.execute(_CLASS_SCOPE, {"class_id": class_id,
+                                                "visit_id": visit_id}).first()
+    return row is not None and can_see_base(user, row[0]) and row[1] in (None, class_id)
+
+
+def _in_scope(context: PushContext, class_id: uuid.UUID, visit_id: uuid.UUID) -> bool:
+    """may_sign_in for the pusher, decided once per (class, visit) of the batch."""
     # One dict look-up per sign-in (a UUID hashes and compares in Python).
     key = (class_id, visit_id)
     allowed = context.signin_scope.get(key)
     if allowed is None:
-        with db.session.no_autoflush:  # a look-up must not flush this batch's rows one by one
-            row = db.session.execute(_CLASS_SCOPE, {"class_id": class_id,
-                                                    "visit_id": visit_id}).first()
-        allowed = context.signin_scope[key] = (
-            row is not None and can_see_base(context.user, row[0])
-            and row[1] in (None, class_id))
+        allowed = context.signin_scope[key] = may_sign_in(context.user, class_id, visit_id)
     return allowed
 
 

@@ -8,6 +8,7 @@ current is accepted and flagged `plan.outdated`, never dropped.
 from __future__ import annotations
 
 import functools
+import re
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,6 +28,7 @@ from server.models import (
     Plan,
     PlanSession,
     PlanVersion,
+    SignIn,
     Site,
     Teacher,
     TrainingBase,
@@ -43,7 +45,11 @@ from server.services.fresh_evidence import evidence_tolerance, gps_fix
 from server.services.plan_versions import select_version_in_force
 from server.services.push_context import PushContext
 from server.services.scope import REVIEWER_ROLES, can_see_class, scope_visits
-from server.services.signin_flags import remember_sign_ins, stored_visits
+from server.services.signin_flags import (
+    raise_attendance_findings,
+    remember_sign_ins,
+    stored_visits,
+)
 from server.services.team_checks import complete_assignment, lead_visit_of
 from sync.canonical import seal_matches
 from sync.judge import (
@@ -62,6 +68,17 @@ from sync.push import Mutation, Outcome, Rejected
 # An inspector may arrive a little before a session starts or just after it ends (the class
 # is still in the room); 15 minutes either side still counts as visiting that session.
 TIME_TOLERANCE = timedelta(minutes=15)
+
+
+def judging_settings() -> dict[str, Any]:
+    """The settings the server judges a visit's checks by, for the phone to judge by the same
+    (the field app's checks.js): {gps_max_accuracy_m (m), attendance_min_rate (0..1),
+    time_tolerance_minutes, evidence_tolerance_minutes}. Sent with each pulled plan version."""
+    config = current_app.config
+    return {"gps_max_accuracy_m": float(config["GPS_MAX_ACCURACY_M"]),
+            "attendance_min_rate": float(config["ATTENDANCE_MIN_RATE"]),
+            "time_tolerance_minutes": int(TIME_TOLERANCE.total_seconds() // 60),
+            "evidence_tolerance_minutes": int(config["EVIDENCE_TOLERANCE_MINUTES"])}
 
 
 _PAYLOAD = VisitPayloadSchema()  # built once (a schema's construction copies its fields)
@@ -305,13 +322,31 @@ def rejudge_touched_visits(context: PushContext) -> None:
         return
     # shared with the flags finisher
     for visit in stored_visits(context, set(context.touched_visits)):
-        checks = dict(visit.checks)
-        version = judged_version(visit)
-        checks["attendance"] = judge_attendance_of(
-            visit.id, version.id, visit.payload.get("signins") or [],
-            (visit.payload.get("observed") or {}).get("headcount"),
-            roster=version_roster_ids(version))
-        visit.checks = checks
+        _judge_attendance_check_again(visit)
+
+
+def judge_stored_visit_again(visit_id: uuid.UUID) -> None:
+    """A self sign-in or a refused attempt against a visit already stored: judge it again now.
+
+    Its attendance check (as the end of a push batch judges it for pushed sign-ins that arrive
+    after their visit, rejudge_touched_visits) and its reconciliation, findings and stale flags
+    (signin_flags.raise_attendance_findings) then count the new sign-in or attempt; nothing when
+    the visit has not arrived yet (its own push judges it then).
+    """
+    visit = db.session.get(Visit, visit_id)
+    if visit is not None:
+        _judge_attendance_check_again(visit)
+        raise_attendance_findings(visit)
+
+
+def _judge_attendance_check_again(visit: Visit) -> None:
+    checks = dict(visit.checks)
+    version = judged_version(visit)
+    checks["attendance"] = judge_attendance_of(
+        visit.id, version.id, visit.payload.get("signins") or [],
+        (visit.payload.get("observed") or {}).get("headcount"),
+        roster=version_roster_ids(version))
+    visit.checks = checks
 
 
 def _signin_times(sign_ins: VisitSignIns, signin_ids: list[str]) -> list[datetime]:
@@ -341,21 +376,76 @@ def foreign_media(hashes: Any, user_id: Any, team: Select | None,
     return query.exists()
 
 
-def visit_media(visit: Visit) -> set[str]:
-    """Return every media hash a visit names (photos and signatures)."""
-    payload = visit.payload or {}
-    hashes = {p.get("sha256") for p in payload.get("photos") or []}
-    hashes |= {s.get("sha256") for s in payload.get("signatures") or []}
-    return {h for h in hashes if isinstance(h, str)}
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def payload_media_hashes(payload: dict[str, Any] | None) -> set[str]:
+    """Every media hash a sealed visit payload names: any `sha256` or `*_sha256` value, and
+    hashes in lists (photos, signatures, whatever a later payload version adds)."""
+    found: set[str] = set()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if isinstance(item, str) and (key == "sha256" or key.endswith("_sha256")) \
+                        and _SHA256.match(item):
+                    found.add(item)
+                else:
+                    walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                if isinstance(item, str) and _SHA256.match(item):
+                    found.add(item)
+                else:
+                    walk(item)
+
+    walk(payload or {})
+    return found
+
+
+def media_hashes(visit: Visit) -> set[str]:
+    """Every media hash a visit refers to: its sealed payload's and its sign-ins' signatures.
+
+    The one answer to "which files make this visit whole" (the visit page's seal panel, the
+    media a reviewer may open, media_complete in the visit list).
+    """
+    rows = visit_sign_ins(visit.id, (visit.payload or {}).get("signins") or []).rows
+    return payload_media_hashes(visit.payload) | {
+        s.signature_sha256 for s in rows if s.signature_sha256}
 
 
 def media_complete(visits: list[Visit]) -> dict[uuid.UUID, bool]:
-    """Tell for each visit whether every file it names is stored."""
-    wanted = {v.id: visit_media(v) for v in visits}
+    """Tell for each visit whether every file it refers to (media_hashes) is stored.
+
+    Two queries for the whole list: the sign-ins' signatures, then the stored files.
+    """
+    wanted = {v.id: payload_media_hashes(v.payload) for v in visits}
+    # A sign-in counts for its own visit and for each visit whose payload names it.
+    naming: dict[uuid.UUID, set[uuid.UUID]] = {}
+    for visit in visits:
+        for text in (visit.payload or {}).get("signins") or []:
+            if (sign_in_id := _uuid_or_none(text)) is not None:
+                naming.setdefault(sign_in_id, set()).add(visit.id)
+    if visits:
+        belongs = SignIn.visit_id.in_(list(wanted))
+        if naming:
+            belongs = belongs | SignIn.id.in_(list(naming))
+        for sign_in_id, visit_id, sha in db.session.execute(
+                select(SignIn.id, SignIn.visit_id, SignIn.signature_sha256)
+                .where(belongs, SignIn.signature_sha256.is_not(None))):
+            for vid in {visit_id, *naming.get(sign_in_id, ())} & wanted.keys():
+                wanted[vid].add(sha)
     every = set().union(*wanted.values()) if wanted else set()
     present = set(db.session.scalars(
         select(Media.sha256).where(Media.sha256.in_(every))).all()) if every else set()
     return {vid: hashes <= present for vid, hashes in wanted.items()}
+
+
+def _uuid_or_none(value: object) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
 
 
 def list_visits(user: User, class_id: uuid.UUID | None,

@@ -145,6 +145,11 @@ def test_badges_scanned_offline_with_the_camera_reach_the_server(live_server, pl
             "els => els.map(e => e.dataset.method)")
         assert methods == ["badge", "badge"]
         assert "扫码签到" in present.first.inner_text()
+        # A scan is evidence the record keeps (collectSignins): tapping the trainee does not
+        # make them absent on the phone while the server would count the scan present.
+        assert present.first.is_disabled()  # aria-disabled: a screen reader says so too
+        present.first.click(force=True)  # tapped anyway
+        assert present.count() == 2
         # The anomaly count (the forged badge, the repeat scan) survives a reload.
         counted = page.get_by_test_id("scan-count").inner_text()
         assert "异常 0 次" not in counted

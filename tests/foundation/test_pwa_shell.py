@@ -58,7 +58,6 @@ def test_client_routes_get_the_shell_and_unknown_files_404(client):
 def test_assignments_create_publishes_to_the_team(runner, world):
     from server.extensions import db
     from server.models import Assignment, ChangeLog
-
     from tests.factories import make_user
 
     teammate = make_user("inspector_b2", "inspector", world.counties["b"])

@@ -66,3 +66,32 @@ def test_media_uploaded_before_the_visit_record_counts_at_once(client, api, worl
     upload(tus, signature, "image/png")
     visit_id = push_visit(client, world, photo, signature)
     assert media_complete(client, headers, visit_id) is True
+
+
+def test_a_sign_in_s_signature_not_yet_uploaded_leaves_the_visit_incomplete(client, api, world):
+    # One answer to "which files make this visit whole" (visits.media_hashes): the visit list
+    # and the visit page's seal panel both wait for a trainee's signature on a sign-in too.
+    from server.extensions import db
+    from server.models import Visit
+    from server.services.review import seal_state
+
+    photo, signature = make_jpeg(seed=9), make_signature_png()
+    image = io.BytesIO()
+    Image.new("RGB", (90, 30), (250, 250, 250)).save(image, "PNG")
+    trainee_signature = image.getvalue()
+    headers = api.headers("inspector_a", device_id="phone-a2")
+    tus = Tus(client, headers)
+    upload(tus, photo, "image/jpeg")
+    upload(tus, signature, "image/png")
+    visit_id = push_visit(client, world, photo, signature)
+    device = phone(client, device_id="phone-a3")
+    device.add_signin(visit_id=visit_id, class_id=world.classes["a"].id,
+                      trainee_id=world.trainees[0].id,
+                      signature_sha256=hashlib.sha256(trainee_signature).hexdigest())
+    status, body = device.push()
+    assert body["results"][0]["status"] in ("applied", "flagged"), body
+    assert media_complete(client, headers, visit_id) is False
+    assert seal_state(db.session.get(Visit, visit_id))["media_missing"] == [
+        hashlib.sha256(trainee_signature).hexdigest()]
+    upload(tus, trainee_signature, "image/png")
+    assert media_complete(client, headers, visit_id) is True

@@ -87,6 +87,19 @@ def test_one_minute_short_fails_theory_and_total(world):
     assert total.message_zh == "总计 209.97 学时，少于 210 学时"
 
 
+def test_the_version_page_shows_the_hours_the_message_names(app, world):
+    # One rounding (rules.shown_hours): the page's total never says 209.98 beside a message
+    # that says 209.97.
+    from server.services.filing import hours_of
+
+    sessions_of(world, "a", "theory")[0].end_time = time(12, 14)
+    db.session.commit()
+    total = next(v for v in check(world) if v.code == "R6.total_hours")
+    shown = hours_of(world.versions["a"])["total"]
+    assert shown == 209.97
+    assert f"总计 {shown:g} 学时" in total.message_zh
+
+
 def test_a_dropped_session_fails_the_total(world):
     version = world.versions["a"]
     db.session.delete(sessions_of(world, "a", "practical")[-1])

@@ -90,3 +90,24 @@ def test_verify_names_a_media_file_whose_bytes_changed_or_vanished(client, runne
     assert f"media {gone}: file missing" in result.output
     assert kept not in result.output
     assert "2 problem(s)" in result.output
+
+
+def test_a_payload_whose_own_seal_was_changed_is_broken_on_every_page(client, runner, world):
+    # The column and the recomputed seal agree, the seal inside the payload does not: the visit
+    # page, its PDF and verify give the one answer (record_seal.payload_seal_state).
+    from server.services.documents.visit_pdf import seal_state as pdf_seal_state
+    from server.services.review import seal_state as page_seal_state
+
+    visit_id = push_visit(client, world, [])
+    visit = db.session.get(Visit, visit_id)
+    assert page_seal_state(visit)["intact"] and pdf_seal_state(visit)[1]
+    changed = {**visit.payload, "seal": "0" * 64}
+    db.session.execute(update(Visit).where(Visit.id == visit_id).values(payload=changed))
+    db.session.commit()
+    db.session.expire_all()
+    visit = db.session.get(Visit, visit_id)
+    assert page_seal_state(visit)["intact"] is False
+    assert pdf_seal_state(visit)[1] is False
+    result = runner.invoke(args=["verify"])
+    assert result.exit_code == 1
+    assert f"visit {visit_id}: seal mismatch" in result.output

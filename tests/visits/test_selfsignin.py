@@ -22,6 +22,7 @@ from tests.visits.signin_helpers import (
     code_for,
     inspector_token,
     last6,
+    make_visit,
     self_sign_in,
     signature_data_url,
 )
@@ -100,6 +101,32 @@ def test_a_code_made_with_another_key_or_for_another_class_is_refused(api, token
     raw[1:17] = world.classes["b"].id.bytes  # move the code to class b
     with pytest.raises(ApiError):
         check_code(base64.urlsafe_b64encode(bytes(raw)).rstrip(b"=").decode(), now=NOW)
+
+
+def test_a_code_for_a_class_outside_the_inspector_s_county_is_refused(client, token, world):
+    # The phone makes its codes offline and writes any class into them: the server must hold the
+    # code's inspector to the scope a push of theirs is held to (signins.may_sign_in), or the
+    # form would show another county's class and take sign-ins onto its visit.
+    class_b = world.classes["b"]
+    code = code_for(token, class_b.id, uuid.uuid4())
+    page = client.get(f"/s/{code}")
+    assert page.status_code in (400, 403, 404, 422)
+    assert class_b.name not in page.get_data(as_text=True)
+    form = {"ticket": "x", "name": world.trainees[6].name, "id_last6": last6(world.trainees[6]),
+            "signature": signature_data_url(), "lat": "", "lon": "", "accuracy": "10"}
+    assert client.post(f"/s/{code}", data=form).status_code in (400, 403, 404, 422)
+    assert db.session.scalars(select(SignIn)).all() == []
+    with pytest.raises(ApiError) as refused:
+        check_code(code_for(token, class_b.id, uuid.uuid4(), NOW), now=NOW)
+    assert refused.value.code == "signin.code_invalid"
+
+
+def test_a_code_naming_another_class_s_stored_visit_is_refused(token, class_a, world):
+    visit_b = make_visit(world, "b")
+    db.session.commit()
+    with pytest.raises(ApiError) as refused:
+        check_code(code_for(token, class_a.id, visit_b.id, NOW), now=NOW)
+    assert refused.value.code == "signin.code_invalid"
 
 
 def test_a_phone_logged_in_again_still_has_its_codes_checked(api, token, class_a):
@@ -264,3 +291,29 @@ class TestCsrf:
 
         form["csrf_token"] = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
         assert client.post(f"/s/{code}", data=form).status_code == 200
+
+
+def test_a_self_sign_in_after_its_visit_arrived_is_counted_by_the_attendance_check(
+        client, token, class_a, world):
+    # As for a pushed sign-in that arrives after its visit (visits.rejudge_touched_visits): the
+    # visit's attendance check, not only its reconciliation, counts the late sign-in.
+    from server.models import Visit
+    from tests.sync.client import visit_payload
+    from tests.sync.fixtures import phone, today_session
+
+    visit_id = uuid.uuid4()
+    device = phone(client, device_id="phone-pusher")
+    device.add_visit(visit_payload(class_id=class_a.id, session=today_session(world),
+                                   plan_version_id=world.versions["a"].id, site=world.sites["a"],
+                                   headcount=1), visit_id=visit_id)
+    assert device.push()[1]["results"][0]["status"] in ("applied", "flagged")
+    before = db.session.get(Visit, visit_id).checks["attendance"]
+    assert before["present"] == 0
+    site = world.sites["a"]
+    response = self_sign_in(client, code_for(token, class_a.id, visit_id), world.trainees[0],
+                            lat=site.lat, lon=site.lon)
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    db.session.expire_all()
+    after = db.session.get(Visit, visit_id).checks["attendance"]
+    assert after["present"] == 1
+    assert "attendance.count_differs" not in {r["code"] for r in after["reasons"]}

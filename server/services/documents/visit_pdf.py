@@ -36,10 +36,11 @@ from server.i18n import (
 from server.models import Assignment, Visit
 from server.services.beside_plan import BesidePlan, beside_plan
 from server.services.documents import fonts
-from server.services.documents.common import media_file, payload_seal
+from server.services.documents.common import media_file
 from server.services.filed_roster import names_on
 from server.services.issues import flag_code
 from server.services.media_store import image_too_large
+from server.services.record_seal import payload_seal_state
 from sync.judge import CHECKS
 
 # Every word of the record comes from the catalogue (pdf.*, with the check, flag and finding
@@ -129,10 +130,10 @@ def attendance_numbers(view: BesidePlan) -> dict[str, Any]:
 
 
 def seal_state(visit: Visit) -> tuple[str, bool]:
-    """Return the recomputed seal and whether it matches the stored one (and the payload's)."""
-    computed = payload_seal(visit.payload)
-    claimed = visit.payload.get("seal", visit.seal)
-    return computed, computed == visit.seal == claimed
+    """Return the recomputed seal ("" when the payload no longer serialises) and whether it is
+    intact: record_seal.payload_seal_state, the one answer."""
+    computed, intact = payload_seal_state(visit)
+    return computed or "", intact
 
 
 def _words(lang: str) -> Words:

@@ -1,6 +1,7 @@
 // The attendance step: headcount and roster toggles. Other capture methods (QR badge scans)
 // plug in with registerAttendanceExtension without touching this file.
 import { t } from '../../i18n.js';
+import { attendanceFigures, capturedIds } from '../../draft.js';
 import { h } from '../../ui.js';
 
 const extensions = [];
@@ -18,7 +19,9 @@ export function registerAttendanceExtension(render) {
 /** Render the attendance step into a list of nodes. */
 export function renderAttendance({ draft, save, rerender }) {
   const roster = draft.filed.roster;
-  const presentCount = roster.filter((r) => draft.present[r.trainee_id]).length;
+  // Signed in as the server will count it: a captured sign-in stays whatever the toggle says.
+  const { present: presentCount, signed } = attendanceFigures(draft);
+  const captured = capturedIds(draft);
   const markPresent = (traineeId, signin) => {
     draft.present[traineeId] = true;
     if (signin && !draft.signins.some((s) => s.id === signin.id)) draft.signins.push(signin);
@@ -35,7 +38,7 @@ export function renderAttendance({ draft, save, rerender }) {
     },
   });
   const summaryText = () => t('attendance.summary', {
-    n: roster.length, p: roster.filter((r) => draft.present[r.trainee_id]).length,
+    n: roster.length, p: presentCount,
     h: draft.headcount === '' ? '—' : draft.headcount });
   const summary = h('p', { class: 'muted', 'aria-live': 'polite' }, summaryText());
   // How each trainee came to be present: a badge scan, their own phone, or the inspector's tap.
@@ -44,14 +47,17 @@ export function renderAttendance({ draft, save, rerender }) {
     if (signin.trainee_id && !methodOf.has(signin.trainee_id)) methodOf.set(signin.trainee_id, signin.method);
   }
   const rows = roster.map((trainee) => {
-    const present = !!draft.present[trainee.trainee_id];
+    const present = signed.has(trainee.trainee_id);
+    const kept = captured.has(trainee.trainee_id);
     const method = present ? (methodOf.get(trainee.trainee_id) || 'manual') : 'none';
     return h('li', {},
       h('button', {
         type: 'button', class: `attendee ${present ? 'present' : 'absent'} method-${method}`,
         'data-testid': 'attendee', 'data-present': String(present), 'aria-pressed': String(present),
         'data-trainee-id': trainee.trainee_id, 'data-method': method,
+        'aria-disabled': String(kept),
         onclick: () => {
+          if (kept) return; // a captured sign-in is evidence: the record keeps it
           draft.present[trainee.trainee_id] = !present;
           save();
           rerender();

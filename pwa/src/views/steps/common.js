@@ -1,5 +1,5 @@
 // Pieces several visit steps show: the session line, place and time texts, a check card, 是/否.
-import { shanghaiParts } from '../../checks.js';
+import { maxAccuracyM, shanghaiParts } from '../../checks.js';
 import { t } from '../../i18n.js';
 import { h, statusPill } from '../../ui.js';
 
@@ -12,7 +12,11 @@ export function sessionLine(session) {
 /** The place check in words: distance and allowance, or why it cannot be judged. */
 export function placeText(draft, place) {
   if (!draft.gps) return t('place.no_fix');
-  if (place.reason === 'accuracy') return t('place.poor_accuracy', { acc: Math.round(draft.gps.accuracy), max: 200 });
+  if (place.reason === 'accuracy') {
+    return t('place.poor_accuracy', { acc: Math.round(draft.gps.accuracy), max: Math.round(maxAccuracyM()) });
+  }
+  if (place.reason === 'mocked') return t('place.mocked');
+  if (place.reason === 'stale') return t('place.stale');
   return t('place.distance', { d: Math.round(place.distance_m), r: draft.filed.site?.radius_m ?? '—',
     acc: Math.round(draft.gps.accuracy) });
 }

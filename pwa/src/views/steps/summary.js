@@ -1,7 +1,8 @@
 // Step 7: planned beside observed, what is still missing, and the seal (confirmed first).
 import { missingFiles } from '../../db.js';
 import {
-  baseRefused, collectSignins, computeChecks, mismatchLines, missingItems, sealDraft,
+  attendanceFigures, baseRefused, collectSignins, computeChecks, mismatchLines, missingItems,
+  sealDraft,
 } from '../../draft.js';
 import { t } from '../../i18n.js';
 import { syncNow } from '../../sync.js';
@@ -15,8 +16,7 @@ function namedFiles(draft) {
 }
 
 function attendanceLine(draft) {
-  const roster = draft.filed.roster.length;
-  const present = draft.filed.roster.filter((r) => draft.present[r.trainee_id]).length;
+  const { roster, present } = attendanceFigures(draft);
   return t('summary.attendance', { p: present, n: roster, rate: roster ? Math.round((present / roster) * 100) : 0,
     h: draft.headcount === '' ? '—' : draft.headcount });
 }
