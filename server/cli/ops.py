@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from datetime import date
 from pathlib import Path
 
 import click
@@ -11,6 +10,7 @@ from flask import current_app
 
 from server.extensions import db
 from server.services.backup import BackupError, backup, restore
+from server.services.clock import local_today
 from server.services.media_store import store
 from server.services.retention import purge_expired_personal_data
 
@@ -49,7 +49,7 @@ def restore_command(path: Path) -> None:
 def purge_command(today, dry_run: bool) -> None:
     """Erase trainees' personal data once every class they were in is past the retention period."""
 
-    as_of = today.date() if today else date.today()
+    as_of = today.date() if today else local_today()  # the bureau's date, not the machine's
     count = purge_expired_personal_data(as_of, current_app.config["RETENTION_YEARS"],
                                         dry_run=dry_run)
     if not dry_run:

@@ -10,13 +10,14 @@ from sqlalchemy import select
 from server.extensions import db
 from server.models import TrainingClass
 from server.services.assessment import current_version, record_result
+from server.services.clock import local_today
 
 PASS_RATE = 0.88  # a plausible share of trainees passing the 技师 assessment
 
 
 def load_demo_assessments(today: date | None = None) -> int:
     """Record results for every demo class that ended before today; return how many."""
-    today = today or date.today()
+    today = today or local_today()
     rng = random.Random(2020_62)
     recorded = 0
     classes = db.session.scalars(

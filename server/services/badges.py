@@ -35,6 +35,7 @@ from schemas.pull import BadgeKeyDataSchema
 from server.extensions import db
 from server.models import ChangeLog
 from server.services.changes import record_change
+from server.services.clock import local_today
 from server.services.filed_roster import RosterEntry, roster_by_name
 from server.services.plan_versions import roster_version
 
@@ -122,7 +123,7 @@ def _verify(key: PublicKey, signature: bytes, message: bytes) -> bool:
 
 def sign_badge(trainee_id: uuid.UUID, class_id: uuid.UUID, issued: date | None = None) -> str:
     """Return the badge token (base64url) for one trainee of one class."""
-    issued = issued or date.today()
+    issued = issued or local_today()  # the date in the bureau's zone
     days = (issued - EPOCH).days
     if not 0 <= days <= 0xFFFF:
         raise ValueError("issue date out of range")

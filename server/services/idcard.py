@@ -6,6 +6,8 @@ import re
 import unicodedata
 from datetime import date
 
+from server.services.clock import local_today
+
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK_CHARS = "10X98765432"
 _PATTERN = re.compile(r"^\d{17}[\dX]$")
@@ -50,10 +52,15 @@ def is_valid_id_number(raw: str, today: date | None = None) -> bool:
     number = normalise_id_number(raw)
     if not _PATTERN.match(number):
         return False
-    born = birth_date_of(number)
-    if born is None or born.year < 1900 or born > (today or date.today()):
+    if not plausible_birth_date(birth_date_of(number), today):
         return False
     return check_character(number[:17]) == number[17]
+
+
+def plausible_birth_date(born: date | None, today: date | None = None) -> bool:
+    """A real date, from 1900 on, not after today (local_today: the date in the bureau's zone,
+    not the server machine's). The one birth-date rule of is_valid_id_number and its reasons."""
+    return born is not None and born.year >= 1900 and born <= (today or local_today())
 
 
 def mask_id_number(raw: str) -> str:

@@ -27,6 +27,7 @@ from server.services.idcard import (
     check_character,
     is_valid_id_number,
     normalise_id_number,
+    plausible_birth_date,
 )
 from server.services.pii import decrypt_id_number
 from server.services.plan_versions import current_filed_version_ids
@@ -249,8 +250,7 @@ def id_number_problem(raw: str) -> tuple[str, dict[str, Any]] | None:
         return "R3.id_invalid.length", {"length": len(number)}
     if not re.fullmatch(r"\d{17}[\dX]", number):
         return "R3.id_invalid.format", {}
-    born = birth_date_of(number)
-    if born is None or born.year < 1900 or born > date.today():
+    if not plausible_birth_date(birth_date_of(number)):
         return "R3.id_invalid.birth_date", {"digits": number[6:14]}
     return "R3.id_invalid.check_char", {"expected": check_character(number[:17]),
                                          "actual": number[17]}

@@ -74,3 +74,34 @@ def test_synthetic_ids_are_checksum_valid():
     from server.services.idcard import is_valid_id_number
 
     assert is_valid_id_number(synthetic_id_number("370702", date(1980, 2, 29), 7))
+
+
+def test_a_birth_date_is_judged_against_the_bureau_s_date_not_the_machine_s(app, monkeypatch):
+    # 01:00 on 2 March in Shanghai is still 1 March on a server kept in UTC: someone born on
+    # 2 March (a registration typed that morning) is not born "in the future" (local_today).
+    from datetime import UTC, datetime
+
+    from server.services import clock, idcard
+    from server.services.rules import id_number_problem
+
+    instant = datetime(2026, 3, 1, 17, 0, tzinfo=UTC)
+
+    class ShanghaiMorning(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return instant.astimezone(tz) if tz else instant.replace(tzinfo=None)
+
+    class MachineDate(date):
+        @classmethod
+        def today(cls):
+            return instant.date()  # the UTC machine's date
+
+    monkeypatch.setattr(clock, "datetime", ShanghaiMorning)
+    monkeypatch.setattr(idcard, "date", MachineDate)
+    born_today = synthetic_id_number("370702", date(2026, 3, 2), 7)
+    born_tomorrow = synthetic_id_number("370702", date(2026, 3, 3), 7)
+    with app.app_context():
+        assert idcard.is_valid_id_number(born_today)
+        assert id_number_problem(born_today) is None
+        assert not idcard.is_valid_id_number(born_tomorrow)
+        assert id_number_problem(born_tomorrow)[0] == "R3.id_invalid.birth_date"

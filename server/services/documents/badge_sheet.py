@@ -27,6 +27,7 @@ from reportlab.pdfgen import canvas
 from server.extensions import db
 from server.models import TrainingClass
 from server.services.badges import class_roster, sign_badge
+from server.services.clock import local_today
 
 PDF_FONT = "STSong-Light"
 CJK_FONT_PATHS = (
@@ -156,7 +157,7 @@ def write_class_badges(class_id: uuid.UUID, out_dir: Path,
     training_class = db.session.get(TrainingClass, class_id)
     if training_class is None:
         raise LookupError(f"no class {class_id}")
-    issued = issued or date.today()
+    issued = issued or local_today()  # the date in the bureau's zone
     badges = class_badges(training_class, issued)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
