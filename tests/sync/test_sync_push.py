@@ -462,3 +462,21 @@ def test_bulk_insert_stores_what_an_orm_insert_stores(app, world):
 
     for mine, theirs in zip(fast, reference, strict=True):
         assert stored(mine) == stored(theirs)
+
+
+def test_a_county_visit_of_a_session_the_city_checked_covertly_is_not_flagged(client, world):
+    # Two checks, not a repeat; and the flag would tell the county inspector of the covert
+    # check before its review (R10).
+    county = phone(client, device_id="phone-a1")
+    mine = queue_visit(county, world)
+    covert_device = phone(client, "city_inspector", "phone-city")
+    covert = queue_visit(covert_device, world)
+    assert covert_device.push()[1]["results"][-1]["status"] in ("applied", "flagged")
+    result = county.push()[1]["results"][-1]
+    assert result["status"] == "applied", result
+    assert db.session.get(Visit, mine).flags == []
+    assert "visit.duplicate_session" not in db.session.get(Visit, covert).flags
+    again = phone(client, device_id="phone-a2")
+    repeat = queue_visit(again, world)
+    assert again.push()[1]["results"][-1]["code"] == "visit.duplicate_session"
+    assert db.session.get(Visit, repeat).flags == ["visit.duplicate_session"]
