@@ -223,6 +223,14 @@ def replace_sessions(user: User, version_id: uuid.UUID, items: list[dict[str, An
     lineages = [i["lineage_id"] for i in items if i.get("lineage_id")]
     if len(lineages) != len(set(lineages)):
         raise ApiError("validation_error", errors={"sessions": ["lineage_id 重复"]})
+    # A lineage is a session's identity across its plan's versions (a visit of one version is
+    # judged against the same session in force, duplicates are found by it): only the plan's own.
+    own = set(db.session.scalars(
+        select(PlanSession.lineage_id)
+        .join(PlanVersion, PlanVersion.id == PlanSession.plan_version_id)
+        .where(PlanVersion.plan_id == version.plan_id)))
+    if any(lineage not in own for lineage in lineages):
+        raise ApiError("validation_error", errors={"sessions": ["lineage_id 不属于本计划的课次"]})
     new = [_session_from(base, item, item["date"]) for item in items]
     for old in list(version.sessions):
         db.session.delete(old)

@@ -271,3 +271,26 @@ def test_bad_input_is_a_422_and_changes_nothing(filing):
         r = filing.call("put", f"/plan-versions/{vid}/sessions", "base_a", json=body)
         assert r.status_code == 422 and r.get_json()["code"] == "validation_error"
     assert filing.call("get", f"/plan-versions/{vid}", "base_a").get_json()["sessions"] == []
+
+
+def test_a_session_cannot_take_another_plan_s_lineage(filing, world):
+    # The lineage is a session's identity across its own plan's versions; another class's would
+    # make this plan's visits count as repeats of that class's session.
+    klass = world.classes["a"]
+    new = filing.call("post", f"/classes/{klass.id}/plan-versions", "base_a",
+                      json={"reason": "调整课程内容"}).get_json()
+    sessions = new["sessions"]
+    foreign = world.versions["b"].sessions[0].lineage_id
+    rows = [{"lineage_id": s["lineage_id"], "date": s["date"], "start": s["start"],
+             "end": s["end"], "category": s["category"], "topic": s["topic"],
+             "teacher_id": s["teacher"]["id"], "site_id": s["site"]["id"]} for s in sessions]
+    rows[0]["lineage_id"] = str(foreign)
+    refused = filing.call("put", f"/plan-versions/{new['id']}/sessions", "base_a",
+                          json={"sessions": rows})
+    assert refused.status_code == 422
+    assert "sessions" in refused.get_json()["errors"]
+    kept = filing.call("get", f"/plan-versions/{new['id']}", "base_a").get_json()
+    assert [s["lineage_id"] for s in kept["sessions"]] == [s["lineage_id"] for s in sessions]
+    rows[0]["lineage_id"] = sessions[0]["lineage_id"]
+    assert filing.call("put", f"/plan-versions/{new['id']}/sessions", "base_a",
+                       json={"sessions": rows}).status_code == 200
