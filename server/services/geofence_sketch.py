@@ -29,9 +29,17 @@ class Sketch:
     radius_m: float
     accuracy_m: float
     allowed_m: float
-    inside: bool
+    # The visit's judged place check (match | mismatch | unverifiable): a fix inside the circle
+    # that the judge could not trust (mocked, stale, too coarse) is drawn as unverifiable, never
+    # as a match. Recomputed from the geometry only when the visit carries no judgement.
+    status: str
     scale_m: int  # the length of the scale bar, in metres
     scale_px: float
+
+    @property
+    def inside(self) -> bool:
+        """The judged place check matched."""
+        return self.status == "match"
 
     @property
     def label_y(self) -> float:
@@ -49,8 +57,11 @@ def _nice(metres: float) -> int:
 
 
 def sketch_of(site_lat: float, site_lon: float, radius_m: float, gps: dict[str, Any] | None,
-              distance: float | None = None) -> Sketch | None:
-    """Return the sketch of a fix against a site, or None when the visit has no fix."""
+              distance: float | None = None, status: str | None = None) -> Sketch | None:
+    """Return the sketch of a fix against a site, or None when the visit has no fix.
+
+    distance (m) and status: the judged place check's (sync/judge.py judge_place), when known.
+    """
     if not isinstance(gps, dict) or gps.get("lat") is None or gps.get("lon") is None:
         return None
     lat, lon = float(gps["lat"]), float(gps["lon"])
@@ -79,7 +90,8 @@ def sketch_of(site_lat: float, site_lon: float, radius_m: float, gps: dict[str, 
         site_x=x(0), site_y=y(0), site_r=round(radius_m * scale, 1),
         fix_x=x(east), fix_y=y(north), fix_r=round(max(accuracy * scale, 2), 1),
         distance_m=round(distance), radius_m=round(radius_m), accuracy_m=round(accuracy),
-        allowed_m=round(radius_m + accuracy), inside=distance <= radius_m + accuracy,
+        allowed_m=round(radius_m + accuracy),
+        status=status or ("match" if distance <= radius_m + accuracy else "mismatch"),
         scale_m=bar_m, scale_px=round(bar_m * scale, 1))
 
 
@@ -89,6 +101,8 @@ def visit_sketch(visit: Any, session: Any) -> Sketch | None:
         return None
     place = (visit.checks or {}).get("place")
     judged = place.get("distance_m") if isinstance(place, dict) else None
+    status = place.get("status") if isinstance(place, dict) else None
     site = session.site
     return sketch_of(site.lat, site.lon, float(site.radius_m), (visit.payload or {}).get("gps"),
-                     float(judged) if judged is not None else None)
+                     float(judged) if judged is not None else None,
+                     status if status in ("match", "mismatch", "unverifiable") else None)

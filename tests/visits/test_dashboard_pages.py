@@ -200,6 +200,24 @@ def test_the_visit_page_sketches_the_fix_against_the_site(world, client):
     assert "714" in svg
 
 
+def test_the_sketch_draws_the_judged_place_check_not_its_own(world, client):
+    # A fix the judge could not trust (here: the place check unverifiable) is never drawn as a
+    # match, whatever its distance: the sketch shows the visit's judged check.
+    visit = make_visit(world, "a", mismatch=False)
+    visit.checks = {**visit.checks, "place": {"status": "unverifiable", "reason": "",
+                                              "distance_m": 714.2}}
+    db.session.commit()
+    login(client, "county_a")
+    html = client.get(f"/bureau/visits/{visit.id}").get_data(as_text=True)
+    svg = html[html.index('data-testid="geofence-sketch"'):html.index("</svg>")]
+    assert 'data-status="unverifiable"' in svg and "#1e7d34" not in svg
+    assert 'data-testid="sketch-unverifiable"' in html
+    visit.checks = {**visit.checks, "place": {"status": "match", "distance_m": 714.2}}
+    db.session.commit()
+    html = client.get(f"/bureau/visits/{visit.id}").get_data(as_text=True)
+    assert 'data-status="match"' in html and 'data-testid="sketch-unverifiable"' not in html
+
+
 def test_a_refused_form_comes_back_with_every_value_and_its_error_in_words(world, client):
     import html as html_lib
     import json
