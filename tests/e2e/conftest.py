@@ -217,8 +217,12 @@ def page(context):
     return context.new_page()
 
 
-def wait_for_sw_control(page, timeout_ms: int = 15000) -> None:
-    """Wait until the service worker controls the page (required before going offline)."""
+def wait_for_sw_control(page, timeout_ms: int = 30000) -> None:
+    """Wait until the service worker controls the page (required before going offline).
+
+    30 s: installing caches the whole shell, which took over 15 s once on this 2-core machine
+    with both test workers busy (a wait, not a timing: it returns as soon as control is there).
+    """
     page.wait_for_function("() => !!navigator.serviceWorker.controller", timeout=timeout_ms)
 
 
