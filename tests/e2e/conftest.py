@@ -40,6 +40,16 @@ os.environ.setdefault("PW_EXPERIMENTAL_SERVICE_WORKER_NETWORK_EVENTS", "1")
 PASSWORD = TEST_PASSWORD
 
 
+def bundle_module(source: str, global_name: str) -> str:
+    """One of the app's own modules (`source`, under pwa/), bundled by esbuild into a script that
+    exposes its exports as `global_name`: the phone's code run in Chromium beside the server's."""
+    result = subprocess.run(
+        ["node_modules/.bin/esbuild", source, "--bundle", "--format=iife",
+         f"--global-name={global_name}"],
+        cwd=ROOT / "pwa", capture_output=True, text=True, check=True)
+    return result.stdout
+
+
 def free_port() -> int:
     """Return a free TCP port on 127.0.0.1."""
     with socket.socket() as sock:

@@ -4,14 +4,13 @@ settings a pull sends (visits.judging_settings), against sync/judge.py on the sa
 from __future__ import annotations
 
 import json
-import subprocess
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from server.services.visits import judging_settings
 from sync.judge import GpsFix, judge_attendance, judge_place, outside_visit
-from tests.e2e.conftest import ROOT
+from tests.e2e.conftest import bundle_module
 
 pytestmark = pytest.mark.e2e
 
@@ -27,11 +26,7 @@ def _iso(moment: datetime) -> str:
 @pytest.fixture(scope="module")
 def checks_bundle() -> str:
     """The app's own checks.js, bundled by esbuild into a script exposing `SpotcheckChecks`."""
-    result = subprocess.run(
-        ["node_modules/.bin/esbuild", "src/checks.js", "--bundle", "--format=iife",
-         "--global-name=SpotcheckChecks"],
-        cwd=ROOT / "pwa", capture_output=True, text=True, check=True)
-    return result.stdout
+    return bundle_module("src/checks.js", "SpotcheckChecks")
 
 
 @pytest.fixture

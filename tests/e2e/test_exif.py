@@ -11,12 +11,11 @@ from __future__ import annotations
 import base64
 import io
 import struct
-import subprocess
 
 import pytest
 from PIL import Image
 
-from tests.e2e.conftest import ROOT
+from tests.e2e.conftest import bundle_module
 
 pytestmark = pytest.mark.e2e
 
@@ -87,11 +86,7 @@ def not_tiff(data: bytes) -> bytes:
 @pytest.fixture(scope="module")
 def exif_bundle() -> str:
     """The app's exif.js, bundled by esbuild into a script exposing `SpotcheckExif`."""
-    result = subprocess.run(
-        ["node_modules/.bin/esbuild", "src/capture/exif.js", "--bundle", "--format=iife",
-         "--global-name=SpotcheckExif"],
-        cwd=ROOT / "pwa", capture_output=True, text=True, check=True)
-    return result.stdout
+    return bundle_module("src/capture/exif.js", "SpotcheckExif")
 
 
 @pytest.fixture(scope="module")

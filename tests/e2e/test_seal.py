@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
 
 import pytest
 
 from sync.canonical import canonical_json, compute_seal
-from tests.e2e.conftest import ROOT
+from tests.e2e.conftest import bundle_module
 
 pytestmark = pytest.mark.e2e
 
@@ -35,11 +34,7 @@ PAYLOADS = [
 @pytest.fixture(scope="module")
 def canonical_bundle() -> str:
     """The app's own canonical.js, bundled by esbuild into a script exposing `SpotcheckSeal`."""
-    result = subprocess.run(
-        ["node_modules/.bin/esbuild", "src/canonical.js", "--bundle", "--format=iife",
-         "--global-name=SpotcheckSeal"],
-        cwd=ROOT / "pwa", capture_output=True, text=True, check=True)
-    return result.stdout
+    return bundle_module("src/canonical.js", "SpotcheckSeal")
 
 
 def test_phone_and_server_seal_the_same_bytes(browser, canonical_bundle):
