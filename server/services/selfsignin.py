@@ -222,12 +222,16 @@ def _roster_misses(visit_id: uuid.UUID, address: str | None) -> tuple[int, int]:
     return mine, total
 
 
-def store_signature(png: bytes) -> str:
-    """Store a signature PNG content-addressed (like every medium) and return its SHA-256."""
+def store_signature(png: bytes, inspector_id: uuid.UUID) -> str:
+    """Store a signature PNG content-addressed (like every medium) and return its SHA-256.
 
+    Recorded as uploaded for the inspector whose code the trainee scanned: the signature is
+    that inspector's visit's evidence, and visits.foreign_media keeps another county's push
+    from citing it (with no uploader it belonged to nobody, so anyone could).
+    """
     if len(png) > MAX_SIGNATURE_BYTES or sniff_mime(png) != "image/png":
         raise ApiError("validation_error", errors={"signature": ["a PNG image is required"]})
-    return store_bytes(png, "image/png")
+    return store_bytes(png, "image/png", inspector_id)
 
 
 def record_self_signin(
@@ -257,7 +261,8 @@ def record_self_signin(
         raise ApiError("signin.not_on_roster")
     signin = SignIn(
         visit_id=code.visit_id, trainee_id=trainee.id, method="self", at=now.astimezone(UTC),
-        gps=gps, signature_sha256=store_signature(signature_png), device_id=device_id,
+        gps=gps, signature_sha256=store_signature(signature_png, code.inspector_id),
+        device_id=device_id,
         received_at=now,
     )
     db.session.add(signin)

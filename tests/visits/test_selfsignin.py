@@ -317,3 +317,22 @@ def test_a_self_sign_in_after_its_visit_arrived_is_counted_by_the_attendance_che
     after = db.session.get(Visit, visit_id).checks["attendance"]
     assert after["present"] == 1
     assert "attendance.count_differs" not in {r["code"] for r in after["reasons"]}
+
+
+def test_a_self_sign_in_s_signature_is_its_inspector_s_evidence(client, token, class_a, world):
+    # Stored for the inspector whose code was scanned: another county's push may not cite it
+    # (visits.foreign_media); before, a file with no uploader belonged to nobody.
+    from server.models import Media
+    from tests.sync.fixtures import phone
+
+    site = world.sites["a"]
+    response = self_sign_in(client, code_for(token, class_a.id, uuid.uuid4()), world.trainees[0],
+                            lat=site.lat, lon=site.lon)
+    assert response.status_code == 200
+    signature = db.session.scalars(select(SignIn)).one().signature_sha256
+    assert db.session.get(Media, signature).uploaded_by_id == token.user_id
+    other = phone(client, "inspector_b", "phone-b1")
+    other.add_signin(visit_id=uuid.uuid4(), class_id=world.classes["b"].id,
+                     trainee_id=world.trainees[6].id, signature_sha256=signature)
+    status, body = other.push()
+    assert body["results"][0]["code"] == "visit.foreign_media"
