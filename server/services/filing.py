@@ -316,6 +316,26 @@ def _own_trainee(base_id: uuid.UUID, digest: str) -> Trainee | None:
     return None
 
 
+def own_entry(trainee: Trainee, base_id: uuid.UUID) -> Trainee:
+    """Return this base's own entry for the person a trainee row names: the row itself when the
+    base owns it; an unowned (legacy) row only this base enrolled, claimed; else a copy owned by
+    the base (added to the session), as upsert_trainee makes for a roster naming the person.
+
+    Used before a base changes a person's details (R7): a legacy row another base also enrolled
+    must not change under that base's rosters.
+    """
+    if trainee.base_id == base_id:
+        return trainee
+    own = _own_trainee(base_id, trainee.id_number_hash)
+    if own is None:
+        own = Trainee(base_id=base_id, **{column: getattr(trainee, column) for column in (
+            "name", "gender", "id_number_enc", "id_number_hash", "id_masked", "birth_date",
+            "education", "occupation_name", "certificate_level", "certificate_date", "employer",
+            "employer_kind", "phone")})
+        db.session.add(own)
+    return own
+
+
 def upsert_trainee(item: dict[str, Any], base_id: uuid.UUID) -> Trainee:
     """Find the base's own entry for a person by the keyed hash of the ID number, or create one.
 

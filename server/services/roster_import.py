@@ -182,12 +182,15 @@ def correct_trainee(user: User, version_id: uuid.UUID, trainee_id: uuid.UUID,
     enrollment = next((e for e in version.enrollments if e.trainee_id == trainee_id), None)
     if enrollment is None:
         raise ApiError("not_found")
-    trainee = enrollment.trainee
+    # The base's own entry (R7): a legacy row another base also enrolled keeps its details there.
+    trainee = filing.own_entry(enrollment.trainee, version.plan.training_class.base_id)
+    if trainee is not enrollment.trainee:
+        enrollment.trainee = trainee
     before = {key: getattr(trainee, key) for key in changes}
     for key, value in changes.items():
         setattr(trainee, key, value)
     db.session.flush()
-    audit("plan.roster_correct", "plan_version", version.id, user=user, trainee_id=str(trainee_id),
+    audit("plan.roster_correct", "plan_version", version.id, user=user, trainee_id=str(trainee.id),
           fields=sorted(k for k in changes if before[k] != changes[k]))
     return trainee
 

@@ -35,7 +35,7 @@ def flow(client, api, world):
 
 
 def _names(rows) -> set[str]:
-    return {r["name"] for r in rows}
+    return {r["name"] if isinstance(r, dict) else r.name for r in rows}
 
 
 def test_a_filed_version_keeps_its_roster_when_the_base_files_the_person_again(flow, client):
@@ -147,3 +147,39 @@ def test_the_retention_purge_erases_the_frozen_copies_too(world):
         assert copy.id_number_hash.startswith("purged-")
     entry = next(e for e in roster_of(world.versions["a"]) if e.id == person.id)
     assert entry.name == "已清除"
+
+
+def test_a_correction_of_a_person_another_base_enrolled_too_changes_only_this_base_s_entry(world):
+    # A legacy row (no owning base) on two bases' drafts: base a's correction must not rewrite
+    # what base b's draft shows (R7); base a gets its own entry, as a roster import would give.
+    from server.services.roster_import import correct_trainee
+
+    person = world.trainees[0]
+    assert person.base_id is None
+    draft_a = filing.start_version(world.users["base_a"], world.classes["a"].id, "更正学员信息")
+    draft_b = filing.start_version(world.users["base_b"], world.classes["b"].id, "调整名册")
+    draft_b.enrollments.append(Enrollment(trainee_id=person.id))
+    db.session.flush()
+    corrected = correct_trainee(world.users["base_a"], draft_a.id, person.id,
+                                {"name": "更正后姓名", "employer": "更正后单位"})
+    db.session.commit()
+    db.session.expire_all()
+    assert corrected.id != person.id and corrected.base_id == world.bases["a"].id
+    assert db.session.get(Trainee, person.id).name == "a学员0"
+    draft_a = db.session.get(PlanVersion, draft_a.id)
+    draft_b = db.session.get(PlanVersion, draft_b.id)
+    assert "更正后姓名" in _names(roster_of(draft_a)) and "a学员0" not in _names(roster_of(draft_a))
+    assert "a学员0" in _names(roster_of(draft_b)) and "更正后姓名" not in _names(roster_of(draft_b))
+    # The same person, the same ID number: only the details are the base's own.
+    assert decrypt_id_number(corrected.id_number_enc) == decrypt_id_number(person.id_number_enc)
+
+
+def test_a_correction_of_a_person_only_this_base_enrolled_claims_the_row(world):
+    from server.services.roster_import import correct_trainee
+
+    person = world.trainees[1]
+    draft_a = filing.start_version(world.users["base_a"], world.classes["a"].id, "更正学员信息")
+    corrected = correct_trainee(world.users["base_a"], draft_a.id, person.id,
+                                {"phone": "13800000000"})
+    db.session.commit()
+    assert corrected.id == person.id and corrected.base_id == world.bases["a"].id
