@@ -54,26 +54,23 @@ export function newDraft(info, assignmentId, me) {
   };
 }
 
-/** Trainees a captured sign-in (a scan, their own phone, a signature) names: it stays in the
- * record whatever the roster toggles say, so they count as signed in. */
-export function capturedIds(draft) {
-  return new Set(draft.signins.map((s) => s.trainee_id).filter(Boolean));
-}
-
 /**
  * Attendance as the server will count it from the sign-ins this draft pushes (collectSignins,
  * sync/judge.py count_attendance): roster size, distinct roster trainees signed in (a capture
- * or the inspector's tick), and sign-ins of someone not on the roster. One count for the
- * attendance step, its check, the mismatch lines and the summary.
+ * or the inspector's tick), and sign-ins of someone not on the roster; with the ids signed in
+ * and those a captured sign-in (a scan, their own phone) names, which stay in the record
+ * whatever the toggles say. One count for the attendance step, its check, the mismatch lines
+ * and the summary.
  */
 export function attendanceFigures(draft) {
   const roster = draft.filed.roster;
   const onRoster = new Set(roster.map((r) => r.trainee_id));
-  const signed = capturedIds(draft);
+  const captured = new Set(draft.signins.map((s) => s.trainee_id).filter(Boolean));
+  const signed = new Set(captured);
   for (const r of roster) if (draft.present[r.trainee_id]) signed.add(r.trainee_id);
   const present = [...signed].filter((id) => onRoster.has(id)).length;
   const unknown = draft.signins.filter((s) => !onRoster.has(s.trainee_id)).length;
-  return { roster: roster.length, present, unknown, signed };
+  return { roster: roster.length, present, unknown, signed, captured };
 }
 
 /** The capture times of the draft's evidence the server checks for staleness: the GPS fix,
@@ -86,10 +83,11 @@ function captureTimes(draft) {
 /** Every check the phone can judge now, from the draft. */
 export function computeChecks(draft) {
   const figures = attendanceFigures(draft);
+  const ended = draft.ended_at || new Date().toISOString();
   return {
-    place: checkPlace(draft.gps, draft.filed.site, evidenceStale(captureTimes(draft),
-      draft.started_at, draft.ended_at || new Date().toISOString())),
-    time: checkTime(draft.started_at, draft.filed.session, draft.ended_at || new Date().toISOString()),
+    place: checkPlace(draft.gps, draft.filed.site,
+      evidenceStale(captureTimes(draft), draft.started_at, ended)),
+    time: checkTime(draft.started_at, draft.filed.session, ended),
     teacher: checkObserved(draft.teacher.matches),
     content: checkObserved(draft.content.matches),
     attendance: checkAttendance(figures.roster, figures.present, draft.headcount, figures.unknown),

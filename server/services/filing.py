@@ -328,10 +328,11 @@ def own_entry(trainee: Trainee, base_id: uuid.UUID) -> Trainee:
         return trainee
     own = _own_trainee(base_id, trainee.id_number_hash)
     if own is None:
-        own = Trainee(base_id=base_id, **{column: getattr(trainee, column) for column in (
-            "name", "gender", "id_number_enc", "id_number_hash", "id_masked", "birth_date",
-            "education", "occupation_name", "certificate_level", "certificate_date", "employer",
-            "employer_kind", "phone")})
+        # Every column of the entry but its identity, owner and times: a column added later
+        # is copied too.
+        details = [c.key for c in Trainee.__table__.columns
+                   if c.key not in ("id", "base_id", "created_at", "updated_at")]
+        own = Trainee(base_id=base_id, **{key: getattr(trainee, key) for key in details})
         db.session.add(own)
     return own
 

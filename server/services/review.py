@@ -9,7 +9,6 @@ it. Every decision is audited and reaches the inspector's phone through pull.
 from __future__ import annotations
 
 import os
-import re
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -63,7 +62,7 @@ from server.services.scope import (
 )
 from server.services.team_checks import check_members, check_visits
 from server.services.transitions import claim_state
-from server.services.visits import media_hashes
+from server.services.visits import SHA256_HEX, media_hashes
 from sync.judge import CHECKS, MISMATCH
 
 SANCTIONS = ("criticism", "deadline", "recovery", "revocation")  # R15, in the notice's order
@@ -71,7 +70,6 @@ DECISIONS = ("accepted", "reinspect", "rectification")
 REVOCATION_YEARS = 3
 ANSWER_MIMES = ("image/jpeg", "image/png", "application/pdf")
 MAX_ANSWER_FILES = 5
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 # --- scope -------------------------------------------------------------------------------
@@ -262,7 +260,7 @@ def visit_media(visit: Visit) -> dict[str, list[dict[str, Any]]]:
         out = []
         for item in raw if isinstance(raw, list) else []:
             entry = {"sha256": item} if isinstance(item, str) else dict(item)
-            if _SHA256.match(str(entry.get("sha256", ""))):
+            if SHA256_HEX.match(str(entry.get("sha256", ""))):
                 out.append(entry)
         return out
 

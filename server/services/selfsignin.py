@@ -140,8 +140,7 @@ def decode_code(code: str) -> SelfCode:
     # The phone writes the class and visit into the code: its inspector may add sign-ins there
     # only as a push may (one rule, signins.may_sign_in), or the code would open another
     # county's class to this form (its name, its roster, its visit's anomalies).
-    inspector = db.session.get(User, token.user_id)
-    if inspector is None or not may_sign_in(inspector, class_uuid, visit_uuid):
+    if not may_sign_in(token.user, class_uuid, visit_uuid):
         raise ApiError("signin.code_invalid")
     return SelfCode(token.id, class_uuid, visit_uuid, window, token.device_id, token.user_id)
 
@@ -262,8 +261,7 @@ def record_self_signin(
     signin = SignIn(
         visit_id=code.visit_id, trainee_id=trainee.id, method="self", at=now.astimezone(UTC),
         gps=gps, signature_sha256=store_signature(signature_png, code.inspector_id),
-        device_id=device_id,
-        received_at=now,
+        device_id=device_id, received_at=now,
     )
     db.session.add(signin)
     db.session.flush()

@@ -383,7 +383,7 @@ def foreign_media(hashes: Any, user_id: Any, team: Select | None,
     return query.exists()
 
 
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")  # a media hash as stored: 64 lowercase hex digits
 
 
 def payload_media_hashes(payload: dict[str, Any] | None) -> set[str]:
@@ -395,13 +395,13 @@ def payload_media_hashes(payload: dict[str, Any] | None) -> set[str]:
         if isinstance(value, dict):
             for key, item in value.items():
                 if isinstance(item, str) and (key == "sha256" or key.endswith("_sha256")) \
-                        and _SHA256.match(item):
+                        and SHA256_HEX.match(item):
                     found.add(item)
                 else:
                     walk(item)
         elif isinstance(value, list):
             for item in value:
-                if isinstance(item, str) and _SHA256.match(item):
+                if isinstance(item, str) and SHA256_HEX.match(item):
                     found.add(item)
                 else:
                     walk(item)

@@ -13,7 +13,7 @@ from PIL import Image, ImageDraw
 
 from server.extensions import db
 from server.models import Media, SignIn, Visit
-from server.services.documents.common import payload_seal
+from sync.canonical import compute_seal
 from tests.factories import World
 
 INSPECTOR_NAME = "王检查"
@@ -97,7 +97,7 @@ def make_visit(world: World, key: str = "a", *, session_index: int = 3, mismatch
         "verdict": "issues" if mismatch else "compliant",
         "signatures": signatures, "photos": photos,
     }
-    payload["seal"] = payload_seal(payload)
+    payload["seal"] = compute_seal(payload)
     checks = {
         "place": {"status": "mismatch" if mismatch else "match",
                   "reason": "定位在培训场所范围外" if mismatch else "", "distance_m": 714.2},

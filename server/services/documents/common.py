@@ -25,7 +25,6 @@ from server.services.filed_roster import RosterEntry, roster_by_name
 from server.services.media_store import store
 from server.services.plan_versions import class_version_in_force
 from server.services.scope import REVIEWER_ROLES, can_see_visit, is_covert, require_base
-from sync.canonical import compute_seal
 
 LEVEL_LABELS = {2: "技师", 1: "高级技师"}
 
@@ -66,11 +65,6 @@ def results_of(training_class: TrainingClass) -> dict[Any, AssessmentResult]:
         db.select(AssessmentResult).where(AssessmentResult.class_id == training_class.id)
     ).scalars()
     return {row.trainee_id: row for row in rows}
-
-
-def payload_seal(payload: dict[str, Any]) -> str:
-    """Return the seal the server recomputes for a visit payload (the sync protocol's own)."""
-    return compute_seal(payload)
 
 
 @contextmanager

@@ -1,7 +1,7 @@
 // The attendance step: headcount and roster toggles. Other capture methods (QR badge scans)
 // plug in with registerAttendanceExtension without touching this file.
 import { t } from '../../i18n.js';
-import { attendanceFigures, capturedIds } from '../../draft.js';
+import { attendanceFigures } from '../../draft.js';
 import { h } from '../../ui.js';
 
 const extensions = [];
@@ -20,8 +20,7 @@ export function registerAttendanceExtension(render) {
 export function renderAttendance({ draft, save, rerender }) {
   const roster = draft.filed.roster;
   // Signed in as the server will count it: a captured sign-in stays whatever the toggle says.
-  const { present: presentCount, signed } = attendanceFigures(draft);
-  const captured = capturedIds(draft);
+  const { present: presentCount, signed, captured } = attendanceFigures(draft);
   const markPresent = (traineeId, signin) => {
     draft.present[traineeId] = true;
     if (signin && !draft.signins.some((s) => s.id === signin.id)) draft.signins.push(signin);
