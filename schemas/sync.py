@@ -3,7 +3,7 @@
 from marshmallow import fields, validate
 
 from schemas.common import JsonInteger, OneOfShapes, StrictSchema, Text, UTCDateTime
-from schemas.pull import PULL_SHAPES
+from schemas.pull import PULL_SHAPES, JudgingSettingsSchema
 
 MAX_BATCH = 1000
 
@@ -75,3 +75,6 @@ class PullResponseSchema(StrictSchema):
     changes = fields.List(fields.Nested(ChangeSchema), required=True)
     cursor = Text(required=True)
     has_more = fields.Boolean(required=True)
+    judging = fields.Nested(JudgingSettingsSchema, required=True, metadata={
+        "description": "the server's judging settings now, on every page: the phone's checks "
+                       "use these (a plan version's `judging` is as it was when published)"})

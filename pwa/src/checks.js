@@ -1,7 +1,8 @@
 // What the phone can judge by itself, by the same rules and settings as the server.
 export const POOR_ACCURACY_WARN_M = 100;
-// The server's judging settings (services/visits.py judging_settings), as the last pull sent them
-// with each plan version; until then the server's defaults.
+// The server's judging settings (services/visits.py judging_settings), as the last pull page sent
+// them (each page carries them; a plan version carries those of when it was pulled); until then
+// the server's defaults.
 const judging = {
   gps_max_accuracy_m: 200, // a worse fix cannot verify the place
   attendance_min_rate: 0.9,
@@ -16,7 +17,7 @@ export function setPlanZone(zone) {
   if (zone) planZone = zone;
 }
 
-/** Remember the server's judging settings a pulled plan version carries. */
+/** Remember the server's judging settings a pull page (or a pulled plan version) carries. */
 export function setJudging(settings) {
   if (!settings) return;
   for (const key of Object.keys(judging)) {

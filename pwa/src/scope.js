@@ -1,6 +1,6 @@
 // Read the pulled scope: assignments joined with their class, session, site and teacher.
 import { setJudging, setPlanZone } from './checks.js';
-import { listCached } from './db.js';
+import { getMeta, listCached } from './db.js';
 
 function byId(rows) {
   return new Map(rows.map((row) => [row.id, row]));
@@ -27,6 +27,9 @@ export async function loadScope() {
       setPlanZone(session.zone);  // the server's TIMEZONE: local dates on cards and checks
     }
   }
+  // The settings the last pull page carried win over those a version carried when it was
+  // pulled: a configuration change republishes no version (services/pull.py).
+  setJudging(await getMeta('judging'));
   scope.assignments = assignments.map((a) => resolve(scope, a)).filter(Boolean)
     .sort((x, y) => (x.session.date + x.session.start).localeCompare(y.session.date + y.session.start));
   return scope;

@@ -5,6 +5,7 @@ import {
   acknowledge, applyPull, confirmMedia, deviceId, getMeta, outboxEntries, lastSentSeq, pendingMedia, pruneKept, resendFrom,
   setMeta, wipeServerCache,
 } from './db.js';
+import { setJudging } from './checks.js';
 import { describeError } from './i18n.js';
 import { upload } from './tus.js';
 
@@ -175,6 +176,12 @@ async function pullScope() {
       throw error;
     }
     await applyPull(page.changes, page.cursor);
+    if (page.judging) {
+      // The server's judging settings as they are now (every page carries them): the phone's
+      // checks judge by what the server will judge the next push by, kept for offline starts.
+      setJudging(page.judging);
+      await setMeta('judging', page.judging);
+    }
     cursor = page.cursor;
     if (page.changes.length) emit('scope');
     if (!page.has_more) break;

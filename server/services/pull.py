@@ -229,7 +229,14 @@ _STATE = select(SyncState.epoch, SyncState.last_seq).where(SyncState.id == STATE
 
 
 def pull(user: User, cursor_text: str | None, limit: int) -> dict[str, Any]:
-    """Return one page of changes for the user after the cursor, and the cursor to go on from."""
+    """Return one page of changes for the user after the cursor, and the cursor to go on from.
+
+    Returns {changes, cursor, has_more, judging}: `judging` is the server's judging settings as
+    they are now (visits.judging_settings), on every page, the no-op one included, so a phone
+    judges by the settings the server will judge its next push by, also after a configuration
+    change that republished nothing (a plan version's own `judging` is as it was when the
+    version was pulled).
+    """
     if user.role not in PULL_ROLES:
         raise ApiError("forbidden")
     # Phones verify badges offline with the bureau's public key: make sure it is in the log
@@ -252,7 +259,7 @@ def pull(user: User, cursor_text: str | None, limit: int) -> dict[str, Any]:
     if after == high:
         # Nothing committed since the cursor: the answer needs no query (the most common pull).
         return {"changes": [], "cursor": encode_cursor(Cursor(epoch, high, scope)),
-                "has_more": False}
+                "has_more": False, "judging": judging_settings()}
     county = county_filter(user)
     rows = db.session.execute(_PAGES[county is not None], {
         "after": after, "high": high, "user_id": user.id, "county": county, "limit": limit + 1,
@@ -277,4 +284,4 @@ def pull(user: User, cursor_text: str | None, limit: int) -> dict[str, Any]:
             changes.append({"type": entity_type, "id": str(entity_id), "op": "put", "data": data})
     next_seq = rows[-1].seq if has_more else high
     return {"changes": changes, "cursor": encode_cursor(Cursor(epoch, next_seq, scope)),
-            "has_more": has_more}
+            "has_more": has_more, "judging": judging_settings()}

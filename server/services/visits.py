@@ -73,7 +73,8 @@ TIME_TOLERANCE = timedelta(minutes=15)
 def judging_settings() -> dict[str, Any]:
     """The settings the server judges a visit's checks by, for the phone to judge by the same
     (the field app's checks.js): {gps_max_accuracy_m (m), attendance_min_rate (0..1),
-    time_tolerance_minutes, evidence_tolerance_minutes}. Sent with each pulled plan version."""
+    time_tolerance_minutes, evidence_tolerance_minutes}. Sent on every pull page (the phone
+    judges by these) and with each pulled plan version."""
     config = current_app.config
     return {"gps_max_accuracy_m": float(config["GPS_MAX_ACCURACY_M"]),
             "attendance_min_rate": float(config["ATTENDANCE_MIN_RATE"]),

@@ -88,7 +88,10 @@ def test_a_pulled_change_must_have_one_of_the_entity_shapes(app):
 
     def page(data) -> dict:
         return {"changes": [{"type": "county", "id": "x", "op": "put", "data": data}],
-                "cursor": cursor, "has_more": False}
+                "cursor": cursor, "has_more": False, "judging": judging}
+
+    judging = {"gps_max_accuracy_m": 200.0, "attendance_min_rate": 0.9,
+               "time_tolerance_minutes": 15, "evidence_tolerance_minutes": 15}
 
     county = {"name": "奎文区", "code": "370705", "kind": "district"}
     assert check(app, answered(app, "GET", "/api/v1/sync/pull", 200, page(county))) == []

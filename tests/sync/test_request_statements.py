@@ -138,7 +138,8 @@ def test_a_pull_with_nothing_new_reads_the_token_and_the_state_only(client, worl
     _, cursor = device.pull_all()
     with statements() as seen:
         status, body = device.pull(cursor)
-    assert status == 200 and body == {"changes": [], "cursor": cursor, "has_more": False}
+    assert status == 200 and body["changes"] == [] and body["cursor"] == cursor
+    assert body["has_more"] is False and "gps_max_accuracy_m" in body["judging"]
     assert [s.split(" FROM ")[1].split()[0] for s in seen] == ["app_user", "sync_state"]
 
 

@@ -142,3 +142,25 @@ def test_a_city_inspector_sees_every_county(client, world):
     publish_world(world)
     changes, _ = phone(client, "city_inspector", "city-phone").pull_all()
     assert set(by_type(changes)["plan_version"]) == {str(v.id) for v in world.versions.values()}
+
+
+def test_every_pull_page_carries_the_judging_settings_as_they_are_now(app, client, world):
+    """A configuration change reaches the phone with its next pull, even one with nothing new:
+    the phone's checks must judge by what the server will judge the next push by."""
+    publish_world(world)
+    device = phone(client)
+    status, first = device.pull(None)
+    assert status == 200 and first["changes"]
+    assert first["judging"] == {"gps_max_accuracy_m": 200.0, "attendance_min_rate": 0.9,
+                                "time_tolerance_minutes": 15, "evidence_tolerance_minutes": 15}
+    _, cursor = device.pull_all()
+    app.config.update(GPS_MAX_ACCURACY_M=50.0, ATTENDANCE_MIN_RATE=0.75,
+                      EVIDENCE_TOLERANCE_MINUTES=5)
+    status, nothing_new = device.pull(cursor)
+    assert status == 200 and nothing_new["changes"] == []
+    assert nothing_new["judging"] == {"gps_max_accuracy_m": 50.0, "attendance_min_rate": 0.75,
+                                      "time_tolerance_minutes": 15,
+                                      "evidence_tolerance_minutes": 5}
+    # The plan version pulled before the change still says what it said then; the page wins.
+    version = by_type(first["changes"])["plan_version"][str(world.versions["a"].id)]
+    assert version["data"]["judging"]["gps_max_accuracy_m"] == 200.0
