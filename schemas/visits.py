@@ -101,6 +101,22 @@ class SignInPayloadSchema(StrictSchema):
     badge_token = Text(allow_none=True, load_default=None, validate=validate.Length(max=2048))
 
 
+class SelfSigninQuerySchema(StrictSchema):
+    class_id = fields.UUID(required=True, metadata={"description": "the visit's class"})
+
+
+class SelfSigninSchema(Schema):
+    id = fields.UUID(required=True)
+    trainee_id = fields.UUID(required=True)
+    at = UTCDateTime(required=True)
+    flags = fields.List(Text(), required=True,
+                        metadata={"description": "the server's flags (e.g. signin.outside_site)"})
+
+
+class SelfSigninListSchema(Schema):
+    signins = fields.List(fields.Nested(SelfSigninSchema), required=True)
+
+
 class VisitListQuerySchema(StrictSchema):
     class_id = fields.UUID(load_default=None)
     since = UTCDateTime(load_default=None, metadata={"description": "received at or after"})

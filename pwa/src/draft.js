@@ -41,6 +41,9 @@ export function newDraft(info, assignmentId, me) {
     headcount: '',
     present: {},
     signins: [],
+    // Self sign-ins trainees made on their own phones, as the server listed them
+    // (selfSignins): already on the server, so never pushed, but counted and named by the visit.
+    self_signins: [],
     photos: [],
     findings: { codes: [], text: '' },
     verdict: null,
@@ -56,7 +59,7 @@ export function newDraft(info, assignmentId, me) {
 
 /**
  * Attendance as the server will count it from the sign-ins this draft pushes (collectSignins,
- * sync/judge.py count_attendance): roster size, distinct roster trainees signed in (a capture
+ * sync/judge.py count_attendance) and the self sign-ins the server already has: roster size, distinct roster trainees signed in (a capture
  * or the inspector's tick), and sign-ins of someone not on the roster; with the ids signed in
  * and those a captured sign-in (a scan, their own phone) names, which stay in the record
  * whatever the toggles say. One count for the attendance step, its check, the mismatch lines
@@ -65,19 +68,35 @@ export function newDraft(info, assignmentId, me) {
 export function attendanceFigures(draft) {
   const roster = draft.filed.roster;
   const onRoster = new Set(roster.map((r) => r.trainee_id));
-  const captured = new Set(draft.signins.map((s) => s.trainee_id).filter(Boolean));
+  const all = [...draft.signins, ...selfSignins(draft)];
+  const captured = new Set(all.map((s) => s.trainee_id).filter(Boolean));
   const signed = new Set(captured);
   for (const r of roster) if (draft.present[r.trainee_id]) signed.add(r.trainee_id);
   const present = [...signed].filter((id) => onRoster.has(id)).length;
-  const unknown = draft.signins.filter((s) => !onRoster.has(s.trainee_id)).length;
+  const unknown = all.filter((s) => !onRoster.has(s.trainee_id)).length;
   return { roster: roster.length, present, unknown, signed, captured };
+}
+
+/** The visit's self sign-ins made on trainees' own phones, as the server last listed them (a
+ * draft made before they were kept has none). */
+export function selfSignins(draft) {
+  return draft.self_signins || [];
+}
+
+/** Keep the server's list of the visit's self sign-ins; true when it changed the draft. */
+export function setSelfSignins(draft, signins) {
+  const ids = (list) => list.map((s) => s.id).join();
+  if (ids(selfSignins(draft)) === ids(signins)) return false;
+  draft.self_signins = signins.map(({ id, trainee_id, at, flags }) => ({ id, trainee_id, method: 'self', at, flags }));
+  return true;
 }
 
 /** The capture times of the draft's evidence the server checks for staleness: the GPS fix,
  * photos' EXIF times, sign-ins (and their fixes). */
 function captureTimes(draft) {
   return [draft.gps?.captured_at, ...draft.photos.map((p) => p.taken_at),
-    ...draft.signins.flatMap((s) => [s.at, s.gps?.captured_at])];
+    ...draft.signins.flatMap((s) => [s.at, s.gps?.captured_at]),
+    ...selfSignins(draft).map((s) => s.at)];
 }
 
 /** Every check the phone can judge now, from the draft. */
@@ -131,7 +150,8 @@ export function buildPayload(draft, endedAt, signins) {
       headcount: Number(draft.headcount),
     },
     present,
-    signins: signins.map((s) => s.id),
+    // The self sign-ins too: the record names every sign-in it counted.
+    signins: [...new Set([...signins, ...selfSignins(draft)].map((s) => s.id))],
     findings,
     verdict: draft.verdict,
     signatures: [
@@ -157,7 +177,8 @@ export function buildPayload(draft, endedAt, signins) {
  */
 export function collectSignins(draft, endedAt) {
   const signins = [...draft.signins];
-  const signed = new Set(signins.map((s) => s.trainee_id));
+  // A trainee who signed in on their own phone needs no manual sign-in besides.
+  const signed = new Set([...signins, ...selfSignins(draft)].map((s) => s.trainee_id));
   for (const trainee of draft.filed.roster) {
     if (draft.present[trainee.trainee_id] && !signed.has(trainee.trainee_id)) {
       signins.push({ id: recordId(), trainee_id: trainee.trainee_id, method: 'manual', at: endedAt });

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import uuid
+
 from flask import Blueprint, g, request
 
-from schemas.common import ErrorSchema
-from schemas.visits import VisitListQuerySchema, VisitSummaryListSchema
+from schemas.common import ErrorSchema, load_or_422
+from schemas.visits import (
+    SelfSigninListSchema,
+    SelfSigninQuerySchema,
+    VisitListQuerySchema,
+    VisitSummaryListSchema,
+)
 from server.api.auth import token_required
 from server.api.docs import api_doc
+from server.services import selfsignin as selfsignin_service
 from server.services import visits as visit_service
 
 bp = Blueprint("api_visits", __name__, url_prefix="/visits")
@@ -23,3 +31,17 @@ def list_visits():
     query = VisitListQuerySchema().load(request.args.to_dict())
     visits = visit_service.list_visits(g.user, query["class_id"], query["since"])
     return VisitSummaryListSchema().dump({"visits": visits})
+
+
+@bp.get("/<uuid:visit_id>/self-signins")
+@token_required("inspector")
+@api_doc("The self sign-ins trainees made on their own phones for a visit (not yet pushed "
+         "included), for the inspector's attendance step",
+         query=SelfSigninQuerySchema,
+         responses={200: SelfSigninListSchema, 404: ErrorSchema, 422: ErrorSchema},
+         tags=["visits"])
+def self_signins(visit_id: uuid.UUID):
+    """List a visit's self sign-ins; the caller may add sign-ins to the visit's class."""
+    query = load_or_422(SelfSigninQuerySchema(), request.args.to_dict())
+    rows = selfsignin_service.visit_self_signins(g.user, query["class_id"], visit_id)
+    return SelfSigninListSchema().dump({"signins": rows})

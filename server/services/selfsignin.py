@@ -34,6 +34,7 @@ from server.extensions import db
 from server.models import (
     ApiToken,
     FailedLogin,
+    Media,
     SignIn,
     TrainingClass,
     User,
@@ -270,6 +271,27 @@ def record_self_signin(
     audit("signin.self", "visit", code.visit_id, device_id=device_id,
           trainee_id=str(trainee.id), flags=list(signin.flags))
     return signin
+
+
+def visit_self_signins(user: User, class_id: uuid.UUID, visit_id: uuid.UUID) -> list[SignIn]:
+    """The self sign-ins trainees made on their own phones from the user's codes for a visit,
+    oldest first, for the inspector's phone: they reach the server, not the phone, yet the server
+    counts them in the visit's attendance, so the phone's attendance step must count them too.
+
+    The visit must be one the user may add a sign-in to (signins.may_sign_in: the class in the
+    user's scope and, once the visit is stored, it is that class's); raises not_found (404,
+    which hides whether the visit exists) otherwise. Only sign-ins taken by the user's own codes
+    are listed: their signatures are stored as the code's inspector's evidence (store_signature),
+    so another inspector who learns the visit id (it is in the code on the classroom's screen)
+    learns nothing, not even that a covert check of the class took place.
+    """
+    if not may_sign_in(user, class_id, visit_id):
+        raise ApiError("not_found")
+    return list(db.session.scalars(
+        select(SignIn).join(Media, Media.sha256 == SignIn.signature_sha256)
+        .where(SignIn.visit_id == visit_id, SignIn.method == "self",
+               Media.uploaded_by_id == user.id)
+        .order_by(SignIn.at, SignIn.id)))
 
 
 def seconds_left(code: SelfCode, now: datetime | None = None) -> int:

@@ -79,8 +79,10 @@ def fill_visit(page, photo: Path, shots: str | None = None) -> None:
         screenshot(page, f"{shots}-03-teacher")
     next_step(page, "attendance")
     page.get_by_test_id("headcount").fill("5")
-    for i in range(5):
-        page.get_by_test_id("attendee").nth(i).click()
+    for i in range(5):  # the first five present (one signed in already stays as it is)
+        attendee = page.get_by_test_id("attendee").nth(i)
+        if attendee.get_attribute("data-present") != "true":
+            attendee.click()
         page.locator(f'[data-testid=attendee] >> nth={i}').and_(
             page.locator('[data-present="true"]')).wait_for()
     if shots:

@@ -29,7 +29,16 @@ from tests.e2e.conftest import (
     screenshot,
     wait_for_sw_control,
 )
-from tests.e2e.field_app import login, make_photo, next_step, seal, start_visit, wait_synced
+from tests.e2e.field_app import (
+    fill_visit,
+    login,
+    make_photo,
+    next_step,
+    seal,
+    server_visits,
+    start_visit,
+    wait_synced,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -283,6 +292,65 @@ def test_a_trainee_signs_in_on_their_own_phone_from_the_rotating_code(live_serve
     other.get_by_test_id("self-submit").click()
     assert "不在培训场所范围内" in other.get_by_test_id("self-flags").inner_text()
     for ctx in (inspector, trainee_phone, far):
+        ctx.close()
+
+
+def test_the_inspector_s_phone_counts_the_sign_ins_made_on_trainees_phones(live_server, browser,
+                                                                         tmp_path):
+    # A self sign-in reaches the server from the trainee's phone, never the inspector's; the
+    # server counts it in the visit's attendance, so the phone must show and count it too, and
+    # not add a manual sign-in of the same trainee beside it.
+    facts = live_server.facts
+    inspector = new_phone(browser, facts)
+    page = inspector.new_page()
+    login(page, live_server)
+    start_visit(page)
+    visit_id = page.locator(".visit[data-visit-id]").get_attribute("data-visit-id")
+    next_step(page, "teacher")
+    page.get_by_test_id("teacher-yes").click()
+    page.get_by_test_id("content-yes").click()
+    next_step(page, "attendance")
+    assert page.get_by_test_id("self-signin-count").get_attribute("data-count") == "0"
+    page.get_by_test_id("self-code").click()
+    page.wait_for_function(
+        "() => !!document.querySelector('[data-testid=self-qr]')?.dataset.code")
+    code = page.get_by_test_id("self-qr").get_attribute("data-code")
+    trainee_phone = new_phone(browser, facts)
+    phone = trainee_phone.new_page()
+    phone.goto(f"{live_server.url}/s/{code}")
+    phone.get_by_test_id("self-name").fill("a学员0")
+    phone.get_by_test_id("self-id-last6").fill(last6_of(0))
+    draw_signature(phone, "self-signature")
+    phone.get_by_test_id("self-geo-status").filter(has_text="已获取位置").wait_for()
+    phone.get_by_test_id("self-submit").click()
+    assert "签到成功" in phone.get_by_test_id("self-result").inner_text()
+    ((signin_id, trainee_hex),) = live_server.sql("SELECT id, trainee_id FROM sign_in")
+    trainee_id = str(uuid.UUID(trainee_hex))
+
+    page.get_by_test_id("self-close").click()  # the phone asks the server at once
+    page.locator('[data-testid=self-signin-count][data-count="1"]').wait_for()
+    row = page.locator(f'[data-testid=attendee][data-trainee-id="{trainee_id}"]')
+    assert row.get_attribute("data-method") == "self"
+    assert row.get_attribute("data-present") == "true"
+    assert row.get_attribute("aria-disabled") == "true"  # evidence: not toggled off
+    screenshot(page, "qr-06-self-counted")
+    row.click(force=True)  # a tap on it changes nothing
+    assert row.get_attribute("data-present") == "true"
+
+    page.get_by_test_id("visit-prev").click()
+    page.get_by_test_id("visit-prev").click()
+    page.locator('.visit[data-step="checks"]').wait_for()
+    fill_visit(page, make_photo(tmp_path / "self.jpg", (640, 480)))
+    seal(page)
+    wait_synced(page)
+    signed = live_server.sql("SELECT method FROM sign_in WHERE trainee_id = ?",
+                             (uuid.UUID(trainee_id).hex,))
+    assert signed == [("self",)]  # no manual sign-in pushed beside the trainee's own
+    (visit,) = server_visits(live_server)
+    assert visit["id"].replace("-", "") == visit_id.replace("-", "")
+    assert str(uuid.UUID(signin_id)) in visit["payload"]["signins"]  # the record names it
+    assert visit["checks"]["attendance"]["status"] == "match"
+    for ctx in (inspector, trainee_phone):
         ctx.close()
 
 

@@ -273,6 +273,10 @@ POLICY: dict[tuple[str, str], Rule] = {
         REVIEWERS | FIELD, note="never base staff: the pull carries assignments"),
     ("api_visits.list_visits", "GET"): Rule(
         REVIEWERS | FIELD, note="inspectors: only their own visits (checked by the leak check)"),
+    ("api_visits.self_signins", "GET"): Rule(
+        FIELD, COUNTY, lambda s, k, u: Call({"visit_id": s.visit(k)},
+                                            query={"class_id": s.class_id(k)}),
+        note="the rule of adding a sign-in there (signins.may_sign_in); 404 outside it"),
     ("api_trainees.trainee_identity", "GET"): Rule(
         REVIEWERS, COUNTY, lambda s, k, u: Call({"trainee_id": s.trainee_id(k)}),
         note="the unmasked ID number, audited"),

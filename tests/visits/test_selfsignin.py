@@ -336,3 +336,53 @@ def test_a_self_sign_in_s_signature_is_its_inspector_s_evidence(client, token, c
                      trainee_id=world.trainees[6].id, signature_sha256=signature)
     status, body = other.push()
     assert body["results"][0]["code"] == "visit.foreign_media"
+
+
+def test_the_inspector_s_phone_reads_the_self_signins_of_its_visit(client, api, token, class_a,
+                                                                   world):
+    # Trainees sign in on their own phones: the server has these sign-ins, the inspector's phone
+    # does not, yet the server counts them in the visit's attendance. The phone asks for them.
+    visit_id, site = uuid.uuid4(), world.sites["a"]
+    for trainee in world.trainees[:2]:
+        response = self_sign_in(client, code_for(token, class_a.id, visit_id), trainee,
+                                lat=site.lat, lon=site.lon)
+        assert response.status_code == 200
+    path = f"/api/v1/visits/{visit_id}/self-signins"
+    answer = client.get(path, query_string={"class_id": str(class_a.id)},
+                        headers=api.headers("inspector_a"))
+    assert answer.status_code == 200, answer.get_json()
+    stored = db.session.scalars(select(SignIn).order_by(SignIn.at, SignIn.id)).all()
+    assert answer.get_json()["signins"] == [
+        {"id": str(s.id), "trainee_id": str(s.trainee_id),
+         "at": s.at.replace(tzinfo=UTC).isoformat().replace("+00:00", "Z"), "flags": s.flags}
+        for s in stored]
+    assert {s["trainee_id"] for s in answer.get_json()["signins"]} == {
+        str(t.id) for t in world.trainees[:2]}
+
+
+def test_another_county_s_inspector_cannot_read_a_visit_s_self_signins(client, api, token,
+                                                                       class_a, world):
+    visit_id, site = uuid.uuid4(), world.sites["a"]
+    self_sign_in(client, code_for(token, class_a.id, visit_id), world.trainees[0],
+                 lat=site.lat, lon=site.lon)
+    path = f"/api/v1/visits/{visit_id}/self-signins"
+    outsider = api.headers("inspector_b")
+    answer = client.get(path, query_string={"class_id": str(class_a.id)}, headers=outsider)
+    assert answer.status_code == 404 and answer.get_json()["code"] == "not_found"
+    assert "signins" not in answer.get_json()
+    # Under a class of their own (the visit not stored yet names none): none of another's codes.
+    answer = client.get(path, query_string={"class_id": str(world.classes["b"].id)},
+                        headers=outsider)
+    assert answer.status_code == 200 and answer.get_json()["signins"] == []
+    # A city inspector may see the class, but the sign-ins came by inspector_a's code.
+    answer = client.get(path, query_string={"class_id": str(class_a.id)},
+                        headers=api.headers("city_inspector"))
+    assert answer.status_code == 200 and answer.get_json()["signins"] == []
+    # The visit stored, its class is the only one it may be read under.
+    make_visit(world, "a", visit_id=visit_id)
+    db.session.commit()
+    mine = api.headers("inspector_a")
+    assert client.get(path, query_string={"class_id": str(world.classes["b"].id)},
+                      headers=mine).status_code == 404
+    assert client.get(path, headers=mine).get_json()["code"] == "validation_error"
+    assert client.get(path, query_string={"class_id": "nope"}, headers=mine).status_code == 422

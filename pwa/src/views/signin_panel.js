@@ -1,10 +1,12 @@
 // QR sign-in on the attendance step: scan trainees' badges (verified offline) and show the
 // rotating self sign-in code. Plugs in through registerAttendanceExtension.
+import { api } from '../api.js';
 import { verifyBadge } from '../capture/badge.js';
 import { startScanner } from '../capture/qr.js';
 import { makeSelfCode, selfSigninUrl, WINDOW_SECONDS, windowOf } from '../capture/selfcode.js';
 import { attachSignature } from '../capture/signature.js';
 import { addSigninSignature, deviceId, getMeta } from '../db.js';
+import { selfSignins, setSelfSignins } from '../draft.js';
 import { h } from '../ui.js';
 import { recordId } from '../ids.js';
 import { registerAttendanceExtension } from './steps/attendance.js';
@@ -12,6 +14,9 @@ import { t as tq } from '../i18n.js';
 
 const RAPID_COUNT = 10;
 const RAPID_MS = 1000;
+// How often the attendance step asks the server for self sign-ins while it is shown.
+const SELF_REFRESH_MS = 15_000;
+const selfAsked = new Map(); // draft id -> when the server was last asked (this session)
 
 let overlay = null; // lives on <body>: the attendance step re-renders under it on each scan
 let scanner = null;
@@ -44,6 +49,7 @@ function noteBad(draft, text) {
 }
 
 function closeOverlay() {
+  const showedCode = selfTimer !== null;
   closeSignPad();
   scanner?.stop();
   scanner = null;
@@ -52,6 +58,31 @@ function closeOverlay() {
   overlay?.remove();
   overlay = null;
   current?.rerender();
+  if (showedCode && current) refreshSelfSignins(current, true); // trainees just signed in
+}
+
+/**
+ * Self sign-ins reach the server from trainees' own phones, never this phone; the server counts
+ * them in the visit's attendance, so the step asks for them (when online, at most every
+ * SELF_REFRESH_MS unless `now`) and keeps them on the draft (draft.js setSelfSignins).
+ * Offline or refused, the draft keeps what it had.
+ */
+async function refreshSelfSignins(ctx, now = false) {
+  const { draft } = ctx;
+  if (!navigator.onLine || (!now && Date.now() - (selfAsked.get(draft.id) || 0) < SELF_REFRESH_MS)) return;
+  selfAsked.set(draft.id, Date.now());
+  let answer;
+  try {
+    answer = await api(`/visits/${draft.id}/self-signins?class_id=${encodeURIComponent(draft.class_id)}`);
+  } catch (error) {
+    return; // no network or not allowed: nothing to add now
+  }
+  // Only while this draft's attendance step is on screen: a sealed draft is not written again.
+  const shown = document.querySelector(`.visit[data-step="attendance"][data-visit-id="${draft.id}"]`);
+  if (shown && setSelfSignins(draft, answer.signins)) {
+    ctx.save();
+    ctx.rerender();
+  }
 }
 
 function rapidRun(signins) {
@@ -221,6 +252,8 @@ registerAttendanceExtension((ctx) => {
   const entries = log.get(ctx.draft.id) || [];
   const bad = ctx.draft.scan_anomalies || 0;
   const scans = ctx.draft.signins.filter((s) => s.method === 'badge').length;
+  const own = selfSignins(ctx.draft).length;
+  queueMicrotask(() => refreshSelfSignins(ctx));
   const list = h('ul', { class: 'scan-log', 'data-testid': 'scan-log' },
     entries.slice(0, 5).map((e) => h('li', { class: e.kind }, e.text)));
   const block = h('section', { class: 'qr-signin', 'data-testid': 'qr-signin' },
@@ -232,6 +265,8 @@ registerAttendanceExtension((ctx) => {
         tq('qr.self'))),
     h('p', { class: 'muted', 'data-testid': 'scan-count', 'data-scans': String(scans) },
       tq('qr.count', { n: scans, bad })),
+    h('p', { class: 'muted', 'data-testid': 'self-signin-count', 'data-count': String(own) },
+      tq('qr.self_count', { n: own })),
     list);
   return block;
 });

@@ -1,7 +1,7 @@
 // The attendance step: headcount and roster toggles. Other capture methods (QR badge scans)
 // plug in with registerAttendanceExtension without touching this file.
 import { t } from '../../i18n.js';
-import { attendanceFigures } from '../../draft.js';
+import { attendanceFigures, selfSignins } from '../../draft.js';
 import { h } from '../../ui.js';
 
 const extensions = [];
@@ -42,7 +42,7 @@ export function renderAttendance({ draft, save, rerender }) {
   const summary = h('p', { class: 'muted', 'aria-live': 'polite' }, summaryText());
   // How each trainee came to be present: a badge scan, their own phone, or the inspector's tap.
   const methodOf = new Map();
-  for (const signin of draft.signins) {
+  for (const signin of [...draft.signins, ...selfSignins(draft)]) {
     if (signin.trainee_id && !methodOf.has(signin.trainee_id)) methodOf.set(signin.trainee_id, signin.method);
   }
   const rows = roster.map((trainee) => {

@@ -1,7 +1,7 @@
 // Step 7: planned beside observed, what is still missing, and the seal (confirmed first).
 import { missingFiles } from '../../db.js';
 import {
-  attendanceFigures, baseRefused, collectSignins, computeChecks, mismatchLines, missingItems,
+  attendanceFigures, baseRefused, collectSignins, computeChecks, mismatchLines, missingItems, selfSignins,
   sealDraft,
 } from '../../draft.js';
 import { t } from '../../i18n.js';
@@ -28,7 +28,7 @@ function sealList(draft) {
     + (baseRefused(draft) ? 0 : 1);
   return [
     t('seal.item_checks', { n: Object.keys(computeChecks(draft)).length }),
-    t('seal.item_signins', { n: signins.length }),
+    t('seal.item_signins', { n: signins.length + selfSignins(draft).length }),
     t('seal.item_photos', { n: draft.photos.length }),
     t('seal.item_findings', { n: draft.findings.codes.length, verdict: t(`verdict.${draft.verdict}`) }),
     t('seal.item_signatures', { n: signed }),
