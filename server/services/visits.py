@@ -226,7 +226,13 @@ def submit_visit(context: PushContext, mutation: Mutation) -> Outcome:
     training_class, version, session = found.TrainingClass, found.PlanVersion, found.PlanSession
     if version is None or version.plan.class_id != training_class.id:
         raise Rejected("visit.unknown_plan_version")
-    if session is None or session.plan_version_id != version.id:
+    # A session of another version of the same class's plan (the plan changed between what the
+    # record names): evidence of a visit to this class all the same, accepted and flagged
+    # plan.outdated below (DESIGN §4: never dropped). Only a session of no version of this class
+    # makes the record no visit of it.
+    session_elsewhere = session is not None and session.plan_version_id != version.id
+    if session is None or (session_elsewhere
+                           and session.plan_version.plan.class_id != training_class.id):
         raise Rejected("visit.unknown_session")
     assignment = found.Assignment
     if data["assignment_id"] is not None and (
@@ -240,7 +246,7 @@ def submit_visit(context: PushContext, mutation: Mutation) -> Outcome:
     config = current_app.config
     judged = _judged_session(session, found.current_id)
     flags: list[str] = []
-    if found.current_id is not None and found.current_id != version.id:
+    if (found.current_id is not None and found.current_id != version.id) or session_elsewhere:
         flags.append("plan.outdated")
     skew = clock_skew(mutation.client_time, context.received_at,
                       timedelta(minutes=config["CLOCK_SKEW_MINUTES"]))

@@ -1,7 +1,7 @@
 """What visit.submit checks before it stores a visit, each with its own code, in its order: a
-stored visit of that id, then the class (in the pusher's scope), its plan version, that version's
-session, the assignment, the visit it supersedes. The look-ups behind them are one query; these
-pin that each still decides."""
+stored visit of that id, then the class (in the pusher's scope), its plan version, a session of
+the class's plan (of another version: kept, flagged), the assignment, the visit it supersedes.
+The look-ups behind them are one query; these pin that each still decides."""
 
 from __future__ import annotations
 
@@ -90,3 +90,23 @@ def test_the_same_sealed_visit_again_is_already_stored_and_another_under_its_id_
     assert _code(_push(device, _payload(world, class_id=uuid.uuid4()), visit_id)) == (
         "visit.exists")
     assert db.session.query(Visit).count() == 1
+
+
+def test_a_session_of_another_version_of_the_class_s_plan_is_kept_and_flagged(client, world):
+    """The record names one version of the class's plan and a session of another (the plan
+    changed between): still evidence of a visit to this class, so stored and flagged
+    plan.outdated, never rejected (DESIGN §4)."""
+    from tests.sync.fixtures import new_plan_version
+
+    older = world.versions["a"]
+    newer = new_plan_version(older)
+    newer_session = newer.sessions[3]
+    device = phone(client)
+    # The older version named, the newer version's session.
+    result = _push(device, _payload(world, session_id=newer_session.id))
+    assert result["status"] == "flagged" and "plan.outdated" in result["flags"]
+    # The version in force named, the older version's session.
+    result = _push(device, _payload(world, plan_version_id=newer.id))
+    assert result["status"] == "flagged" and "plan.outdated" in result["flags"]
+    stored = {(v.plan_version_id, v.session_id) for v in db.session.query(Visit)}
+    assert stored == {(older.id, newer_session.id), (newer.id, today_session(world).id)}
