@@ -95,6 +95,33 @@ def last6_of(index: int, county: str = "a") -> str:
     return synthetic_id_number("370702", born, serial)[-6:]
 
 
+def visit_at_attendance(page) -> str:
+    """Start today's visit, confirm teacher and content, open the attendance step; return the
+    visit's id."""
+    start_visit(page)
+    visit_id = page.locator(".visit[data-visit-id]").get_attribute("data-visit-id")
+    next_step(page, "teacher")
+    page.get_by_test_id("teacher-yes").click()
+    page.get_by_test_id("content-yes").click()
+    next_step(page, "attendance")
+    return visit_id
+
+
+def sign_in_on_own_phone(phone, server_url: str, code: str, index: int,
+                         shot: str | None = None) -> None:
+    """Trainee `a学员<index>` opens the code's form on their own phone, fills it in with a
+    signature and the phone's location, and sends it (the answer page is left open)."""
+    phone.goto(f"{server_url}/s/{code}")
+    phone.get_by_test_id("self-name").fill(f"a学员{index}")
+    phone.get_by_test_id("self-id-last6").fill(last6_of(index))
+    draw_signature(phone, "self-signature")
+    phone.get_by_test_id("self-geo-status").filter(has_text="已获取位置").wait_for()
+    if shot:
+        screenshot(phone, shot)
+    phone.get_by_test_id("self-submit").click()
+    phone.get_by_test_id("self-result").wait_for()
+
+
 def test_badges_scanned_offline_with_the_camera_reach_the_server(live_server, playwright, tmp_path):
     facts = live_server.facts
     badges = make_badges(live_server, tmp_path / "badges")
@@ -236,12 +263,7 @@ def test_a_trainee_signs_in_on_their_own_phone_from_the_rotating_code(live_serve
     login(page, live_server)
     wait_for_sw_control(page)
     inspector.set_offline(True)  # the code is made offline, on the phone
-    start_visit(page)
-    visit_id = page.locator(".visit[data-visit-id]").get_attribute("data-visit-id")
-    next_step(page, "teacher")
-    page.get_by_test_id("teacher-yes").click()
-    page.get_by_test_id("content-yes").click()
-    next_step(page, "attendance")
+    visit_id = visit_at_attendance(page)
     page.get_by_test_id("self-code").click()
     qr = page.get_by_test_id("self-qr")
     qr.wait_for()
@@ -262,15 +284,8 @@ def test_a_trainee_signs_in_on_their_own_phone_from_the_rotating_code(live_serve
     trainee_phone = new_phone(browser, facts)
     phone = trainee_phone.new_page()
     for index in (0, 1):  # a second trainee on the same phone: a proxy
-        phone.goto(f"{live_server.url}/s/{code}")
-        phone.get_by_test_id("self-name").fill(f"a学员{index}")
-        phone.get_by_test_id("self-id-last6").fill(last6_of(index))
-        draw_signature(phone, "self-signature")
-        phone.get_by_test_id("self-geo-status").filter(has_text="已获取位置").wait_for()
-        if index == 0:
-            screenshot(phone, "qr-04-self-form")
-        phone.get_by_test_id("self-submit").click()
-        phone.get_by_test_id("self-result").wait_for()
+        sign_in_on_own_phone(phone, live_server.url, code, index,
+                             shot="qr-04-self-form" if index == 0 else None)
     screenshot(phone, "qr-05-self-flagged")
     assert "签到成功" in phone.get_by_test_id("self-result").inner_text()
     assert "同一部手机为多名学员签到" in phone.get_by_test_id("self-flags").inner_text()
@@ -284,12 +299,7 @@ def test_a_trainee_signs_in_on_their_own_phone_from_the_rotating_code(live_serve
     far = new_phone(browser, facts)
     at_site(far, facts, offset_m=3000)
     other = far.new_page()
-    other.goto(f"{live_server.url}/s/{code}")
-    other.get_by_test_id("self-name").fill("a学员2")
-    other.get_by_test_id("self-id-last6").fill(last6_of(2))
-    draw_signature(other, "self-signature")
-    other.get_by_test_id("self-geo-status").filter(has_text="已获取位置").wait_for()
-    other.get_by_test_id("self-submit").click()
+    sign_in_on_own_phone(other, live_server.url, code, 2)
     assert "不在培训场所范围内" in other.get_by_test_id("self-flags").inner_text()
     for ctx in (inspector, trainee_phone, far):
         ctx.close()
@@ -304,12 +314,7 @@ def test_the_inspector_s_phone_counts_the_sign_ins_made_on_trainees_phones(live_
     inspector = new_phone(browser, facts)
     page = inspector.new_page()
     login(page, live_server)
-    start_visit(page)
-    visit_id = page.locator(".visit[data-visit-id]").get_attribute("data-visit-id")
-    next_step(page, "teacher")
-    page.get_by_test_id("teacher-yes").click()
-    page.get_by_test_id("content-yes").click()
-    next_step(page, "attendance")
+    visit_id = visit_at_attendance(page)
     assert page.get_by_test_id("self-signin-count").get_attribute("data-count") == "0"
     page.get_by_test_id("self-code").click()
     page.wait_for_function(
@@ -317,12 +322,7 @@ def test_the_inspector_s_phone_counts_the_sign_ins_made_on_trainees_phones(live_
     code = page.get_by_test_id("self-qr").get_attribute("data-code")
     trainee_phone = new_phone(browser, facts)
     phone = trainee_phone.new_page()
-    phone.goto(f"{live_server.url}/s/{code}")
-    phone.get_by_test_id("self-name").fill("a学员0")
-    phone.get_by_test_id("self-id-last6").fill(last6_of(0))
-    draw_signature(phone, "self-signature")
-    phone.get_by_test_id("self-geo-status").filter(has_text="已获取位置").wait_for()
-    phone.get_by_test_id("self-submit").click()
+    sign_in_on_own_phone(phone, live_server.url, code, 0)
     assert "签到成功" in phone.get_by_test_id("self-result").inner_text()
     ((signin_id, trainee_hex),) = live_server.sql("SELECT id, trainee_id FROM sign_in")
     trainee_id = str(uuid.UUID(trainee_hex))
