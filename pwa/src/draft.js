@@ -59,11 +59,11 @@ export function newDraft(info, assignmentId, me) {
 
 /**
  * Attendance as the server will count it from the sign-ins this draft pushes (collectSignins,
- * sync/judge.py count_attendance) and the self sign-ins the server already has: roster size, distinct roster trainees signed in (a capture
- * or the inspector's tick), and sign-ins of someone not on the roster; with the ids signed in
- * and those a captured sign-in (a scan, their own phone) names, which stay in the record
- * whatever the toggles say. One count for the attendance step, its check, the mismatch lines
- * and the summary.
+ * sync/judge.py count_attendance) and the self sign-ins the server already has: roster size,
+ * distinct roster trainees signed in (a capture or the inspector's tick), and sign-ins of
+ * someone not on the roster; with the ids signed in and those a captured sign-in (a scan, their
+ * own phone) names, which stay in the record whatever the toggles say. One count for the
+ * attendance step, its check, the mismatch lines and the summary.
  */
 export function attendanceFigures(draft) {
   const roster = draft.filed.roster;
@@ -83,11 +83,12 @@ export function selfSignins(draft) {
   return draft.self_signins || [];
 }
 
-/** Keep the server's list of the visit's self sign-ins; true when it changed the draft. */
+/** Keep the server's list of the visit's self sign-ins (GET /visits/<id>/self-signins: id,
+ * trainee_id, at, flags); true when it changed the draft. */
 export function setSelfSignins(draft, signins) {
-  const ids = (list) => list.map((s) => s.id).join();
-  if (ids(selfSignins(draft)) === ids(signins)) return false;
-  draft.self_signins = signins.map(({ id, trainee_id, at, flags }) => ({ id, trainee_id, method: 'self', at, flags }));
+  const kept = signins.map(({ id, trainee_id, at, flags }) => ({ id, trainee_id, method: 'self', at, flags }));
+  if (JSON.stringify(kept) === JSON.stringify(selfSignins(draft))) return false;
+  draft.self_signins = kept;
   return true;
 }
 

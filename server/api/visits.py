@@ -35,13 +35,13 @@ def list_visits():
 
 @bp.get("/<uuid:visit_id>/self-signins")
 @token_required("inspector")
-@api_doc("The self sign-ins trainees made on their own phones for a visit (not yet pushed "
-         "included), for the inspector's attendance step",
+@api_doc("The self sign-ins trainees made on their own phones from your codes for a visit "
+         "(pushed yet or not), for the phone's attendance step",
          query=SelfSigninQuerySchema,
          responses={200: SelfSigninListSchema, 404: ErrorSchema, 422: ErrorSchema},
          tags=["visits"])
 def self_signins(visit_id: uuid.UUID):
-    """List a visit's self sign-ins; the caller may add sign-ins to the visit's class."""
+    """List the self sign-ins the caller's codes took for a visit (404 outside its scope)."""
     query = load_or_422(SelfSigninQuerySchema(), request.args.to_dict())
     rows = selfsignin_service.visit_self_signins(g.user, query["class_id"], visit_id)
     return SelfSigninListSchema().dump({"signins": rows})
