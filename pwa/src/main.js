@@ -232,6 +232,12 @@ async function registerWorker() {
     // Only the inspector's tap reloads; the first install claims the page silently.
     if (userAskedUpdate) location.reload();
   });
+  // The first install claims the pages open then; a page whose load was already under way (a
+  // reload while the shell was precaching) or that bypassed the worker (a hard reload) is left
+  // uncontrolled, with no offline answer for what it fetches: ask the active worker for it.
+  navigator.serviceWorker.ready.then((ready) => {
+    if (!navigator.serviceWorker.controller) ready.active?.postMessage({ type: 'CLAIM' });
+  });
   const check = () => registration.update().catch(() => {});
   setInterval(check, 30 * 60_000);
   document.addEventListener('visibilitychange', () => {

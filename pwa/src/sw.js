@@ -25,6 +25,7 @@ self.addEventListener('activate', (event) => {
 
 self.addEventListener('message', (event) => {
   if (event.data?.type === 'SKIP_WAITING') self.skipWaiting();
+  if (event.data?.type === 'CLAIM') event.waitUntil(self.clients.claim()); // an uncontrolled page
   if (event.data?.type === 'VERSION') event.source?.postMessage({ type: 'VERSION', version: VERSION });
 });
 

@@ -239,3 +239,19 @@ def test_sync_reset_wipes_the_server_cache_keeps_the_outbox_and_stops(live_serve
     later = pulls[done:]
     assert len(later) == 1 and later[0]["status"] == 200  # one sync, one page: no pulling in a loop
     assert len(server_visits(live_server)) == 1
+
+
+def test_a_page_loaded_past_the_service_worker_is_taken_under_it(live_server, context, page):
+    # A hard reload (or a reload while the shell was still precaching) loads the page from the
+    # network, uncontrolled: the app asks the active worker to claim it, so what it fetches next
+    # still has an offline answer, with no second reload.
+    login(page, live_server)
+    wait_for_sw_control(page)
+    cdp = context.new_cdp_session(page)
+    cdp.send("Page.reload", {"ignoreCache": True})  # bypasses the service worker
+    page.wait_for_load_state("load")
+    page.get_by_test_id("assignment").first.wait_for()
+    wait_for_sw_control(page)
+    context.set_offline(True)
+    # Served by the worker from its cache: the page's own assets, offline.
+    assert page.evaluate("""async () => (await fetch('app.css')).ok""")
