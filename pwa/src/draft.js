@@ -221,6 +221,9 @@ export async function sealDraft(draft) {
       id: draft.id, class_id: draft.class_id, session_id: draft.session_id,
       assignment_id: draft.assignment_id, covert: draft.covert, class_name: draft.filed.class_name,
       session: draft.filed.session, site_name: draft.filed.site?.name || '', checks,
+      // The trainees counted present as the attendance step and check counted them (self
+      // sign-ins included: the payload's own `present` lists only those ticked on this phone).
+      present: attendanceFigures(draft).present,
       verdict: draft.verdict, seal: payload.seal, media, started_at: draft.started_at,
       // What was sealed, for the read-only view (no media bytes: those stay in `media`).
       payload, filed: draft.filed, signins,

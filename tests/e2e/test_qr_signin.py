@@ -342,6 +342,11 @@ def test_the_inspector_s_phone_counts_the_sign_ins_made_on_trainees_phones(live_
     page.locator('.visit[data-step="checks"]').wait_for()
     fill_visit(page, make_photo(tmp_path / "self.jpg", (640, 480)))
     seal(page)
+    # The sealed record, read-only on the phone, counts the trainee present as the step did.
+    page.locator(f'[data-testid=record][data-record-id="{visit_id}"]').click()
+    # fill_visit counted 5 (the self sign-in among them); the sealed ticks hold only 4.
+    assert page.get_by_test_id("record-present").inner_text() == "5"
+    page.go_back()
     wait_synced(page)
     signed = live_server.sql("SELECT method FROM sign_in WHERE trainee_id = ?",
                              (uuid.UUID(trainee_id).hex,))
@@ -350,6 +355,7 @@ def test_the_inspector_s_phone_counts_the_sign_ins_made_on_trainees_phones(live_
     assert visit["id"].replace("-", "") == visit_id.replace("-", "")
     assert str(uuid.UUID(signin_id)) in visit["payload"]["signins"]  # the record names it
     assert visit["checks"]["attendance"]["status"] == "match"
+    assert visit["checks"]["attendance"]["present"] == 5  # as the record showed
     for ctx in (inspector, trainee_phone):
         ctx.close()
 

@@ -36,7 +36,9 @@ export async function renderRecord(root, { id, navigate }) {
         row(t('check.teacher'), observedText(observed.teacher_matches, observed.teacher_name)),
         row(t('check.content'), observedText(observed.content_matches, observed.topic)),
         row(t('attendance.headcount'), observed.headcount ?? '—'),
-        row(t('record.present'), String((payload.present || []).length)),
+        // As counted at sealing; a record sealed before that was kept has only its ticks.
+        h('dt', {}, t('record.present')), h('dd', { 'data-testid': 'record-present' },
+          String(visit.present ?? (payload.present || []).length)),
         row(t('verdict.heading'), payload.verdict ? t(`verdict.${payload.verdict}`) : '—')),
       visit.checks ? h('ul', { class: 'checklist' }, Object.entries(visit.checks).map(([key, check]) =>
         h('li', { 'data-check': key, 'data-status': check.status }, h('span', {}, t(`check.${key}`)),
