@@ -8,6 +8,7 @@ Inputs are plain values; the server looks them up and stores the results with th
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -114,6 +115,12 @@ def implausible_time(started_at: datetime, ended_at: datetime | None, class_star
     return None
 
 
+def shown_metres(metres: float) -> int:
+    """A distance as people read it: whole metres, halves rounded up (as the phone's Math.round),
+    not Python's round-half-to-even, so both sides print the same figure (R10, place)."""
+    return math.floor(metres + 0.5)
+
+
 def judge_place(
     fix: GpsFix | None, site_lat: float, site_lon: float, radius_m: float, max_accuracy_m: float,
     stale: bool = False,
@@ -126,14 +133,18 @@ def judge_place(
     if stale:
         return _check(UNVERIFIABLE, "place.stale_fix", {"accuracy_m": fix.accuracy})
     distance = geodesic((fix.lat, fix.lon), (site_lat, site_lon)).meters
-    figures = {"distance_m": round(distance, 1), "radius_m": radius_m, "accuracy_m": fix.accuracy}
+    # The figure every reader shows (the reason, the review page's sketch, the PDF, the phone):
+    # rounded once here. Kept to 0.1 m before, each reader rounded it again: 141.46 m was
+    # "141 米" in the reason and "142 米" in the sketch.
+    figures = {"distance_m": shown_metres(distance), "radius_m": radius_m,
+               "accuracy_m": fix.accuracy}
     if fix.accuracy > max_accuracy_m:
         return _check(UNVERIFIABLE, "place.poor_accuracy", figures,
                       accuracy=round(fix.accuracy), max_accuracy=round(max_accuracy_m))
     if distance <= radius_m + fix.accuracy:
-        return _check(MATCH, "place.inside", figures, distance=round(distance),
+        return _check(MATCH, "place.inside", figures, distance=figures["distance_m"],
                       allowed=round(radius_m + fix.accuracy))
-    return _check(MISMATCH, "place.outside", figures, distance=round(distance),
+    return _check(MISMATCH, "place.outside", figures, distance=figures["distance_m"],
                   radius=round(radius_m), accuracy=round(fix.accuracy))
 
 

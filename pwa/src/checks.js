@@ -93,7 +93,8 @@ export function checkPlace(fix, site, stale = false) {
   if (!fix) return { status: 'unverifiable', reason: 'no_fix' };
   if (!site) return { status: 'unverifiable', reason: 'no_site' };
   const distance = geodesicDistance(fix.lat, fix.lon, site.lat, site.lon);
-  const distance_m = Math.round(distance * 10) / 10;
+  // Whole metres, as the server stores and every reader shows them (sync/judge.py shown_metres).
+  const distance_m = Math.round(distance);
   if (fix.mocked) return { status: 'unverifiable', reason: 'mocked', distance_m };
   if (stale) return { status: 'unverifiable', reason: 'stale', distance_m };
   if (fix.accuracy > judging.gps_max_accuracy_m) {

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from server.services.geo import distance_m
+from sync.judge import shown_metres
 
 WIDTH, HEIGHT = 320, 240
 _MARGIN = 18  # pixels left free around the drawing
@@ -89,7 +90,7 @@ def sketch_of(site_lat: float, site_lon: float, radius_m: float, gps: dict[str, 
     return Sketch(
         site_x=x(0), site_y=y(0), site_r=round(radius_m * scale, 1),
         fix_x=x(east), fix_y=y(north), fix_r=round(max(accuracy * scale, 2), 1),
-        distance_m=round(distance), radius_m=round(radius_m), accuracy_m=round(accuracy),
+        distance_m=shown_metres(distance), radius_m=round(radius_m), accuracy_m=round(accuracy),
         allowed_m=round(radius_m + accuracy),
         status=status or ("match" if distance <= radius_m + accuracy else "mismatch"),
         scale_m=bar_m, scale_px=round(bar_m * scale, 1))

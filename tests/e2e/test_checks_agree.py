@@ -56,6 +56,7 @@ def _offset(north_m: float) -> tuple[float, float]:
 PLACE_CASES = [
     (0, 10, False, timedelta(minutes=1)),
     (140, 15, False, timedelta(minutes=1)),
+    (141.46, 15, False, timedelta(minutes=1)),  # 141 m on both (not 141.5, read as 142)
     (170, 15, False, timedelta(minutes=1)),   # within radius + accuracy
     (400, 15, False, timedelta(minutes=1)),   # outside
     (0, 90, False, timedelta(minutes=1)),     # worse than the configured 80 m
@@ -84,6 +85,8 @@ def test_the_place_check_agrees(phone, north, accuracy, mocked, offset):
             "captured_at": _iso(captured)}, SITE, _iso(START), _iso(END)])
     assert on_phone["stale"] == stale
     assert on_phone["place"]["status"] == server.status, (server.codes, on_phone)
+    if "distance_m" in server.details:  # the same metres on the phone as on the review page
+        assert on_phone["place"]["distance_m"] == server.details["distance_m"]
 
 
 # (roster size, trainees signed in (ids; None = someone not on the roster), headcount)

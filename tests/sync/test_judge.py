@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
+from geopy.distance import geodesic
+
+from server.services.geofence_sketch import sketch_of
 from sync.judge import (
     GpsFix,
     clock_skew,
@@ -12,6 +15,7 @@ from sync.judge import (
     judge_place,
     judge_time,
     session_window,
+    shown_metres,
 )
 
 SITE = (36.7075, 119.1610)
@@ -29,6 +33,27 @@ def test_place_within_radius_plus_accuracy():
     assert judge_place(GpsFix(north(0), SITE[1], 5, mocked=True), *SITE, 150,
                        200).status == "unverifiable"
     assert judge_place(None, *SITE, 150, 200).status == "unverifiable"
+
+
+def at_distance(metres: float) -> GpsFix:
+    """A fix due north of the site at exactly this geodesic distance."""
+    point = geodesic(meters=metres).destination(SITE, bearing=0)
+    return GpsFix(point.latitude, point.longitude, 20)
+
+
+def test_the_distance_is_rounded_once_for_every_reader():
+    # 141.46 m was stored as 141.5 and read back as 142 by the sketch and the PDF, while the
+    # reason said 141: one page, two distances.
+    check = judge_place(at_distance(141.46), *SITE, 100, 200)
+    assert check.details["distance_m"] == 141
+    assert check.reasons[0].params["distance"] == 141
+    sketch = sketch_of(*SITE, 100, {"lat": at_distance(141.46).lat,
+                                    "lon": at_distance(141.46).lon, "accuracy": 20},
+                       check.details["distance_m"], check.status)
+    assert sketch is not None and sketch.distance_m == 141
+    # Halves go up on both sides (the phone's Math.round), not to the even neighbour.
+    assert judge_place(at_distance(140.5 + 1e-9), *SITE, 100, 200).details["distance_m"] == 141
+    assert shown_metres(140.5) == 141 and shown_metres(141.5) == 142
 
 
 def test_session_window_is_shanghai_wall_time():

@@ -41,7 +41,7 @@ from server.services.filed_roster import names_on
 from server.services.issues import flag_code
 from server.services.media_store import image_too_large
 from server.services.record_seal import payload_seal_state
-from sync.judge import CHECKS
+from sync.judge import CHECKS, shown_metres
 
 # Every word of the record comes from the catalogue (pdf.*, with the check, flag and finding
 # words): Chinese by default and outside a request (commands, the yearly archive), English when
@@ -150,7 +150,7 @@ def _check_row(key: str, check: dict[str, Any], planned: str, observed: str,
     reason = check_text(check, lang=lang)
     says_distance = {"place.inside", "place.outside"} & set(check_codes(check))
     if check.get("distance_m") is not None and not says_distance:
-        reason = f"{reason}{t('distance', d=round(float(check['distance_m'])))}".lstrip()
+        reason = f"{reason}{t('distance', d=shown_metres(float(check['distance_m'])))}".lstrip()
     return [_p(t(f"check.{key}"), st["body"]), _p(planned, st["body"]),
             _p(observed, st["body"]), _p(label, style), _p(reason, st["small"])]
 
