@@ -703,7 +703,7 @@ def session_view(s: PlanSession) -> dict[str, Any]:
     return {"id": s.id, "lineage_id": s.lineage_id, "date": s.date, "start": s.start_time,
             "end": s.end_time, "category": s.category, "topic": s.topic,
             "teacher": _ref(s.teacher), "site": _ref(s.site), "online": s.online,
-            "hours": round(rules.session_class_hours(s, _minutes_per_hour()), 2)}
+            "hours": rules.session_class_hours(s, _minutes_per_hour())}
 
 
 def version_view(version: PlanVersion, user: User | None = None) -> dict[str, Any]:

@@ -352,8 +352,9 @@ def _minutes(session_or_times: Any) -> int:
 
 
 def session_class_hours(session_or_times: Any, class_hour_minutes: int) -> float:
-    """Return the 学时 of a session (object, mapping or (start, end) pair) from its times."""
-    return _minutes(session_or_times) / class_hour_minutes
+    """Return the 学时 of a session (object, mapping or (start, end) pair) from its times, as
+    shown (shown_hours: a session row must not read 0.98 beside a total of 0.97, R6)."""
+    return shown_hours(_minutes(session_or_times), class_hour_minutes)
 
 
 def shown_hours(minutes: int, class_hour_minutes: int) -> float:

@@ -13,6 +13,7 @@ from server.services.rules import (
     check_plan_version,
     check_teachers,
     session_class_hours,
+    shown_hours,
 )
 from tests.factories import make_class, make_trainee
 
@@ -42,6 +43,9 @@ def test_class_hours_come_from_the_times():
     assert session_class_hours((time(8, 30), time(12, 15)), 45) == 5.0
     assert session_class_hours({"start_time": "14:00", "end_time": "15:30"}, 45) == 2.0
     assert session_class_hours((time(8, 0), time(8, 50)), 50) == 1.0
+    # Rounded down as the totals are (shown_hours): 44 minutes of 45 is 0.97, never 0.98 beside
+    # a total that says 0.97.
+    assert session_class_hours((time(8, 0), time(8, 44)), 45) == 0.97 == shown_hours(44, 45)
 
 
 def test_session_objects_give_their_hours(world):
