@@ -55,10 +55,22 @@ def shell():
     return _send("index.html")
 
 
+def _is_built_file(name: str) -> bool:
+    """Whether `name` is a file of the build (404 for a name the system cannot look up at all).
+
+    Path.is_file() passes on only some OSErrors: a name over the file system's limit
+    (ENAMETOOLONG), say, would be a 500; no such name is a file or a route of the shell.
+    """
+    try:
+        return (dist_dir() / name).is_file()
+    except (OSError, ValueError) as error:
+        raise ApiError("not_found") from error
+
+
 @bp.get("/<path:name>")
 def asset(name: str):
     """Return a built file; unknown extension-less paths get the shell (client-side routes)."""
-    if (dist_dir() / name).is_file():
+    if _is_built_file(name):
         return _send(name)
     if "." not in Path(name).name:
         return _send("index.html")

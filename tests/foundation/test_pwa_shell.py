@@ -55,6 +55,13 @@ def test_client_routes_get_the_shell_and_unknown_files_404(client):
     assert client.get("/app/../wsgi.py").status_code == 404
 
 
+@pytest.mark.parametrize("name", ["a" * 300 + ".js", "a" * 300, "a" * 300 + "/x"])
+def test_a_name_too_long_for_the_file_system_is_404_not_500(client, name):
+    response = client.get(f"/app/{name}", headers={"Accept": "application/json"})
+    assert response.status_code == 404
+    assert response.get_json()["code"] == "not_found"
+
+
 def test_assignments_create_publishes_to_the_team(runner, world):
     from server.extensions import db
     from server.models import Assignment, ChangeLog
