@@ -66,7 +66,7 @@ def occupations():
 @api_doc("List the classes in scope", responses={200: ClassListSchema}, tags=TAGS)
 def list_classes():
     """List classes in the caller's scope."""
-    classes = [filing.class_view(k) for k in filing.list_classes(g.user)]
+    classes = [filing.class_view(k, g.user) for k in filing.list_classes(g.user)]
     return ClassListSchema().dump({"classes": classes})
 
 
@@ -78,7 +78,7 @@ def create_class():
     """Create a class."""
     klass = filing.create_class(g.user, _body(ClassCreateSchema()))
     db.session.commit()
-    return ClassSchema().dump(filing.class_view(klass)), 201
+    return ClassSchema().dump(filing.class_view(klass, g.user)), 201
 
 
 @bp.get("/classes/<uuid:class_id>")
@@ -87,7 +87,7 @@ def create_class():
          tags=TAGS)
 def get_class(class_id: uuid.UUID):
     """Show a class."""
-    return ClassSchema().dump(filing.class_view(filing.get_class(g.user, class_id)))
+    return ClassSchema().dump(filing.class_view(filing.get_class(g.user, class_id), g.user))
 
 
 @bp.post("/classes/<uuid:class_id>/plan-versions")

@@ -69,10 +69,16 @@ VISIBLE_STATUSES = {
 }
 
 
+def may_see_status(user: User, version: PlanVersion) -> bool:
+    """Whether the user's role may see a version in its state (VISIBLE_STATUSES): the one test
+    behind get_version, list_versions and every list of a class's versions."""
+    return version.status in VISIBLE_STATUSES.get(user.role, ())
+
+
 def get_version(user: User, version_id: uuid.UUID) -> PlanVersion:
     """Return a plan version in the user's scope that their role may see, or 404."""
     version = db.session.get(PlanVersion, version_id)
-    if (version is None or version.status not in VISIBLE_STATUSES.get(user.role, ())
+    if (version is None or not may_see_status(user, version)
             or not can_see_base(user, version.plan.training_class.base)):
         raise ApiError("not_found")
     return version
@@ -681,10 +687,12 @@ def version_summary(version: PlanVersion) -> dict[str, Any]:
     }
 
 
-def class_view(klass: TrainingClass) -> dict[str, Any]:
-    """Return a class with its versions and the one in force."""
+def class_view(klass: TrainingClass, user: User) -> dict[str, Any]:
+    """Return a class with the versions the user's role may see (may_see_status: a base's
+    draft and its reason are its own until submitted) and the one in force."""
     plan = klass.plan
     current = version_in_force(plan) if plan else None
+    versions = [v for v in (plan.versions if plan else []) if may_see_status(user, v)]
     return {
         "id": klass.id, "name": klass.name, "base": _ref(klass.base),
         "county": _ref(klass.base.county),
@@ -693,7 +701,7 @@ def class_view(klass: TrainingClass) -> dict[str, Any]:
         "level": klass.level, "level_name": LEVEL_NAMES.get(klass.level, ""),
         "start_date": klass.start_date, "end_date": klass.end_date,
         "head_teacher": _ref(klass.head_teacher),
-        "versions": [version_summary(v) for v in (plan.versions if plan else [])],
+        "versions": [version_summary(v) for v in versions],
         "in_force": version_summary(current) if current else None,
     }
 

@@ -90,7 +90,7 @@ def classes():
     """List the classes in scope; base staff can start a new one."""
     return render_template(
         "filing/classes.html",
-        classes=[filing.class_view(k) for k in filing.list_classes(current_user)],
+        classes=[filing.class_view(k, current_user) for k in filing.list_classes(current_user)],
         occupations=filing.list_occupations(),
         teachers=filing.list_teachers(current_user) if current_user.role == "base_staff" else [])
 
@@ -118,7 +118,8 @@ def new_version(class_id: uuid.UUID):
 def class_page(class_id: uuid.UUID):
     """Show a class with its plan versions."""
     return render_template("filing/class.html",
-                           klass=filing.class_view(filing.get_class(current_user, class_id)))
+                           klass=filing.class_view(filing.get_class(current_user, class_id),
+                                                      current_user))
 
 
 @bp.get("/versions/<uuid:version_id>")

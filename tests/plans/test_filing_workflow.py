@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from server.extensions import db
 from server.models import AuditEvent, ChangeLog, PlanVersion
+from tests.conftest import TEST_PASSWORD
 from tests.plans.filing_support import Filing, trainee_row
 
 
@@ -294,3 +295,30 @@ def test_a_session_cannot_take_another_plan_s_lineage(filing, world):
     rows[0]["lineage_id"] = sessions[0]["lineage_id"]
     assert filing.call("put", f"/plan-versions/{new['id']}/sessions", "base_a",
                        json={"sessions": rows}).status_code == 200
+
+
+def test_a_draft_and_its_reason_stay_the_base_s_own_in_every_list(filing, world, client):
+    # get_version answered 404 for a draft, but the class (API and pages) listed it with its
+    # reason to inspectors and county reviewers: one rule (filing.may_see_status) for all.
+    klass = world.classes["a"]
+    created = filing.call("post", f"/classes/{klass.id}/plan-versions", "base_a",
+                          json={"reason": "拟更换实操教师"})
+    assert created.status_code == 201
+    draft = created.get_json()["id"]
+
+    def listed(user: str) -> set[str]:
+        one = filing.call("get", f"/classes/{klass.id}", user).get_json()["versions"]
+        every = filing.call("get", "/classes", user).get_json()["classes"]
+        return {v["id"] for v in one} | {v["id"] for k in every for v in k["versions"]}
+
+    assert draft in listed("base_a")
+    for user in ("inspector_a", "county_a", "city"):
+        assert filing.call("get", f"/plan-versions/{draft}", user).status_code == 404
+        assert draft not in listed(user), user
+        assert str(world.versions["a"].id) in listed(user)  # the filed one stays
+    client.post("/login", data={"username": "county_a", "password": TEST_PASSWORD})
+    page = client.get(f"/filing/classes/{klass.id}").get_data(as_text=True)
+    assert "拟更换实操教师" not in page and world.versions["a"].status in ("approved", "recorded")
+    base = client.application.test_client()
+    base.post("/login", data={"username": "base_a", "password": TEST_PASSWORD})
+    assert "拟更换实操教师" in base.get(f"/filing/classes/{klass.id}").get_data(as_text=True)
