@@ -19,6 +19,7 @@ from pathlib import Path
 from flask import Flask, has_request_context, request
 
 from server.services.clock import format_local
+from sync.judge import shown_min_rate
 
 LANGUAGES = ("zh", "en")
 _MESSAGES_DIR = Path(__file__).parent / "messages"
@@ -130,7 +131,7 @@ def visit_flag_text(code: str, checks: Mapping[str, object] | None, *,
                 and has_message(f"flag_detail.{code}"):
             details = dict(finding.get("details") or {})
             if isinstance(details.get("min_rate"), int | float):
-                details["min_rate"] = round(float(details["min_rate"]) * 100)
+                details["min_rate"] = shown_min_rate(float(details["min_rate"]))
             detail = message(f"flag_detail.{code}", details, lang=lang)
             return f"{label}（{detail}）" if lang == "zh" else f"{label} ({detail})"
     return label

@@ -232,6 +232,25 @@ class Attendance:
         return self.duplicates + self.unknown
 
 
+def rate_is_low(present: int, roster: int, min_rate: float) -> bool:
+    """Whether present / roster falls below the configured minimum (R10 attendance), on the exact
+    fraction: the judge, the reconciliation's `attendance.low` finding and the phone ask this."""
+    return roster > 0 and present / roster < min_rate
+
+
+def shown_rate(present: int, roster: int) -> int:
+    """An attendance rate as people read it: whole percent, rounded down (integer arithmetic), so
+    43 of 48 (89.6 %) reads 89 %, never "90 %" beside "below 90 %"."""
+    return present * 100 // roster if roster > 0 else 0
+
+
+def shown_min_rate(min_rate: float) -> int:
+    """The configured minimum as people read it: whole percent, rounded up (a rate shown rounded
+    down is then below it whenever rate_is_low). 0.9 reads 90 % (the float's 90.000…01 is not
+    91), 0.6667 reads 67 %."""
+    return math.ceil(round(min_rate * 100, 6))
+
+
 def count_attendance(roster: Iterable[str], signed_in: Iterable[str | None],
                      headcount: int | None) -> Attendance:
     """Count roster, distinct trainees signed in, repeated scans and unknown persons."""
@@ -282,10 +301,9 @@ def judge_attendance(
     if present != headcount:
         problems.append(Reason("attendance.count_differs",
                                {"signed_in": present, "headcount": headcount}))
-    rate = present / len(roster_ids)
-    if rate < min_rate:
-        problems.append(Reason("attendance.rate_low", {"rate": round(rate * 100),
-                                                       "min_rate": round(min_rate * 100)}))
+    if rate_is_low(present, len(roster_ids), min_rate):
+        problems.append(Reason("attendance.rate_low", {
+            "rate": shown_rate(present, len(roster_ids)), "min_rate": shown_min_rate(min_rate)}))
     if problems:
         return Check(MISMATCH, problems, figures)
     return _check(MATCH, "attendance.all_present", figures, present=present,

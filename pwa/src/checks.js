@@ -149,9 +149,21 @@ export function checkAttendance(rosterSize, presentCount, headcount, unknownCoun
   const rate = presentCount / rosterSize;
   if (Number(headcount) > rosterSize) return { status: 'mismatch', reason: 'over_roster', rate };
   if (unknownCount > 0) return { status: 'mismatch', reason: 'not_on_roster', rate };
-  if (rate < judging.attendance_min_rate) return { status: 'mismatch', reason: 'low', rate };
+  if (rateIsLow(presentCount, rosterSize)) return { status: 'mismatch', reason: 'low', rate };
   if (Number(headcount) !== presentCount) return { status: 'mismatch', reason: 'count_differs', rate };
   return { status: 'match', reason: 'ok', rate };
+}
+
+/** Whether present / roster falls below the server's minimum, on the exact fraction (sync/judge.py
+ * rate_is_low). */
+export function rateIsLow(present, roster) {
+  return roster > 0 && present / roster < judging.attendance_min_rate;
+}
+
+/** An attendance rate as people read it: whole percent, rounded down (sync/judge.py shown_rate):
+ * 43 of 48 reads 89 %, never "90 %" beside a minimum of 90 %. */
+export function shownRate(present, roster) {
+  return roster > 0 ? Math.floor((present * 100) / roster) : 0;
 }
 
 /** An observation answered 是/否 as a check status. */

@@ -2,7 +2,8 @@
 // the sealed visit.submit payload and the mutations stored with it. No DOM here.
 import { sealOf } from './canonical.js';
 import {
-  checkAttendance, checkObserved, checkPlace, checkTime, evidenceStale, sessionWindow, timeToleranceMs,
+  checkAttendance, checkObserved, checkPlace, checkTime, evidenceStale, sessionWindow, shownRate,
+  timeToleranceMs,
 } from './checks.js';
 import { submitVisit } from './db.js';
 import { t } from './i18n.js';
@@ -327,7 +328,7 @@ export function mismatchLines(draft, checks = computeChecks(draft)) {
   const { roster, present } = attendanceFigures(draft);
   if (checks.attendance.status === 'mismatch') {
     lines.push({ key: 'attendance', text: t('mismatch.attendance', { p: present, n: roster,
-      rate: roster ? Math.round((present / roster) * 100) : 0, h: draft.headcount }) });
+      rate: shownRate(present, roster), h: draft.headcount }) });
   }
   return lines;
 }

@@ -31,6 +31,7 @@ from server.services.geo import distance_m
 from server.services.plan_versions import roster_version
 from server.services.push_context import PushContext, any_of, dialect_name, none_of
 from server.services.record_seal import SigninSealer
+from sync.judge import rate_is_low
 
 SAME_DEVICE = "signin.same_device_multiple"
 DUPLICATE = "signin.duplicate_trainee"
@@ -286,7 +287,7 @@ def reconcile_attendance(visit: Visit, headcount: int | None = None,
 def _findings(result: Reconciliation, present: int) -> list[dict[str, Any]]:
     findings: list[dict[str, Any]] = []
     min_rate = float(current_app.config["ATTENDANCE_MIN_RATE"])
-    if result.roster_size and result.rate < min_rate:
+    if rate_is_low(present, result.roster_size, min_rate):
         findings.append({"code": "attendance.low", "details": {
             "rate": result.rate, "min_rate": min_rate, "present": present,
             "roster_size": result.roster_size}})

@@ -9,7 +9,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from server.services.visits import judging_settings
-from sync.judge import GpsFix, judge_attendance, judge_place, outside_visit
+from sync.judge import (
+    GpsFix,
+    judge_attendance,
+    judge_place,
+    outside_visit,
+    rate_is_low,
+    shown_rate,
+)
 from tests.e2e.conftest import bundle_module
 
 pytestmark = pytest.mark.e2e
@@ -113,3 +120,15 @@ def test_the_attendance_check_agrees(phone, size, signed, headcount):
         "([n, p, h, u]) => SpotcheckChecks.checkAttendance(n, p, h, u)",
         [size, present, "" if headcount is None else headcount, unknown])
     assert on_phone["status"] == server.status, (server.codes, on_phone)
+
+
+def test_the_attendance_rate_reads_and_compares_the_same(phone):
+    # The phone's figure beside "低于 90%" and its low-rate test are the server's, for every
+    # roster up to 120 (the largest class a base may train: R1's 120 % of a quota of 100).
+    page, settings = phone
+    pairs = [(p, n) for n in range(1, 121) for p in range(n + 1)]
+    on_phone = page.evaluate("""(pairs) => pairs.map(([p, n]) =>
+        [SpotcheckChecks.shownRate(p, n), SpotcheckChecks.rateIsLow(p, n)])""", pairs)
+    min_rate = settings["attendance_min_rate"]
+    server = [[shown_rate(p, n), rate_is_low(p, n, min_rate)] for p, n in pairs]
+    assert on_phone == server

@@ -14,8 +14,11 @@ from sync.judge import (
     judge_observation,
     judge_place,
     judge_time,
+    rate_is_low,
     session_window,
     shown_metres,
+    shown_min_rate,
+    shown_rate,
 )
 
 SITE = (36.7075, 119.1610)
@@ -54,6 +57,25 @@ def test_the_distance_is_rounded_once_for_every_reader():
     # Halves go up on both sides (the phone's Math.round), not to the even neighbour.
     assert judge_place(at_distance(140.5 + 1e-9), *SITE, 100, 200).details["distance_m"] == 141
     assert shown_metres(140.5) == 141 and shown_metres(141.5) == 142
+
+
+def test_the_attendance_rate_reads_below_the_minimum_when_it_is_below():
+    # 43 of 48 is 89.6 %: below 90 %, and it said "出勤率 90%，低于 90%".
+    roster = [f"t{i}" for i in range(48)]
+    low = judge_attendance(roster, roster[:43], 43, 0.9)
+    (reason,) = [r for r in low.reasons if r.code == "attendance.rate_low"]
+    assert reason.params == {"rate": 89, "min_rate": 90}
+    # A minimum between whole percents reads rounded up: 90.2 % is below 90.4 %, 90 < 91.
+    assert shown_rate(451, 500) == 90 and shown_min_rate(0.904) == 91
+    assert shown_min_rate(0.9) == 90 and shown_min_rate(0.29) == 29  # not the float's 90.000…01
+    assert shown_rate(29, 100) == 29  # not the float's 28.999…
+    for size in range(1, 130):
+        for present in range(size + 1):
+            if rate_is_low(present, size, 0.9):
+                assert shown_rate(present, size) < shown_min_rate(0.9)
+    # The same test as the reconciliation's attendance.low finding: the exact fraction (2 of 3 is
+    # below 0.6667; rounded to 0.6667 first, it was not).
+    assert rate_is_low(2, 3, 0.6667) and not rate_is_low(3, 3, 1.0) and not rate_is_low(0, 0, 0.9)
 
 
 def test_session_window_is_shanghai_wall_time():

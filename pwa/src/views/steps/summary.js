@@ -1,4 +1,5 @@
 // Step 7: planned beside observed, what is still missing, and the seal (confirmed first).
+import { shownRate } from '../../checks.js';
 import { missingFiles } from '../../db.js';
 import {
   attendanceFigures, baseRefused, collectSignins, computeChecks, mismatchLines, missingItems, selfSignins,
@@ -17,7 +18,7 @@ function namedFiles(draft) {
 
 function attendanceLine(draft) {
   const { roster, present } = attendanceFigures(draft);
-  return t('summary.attendance', { p: present, n: roster, rate: roster ? Math.round((present / roster) * 100) : 0,
+  return t('summary.attendance', { p: present, n: roster, rate: shownRate(present, roster),
     h: draft.headcount === '' ? '—' : draft.headcount });
 }
 
