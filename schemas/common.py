@@ -127,7 +127,10 @@ class CleanDict(fields.Dict):
 
 
 class UTCDateTime(fields.AwareDateTime):
-    """An ISO 8601 time with a zone on the way in, UTC with `Z` on the way out."""
+    """An ISO 8601 time with a zone on the way in, UTC with `Z` on the way out.
+
+    A time whose UTC falls outside years 1..9999 (0001-01-01T00:00:00+01:00) is invalid (422).
+    """
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(format="iso", default_timezone=None, **kwargs)
@@ -136,7 +139,10 @@ class UTCDateTime(fields.AwareDateTime):
         if not isinstance(value, str) or has_control_characters(value):
             raise self.make_error("invalid", input=value, obj_type=self.OBJ_TYPE)
         result = super()._deserialize(value, attr, data, **kwargs)
-        return result.astimezone(UTC)
+        try:
+            return result.astimezone(UTC)
+        except (OverflowError, ValueError) as error:
+            raise self.make_error("invalid", input=value, obj_type=self.OBJ_TYPE) from error
 
     def _serialize(self, value: datetime | None, attr, obj, **kwargs):
         if value is None:

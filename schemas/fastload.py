@@ -158,10 +158,14 @@ def _indent(lines: list[str]) -> list[str]:
 
 
 def _aware_utc(moment: datetime) -> datetime:
-    # AwareDateTime refuses a naive time (no default zone here); UTCDateTime then turns it to UTC.
+    # AwareDateTime refuses a naive time (no default zone here); UTCDateTime then turns it to UTC,
+    # and refuses a time whose UTC is outside years 1..9999 (astimezone's OverflowError).
     if moment.utcoffset() is None:
         raise _Fallback
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise _Fallback from None
 
 
 def _standard(field: _Field, *methods: str) -> bool:

@@ -117,6 +117,39 @@ def test_a_visit_dated_far_in_the_future_is_refused(client, world):
     assert _visits() == 0
 
 
+# Aware times whose UTC falls outside years 1..9999 (astimezone(UTC) overflows).
+CALENDAR_EDGES = ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"]
+
+
+@pytest.mark.parametrize("edge", CALENDAR_EDGES)
+def test_a_time_whose_utc_leaves_the_calendar_rejects_one_mutation_and_the_batch_goes_on(
+        client, world, edge):
+    device = phone(client)
+    device.add_visit(_payload(world))
+    device.add_visit(_payload(world, started_at=edge))
+    device.add_visit(_payload(world))
+    for _ in range(2):  # the phone's retry goes through too
+        status, body = device.push()
+        assert status == 200
+    assert [r["status"] for r in device.results.values()].count("rejected") == 1
+    assert body["last_seq"] == 3
+    assert _visits() == 2
+
+
+@pytest.mark.parametrize("edge", CALENDAR_EDGES)
+def test_a_client_time_or_since_that_leaves_the_calendar_is_a_422(client, world, edge):
+    device = phone(client)
+    mutation = device.add_visit(_payload(world))
+    status, body = device.transport.request(
+        "POST", "/api/v1/sync/push", headers=device.headers,
+        json={"device_id": device.device_id, "mutations": [{**mutation, "client_time": edge}]})
+    assert status == 422 and body["code"] == "validation_error"
+    assert _visits() == 0
+    status, body = device.transport.request("GET", "/api/v1/visits", headers=device.headers,
+                                            params={"since": edge})
+    assert status == 422 and body["code"] == "validation_error"
+
+
 def test_a_visit_after_its_receipt_or_outside_its_class_is_flagged_and_unverifiable(client, world):
     device = phone(client)
     ids = []
