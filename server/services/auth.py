@@ -7,7 +7,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -86,6 +86,17 @@ def create_user(
     return user
 
 
+# Login failures are FailedLogin rows keyed by this prefix and the normalised name typed; the
+# self sign-in's misses use another prefix (selfsignin:), so neither limit counts the other's.
+_LOGIN_KEY = "login:"
+
+
+def _login_key(username: str) -> str:
+    """The key a name's failures are counted under: trimmed and case-folded, so "Inspector2 "
+    and "inspector2" share one count (the account lookup itself stays exact)."""
+    return (_LOGIN_KEY + username.strip().casefold())[:64]
+
+
 def _refuse_busy_address(ip: str | None, now: datetime) -> None:
     """Refuse an address that failed too often lately, whatever usernames it tried."""
     if not ip:
@@ -94,41 +105,71 @@ def _refuse_busy_address(ip: str | None, now: datetime) -> None:
     failures = db.session.scalar(
         select(func.count()).select_from(FailedLogin)
         .where(FailedLogin.ip == ip, FailedLogin.at > window,
-               ~FailedLogin.username.startswith("selfsignin:"))
+               FailedLogin.username.startswith(_LOGIN_KEY))
     )
     if failures >= current_app.config["LOGIN_IP_MAX_FAILURES"]:
         raise ApiError("rate_limited", "auth.too_many_failures")
 
 
+def _lock_window(now: datetime) -> datetime:
+    return now - timedelta(minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"])
+
+
+def _recent_failures(key: str, now: datetime) -> int:
+    return db.session.scalar(
+        select(func.count()).select_from(FailedLogin)
+        .where(FailedLogin.username == key, FailedLogin.at > _lock_window(now))
+    ) or 0
+
+
+def _clear_failures(username: str, now: datetime) -> None:
+    """Forget a name's failed attempts (its password was proven, or an administrator set it).
+
+    Only those that still count: older ones lock nothing, and the time bound keeps this on the
+    index of `at` (every successful login runs it).
+    """
+    db.session.execute(delete(FailedLogin).where(
+        FailedLogin.username == _login_key(username), FailedLogin.at > _lock_window(now)))
+
+
+def check_password(
+    username: str, user: User | None, password: str, now: datetime, ip: str | None
+) -> None:
+    """Check a password typed for `username` (`user`: the account it names, or None).
+
+    The one attempt limit of logins and of password changes. Two limits: a name, whether an
+    account has it or not, is refused while LOGIN_MAX_FAILURES of its attempts failed within
+    LOGIN_LOCKOUT_MINUTES (guessing one password); an address is refused after
+    LOGIN_IP_MAX_FAILURES within LOGIN_IP_WINDOW_MINUTES (spraying many names). Unknown names
+    count, lock and answer as real ones, and every attempt costs one hash check, so neither the
+    answer nor its time tells which names exist. An attempt refused by a lock is not counted
+    (the lock ends on time). Failures are committed before raising (the caller rolls back).
+    Raises ApiError rate_limited (429, the address), auth.locked (429, the name) or
+    auth.invalid_credentials (401: wrong password, unknown name or inactive account).
+    """
+    _refuse_busy_address(ip, now)
+    key = _login_key(username)
+    locked = _recent_failures(key, now) >= current_app.config["LOGIN_MAX_FAILURES"]
+    matches = check_password_hash(user.password_hash if user else _dummy_hash(), password)
+    if locked:
+        raise ApiError("auth.locked")
+    if user is None or not user.active or not matches:
+        db.session.add(FailedLogin(ip=ip or "", username=key, at=now))
+        if user is not None and _recent_failures(key, now) >= current_app.config[
+                "LOGIN_MAX_FAILURES"]:
+            audit("user.locked", "user", user.id)
+        db.session.commit()
+        raise ApiError("auth.invalid_credentials")
+    _clear_failures(username, now)
+
+
 def authenticate(
     username: str, password: str, now: datetime | None = None, ip: str | None = None
 ) -> User:
-    """Return the user for these credentials, counting failures and locking after too many.
-
-    Two limits: an account locks after LOGIN_MAX_FAILURES (guessing one password), and an
-    address is refused after LOGIN_IP_MAX_FAILURES in a window (spraying many accounts).
-    """
+    """Return the user for these credentials; the attempt is limited by check_password."""
     now = now or utcnow()
-    _refuse_busy_address(ip, now)
     user = db.session.scalar(select(User).where(User.username == username))
-    if user is not None and user.locked_until and user.locked_until > now:
-        raise ApiError("auth.locked")
-    # Unknown usernames cost one hash check too, so timing does not tell which usernames exist.
-    matches = check_password_hash(user.password_hash if user else _dummy_hash(), password)
-    if user is None or not user.active or not matches:
-        if ip:
-            db.session.add(FailedLogin(ip=ip, username=username[:64], at=now))
-        if user is not None:
-            user.failed_logins += 1
-            if user.failed_logins >= current_app.config["LOGIN_MAX_FAILURES"]:
-                minutes = current_app.config["LOGIN_LOCKOUT_MINUTES"]
-                user.locked_until = now + timedelta(minutes=minutes)
-                user.failed_logins = 0
-                audit("user.locked", "user", user.id)
-        db.session.commit()
-        raise ApiError("auth.invalid_credentials")
-    user.failed_logins = 0
-    user.locked_until = None
+    check_password(username, user, password, now, ip)
     return user
 
 
@@ -253,17 +294,17 @@ def end_all_sessions(user: User, now: datetime | None = None, *, actor: User | N
 
 
 def change_password(user: User, new_password: str, *, actor: User | None = None,
-                    current_password: str | None = None) -> None:
+                    current_password: str | None = None, now: datetime | None = None) -> None:
     """Set a new password and end every session and token of the user.
 
-    With `current_password` (the user changing their own), it must match first.
+    With `current_password` (the user changing their own), it must match first. Either way the
+    name's failed logins are forgotten (an administrator's new password lifts a lock).
     """
     if current_password is not None and not check_password_hash(user.password_hash,
                                                                 current_password):
         raise ApiError("auth.invalid_credentials")
     user.password_hash = hash_password(new_password)
-    user.failed_logins = 0
-    user.locked_until = None
+    _clear_failures(user.username, now or utcnow())
     end_all_sessions(user, actor=actor, reason="password_change")
     audit("user.password_change", "user", user.id, user=actor or user)
 
