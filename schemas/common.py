@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 
 class StrictSchema(Schema):
@@ -87,14 +87,25 @@ class JsonFloat(fields.Float):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
+# Number.MAX_SAFE_INTEGER: the largest integer a phone's JavaScript holds exactly (a larger one
+# would come back from the server as another number), and well inside the database's 64-bit
+# integers (a larger one is an OverflowError when bound). No count, seq or byte size comes near.
+MAX_SAFE_INTEGER = 2**53 - 1
+
+
 class JsonInteger(fields.Integer):
-    """A JSON integer, never a string, a boolean or a float."""
+    """A JSON integer, never a string, a boolean or a float; at most 2**53 - 1 either side of 0.
+
+    The bound is a Range validator ahead of the field's own, so the fast load path checks it
+    inline like any Range.
+    """
 
     default_error_messages = {"type": "Must be a JSON integer."}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs["strict"] = True
         super().__init__(*args, **kwargs)
+        self.validators.insert(0, validate.Range(min=-MAX_SAFE_INTEGER, max=MAX_SAFE_INTEGER))
 
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, bool) or not isinstance(value, int):

@@ -150,6 +150,20 @@ def test_a_client_time_or_since_that_leaves_the_calendar_is_a_422(client, world,
     assert status == 422 and body["code"] == "validation_error"
 
 
+@pytest.mark.parametrize("seq", [2**53, 2**63, 2**64 - 1, 10**30])
+def test_a_seq_beyond_what_a_phone_holds_exactly_is_a_422(client, world, seq):
+    device = phone(client)
+    mutation = device.add_visit(_payload(world))
+    # Sent as raw JSON: a number this large is valid JSON whatever the client's own limits.
+    body = json.dumps({"device_id": device.device_id, "mutations": [{**mutation, "seq": 0}]})
+    body = body.replace('"seq": 0', f'"seq": {seq}')
+    response = client.post("/api/v1/sync/push", data=body, headers={
+        **device.headers, "Content-Type": "application/json"})
+    assert response.status_code == 422
+    assert response.get_json()["code"] == "validation_error"
+    assert _visits() == 0
+
+
 def test_a_visit_after_its_receipt_or_outside_its_class_is_flagged_and_unverifiable(client, world):
     device = phone(client)
     ids = []
