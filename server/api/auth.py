@@ -78,7 +78,8 @@ def change_password():
     """Change the caller's password."""
     data = load_or_422(PasswordChangeSchema(), request.get_json(silent=True))
     auth_service.change_password(g.user, data["new_password"],
-                                 current_password=data["current_password"])
+                                 current_password=data["current_password"],
+                                 ip=request.remote_addr)
     db.session.commit()
     return "", 204
 

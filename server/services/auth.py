@@ -294,17 +294,19 @@ def end_all_sessions(user: User, now: datetime | None = None, *, actor: User | N
 
 
 def change_password(user: User, new_password: str, *, actor: User | None = None,
-                    current_password: str | None = None, now: datetime | None = None) -> None:
+                    current_password: str | None = None, ip: str | None = None,
+                    now: datetime | None = None) -> None:
     """Set a new password and end every session and token of the user.
 
-    With `current_password` (the user changing their own), it must match first. Either way the
-    name's failed logins are forgotten (an administrator's new password lifts a lock).
+    With `current_password` (the user changing their own), it must pass check_password first,
+    under the same limits as a login of that name (a token or page session is not a licence to
+    guess): raises what check_password raises. Either way the name's failures are forgotten.
     """
-    if current_password is not None and not check_password_hash(user.password_hash,
-                                                                current_password):
-        raise ApiError("auth.invalid_credentials")
+    now = now or utcnow()
+    if current_password is not None:
+        check_password(user.username, user, current_password, now, ip)
     user.password_hash = hash_password(new_password)
-    _clear_failures(user.username, now or utcnow())
+    _clear_failures(user.username, now)
     end_all_sessions(user, actor=actor, reason="password_change")
     audit("user.password_change", "user", user.id, user=actor or user)
 

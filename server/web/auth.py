@@ -104,11 +104,13 @@ def change_password():
         form = load_or_422(PasswordChangeSchema(), form_values(PasswordChangeSchema()))
         try:
             auth_service.change_password(current_user, form["new_password"],
-                                         current_password=form["current_password"])
-        except ApiError:
+                                         current_password=form["current_password"],
+                                         ip=request.remote_addr)
+        except ApiError as error:
             db.session.rollback()
-            flash(translate("password.wrong_current"))
-            return render_template("account_password.html"), 401
+            wrong = error.code == "auth.invalid_credentials"
+            flash(translate("password.wrong_current") if wrong else error.message, "error")
+            return render_template("account_password.html"), error.status
         db.session.commit()
         _open_session(current_user._get_current_object())
         flash(translate("password.changed"))

@@ -1,5 +1,5 @@
 """Attempt limits count what the client cannot change (visit, account, address), never a cookie
-or a client-chosen id alone: self sign-in guesses, logins, unfinished uploads.
+or a client-chosen id alone: self sign-in guesses, logins, password changes, unfinished uploads.
 A name no account has is limited and answered exactly as an account's name."""
 
 from __future__ import annotations
@@ -126,6 +126,39 @@ def test_a_login_named_like_a_self_sign_in_miss_counts_as_a_login(client, world)
     for _ in range(3):
         api_login(client, f"selfsignin:{visit_id}", "wrong-password")
     assert selfsignin._roster_misses(visit_id, "127.0.0.1") == (0, 0)
+
+
+def api_change(client, headers, current: str) -> tuple[int, str]:
+    response = client.post("/api/v1/auth/password", headers=headers, json={
+        "current_password": current, "new_password": "a-new-password-2027"})
+    return response.status_code, (response.get_json() or {}).get("code", "")
+
+
+def test_guessing_the_current_password_through_the_api_locks_as_a_login(client, world, app, api):
+    headers = api.headers("county_a")
+    limit = app.config["LOGIN_MAX_FAILURES"]
+    answers = [api_change(client, headers, f"guess-{n}") for n in range(limit)]
+    assert answers == [(401, "auth.invalid_credentials")] * limit
+    assert api_change(client, headers, TEST_PASSWORD) == (429, "auth.locked")
+    # One count for the name: the login is locked too.
+    assert api_login(client, "county_a", TEST_PASSWORD)[0] == 429
+
+
+def test_guessing_the_current_password_on_the_page_locks_as_a_login(client, world, app):
+    assert client.post("/login", data={"username": "county_a",
+                                       "password": TEST_PASSWORD}).status_code == 302
+    limit = app.config["LOGIN_MAX_FAILURES"]
+    for _ in range(limit - 1):
+        api_login(client, "county_a", "wrong-password")  # failed logins and guesses share a count
+    guess = client.post("/account/password", data={"current_password": "guess",
+                                                   "new_password": "a-new-password-2027"})
+    assert guess.status_code == 401
+    right = client.post("/account/password", data={"current_password": TEST_PASSWORD,
+                                                   "new_password": "a-new-password-2027"})
+    assert right.status_code == 429
+    assert FLASH_ERROR.search(right.get_data(as_text=True)).group(1).strip() == (
+        "登录失败次数过多，请稍后再试")
+    assert api_login(client, "county_a", TEST_PASSWORD)[0] == 429  # the password is unchanged
 
 
 def test_an_administrators_new_password_lifts_the_lock(client, world, app, runner):
