@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from schemas.common import ListOrEmpty, StrictSchema, Text, UTCDateTime
+from schemas.common import CalendarDate, ListOrEmpty, StrictSchema, Text, UTCDateTime
 from sync.judge import CHECKS
 
 SANCTIONS = ("criticism", "deadline", "recovery", "revocation")
@@ -14,8 +14,8 @@ class DrawRequestSchema(StrictSchema):
     """A draw for a period; the city admin names the county, a county admin draws for its own."""
 
     county_id = fields.UUID(load_default=None)
-    period_from = fields.Date(required=True, data_key="from")
-    period_to = fields.Date(required=True, data_key="to")
+    period_from = CalendarDate(required=True, data_key="from")
+    period_to = CalendarDate(required=True, data_key="to")
 
     @validates_schema
     def check_order(self, data, **kwargs):
@@ -30,7 +30,7 @@ class AssignmentOutSchema(StrictSchema):
     class_id = fields.UUID(required=True)
     class_name = Text(required=True, attribute="training_class.name")
     session_id = fields.UUID(required=True)
-    date = fields.Date(required=True)
+    date = CalendarDate(required=True)
     start_time = fields.Time(required=True, attribute="session.start_time",
                              metadata={"description": "local time (the TIMEZONE setting)"})
     site = Text(required=True, attribute="session.site.name")
@@ -45,8 +45,8 @@ class DrawSummarySchema(StrictSchema):
 
     id = fields.UUID(required=True)
     county = Text(required=True)
-    period_from = fields.Date(required=True, data_key="from")
-    period_to = fields.Date(required=True, data_key="to")
+    period_from = CalendarDate(required=True, data_key="from")
+    period_to = CalendarDate(required=True, data_key="to")
     seed_sha256 = Text(required=True)
     seed = Text(allow_none=True, metadata={"description": "revealed once the period is over"})
     created_at = UTCDateTime(required=True)
@@ -90,7 +90,7 @@ class NotVisitedClassSchema(StrictSchema):
     class_id = fields.UUID(required=True)
     name = Text(required=True)
     base = Text(required=True)
-    end_date = fields.Date(required=True)
+    end_date = CalendarDate(required=True)
     days_left = fields.Integer(required=True)
 
 
@@ -107,7 +107,7 @@ class CountyCoverageSchema(StrictSchema):
 class DeadlineSchema(StrictSchema):
     key = Text(required=True)
     rule = Text(required=True)
-    due = fields.Date(required=True)
+    due = CalendarDate(required=True)
     days_left = fields.Integer(required=True)
     missing = fields.Dict(keys=Text(), values=fields.Integer(), required=True)
 
@@ -130,8 +130,8 @@ class VisitQuerySchema(StrictSchema):
     flag = Text(load_default=None, validate=validate.Length(max=64))
     review_status = Text(load_default=None, validate=validate.OneOf(
         ["pending", "accepted", "reinspect", "rectification"]))
-    date_from = fields.Date(load_default=None)
-    date_to = fields.Date(load_default=None)
+    date_from = CalendarDate(load_default=None)
+    date_to = CalendarDate(load_default=None)
     mismatch = fields.String(load_default=None, validate=validate.OneOf(CHECKS))
     class_year = fields.Integer(
         load_default=None, strict=False, validate=validate.Range(2000, 2100),
@@ -250,7 +250,7 @@ class ReinspectSchema(DecisionSchema):
 class RectificationRequestSchema(StrictSchema):
     sanction = Text(required=True, validate=validate.OneOf(SANCTIONS))
     order_text = Text(multiline=True, required=True, validate=validate.Length(min=1, max=4000))
-    deadline = fields.Date(load_default=None)
+    deadline = CalendarDate(load_default=None)
 
 
 class ReviewOutSchema(StrictSchema):
@@ -280,7 +280,7 @@ class RectificationOutSchema(StrictSchema):
     base = Text(required=True, attribute="visit.training_class.base.name")
     sanction = Text(required=True)
     order_text = Text(required=True)
-    deadline = fields.Date(allow_none=True)
+    deadline = CalendarDate(allow_none=True)
     status = Text(required=True)
     response_text = Text(required=True)
     response_media = ListOrEmpty(fields.Nested(AnswerFileSchema), required=True)
@@ -314,8 +314,8 @@ class DrawFormSchema(StrictSchema):
     """The page's draw form (its fields are named period_from and period_to)."""
 
     county_id = fields.UUID(load_default=None)
-    period_from = fields.Date(required=True)
-    period_to = fields.Date(required=True)
+    period_from = CalendarDate(required=True)
+    period_to = CalendarDate(required=True)
 
 
 class RectificationReturnSchema(StrictSchema):

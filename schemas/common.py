@@ -1,11 +1,12 @@
-"""Shared schema pieces: strict base class, clean text, strict JSON numbers, UTC datetimes."""
+"""Shared schema pieces: strict base class, clean text, strict JSON numbers, calendar dates in
+real years, UTC datetimes."""
 
 from __future__ import annotations
 
 import math
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
@@ -135,6 +136,25 @@ class CleanDict(fields.Dict):
         if find_unclean(result):
             raise self.make_error("unclean")
         return result
+
+
+# Dates people give (plan days, draw periods, filters, deadlines) are in real years. The bound
+# also keeps the date arithmetic done with them (the day after, a local day's start in UTC,
+# repeat_days) inside what Python's datetime holds: 9999-12-31 + 1 day is an OverflowError.
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2100, 12, 31)
+
+
+class CalendarDate(fields.Date):
+    """An ISO 8601 calendar date (YYYY-MM-DD) from `earliest` (2000-01-01) to 2100-12-31.
+
+    A date outside is a validation error (422). `earliest` is for older facts (a certificate's
+    issue date).
+    """
+
+    def __init__(self, *, earliest: date = FIRST_DAY, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.validators.insert(0, validate.Range(min=earliest, max=LAST_DAY))
 
 
 class UTCDateTime(fields.AwareDateTime):

@@ -6,10 +6,18 @@ from datetime import date
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from schemas.common import JsonBoolean, JsonFloat, JsonInteger, StrictSchema, Text, UTCDateTime
+from schemas.common import (
+    CalendarDate,
+    JsonBoolean,
+    JsonFloat,
+    JsonInteger,
+    StrictSchema,
+    Text,
+    UTCDateTime,
+)
 
-# Plans are for real years; the bound also keeps date arithmetic (repeat_days) in range.
-PLAN_DATES = validate.Range(min=date(2000, 1, 1), max=date(2100, 12, 31))
+# A certificate held three years before a class may well have been issued before 2000.
+CERTIFICATE_EARLIEST = date(1950, 1, 1)
 CATEGORIES = ("politics", "theory", "practical")
 DATUMS = ("wgs84", "gcj02", "bd09")
 VERSION_STATES = ("draft", "submitted", "returned", "approved", "recorded")
@@ -32,8 +40,8 @@ class ClassCreateSchema(StrictSchema):
     occupation_id = fields.UUID(required=True)
     level = JsonInteger(required=True, validate=validate.OneOf([1, 2]),
                         metadata={"description": "2 = 技师, 1 = 高级技师"})
-    start_date = fields.Date(required=True, validate=PLAN_DATES)
-    end_date = fields.Date(required=True, validate=PLAN_DATES)
+    start_date = CalendarDate(required=True)
+    end_date = CalendarDate(required=True)
     head_teacher_id = fields.UUID(load_default=None, allow_none=True)
 
     @validates_schema
@@ -54,7 +62,7 @@ class SessionInSchema(StrictSchema):
     lineage_id = fields.UUID(load_default=None, allow_none=True,
                              metadata={"description": "keep it to mark the same session across "
                                                       "versions"})
-    date = fields.Date(required=True, validate=PLAN_DATES)
+    date = CalendarDate(required=True)
     start = fields.Time(required=True, format="%H:%M")
     end = fields.Time(required=True, format="%H:%M")
     category = _text(required=True, validate=validate.OneOf(CATEGORIES))
@@ -91,8 +99,7 @@ class TraineeInSchema(StrictSchema):
     education = _text(required=True, validate=validate.OneOf(EDUCATIONS))
     occupation_name = _text(load_default="", validate=validate.Length(max=64))
     certificate_level = _text(required=True, validate=validate.OneOf(CERTIFICATE_LEVELS))
-    certificate_date = fields.Date(required=True, validate=validate.Range(min=date(1950, 1, 1),
-                                                                           max=date(2100, 12, 31)))
+    certificate_date = CalendarDate(required=True, earliest=CERTIFICATE_EARLIEST)
     employer = _text(load_default="", validate=validate.Length(max=128))
     employer_kind = _text(required=True, validate=validate.OneOf(EMPLOYER_KINDS))
     phone = _text(load_default="", validate=validate.Length(max=32))
@@ -105,8 +112,7 @@ class TraineeCorrectSchema(StrictSchema):
     gender = _text(load_default="", validate=validate.OneOf(["", "男", "女"]))
     education = _text(required=True, validate=validate.OneOf(EDUCATIONS))
     certificate_level = _text(required=True, validate=validate.OneOf(CERTIFICATE_LEVELS))
-    certificate_date = fields.Date(required=True, validate=validate.Range(min=date(1950, 1, 1),
-                                                                           max=date(2100, 12, 31)))
+    certificate_date = CalendarDate(required=True, earliest=CERTIFICATE_EARLIEST)
     employer = _text(load_default="", validate=validate.Length(max=128))
     employer_kind = _text(required=True, validate=validate.OneOf(EMPLOYER_KINDS))
 

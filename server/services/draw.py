@@ -59,6 +59,11 @@ from server.services.scope import can_see_county, county_filter
 from server.services.transitions import lock_row
 
 DEFAULT_TEAM_SIZE = 2
+# A draw covers the classes running in a period of days to a few months; a year at most. Its
+# seed is withheld until the period is over and its classes count as drawn for all of it, so a
+# longer period (to 9999-12-31, say) would keep the draw unverifiable and its classes out of
+# every later draw for that long.
+MAX_DRAW_DAYS = 366
 
 
 def canonical_json(value: Any) -> bytes:
@@ -171,13 +176,16 @@ def draw_visits(county: County, period_from: date, period_to: date, *, actor: Us
     """Draw at least one unannounced visit per active class of a county and assign the teams.
 
     Classes an overlapping draw of the county already lists are left out (see the module
-    docstring). Raises ApiError: validation_error (422, bad period), draw.not_enough_inspectors
-    (422), draw.already_drawn (409: every class left is in such a draw; details name the draws),
+    docstring). Raises ApiError: validation_error (422, bad period: ends before it starts, is
+    over, or is longer than MAX_DRAW_DAYS days), draw.not_enough_inspectors (422),
+    draw.already_drawn (409: every class left is in such a draw; details name the draws),
     draw.nothing_to_draw (422).
     """
     today = today or local_today()
     if period_to < period_from:
         raise ApiError("validation_error", errors={"to": ["结束日期早于开始日期"]})
+    if (period_to - period_from).days + 1 > MAX_DRAW_DAYS:
+        raise ApiError("validation_error", errors={"to": [f"抽查期间最长 {MAX_DRAW_DAYS} 天"]})
     if period_to < today:
         raise ApiError("validation_error", errors={"to": ["抽查期间已结束"]})
     # One county's draws one at a time: what an earlier draw listed is read inside the lock.

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
+from server.errors import ApiError
 from server.extensions import db
 from server.models import Assignment, ChangeLog, Draw, TrainingBase, TrainingClass
 from server.services.draw import (
@@ -245,6 +246,32 @@ def test_draw_over_the_api_and_bad_input(drawable, client, api):
                         json={"from": start.isoformat(), "to": end.isoformat(),
                               "county_id": str(drawable.counties["a"].id)})
     assert other.status_code == 403
+
+
+@pytest.mark.parametrize("bounds", [
+    (0, "9999-12-31"), (0, "2101-01-01"), ("0001-01-01", 30), (0, 366),
+], ids=["to-year-9999", "to-after-2100", "from-year-1", "367-days"])
+def test_a_draw_period_past_real_years_or_longer_than_a_year_is_refused(drawable, client, api,
+                                                                         bounds):
+    today = date.today()
+    start, end = ((today + timedelta(days=b)).isoformat() if isinstance(b, int) else b
+                  for b in bounds)
+    response = client.post("/api/v1/bureau/draws", headers=api.headers("county_a"),
+                           json={"from": start, "to": end})
+    assert response.status_code == 422
+    assert response.get_json()["code"] == "validation_error"
+    assert db.session.scalar(select(Draw)) is None
+
+
+def test_a_draw_of_366_days_is_made_and_one_longer_refused_on_every_path(drawable, runner):
+    start = date.today()
+    with pytest.raises(ApiError) as refused:
+        draw_visits(drawable.counties["a"], start, start + timedelta(days=366))
+    assert refused.value.code == "validation_error" and "to" in refused.value.errors
+    result = runner.invoke(args=["draw", "run", "--county", drawable.counties["a"].name,
+                                 "--from", start.isoformat(), "--to", "9999-12-31"])
+    assert result.exit_code == 2 and "validation_error" in result.output
+    assert draw_visits(drawable.counties["a"], start, start + timedelta(days=365)) is not None
 
 
 def test_base_staff_pages_hide_draws(drawable, client):

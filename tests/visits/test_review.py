@@ -101,6 +101,17 @@ def test_mismatches_are_listed_and_filtered(visits, world):
     assert rows["teacher"]["planned"] == world.teachers["a_theory"].name
 
 
+@pytest.mark.parametrize("query", ["date_to=9999-12-31", "date_from=0001-01-01",
+                                   "date_from=2101-01-01", "date_to=1999-12-31"])
+def test_a_visit_filter_date_outside_real_years_is_a_422_on_the_api_and_the_page(
+        visits, client, api, query):
+    response = client.get(f"/api/v1/bureau/visits?{query}", headers=api.headers("county_a"))
+    assert response.status_code == 422
+    assert response.get_json()["code"] == "validation_error"
+    login(client, "county_a")
+    assert client.get(f"/bureau/visits?{query}").status_code == 422
+
+
 def test_county_b_cannot_see_county_a_visits(visits, client, api):
     headers = api.headers("county_b")
     assert client.get(f"/api/v1/bureau/visits/{visits['a_bad']}",
@@ -192,6 +203,10 @@ def test_deadline_sanction_needs_a_deadline(visits, client, api):
     assert missing.status_code == 422 and "deadline" in missing.get_json()["errors"]
     wrong = client.post(url, headers=headers, json={"sanction": "fine", "order_text": "整改"})
     assert wrong.status_code == 422
+    assert count(Rectification) == 0 and count(VisitReview) == 0
+    far = client.post(url, headers=headers, json={
+        "sanction": "deadline", "order_text": "整改", "deadline": "9999-12-31"})
+    assert far.status_code == 422 and "deadline" in far.get_json()["errors"]
     assert count(Rectification) == 0 and count(VisitReview) == 0
     ok = client.post(url, headers=headers, json={
         "sanction": "deadline", "order_text": "按计划更换教师",
