@@ -268,6 +268,16 @@ def visit_media(visit: Visit) -> dict[str, list[dict[str, Any]]]:
             "signatures": items("signatures", "media.signatures")}
 
 
+def base_refusal(visit: Visit) -> dict[str, str] | None:
+    """The base representative's sealed refusal to sign (拒签: {reason, name}, name "" when not
+    given), or None when they signed. The record's own words: the page and the 抽查记录表 show
+    it in the base's signature row, which is otherwise empty."""
+    refused = (visit.payload or {}).get("base_refused")
+    if not isinstance(refused, dict):
+        return None
+    return {"reason": str(refused.get("reason") or ""), "name": str(refused.get("name") or "")}
+
+
 def seal_state(visit: Visit) -> dict[str, Any]:
     """The stored seal, the recomputed one, whether they agree and whether its media are here."""
     recomputed, intact = payload_seal_state(visit)

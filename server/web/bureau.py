@@ -189,6 +189,7 @@ def visit(visit_id: uuid.UUID):
         # A team's records name their inspectors: for reviewers only when the check is covert.
         check=team_checks.team_check(item) if reviewer or not is_covert(item) else None,
         media=review_service.visit_media(item) if reviewer else None,
+        refusal=review_service.base_refusal(item),
         sketch=geofence_sketch.visit_sketch(item, view.session),
         reviews=review_service.visit_reviews(item, current_user),
         rectifications=review_service.visit_rectifications(item),

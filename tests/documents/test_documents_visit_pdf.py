@@ -73,6 +73,26 @@ def test_pdf_names_media_not_yet_uploaded(world):
     assert "照片文件尚未上传" in text and "无签名" in text
 
 
+def test_a_base_refusal_to_sign_is_on_the_record_and_the_review_page(world, client):
+    # The phone seals 拒签 and its reason in place of the base's signature; the 抽查记录表 and the
+    # review page showed an empty base row, as if nobody had been asked.
+    from tests.conftest import TEST_PASSWORD
+
+    visit = make_visit(world, "a")
+    payload = dict(visit.payload)
+    payload["signatures"] = [s for s in payload["signatures"] if s["role"] == "inspector"]
+    payload["base_refused"] = {"reason": "负责人称需请示领导，拒绝签字", "name": "周主任"}
+    visit.payload = payload
+    db.session.commit()
+    text = pdf_text(build_visit_pdf(visit)).replace("\n", "")
+    assert "拒签：负责人称需请示领导，拒绝签字" in text and "周主任" in text
+    assert "Refused to sign: 负责人称需请示领导" in pdf_text(
+        build_visit_pdf(visit, lang="en")).replace("\n", " ")
+    client.post("/login", data={"username": "county_a", "password": TEST_PASSWORD})
+    page = client.get(f"/bureau/visits/{visit.id}").get_data(as_text=True)
+    assert "周主任 拒签：负责人称需请示领导，拒绝签字" in page
+
+
 def test_a_visit_pushed_from_a_phone_prints_with_a_verified_seal(world, client):
     """The real path: photos and signatures stored, sign-ins and the sealed visit pushed."""
     publish_world(world)

@@ -41,6 +41,7 @@ from server.services.filed_roster import names_on
 from server.services.issues import flag_code
 from server.services.media_store import image_too_large
 from server.services.record_seal import payload_seal_state
+from server.services.review import base_refusal
 from sync.judge import CHECKS, shown_metres
 
 # Every word of the record comes from the catalogue (pdf.*, with the check, flag and finding
@@ -227,6 +228,11 @@ def _signatures(visit: Visit, st: dict[str, ParagraphStyle], t: Words) -> Table:
         rows.append([_p(t(f"role.{role}"), st["body"]),
                      _p(signature.get("name", ""), st["body"]),
                      image or _p(t("signature_missing"), st["small"])])
+    refusal = base_refusal(visit)
+    if refusal is not None:
+        rows.append([_p(t("role.base_representative"), st["body"]),
+                     _p(refusal["name"] or "—", st["body"]),
+                     _p(t("base_refused", reason=refusal["reason"]), st["bad"])])
     if len(rows) == 1:
         rows.append([_p("—", st["body"]), _p(t("no_signatures"), st["bad"]), ""])
     return _grid(rows, [35 * mm, 40 * mm, WIDTH - 75 * mm], header=True)
