@@ -20,9 +20,21 @@ class StrictSchema(Schema):
 
 
 # C0 controls, DEL and C1 controls. Free text may hold tab, newline and carriage return
-# (a browser sends a textarea's line breaks as CR LF); nothing else invisible is stored.
+# (a browser sends a textarea's line breaks as CR LF).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-_CONTROL_ONE_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# One-line values (names, codes, addresses) also refuse the Unicode format characters (category
+# Cf: zero-width space and joiners, bidi overrides such as U+202E, the BOM, soft hyphen...) and
+# the line and paragraph separators (Zl, Zp): a name holding one reads differently on a page, a
+# PDF or an export from what is stored, or never matches what the trainee types at sign-in.
+# Listed as of Unicode 15 (tests/sync/test_clean_input.py checks that every such character of
+# the running Python's Unicode is here); a regex, so the fast load path (schemas/fastload.py)
+# uses it as is.
+# Free text keeps them: an emoji sequence in a finding is joined by U+200D.
+_INVISIBLE = ("\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f"
+              "\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd"
+              "\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001"
+              "\U000e0020-\U000e007f")
+_CONTROL_ONE_LINE = re.compile(f"[\\x00-\\x1f\\x7f-\\x9f{_INVISIBLE}]")
 # JSON bodies nested deeper than this are refused before they are parsed (400 json.too_deep).
 MAX_JSON_DEPTH = 32
 
@@ -56,8 +68,9 @@ def find_unclean(value: Any, depth: int = 0) -> str | None:
 class Text(fields.String):
     """The one text field of every input: no NUL or other control characters.
 
-    One-line values (names, codes, addresses) refuse every control character; free text
-    (`multiline=True`: findings, reasons, notes) may also hold tab and line breaks.
+    One-line values (names, codes, addresses) refuse every control character and every
+    invisible format or separator character (Unicode Cf, Zl, Zp); free text (`multiline=True`:
+    findings, reasons, notes) refuses the control characters only, and keeps tab and line breaks.
     """
 
     default_error_messages = {"control": "Control characters are not allowed."}

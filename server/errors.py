@@ -85,6 +85,7 @@ CATALOGUE: dict[str, int] = {
     "spreadsheet.too_large": 413,
     "spreadsheet.too_many_rows": 422,
     "spreadsheet.cell_too_long": 422,
+    "spreadsheet.cell_unclean": 422,
 }
 
 

@@ -9,7 +9,9 @@ apostrophe in CSV (which has no cell types).
 In: an XLSX is a ZIP of XML. Its size on the wire says nothing about what it inflates to, and a
 sheet may reach Excel's last row with styled empty cells. The reader checks the uncompressed
 sizes in the ZIP directory before parsing, counts every row it reads (blank ones too), stops after
-a run of empty rows and refuses cells longer than any roster needs.
+a run of empty rows and refuses cells longer than any roster needs. Every cell is one line of
+text, held to the JSON API's rule for one-line text (schemas.common: no control character, no
+invisible format or separator character), so what a file brings in is what a form would let in.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.cell.cell import Cell
 from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.worksheet import Worksheet
+
+from schemas.common import has_control_characters
 
 # What spreadsheet programs read as the start of a formula (or a DDE call after a tab/CR).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -164,6 +168,9 @@ def read_first_sheet(source: bytes | IO[bytes], limits: XlsxLimits = XlsxLimits(
                 if isinstance(value, str) and len(value) > limits.max_cell_chars:
                     raise SpreadsheetError("spreadsheet.cell_too_long", row=number, column=column,
                                            limit=limits.max_cell_chars)
+                # The readers strip a cell's ends (a trailing line break from Excel does no harm).
+                if isinstance(value, str) and has_control_characters(value.strip()):
+                    raise SpreadsheetError("spreadsheet.cell_unclean", row=number, column=column)
             if all(value is None or (isinstance(value, str) and not value.strip())
                    for value in cells):
                 empty += 1

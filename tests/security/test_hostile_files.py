@@ -17,12 +17,13 @@ import zlib
 
 import pytest
 from openpyxl import Workbook
+from sqlalchemy import select
 
 from server.extensions import db
-from server.models import Media
+from server.models import Media, Trainee
 from server.services.spreadsheet import SpreadsheetError, XlsxLimits, read_first_sheet
 from tests.media.tus_client import Tus
-from tests.plans.filing_support import Filing, person
+from tests.plans.filing_support import Filing, person, workbook_bytes
 
 HEADER = ["姓名", "身份证号", "性别", "文化程度", "工种", "证书等级", "发证日期", "工作单位",
           "单位性质",
@@ -154,6 +155,26 @@ def test_an_overlong_cell_is_refused(filing):
     body = response.get_json()
     assert body["code"] == "spreadsheet.cell_too_long" and "第 2 行" in body["errors"]["file"][0]
     assert len(str(body)) < 2000  # the cell is not echoed back
+
+
+@pytest.mark.parametrize("cell", ["张\u200b三", "\u202e三张", "\ufeff张三", "张\u2028三", "张\n三"],
+                         ids=["ZWSP", "RLO", "BOM", "LSEP", "line-break"])
+def test_a_cell_with_an_invisible_or_control_character_is_refused_as_the_api_would(filing, cell):
+    data = workbook_bytes([person(1, name=cell)])
+    response, _ = _post_roster(filing, data)
+    assert response.status_code == 422
+    body = response.get_json()
+    assert body["code"] == "spreadsheet.cell_unclean"
+    assert "第 2 行第 1 列" in body["errors"]["file"][0]
+    assert db.session.scalars(select(Trainee).where(Trainee.name == cell)).all() == []
+
+
+def test_a_cell_s_surrounding_whitespace_is_only_stripped(filing):
+    data = workbook_bytes([person(1, name="张三丰\n", employer=" 潍柴动力\t")])
+    response, _ = _post_roster(filing, data)
+    assert response.status_code == 200, response.get_json()
+    assert db.session.scalars(select(Trainee.employer).where(Trainee.name == "张三丰")).all() == [
+        "潍柴动力"]
 
 
 def test_too_many_zip_entries_or_a_big_side_part_are_refused():

@@ -5,19 +5,25 @@ Runs on both engines (TEST_DATABASE_URL for PostgreSQL)."""
 from __future__ import annotations
 
 import json
+import unicodedata
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from marshmallow import ValidationError
 from sqlalchemy import func, insert, select
 
+from schemas.common import has_control_characters
+from schemas.fastload import FastLoad
+from schemas.filing import TeacherInSchema
 from server.errors import json_depth
 from server.extensions import db
-from server.models import AuditEvent, Visit
+from server.models import AuditEvent, Teacher, TrainingClass, Visit
 from server.services import sync_store
 from sync.push import Outcome
+from tests.plans.filing_support import Filing, trainee_row
 from tests.sync.client import seal, utc_iso, visit_payload
 from tests.sync.fixtures import phone, today_session
 
@@ -86,6 +92,46 @@ def test_a_nul_in_a_login_or_a_filing_form_is_a_4xx(client, api, world):
     r = client.post("/api/v1/sites", headers=api.headers("base_a"), json={
         "name": "场所\u0000", "address": "地址", "lat": 36.7, "lon": 119.1})
     assert r.status_code == 422
+
+
+def test_one_line_text_refuses_every_invisible_format_or_separator_character():
+    invisible = [chr(c) for c in range(0x110000)
+                 if unicodedata.category(chr(c)) in ("Cf", "Zl", "Zp")]
+    assert len(invisible) > 150
+    schema = TeacherInSchema()
+    fast = FastLoad(schema)
+    assert fast.compiled
+    for mark in invisible:
+        assert has_control_characters(f"王{mark}老师"), f"U+{ord(mark):04X}"
+        for load in (schema.load, fast.load):
+            with pytest.raises(ValidationError):
+                load({"name": f"王{mark}老师"})
+    # What names are made of stays: CJK, Latin with accents, the middle dot, a no-break space.
+    for name in ("王老师", "阿依古丽·买买提", "José Müller", "李\u00a0明", "Ω"):
+        assert fast.load({"name": name})["name"] == name
+    # Free text keeps them (an emoji sequence in a finding is joined by U+200D).
+    assert not has_control_characters("整改\u200d完毕", multiline=True)
+
+
+@pytest.mark.parametrize("mark", ["\u200b", "\u202e", "\ufeff", "\u2028"],
+                         ids=["ZWSP", "RLO", "BOM", "LSEP"])
+def test_an_invisible_character_in_a_name_is_a_422_and_nothing_is_stored(client, api, world,
+                                                                          mark):
+    filing = Filing(client, api, world)
+    klass = filing.call("post", "/classes", "base_a", json={
+        "name": f"测试班{mark}一", "occupation_id": str(world.occupation.id), "level": 2,
+        "start_date": "2026-12-21", "end_date": "2027-01-16"})
+    teacher = filing.call("post", "/teachers", "base_a", json={"name": f"王{mark}老师"})
+    version_id = filing.new_class()["versions"][0]["id"]
+    roster = filing.call("put", f"/plan-versions/{version_id}/roster", "base_a",
+                         json={"trainees": [trainee_row(701, name=f"张{mark}三")]})
+    for response in (klass, teacher, roster):
+        assert response.status_code == 422, response.get_json()
+        assert response.get_json()["code"] == "validation_error"
+    db.session.expire_all()
+    assert not db.session.scalars(select(TrainingClass).where(
+        TrainingClass.name.contains(mark))).all()
+    assert not db.session.scalars(select(Teacher).where(Teacher.name.contains(mark))).all()
 
 
 @pytest.mark.parametrize("path", ["/api/v1/auth/token", "/api/v1/sync/push", "/api/v1/sites"])
