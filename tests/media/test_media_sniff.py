@@ -20,6 +20,12 @@ def box(kind: bytes, body: bytes) -> bytes:
     return struct.pack(">I4s", 8 + len(body), kind) + body
 
 
+def jpeg_bytes() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (64, 64), (200, 10, 10)).save(out, "JPEG")
+    return out.getvalue()
+
+
 def mp4_bytes() -> bytes:
     return box(b"ftyp", b"isom\x00\x00\x02\x00isomiso2mp41") + box(b"moov", b"\x00" * 40) \
         + box(b"mdat", b"\x01" * 500)
@@ -46,6 +52,16 @@ def test_png_passes_and_a_flipped_byte_fails_its_crc(tmp_path):
     broken = bytearray(data)
     broken[40] ^= 0xFF  # inside the IDAT chunk: the CRC no longer matches
     assert sniff_mime(write(tmp_path, bytes(broken))) is None
+
+
+def test_a_jpeg_must_decode_to_its_last_block(tmp_path):
+    data = jpeg_bytes()
+    assert sniff_mime(write(tmp_path, data)) == "image/jpeg"
+    scan = data.index(b"\xff\xda") + 14  # the scan header's end: the compressed pixels follow
+    for fake in (data[:scan] + b"<html><script>alert(1)</script></html>", data[:scan],
+                 data[:len(data) // 2]):
+        assert sniff_mime(fake) == "image/jpeg"  # the leading bytes alone look right
+        assert sniff_mime(write(tmp_path, fake)) is None
 
 
 def test_mp4_needs_ftyp_first_and_boxes_that_add_up(tmp_path):

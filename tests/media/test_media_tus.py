@@ -188,6 +188,18 @@ def test_jpeg_magic_with_a_broken_body_is_refused_at_completion(app, tus):
     assert stored_files(app) == [] and media_rows() == 0
 
 
+@pytest.mark.parametrize("tail", [b"<html><script>alert(1)</script></html>", b""],
+                         ids=["html-after-the-scan-header", "cut-after-the-scan-header"])
+def test_a_jpeg_whose_scan_does_not_decode_is_refused_at_completion(app, tus, tail):
+    photo = make_jpeg()
+    fake = photo[:photo.index(b"\xff\xda") + 14] + tail + os.urandom(16).hex().encode()
+    location = tus.create(fake).headers["Location"]
+    response = tus.patch(location, 0, fake)
+    assert response.status_code == 415
+    assert response.get_json()["code"] == "media.unsupported_type"
+    assert stored_files(app) == [] and media_rows() == 0
+
+
 def test_declared_type_must_match_the_bytes(app, tus):
     photo = make_jpeg()
     location = tus.create(photo, mime="image/png").headers["Location"]
