@@ -56,6 +56,13 @@ class Config:
     # Reverse proxies in front of the app (nginx: 1) whose X-Forwarded-For/-Proto are trusted,
     # so the per-address login limit sees the phone's address, not the proxy's. 0: none.
     TRUSTED_PROXIES = 0
+    # A page session (reviewers and bases at a desk) ends on the server after this long unused,
+    # and this long after its login however busy: two hours idle outlasts a lunch break or a
+    # meeting; twelve hours covers the longest working day, so nobody is sent to the login page
+    # mid-task, while a session left open on a shared office computer is dead by the next morning.
+    # The phone's bearer tokens have their own lifetime (TOKEN_TTL_HOURS).
+    WEB_SESSION_IDLE_MINUTES = 120
+    WEB_SESSION_MAX_HOURS = 12
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False  # True behind HTTPS in production
@@ -67,7 +74,7 @@ class Config:
         "CLASS_HOUR_MINUTES", "CLOCK_SKEW_MINUTES", "RETENTION_YEARS",
         "LOGIN_MAX_FAILURES", "LOGIN_LOCKOUT_MINUTES", "LOGIN_IP_MAX_FAILURES",
         "LOGIN_IP_WINDOW_MINUTES", "TRUSTED_PROXIES", "EVIDENCE_TOLERANCE_MINUTES",
-        "PHONE_KEEP_DAYS",
+        "PHONE_KEEP_DAYS", "WEB_SESSION_IDLE_MINUTES", "WEB_SESSION_MAX_HOURS",
     }
     _FLOAT = {"GPS_MAX_ACCURACY_M", "ATTENDANCE_MIN_RATE"}
     _BOOL = {"SESSION_COOKIE_SECURE"}

@@ -25,7 +25,9 @@ from server.models import (
 )
 from server.services.audit import audit
 
-# Web sessions note when they were last used at most this often (one write, not one per request).
+# Web sessions note when they were last used at most this often (one write, not one per request),
+# or every half idle limit if that is shorter: last_seen_at lags by up to this much, so a session
+# is judged idle up to this much early, never while it is used more often than that.
 _SEEN_EVERY = timedelta(minutes=5)
 _dummy_hashes: dict[str, str] = {}
 
@@ -250,22 +252,35 @@ def start_web_session(user: User, user_agent: str = "", now: datetime | None = N
     return raw
 
 
+def _session_limits() -> tuple[timedelta, timedelta]:
+    """(idle, absolute) lifetime of a page session, from the configuration."""
+    config = current_app.config
+    return (timedelta(minutes=config["WEB_SESSION_IDLE_MINUTES"]),
+            timedelta(hours=config["WEB_SESSION_MAX_HOURS"]))
+
+
+def web_session_live(row: WebSession, user: User, now: datetime) -> bool:
+    """Whether a page session still opens the pages: not ended, same password, account active,
+    used within WEB_SESSION_IDLE_MINUTES and begun within WEB_SESSION_MAX_HOURS."""
+    idle, absolute = _session_limits()
+    return (row.revoked_at is None and user.active and row.password_stamp == user.password_stamp
+            and now - row.last_seen_at <= idle and now - row.created_at <= absolute)
+
+
 def resolve_web_session(raw: str | None, user_id: str, now: datetime | None = None) -> User | None:
-    """Return the user of a live page session (same user, not ended, same password), or None."""
+    """Return the user of a live page session (web_session_live), or None: the page then sends
+    the browser to the login page as for a logged-out session."""
     if not raw:
         return None
     now = now or utcnow()
     row = db.session.scalar(select(WebSession).options(joinedload(WebSession.user))
                             .where(WebSession.sid_sha256 == _sha256(raw)))
-    if row is None or row.revoked_at is not None or str(row.user_id) != user_id:
+    if row is None or str(row.user_id) != user_id or not web_session_live(row, row.user, now):
         return None
-    user = row.user
-    if not user.active or row.password_stamp != user.password_stamp:
-        return None
-    if now - row.last_seen_at > _SEEN_EVERY:
+    if now - row.last_seen_at > min(_SEEN_EVERY, _session_limits()[0] / 2):
         row.last_seen_at = now
         db.session.commit()
-    return user
+    return row.user
 
 
 def end_web_session(raw: str | None, now: datetime | None = None) -> None:
@@ -337,8 +352,7 @@ def user_devices(user: User, now: datetime | None = None) -> dict[str, list[dict
     sessions = [
         {"id": str(row.id), "created_at": row.created_at, "last_seen_at": row.last_seen_at,
          "user_agent": row.user_agent,
-         "live": row.revoked_at is None and row.password_stamp == user.password_stamp
-         and user.active}
+         "live": web_session_live(row, user, now)}
         for row in db.session.scalars(select(WebSession).where(WebSession.user_id == user.id)
                                       .order_by(WebSession.created_at.desc()))
     ]

@@ -10,6 +10,7 @@ import os
 import shutil
 import stat
 import subprocess
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ from sqlalchemy import select
 
 from server import create_app
 from server.extensions import db
-from server.models import AuditEvent, User
+from server.models import AuditEvent, User, WebSession, utcnow
 from server.security import (
     BUILT_IN_SECRET_KEY,
     InsecureSecretError,
@@ -223,6 +224,56 @@ def test_users_devices_and_revoke_commands(app, world, api, client, runner):
                          ).output.strip() == "revoked 1"
     assert client.get("/api/v1/sync/pull", headers={"Authorization": f"Bearer {token}"}
                       ).status_code == 401
+
+
+# ---- lifetime: idle and absolute limits of page sessions ----------------------------------------
+
+def age_sessions(username: str, *, idle: timedelta, since_login: timedelta) -> None:
+    """Make a user's page sessions look last used `idle` ago and begun `since_login` ago."""
+    now = utcnow()
+    for row in db.session.scalars(select(WebSession).join(User).where(User.username == username)):
+        row.last_seen_at, row.created_at = now - idle, now - since_login
+    db.session.commit()
+
+
+def test_a_page_session_unused_past_the_idle_limit_is_sent_to_login(app, world):
+    web = page_login(app, "county_a")
+    idle = timedelta(minutes=app.config["WEB_SESSION_IDLE_MINUTES"])
+    age_sessions("county_a", idle=idle - timedelta(minutes=1), since_login=idle)
+    assert opens_pages(web)  # just inside: still open, and now freshly used
+    age_sessions("county_a", idle=idle + timedelta(minutes=1), since_login=idle * 2)
+    g.pop("_login_user", None)
+    answer = web.get("/bureau/")
+    assert answer.status_code == 302 and "/login" in answer.headers["Location"]
+    assert not opens_pages(web)
+
+
+def test_a_page_session_ends_at_its_absolute_limit_however_busy(app, world, api, client):
+    web = page_login(app, "county_a")
+    most = timedelta(hours=app.config["WEB_SESSION_MAX_HOURS"])
+    age_sessions("county_a", idle=timedelta(0), since_login=most - timedelta(minutes=1))
+    assert opens_pages(web)
+    age_sessions("county_a", idle=timedelta(0), since_login=most + timedelta(minutes=1))
+    assert not opens_pages(web)
+    # The administrator's listing says the same.
+    listing = client.get(f"/api/v1/users/{world.users['county_a'].id}/devices",
+                         headers=api.headers("city")).get_json()
+    assert [s["live"] for s in listing["sessions"]] == [False]
+    page_login(app, "county_a")  # logging in again opens a new one
+
+
+class TestWithAShortIdleLimit:
+    @pytest.fixture
+    def app_config(self):
+        return {"WEB_SESSION_IDLE_MINUTES": 4}
+
+    def test_a_session_in_use_notes_its_use_often_enough_to_stay_open(self, app, world):
+        web = page_login(app, "county_a")
+        for _ in range(3):  # used every three minutes: never four minutes idle
+            age_sessions("county_a", idle=timedelta(minutes=3), since_login=timedelta(hours=1))
+            assert opens_pages(web)
+            seen = db.session.scalar(select(WebSession.last_seen_at))
+            assert utcnow() - seen < timedelta(minutes=1)
 
 
 # ---- secrets ----------------------------------------------------------------------------------
