@@ -98,18 +98,21 @@ def outside_visit(at: datetime | None, started_at: datetime, ended_at: datetime 
 
 def implausible_time(started_at: datetime, ended_at: datetime | None, class_start: date,
                      class_end: date,
-                     received_at: datetime, skew: timedelta, zone: str) -> str | None:
+                     received_at: datetime, skew: timedelta, zone: str,
+                     tolerance: timedelta = timedelta(0)) -> str | None:
     """Return the reason code when a visit's own times cannot be true, else None.
 
-    time.after_receipt: dated after the server received it; time.outside_class: outside its
-    class's dates.
+    time.after_receipt: dated after the server received it; time.outside_class: starting
+    outside its class's dates, widened by the time check's tolerance (judge_time's): a visit
+    that overlaps a session of the class's last evening by that tolerance (starting 00:05 after
+    a session ending 23:55) is on time by judge_time and by the phone, so not outside the class.
     """
     latest = ended_at if ended_at is not None and ended_at > started_at else started_at
     if latest > received_at + skew:
         return "time.after_receipt"
     tz = ZoneInfo(zone)
-    first = datetime.combine(class_start, time.min, tz)
-    last = datetime.combine(class_end + timedelta(days=1), time.min, tz)
+    first = datetime.combine(class_start, time.min, tz) - tolerance
+    last = datetime.combine(class_end + timedelta(days=1), time.min, tz) + tolerance
     if started_at < first or started_at >= last:
         return "time.outside_class"
     return None

@@ -526,8 +526,23 @@ def check_quota(version: PlanVersion) -> list[Violation]:
                       year=year, count=count, quota=base.quota, limit=limit)]
 
 
+def check_session_dates(sessions: Iterable[Any], class_start: date, class_end: date
+                        ) -> list[Violation]:
+    """Check R5 (the filed training time): every session lies within its class's dates, first
+    and last day included. A session outside them is judged against a class that is not running
+    then (sync/judge.py implausible_time: time.outside_class), so the phone and the server would
+    disagree on a visit to it. One violation per session (row: its position in the version)."""
+    found = []
+    for position, session in enumerate(sessions, start=1):
+        if not class_start <= session.date <= class_end:
+            found.append(violation("R5.session_outside_class", row=position, field="date",
+                                   date=session.date.isoformat(), start=class_start.isoformat(),
+                                   end=class_end.isoformat()))
+    return found
+
+
 def check_plan_version(version: PlanVersion, class_hour_minutes: int) -> list[Violation]:
-    """Check a plan version against R1, R3 (roster, duplicates), R4 and R6.
+    """Check a plan version against R1, R3 (roster, duplicates), R4, R5 (session dates) and R6.
 
     Roster violations carry row = the trainee's position on the version's roster (1-based,
     in the order of version.enrollments) and entity_id = the trainee's id.
@@ -538,6 +553,7 @@ def check_plan_version(version: PlanVersion, class_hour_minutes: int) -> list[Vi
         found.extend(check_trainee(facts_from_trainee(entry), klass.start_date, row=position))
     found.extend(check_roster_duplicates(version))
     found.extend(check_teachers(version.sessions))
+    found.extend(check_session_dates(version.sessions, klass.start_date, klass.end_date))
     found.extend(check_hours(version.sessions, class_hour_minutes))
     found.extend(check_quota(version))
     return found

@@ -265,7 +265,8 @@ def submit_visit(context: PushContext, mutation: Mutation) -> Outcome:
 
     implausible = implausible_time(
         data["started_at"], data["ended_at"], training_class.start_date, training_class.end_date,
-        context.received_at, timedelta(minutes=config["CLOCK_SKEW_MINUTES"]), zone_name())
+        context.received_at, timedelta(minutes=config["CLOCK_SKEW_MINUTES"]), zone_name(),
+        TIME_TOLERANCE)
     if implausible is not None:
         flags.append("visit.implausible_time")
     fix = gps_fix(data["gps"])

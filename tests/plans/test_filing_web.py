@@ -36,7 +36,7 @@ def test_base_drafts_a_plan_in_the_browser_and_the_county_approves(client, world
     start = date.today() + timedelta(days=30)
     created = client.post("/filing/classes", data={
         "name": "网页新建班", "occupation_id": str(world.occupation.id), "level": "2",
-        "start_date": start.isoformat(), "end_date": (start + timedelta(days=40)).isoformat()})
+        "start_date": start.isoformat(), "end_date": (start + timedelta(days=90)).isoformat()})
     assert created.status_code == 302
     version_url = created.headers["Location"]
     version = db.session.scalar(select(PlanVersion).join(PlanVersion.plan).join(TrainingClass)
@@ -165,7 +165,7 @@ def test_forms_post_text_and_one_conversion_step_gives_the_api_schema_its_types(
     start = date.today() + timedelta(days=30)
     created = client.post("/filing/classes", data={
         "name": "表单换算班", "occupation_id": str(world.occupation.id), "level": "2",
-        "start_date": start.isoformat(), "end_date": (start + timedelta(days=40)).isoformat()})
+        "start_date": start.isoformat(), "end_date": (start + timedelta(days=90)).isoformat()})
     version_url = created.headers["Location"]
     added = client.post(f"{version_url}/sessions", data={
         "date": start.isoformat(), "start": "08:30", "end": "11:30", "category": "theory",

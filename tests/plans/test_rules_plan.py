@@ -11,6 +11,7 @@ from server.models import Enrollment, PlanSession, PlanVersion
 from server.services.rules import (
     check_hours,
     check_plan_version,
+    check_session_dates,
     check_teachers,
     session_class_hours,
     shown_hours,
@@ -317,3 +318,19 @@ def test_draft_classes_and_other_years_do_not_count_for_the_quota(world):
     next_year = date(klass.start_date.year + 1, 3, 1)
     _other_class(world, next_year, newcomers[2:], status="recorded", key="a")
     assert check(world) == []
+
+
+def test_a_session_outside_its_class_dates_is_a_violation(world):
+    # A session filed outside the class's dates was accepted; a visit to it was then judged
+    # time.outside_class by the server and on time by the phone.
+    version = world.versions["a"]
+    klass = version.plan.training_class
+    sessions = version.sessions
+    assert check_session_dates(sessions, klass.start_date, klass.end_date) == []
+    first, last = sessions[0].date, sessions[-1].date
+    found = check_session_dates(sessions, first + timedelta(days=1), last)
+    assert [(v.code, v.row, v.field) for v in found] == [("R5.session_outside_class", 1, "date")]
+    assert f"{first.isoformat()} 的课次不在班次起止日期" in found[0].message_zh
+    assert check_session_dates(sessions, first, last - timedelta(days=1))[-1].row == len(sessions)
+    klass.end_date = last - timedelta(days=1)
+    assert "R5.session_outside_class" in codes(check_plan_version(version, 45))

@@ -10,6 +10,7 @@ from server.services.geofence_sketch import sketch_of
 from sync.judge import (
     GpsFix,
     clock_skew,
+    implausible_time,
     judge_attendance,
     judge_observation,
     judge_place,
@@ -126,3 +127,26 @@ def test_attendance_rules():
     assert judge_attendance(roster, roster, None, 0.9).status == "unverifiable"
     assert judge_attendance([], [], 3, 0.9).status == "unverifiable"
     assert judge_attendance(roster, roster, 10, 0.9, missing_signins=2).status == "unverifiable"
+
+
+def test_a_visit_on_time_for_the_last_evening_session_is_not_outside_its_class():
+    # Class 2025-03-01..03-31, a session 03-31 23:00-23:55, a visit from 00:05 on 04-01: on time
+    # by judge_time and by the phone (15 minutes' tolerance), so not outside the class either.
+    zone, tolerance = "Asia/Shanghai", timedelta(minutes=15)
+    received, skew = datetime(2025, 4, 2, tzinfo=UTC), timedelta(minutes=5)
+
+    def shanghai(day: int, hour: int, minute: int) -> datetime:
+        return datetime(2025, 3, 1, tzinfo=UTC) + timedelta(days=day - 1, hours=hour - 8,
+                                                             minutes=minute)
+
+    def outside(start: datetime) -> str | None:
+        return implausible_time(start, start + timedelta(minutes=30), date(2025, 3, 1),
+                                date(2025, 3, 31), received, skew, zone, tolerance)
+
+    window = session_window(date(2025, 3, 31), time(23, 0), time(23, 55), zone)
+    late = shanghai(32, 0, 5)  # 2025-04-01 00:05 in Shanghai
+    assert judge_time(late, late + timedelta(minutes=30), window, tolerance).status == "match"
+    assert outside(late) is None
+    assert outside(shanghai(32, 0, 20)) == "time.outside_class"
+    assert outside(shanghai(1, 0, 0) - timedelta(minutes=10)) is None
+    assert outside(shanghai(1, 0, 0) - timedelta(minutes=20)) == "time.outside_class"
