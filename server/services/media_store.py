@@ -32,13 +32,17 @@ from typing import Any, BinaryIO
 
 from flask import Flask, Response, current_app, has_app_context, send_file
 from PIL import Image
+from pypdf import PdfReader
 from sqlalchemy import delete, select
 
 from server.config import Config
+from server.errors import ApiError
 from server.extensions import db
 from server.models import Media, Upload, UploadChunk, utcnow
 
 MIMES = ("image/jpeg", "image/png", "video/mp4", "video/webm")
+# Kept only through store_bytes (a rectification answer's attachment), never uploaded by tus.
+PDF_MIME = "application/pdf"
 # Enough leading bytes to recognise every accepted type (WebM's DocType sits near byte 30).
 HEAD_BYTES = 64
 READ_SIZE = 1 << 20
@@ -180,14 +184,19 @@ def file_sha256(path: Path) -> str:
 def store_bytes(data: bytes, mime: str, user_id: object = None) -> str:
     """Store a small file (a signature, an answer's attachment) once, durably; return its SHA-256.
 
-    The Media row is added to the caller's transaction.
+    The bytes must be a whole, sound file of `mime` (JPEG, PNG, MP4, WebM or PDF), judged as a
+    tus upload's completion judges one (`sniff_mime` of a path): a leading magic number is not
+    enough. Otherwise ApiError media.unsupported_type (415), and nothing is stored. The Media
+    row is added to the caller's transaction.
     """
     sha = hashlib.sha256(data).hexdigest()
     backend = store()
-    if not backend.has(sha):
-        with tempfile.TemporaryDirectory(prefix="spotcheck-media-") as folder:
-            path = Path(folder) / sha
-            path.write_bytes(data)
+    with tempfile.TemporaryDirectory(prefix="spotcheck-media-") as folder:
+        path = Path(folder) / sha
+        path.write_bytes(data)
+        if sniff_mime(path) != mime:
+            raise ApiError("media.unsupported_type", "media.unsound", details={"declared": mime})
+        if not backend.has(sha):
             backend.adopt(path, sha, mime)
     if db.session.get(Media, sha) is None:
         db.session.add(Media(sha256=sha, mime=mime, size=len(data), uploaded_by_id=user_id))
@@ -387,6 +396,8 @@ class LocalStore(MediaStore):
 
 def _sniff_head(head: bytes) -> str | None:
     """Judge the type from the leading bytes alone."""
+    if head.startswith(b"%PDF-"):
+        return PDF_MIME
     if head.startswith(b"\xff\xd8\xff"):
         return "image/jpeg"
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
@@ -509,11 +520,20 @@ def _check_image(path: Path) -> str | None:
         return None
 
 
+def _check_pdf(path: Path) -> bool:
+    """A PDF file pypdf reads: its cross-reference table (or one rebuilt), catalogue and pages."""
+    try:
+        return len(PdfReader(path).pages) > 0
+    except Exception:  # pypdf raises many types for broken input; all mean "not a PDF"
+        return False
+
+
 def sniff_mime(data: bytes | Path) -> str | None:
     """Return the accepted MIME type the content really is, or None.
 
-    Given leading bytes: a quick judgement by magic numbers (used on the first chunk).
-    Given a path: the full judgement, by Pillow for JPEG/PNG and by structure for MP4/WebM.
+    Given leading bytes: a quick judgement by magic numbers (used on the first chunk), never
+    enough to store a file. Given a path: the full judgement, Pillow decoding a JPEG or PNG,
+    MP4/WebM by their structure, pypdf reading a PDF.
     """
     if isinstance(data, bytes | bytearray):
         return _sniff_head(bytes(data[:HEAD_BYTES]))
@@ -525,6 +545,8 @@ def sniff_mime(data: bytes | Path) -> str | None:
         return head_kind if _check_mp4(data) else None
     if head_kind == "video/webm":
         return head_kind if _check_webm(data) else None
+    if head_kind == PDF_MIME:
+        return head_kind if _check_pdf(data) else None
     return None
 
 

@@ -6,6 +6,7 @@ import io
 import struct
 
 from PIL import Image
+from pypdf import PdfWriter
 
 from server.services.media_store import sniff_mime
 
@@ -23,6 +24,14 @@ def box(kind: bytes, body: bytes) -> bytes:
 def jpeg_bytes() -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (64, 64), (200, 10, 10)).save(out, "JPEG")
+    return out.getvalue()
+
+
+def pdf_bytes() -> bytes:
+    writer = PdfWriter()
+    writer.add_blank_page(595, 842)
+    out = io.BytesIO()
+    writer.write(out)
     return out.getvalue()
 
 
@@ -61,6 +70,15 @@ def test_a_jpeg_must_decode_to_its_last_block(tmp_path):
     for fake in (data[:scan] + b"<html><script>alert(1)</script></html>", data[:scan],
                  data[:len(data) // 2]):
         assert sniff_mime(fake) == "image/jpeg"  # the leading bytes alone look right
+        assert sniff_mime(write(tmp_path, fake)) is None
+
+
+def test_a_pdf_must_parse_to_at_least_one_page(tmp_path):
+    data = pdf_bytes()
+    assert sniff_mime(data) == "application/pdf"
+    assert sniff_mime(write(tmp_path, data)) == "application/pdf"
+    for fake in (b"%PDF-<html><script>alert(1)</script></html>", b"%PDF-1.4\n% proof\n",
+                 data[:len(data) // 2]):
         assert sniff_mime(write(tmp_path, fake)) is None
 
 

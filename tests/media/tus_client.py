@@ -6,6 +6,8 @@ import base64
 import hashlib
 import io
 import random
+import struct
+import zlib
 
 from PIL import Image
 
@@ -23,6 +25,17 @@ def make_png(width: int = 120, height: int = 40) -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (width, height), (255, 255, 255)).save(out, "PNG")
     return out.getvalue()
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A PNG of a few bytes whose header declares width × height pixels (a decompression bomb's
+    shape: the leading bytes say PNG, the pixels are not there)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b""))
+            + chunk(b"IEND", b""))
 
 
 class Tus:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import uuid
 from datetime import date, timedelta
 
 import pytest
 from PIL import Image
+from pypdf import PdfWriter
 from sqlalchemy import func, select
 
 from server.extensions import db
@@ -24,6 +26,7 @@ from server.services import review
 from server.services.media_store import media_path
 from tests.conftest import TEST_PASSWORD
 from tests.factories import make_user
+from tests.media.tus_client import png_header_only
 from tests.sync.client import visit_payload
 from tests.sync.fixtures import phone, publish_world, today_session
 
@@ -32,6 +35,14 @@ def png_bytes(colour: str = "red") -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (8, 8), colour).save(buffer, "PNG")
     return buffer.getvalue()
+
+
+def pdf_bytes() -> bytes:
+    writer = PdfWriter()
+    writer.add_blank_page(595, 842)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
 
 
 def store_png(colour: str) -> str:
@@ -239,7 +250,7 @@ def test_rectification_answered_with_files_then_closed(visits, client, world, tm
     db.session.expire_all()
     assert db.session.get(Rectification, rect.id).status == "open"
     proof = png_bytes("green")
-    pdf = b"%PDF-1.4\n% proof\n"
+    pdf = pdf_bytes()
     response = client.post(f"/bureau/rectifications/{rect.id}/answer", data={
         "text": "已更换为备案教师，附签到表", "files": [(io.BytesIO(proof), "签到表.png"),
                                                      (io.BytesIO(pdf), "说明.pdf")]},
@@ -270,6 +281,30 @@ def test_rectification_answered_with_files_then_closed(visits, client, world, tm
     login(client, "county_b")
     assert client.get(f"/bureau/rectifications/{rect.id}").status_code == 404
     assert "rect-row" not in client.get("/bureau/rectifications").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("name, data", [
+    ("html.jpg", b"\xff\xd8\xff<html><script>alert(1)</script></html>"),
+    ("bomb.png", png_header_only(100000, 100000)),
+    ("junk.pdf", b"%PDF-<html><script>alert(1)</script></html>"),
+], ids=["jpeg-magic-then-html", "png-of-10-gigapixels", "pdf-magic-then-junk"])
+def test_an_answer_file_with_the_right_first_bytes_but_no_real_content_is_refused(
+        visits, client, name, data):
+    login(client, "county_a")
+    client.post(f"/bureau/visits/{visits['a_bad']}/rectification", data={
+        "sanction": "criticism", "order_text": "理论课教师与备案不符"})
+    rect = db.session.scalar(select(Rectification))
+    login(client, "base_a")
+    response = client.post(f"/bureau/rectifications/{rect.id}/answer", data={
+        "text": "已整改，见附件", "files": [(io.BytesIO(png_bytes("green")), "签到表.png"),
+                                           (io.BytesIO(data), name)]},
+        content_type="multipart/form-data")
+    assert response.status_code == 302
+    db.session.expire_all()
+    rect = db.session.get(Rectification, rect.id)
+    assert rect.status == "open" and not rect.response_media
+    assert count(Media, Media.mime != "image/png") == 0
+    assert not media_path(hashlib.sha256(data).hexdigest()).exists()
 
 
 def test_revocation_bars_the_base_for_three_years(visits, world):

@@ -17,6 +17,7 @@ from server.models import AuditEvent, Media, SignIn
 from server.services import selfsignin
 from server.services.selfsignin import WINDOW_SECONDS, check_code, window_of
 from server.services.signin_flags import visit_anomalies
+from tests.media.tus_client import png_header_only
 from tests.visits.signin_helpers import (
     TICKET,
     code_for,
@@ -253,6 +254,18 @@ def test_a_signature_that_is_not_a_png_is_refused(client, token, class_a, world)
         "signature": "data:image/png;base64," + base64.b64encode(b"GIF89a....").decode()})
     assert response.status_code == 422
     assert db.session.scalars(select(SignIn)).all() == []
+
+
+def test_a_signature_with_png_magic_but_no_real_picture_is_refused(client, token, class_a, world):
+    fake = png_header_only(100000, 100000)  # 65 bytes declaring 10 gigapixels
+    code = code_for(token, class_a.id, uuid.uuid4())
+    ticket = TICKET.search(client.get(f"/s/{code}").get_data(as_text=True)).group(1)
+    response = client.post(f"/s/{code}", data={
+        "ticket": ticket, "name": world.trainees[0].name, "id_last6": last6(world.trainees[0]),
+        "signature": "data:image/png;base64," + base64.b64encode(fake).decode()})
+    assert 400 <= response.status_code < 500
+    assert db.session.scalars(select(SignIn)).all() == []
+    assert db.session.scalars(select(Media)).all() == []
 
 
 def test_a_stale_form_must_be_scanned_again(client, token, class_a, world, monkeypatch):
