@@ -39,6 +39,7 @@ CATALOGUE: dict[str, int] = {
     "plan.has_violations": 422,
     "plan.filed_fact": 409,
     "plan.reason_required": 422,
+    "base.revoked": 409,
     "sync.reset": 409,
     "sync.bad_cursor": 400,
     "sync.device_mismatch": 403,

@@ -19,6 +19,7 @@ from server.models import (
     User,
     Visit,
 )
+from server.services.base_status import counted_classes
 from server.services.clock import local_today
 from server.services.issues import visit_issues
 from server.services.plan_versions import year_classes
@@ -112,7 +113,8 @@ class Coverage:
 def compute_coverage(user: User, year: int | None = None, today: date | None = None) -> Coverage:
     """Count, per county in the user's scope, classes, classes visited, and visits with issues.
 
-    The classes are year_classes (a filed plan, running at some point in the year); their visits
+    The classes are year_classes (a filed plan, running at some point in the year) less a
+    revoked base's never visited (base_status.counted_classes, R15); their visits
     are of any date (a class of December checked in January counts for its year, whose report is
     due on 10 January, R13), one per check: review.list_visits with `class_year`, and those of
     them with issues.visit_issues (its `issues` filter). A county's figures are thus the rows of
@@ -130,7 +132,7 @@ def compute_coverage(user: User, year: int | None = None, today: date | None = N
     for visit in list_visits(user, VisitFilters(class_year=year)) if classes else []:
         visits_by_class.setdefault(visit.class_id, []).append(visit)
     by_county = {c.id: CountyCoverage(county=c) for c in counties}
-    for training_class in classes:
+    for training_class in counted_classes(classes, visits_by_class):
         visits = visits_by_class.get(training_class.id, [])
         by_county[training_class.base.county_id].classes.append(ClassCoverage(
             training_class=training_class, visits=len(visits),
@@ -163,9 +165,9 @@ def compute_deadlines(user: User, year: int | None = None,
     year = year or today.year
     county_ids = [c.id for c in counties_in_scope(user)]
     classes = year_classes(county_ids, year)
-    class_ids = [c.id for c in classes]
+    visited = visited_class_ids(user, [c.id for c in classes])
+    class_ids = [c.id for c in counted_classes(classes, visited)]
     assessed = _assessed_class_ids(class_ids)
-    visited = visited_class_ids(user, class_ids)
     pending_review = db.session.scalar(
         select(func.count(Visit.id)).where(Visit.class_id.in_(class_ids),
                                            Visit.check_of_id.is_(None),
@@ -260,6 +262,7 @@ def base_rows(user: User, year: int) -> list[BaseRow]:
     bases = bases_in_scope(user)
     classes = year_classes(list({b.county_id for b in bases}), year)
     visited = visited_class_ids(user, [c.id for c in classes])
+    classes = counted_classes(classes, visited)
     open_counts = dict(db.session.execute(
         select(Rectification.base_id, func.count(Rectification.id))
         .where(Rectification.base_id.in_([b.id for b in bases]), Rectification.status != "closed")

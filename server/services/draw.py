@@ -53,6 +53,7 @@ from server.models import (
 )
 from server.services.assignments import create_assignment
 from server.services.audit import audit
+from server.services.base_status import in_programme
 from server.services.clock import local_today
 from server.services.plan_versions import class_version_in_force
 from server.services.scope import can_see_county, county_filter
@@ -82,7 +83,7 @@ def active_classes(county_id: uuid.UUID, period_from: date, period_to: date) -> 
         select(TrainingClass)
         .join(TrainingBase, TrainingClass.base_id == TrainingBase.id)
         .join(Plan, Plan.class_id == TrainingClass.id)
-        .where(TrainingBase.county_id == county_id, TrainingBase.status != "revoked",
+        .where(TrainingBase.county_id == county_id, in_programme(),
                TrainingClass.start_date <= period_to, TrainingClass.end_date >= period_from)
     ).all()
     return [c for c in classes if class_version_in_force(c) is not None]

@@ -37,6 +37,7 @@ from server.models import (
 from server.models.plans import FILED_STATES, IN_FORCE_STATES, VERSION_STATES
 from server.services import filed_roster, geo, roster, rules
 from server.services.audit import audit
+from server.services.base_status import require_in_programme
 from server.services.changes import publish_plan_version, record_change
 from server.services.idcard import birth_date_of, mask_id_number, normalise_id_number
 from server.services.pii import encrypt_id_number, id_number_hash
@@ -85,14 +86,17 @@ def get_version(user: User, version_id: uuid.UUID) -> PlanVersion:
 
 
 def _own_base(user: User, base: TrainingBase) -> None:
-    """Only the base's own staff file its plans; others in scope get a 403."""
+    """Only the base's own staff file its plans; others in scope get a 403, a revoked base a 409
+    (base_status.require_in_programme)."""
     if user.role != "base_staff" or user.base_id != base.id:
         raise ApiError("forbidden")
+    require_in_programme(base)
 
 
 def _staff_base(user: User) -> TrainingBase:
     if user.role != "base_staff" or user.base is None:
         raise ApiError("forbidden")
+    require_in_programme(user.base)
     return user.base
 
 

@@ -37,6 +37,7 @@ from server.models import (
 from server.services.assignments import create_assignment
 from server.services.attendance import visit_sign_ins as attendance_sign_ins
 from server.services.audit import audit
+from server.services.base_status import REVOKED
 from server.services.beside_plan import BesidePlan, beside_plan, check_status, judged_version
 from server.services.changes import publish_visit_review
 from server.services.clock import local_day_start, local_today, to_local
@@ -393,7 +394,7 @@ def open_rectification(user: User, visit: Visit, sanction: str, order_text: str,
           visit_id=str(visit.id), sanction=sanction,
           deadline=deadline.isoformat() if deadline else None)
     if sanction == "revocation":
-        base.status = "revoked"
+        base.status = REVOKED
         base.revoked_until = add_years(today, REVOCATION_YEARS)
         audit("base.revoke", "base", base.id, user=user,
               revoked_until=base.revoked_until.isoformat(),

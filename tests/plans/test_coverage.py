@@ -92,6 +92,36 @@ def test_a_countys_visits_and_issues_are_the_rows_of_the_visit_list_across_the_n
     assert [c.training_class.id for c in county_a.visited_classes] == [world.classes["a"].id]
 
 
+def test_a_revoked_base_s_classes_await_no_visit_but_keep_theirs(client, api, world):
+    # The draw skipped a revoked base (R15) while coverage and the deadlines kept its classes
+    # under 未抽查 for ever; and its staff could still file. One rule: base_status.
+    publish_world(world)
+    today = local_today()
+    late = add_class(world, "a3", "a", today + timedelta(days=2))
+    push_visit(client, world, "a", "inspector_a")
+    year = late.start_date.year
+    county = world.users["county_a"]
+    before = compute_coverage(county, year=year, today=today)
+    assert (before.total, before.visited) == (2, 1)
+    revoked = late.base
+    revoked.status = "revoked"
+    visited_base = world.classes["a"].base
+    db.session.commit()
+    after = compute_coverage(county, year=year, today=today)
+    assert (after.total, after.visited) == (1, 1)  # the late class no longer awaits a visit
+    assessment, _ = compute_deadlines(county, year=year, today=today)
+    assert assessment.missing["classes_not_visited"] == 0
+    visited_base.status = "revoked"  # a class visited before its base was revoked still counts
+    db.session.commit()
+    assert (compute_coverage(county, year=year, today=today).visited, ) == (1, )
+    refused = client.post(f"/api/v1/classes/{world.classes['a'].id}/plan-versions",
+                          headers=api.headers("base_a"), json={"reason": "更换教师"})
+    assert refused.status_code == 409 and refused.get_json()["code"] == "base.revoked"
+    from server.services.draw import active_classes
+
+    assert active_classes(world.counties["a"].id, today, today + timedelta(days=60)) == []
+
+
 def test_coverage_of_another_year_is_empty(world):
     assert compute_coverage(world.users["city"], year=2001).total == 0
 
