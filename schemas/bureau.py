@@ -20,7 +20,8 @@ class DrawRequestSchema(StrictSchema):
     @validates_schema
     def check_order(self, data, **kwargs):
         if data["period_to"] < data["period_from"]:
-            raise ValidationError({"to": ["结束日期早于开始日期"]})
+            # Library-style English, as every schema message; the pages word it (forms.in_words).
+            raise ValidationError({"to": ["Must not be before the start date."]})
 
 
 class AssignmentOutSchema(StrictSchema):

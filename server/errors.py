@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from schemas.common import MAX_JSON_DEPTH, ErrorSchema
 from server.extensions import db
-from server.i18n import error_text
+from server.i18n import error_text, translate
 
 # code -> HTTP status. The words are in the catalogue (server/messages/<lang>/errors.json,
 # key `error.<code>`), rendered in the request's language when the error is answered.
@@ -128,6 +128,18 @@ class ApiError(Exception):
         if self.details:
             body["details"] = self.details
         return body
+
+
+def field_error(field: str, key: str, *, code: str = "validation_error",
+                **params: Any) -> ApiError:
+    """An error naming what is wrong with one field, in the words of the request's language.
+
+    key: a `field.*` message of the catalogue (server/messages/<lang>/fields.json), filled with
+    params; the words are the `errors` member's: {field: [words]}. A service raises this rather
+    than writing its words in Chinese, so the English switch reads English (the page's flash and
+    the API's `errors` alike).
+    """
+    return ApiError(code, errors={field: [translate(key, **params)]})
 
 
 _HTTP_CODES = {

@@ -5,7 +5,8 @@ code into text for people, in the request's language, at the edge (pages, API `m
 fields, PDF). Namespaces in the catalogue (server/messages/<lang>/*.json):
 `error.<code>` rejections and API errors, `flag.<code>` flags on visits and sign-ins,
 `check.<code>` the judge's reasons, `finding.<code>` the inspector's findings, `rule.<code>`
-filing rules. Nothing parses a rendered message back.
+filing rules, `field.<key>` what is wrong with one field of a request (errors.field_error).
+Nothing parses a rendered message back.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from pathlib import Path
 
-from server.errors import ApiError
+from server.errors import ApiError, field_error
 from server.extensions import db
 from server.i18n import translate
 from server.models import AssessmentResult, Trainee, TrainingClass, User
@@ -38,7 +38,7 @@ def record_result(
     if version is None or trainee.id not in {e.trainee_id for e in version.enrollments}:
         raise ApiError("assessment.not_enrolled")
     if passed and not certificate_no.strip():
-        raise ApiError("validation_error", errors={"certificate_no": ["合格者须有证书编号"]})
+        raise field_error("certificate_no", "field.assessment.certificate_needed")
     result = db.session.execute(
         db.select(AssessmentResult).where(
             AssessmentResult.class_id == training_class.id,
@@ -94,7 +94,7 @@ def import_results_xlsx(path: Path, user: User | None = None) -> tuple[int, list
     header = [str(cell).strip() if cell is not None else "" for cell in cells]
     missing = [name for name in IMPORT_COLUMNS if name not in header]
     if missing:
-        return 0, [f"第1行：缺少列 {'、'.join(missing)}"]
+        return 0, [translate("field.import.missing_columns", columns="、".join(missing))]
     index = {IMPORT_COLUMNS[name]: header.index(name) for name in IMPORT_COLUMNS}
     errors: list[str] = []
     recorded = 0
@@ -118,7 +118,10 @@ def _import_line(number: int, row: tuple, index: dict[str, int], user: User | No
         _import_row(value, user)
     except ApiError as error:
         detail = "；".join(f"{k}: {'、'.join(v)}" for k, v in (error.errors or {}).items())
-        return [f"第{number}行：{error.message}{('（' + detail + '）') if detail else ''}"]
+        if not detail:
+            return [translate("field.import.row", number=number, message=error.message)]
+        return [translate("field.import.row_detail", number=number, message=error.message,
+                          detail=detail)]
     return []
 
 
@@ -142,8 +145,8 @@ def _import_row(value: dict, user: User | None) -> int:
     assessed_on = _parse_date(value["assessed_on"])
     if passed is None or assessed_on is None:
         raise ApiError("validation_error", errors={
-            k: ["无法识别"] for k, ok in (("结果", passed is not None),
-                                        ("考核日期", assessed_on is not None)) if not ok})
+            k: [translate("field.unrecognised")] for k, ok in (
+                ("结果", passed is not None), ("考核日期", assessed_on is not None)) if not ok})
     record_result(klass, trainee, passed=passed, assessed_on=assessed_on,
                   certificate_no=str(value["certificate_no"] or ""), user=user)
     return 1

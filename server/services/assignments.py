@@ -6,7 +6,7 @@ import uuid
 
 from sqlalchemy import select
 
-from server.errors import ApiError
+from server.errors import ApiError, field_error
 from server.extensions import db
 from server.models import Assignment, Draw, PlanSession, TrainingClass, User
 from server.services.audit import audit
@@ -31,18 +31,17 @@ def create_assignment(
     if training_class is None or session is None:
         raise ApiError("not_found", "assignments.unknown_session")
     if session.plan_version.plan.class_id != training_class.id:
-        raise ApiError("validation_error", errors={"session": ["课次不属于该班次"]})
+        raise field_error("session", "field.assignment.session_elsewhere")
     if not inspectors or any(u.role != "inspector" for u in inspectors):
-        raise ApiError("validation_error", errors={"inspectors": ["须指定抽查员"]})
+        raise field_error("inspectors", "field.assignment.no_inspectors")
     for inspector in inspectors:
         if inspector.county_id not in (None, training_class.base.county_id):
-            raise ApiError("validation_error",
-                           errors={"inspectors": [f"{inspector.username} 不属于该县市区"]})
+            raise field_error("inspectors", "field.assignment.inspector_elsewhere",
+                              username=inspector.username)
     if len({inspector.county_id is None for inspector in inspectors}) > 1:
         # A team is the city's (a covert check, 暗访, hidden from the base until reviewed) or
         # the county's: mixed, the county member's record would show the base the city's.
-        raise ApiError("validation_error",
-                       errors={"inspectors": ["市局暗访员不能与县市区抽查员同组"]})
+        raise field_error("inspectors", "field.assignment.mixed_team")
     assignment = Assignment(class_id=class_id, session_id=session_id, date=session.date,
                             draw_id=draw.id if draw else None, inspectors=list(inspectors))
     db.session.add(assignment)

@@ -38,7 +38,7 @@ from flask import current_app
 from geopy.distance import geodesic
 from sqlalchemy import select
 
-from server.errors import ApiError
+from server.errors import ApiError, field_error
 from server.extensions import db
 from server.models import (
     Assignment,
@@ -184,11 +184,11 @@ def draw_visits(county: County, period_from: date, period_to: date, *, actor: Us
     """
     today = today or local_today()
     if period_to < period_from:
-        raise ApiError("validation_error", errors={"to": ["结束日期早于开始日期"]})
+        raise field_error("to", "field.period.reversed")
     if (period_to - period_from).days + 1 > MAX_DRAW_DAYS:
-        raise ApiError("validation_error", errors={"to": [f"抽查期间最长 {MAX_DRAW_DAYS} 天"]})
+        raise field_error("to", "field.draw.too_long", days=MAX_DRAW_DAYS)
     if period_to < today:
-        raise ApiError("validation_error", errors={"to": ["抽查期间已结束"]})
+        raise field_error("to", "field.draw.period_over")
     # One county's draws one at a time: what an earlier draw listed is read inside the lock.
     lock_row(County, county.id)
     team_size = _team_size()
@@ -302,7 +302,7 @@ def county_to_draw(user: User, county_id: uuid.UUID | None) -> County:
     if user.is_city:
         county = db.session.get(County, county_id) if county_id else None
         if county is None:
-            raise ApiError("validation_error", errors={"county_id": ["须指定县市区"]})
+            raise field_error("county_id", "field.county_required")
         return county
     if county_id not in (None, user.county_id):
         raise ApiError("forbidden")

@@ -17,7 +17,7 @@ from typing import IO, Any
 from flask import current_app
 from sqlalchemy import select
 
-from server.errors import ApiError
+from server.errors import ApiError, field_error
 from server.extensions import db
 from server.models import (
     LEVEL_NAMES,
@@ -128,7 +128,7 @@ def create_class(user: User, data: dict[str, Any]) -> TrainingClass:
     base = _staff_base(user)
     occupation = db.session.get(Occupation, data["occupation_id"])
     if occupation is None:
-        raise ApiError("validation_error", errors={"occupation_id": ["没有这个工种"]})
+        raise field_error("occupation_id", "field.filing.unknown_occupation")
     head = _base_teacher(base, data.get("head_teacher_id"), "head_teacher_id", optional=True)
     klass = TrainingClass(base_id=base.id, occupation_id=occupation.id, level=data["level"],
                           name=data["name"], start_date=data["start_date"],
@@ -164,7 +164,7 @@ def start_version(user: User, class_id: uuid.UUID, reason: str) -> PlanVersion:
                        else "plan.previous_in_review")
     reason = (reason or "").strip()
     if version_in_force(plan) is not None and not reason:
-        raise ApiError("plan.reason_required", errors={"reason": ["变更计划须说明原因"]})
+        raise field_error("reason", "field.filing.reason_required", code="plan.reason_required")
     version = PlanVersion(plan=plan, number=(latest.number + 1) if latest else 1, status="draft",
                           reason=reason, created_by_id=user.id)
     db.session.add(version)
@@ -191,14 +191,14 @@ def _base_teacher(base: TrainingBase, teacher_id: uuid.UUID | None, name: str,
         return None
     teacher = db.session.get(Teacher, teacher_id) if teacher_id else None
     if teacher is None or teacher.base_id != base.id:
-        raise ApiError("validation_error", errors={name: ["不是本基地的教师"]})
+        raise field_error(name, "field.filing.teacher_elsewhere")
     return teacher
 
 
 def _base_site(base: TrainingBase, site_id: uuid.UUID, name: str = "site_id") -> Site:
     site = db.session.get(Site, site_id)
     if site is None or site.base_id != base.id:
-        raise ApiError("validation_error", errors={name: ["不是本基地的培训场所"]})
+        raise field_error(name, "field.filing.site_elsewhere")
     return site
 
 
@@ -232,7 +232,7 @@ def replace_sessions(user: User, version_id: uuid.UUID, items: list[dict[str, An
     base = version.plan.training_class.base
     lineages = [i["lineage_id"] for i in items if i.get("lineage_id")]
     if len(lineages) != len(set(lineages)):
-        raise ApiError("validation_error", errors={"sessions": ["lineage_id 重复"]})
+        raise field_error("sessions", "field.filing.lineage_repeated")
     # A lineage is a session's identity across its plan's versions (a visit of one version is
     # judged against the same session in force, duplicates are found by it): only the plan's own.
     own = set(db.session.scalars(
@@ -240,7 +240,7 @@ def replace_sessions(user: User, version_id: uuid.UUID, items: list[dict[str, An
         .join(PlanVersion, PlanVersion.id == PlanSession.plan_version_id)
         .where(PlanVersion.plan_id == version.plan_id)))
     if any(lineage not in own for lineage in lineages):
-        raise ApiError("validation_error", errors={"sessions": ["lineage_id 不属于本计划的课次"]})
+        raise field_error("sessions", "field.filing.lineage_elsewhere")
     new = [_session_from(base, item, item["date"]) for item in items]
     for old in list(version.sessions):
         db.session.delete(old)
@@ -600,7 +600,7 @@ def submit(user: User, version_id: uuid.UUID, now: datetime | None = None) -> Pl
                        details={"status": version.status, "to": "submitted"})
     previous = version_in_force(version.plan, before=version.number)
     if previous is not None and not version.reason.strip():
-        raise ApiError("plan.reason_required", errors={"reason": ["变更计划须说明原因"]})
+        raise field_error("reason", "field.filing.reason_required", code="plan.reason_required")
     violations = check_version(version)
     if violations:
         raise ApiError("plan.has_violations", errors=violations)
@@ -647,7 +647,7 @@ def return_version(user: User, version_id: uuid.UUID, comment: str) -> PlanVersi
     version = get_version(user, version_id)
     _county_reviewer(user, version)
     if not comment.strip():
-        raise ApiError("validation_error", errors={"comment": ["退回须说明原因"]})
+        raise field_error("comment", "field.return_reason_required")
     _move(version, ("submitted",), "returned")
     version.review_comment = comment.strip()
     audit("plan.return", "plan_version", version.id, user=user, number=version.number,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import prcoords
 from geopy.distance import geodesic
 
-from server.errors import ApiError
+from server.errors import ApiError, field_error
 
 DATUMS = ("wgs84", "gcj02", "bd09")
 
@@ -82,4 +82,4 @@ def convert_entered(lat: float, lon: float, datum: str) -> Converted:
 def _require_china(lat: float, lon: float, datum: str) -> None:
     # GCJ-02 and BD-09 exist only inside China; a point outside is a typing mistake here.
     if not in_china(lat, lon):
-        raise ApiError("validation_error", errors={"lat": [f"{datum} 坐标须在中国境内"]})
+        raise field_error("lat", "field.geo.outside_china", datum=datum)

@@ -18,7 +18,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
-from server.errors import ApiError
+from server.errors import ApiError, field_error
 from server.extensions import db
 from server.i18n import translate
 from server.models import (
@@ -341,7 +341,7 @@ def order_reinspection(user: User, visit: Visit, comment: str = "", *,
     if session_id is not None:
         session = next((s for s in sessions if s.id == session_id), None)
         if session is None:
-            raise ApiError("validation_error", errors={"session_id": ["须为本班次尚未举行的课次"]})
+            raise field_error("session_id", "field.review.future_session")
     elif sessions:
         session = secrets.choice(sessions)
     else:
@@ -350,8 +350,7 @@ def order_reinspection(user: User, visit: Visit, comment: str = "", *,
     if inspector_ids:
         chosen = [u for u in pool if u.id in set(inspector_ids)]
         if len(chosen) != len(set(inspector_ids)) or len(chosen) < 2:
-            raise ApiError("validation_error",
-                           errors={"inspector_ids": ["须为本县市区至少两名抽查员"]})
+            raise field_error("inspector_ids", "field.review.two_inspectors")
     else:
         others = [u for u in pool if u.id != visit.inspector_id]
         rng = secrets.SystemRandom()
@@ -382,7 +381,7 @@ def open_rectification(user: User, visit: Visit, sanction: str, order_text: str,
     if sanction not in SANCTIONS:
         raise ApiError("validation_error", errors={"sanction": [f"one of {', '.join(SANCTIONS)}"]})
     if sanction == "deadline" and (deadline is None or deadline <= today):
-        raise ApiError("validation_error", errors={"deadline": ["限期整改须给出今天以后的期限"]})
+        raise field_error("deadline", "field.review.deadline_future")
     review = _decide(user, visit, "rectification", order_text)
     base = visit.training_class.base
     rectification = Rectification(visit_id=visit.id, base_id=base.id, sanction=sanction,
@@ -475,18 +474,17 @@ def answer_rectification(user: User, rectification: Rectification, text: str,
     # Atomic against a concurrent close: an answer to a closed rectification is refused.
     claim_state(rectification, "status", ("open", "answered"), "answered", "review.invalid_state")
     if not text.strip():
-        raise ApiError("validation_error", errors={"text": ["请填写整改情况"]})
+        raise field_error("text", "field.review.answer_text")
     if len(files) > MAX_ANSWER_FILES:
-        raise ApiError("validation_error", errors={"files": [f"最多 {MAX_ANSWER_FILES} 个文件"]})
+        raise field_error("files", "field.review.too_many_files", count=MAX_ANSWER_FILES)
     limit = current_app.config["MEDIA_MAX_BYTES"]
     checked = []
     for item in files:
         mime = sniff_answer_mime(item.data)
         if mime is None:
-            raise ApiError("validation_error",
-                           errors={"files": [f"{item.filename}: 仅限 JPEG、PNG 或 PDF"]})
+            raise field_error("files", "field.review.file_type", name=item.filename)
         if len(item.data) > limit:
-            raise ApiError("validation_error", errors={"files": [f"{item.filename}: 文件过大"]})
+            raise field_error("files", "field.review.file_too_large", name=item.filename)
         checked.append((item, mime))
     stored = [{"sha256": store_media_bytes(item.data, mime, user), "mime": mime,
                "name": os.path.basename(item.filename)[:128], "size": len(item.data)}
@@ -524,7 +522,7 @@ def return_rectification(user: User, rectification: Rectification, comment: str)
         raise ApiError("review.invalid_state", "review.only_answered_return",
                        details={"status": rectification.status})
     if not comment.strip():
-        raise ApiError("validation_error", errors={"comment": ["退回须说明原因"]})
+        raise field_error("comment", "field.return_reason_required")
     claim_state(rectification, "status", ("answered",), "open", "review.invalid_state")
     rectification.return_comment = comment.strip()
     rectification.returned_at = utcnow()

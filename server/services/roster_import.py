@@ -27,7 +27,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from flask import current_app
 
-from server.errors import ApiError
+from server.errors import ApiError, field_error
 from server.extensions import db
 from server.models import Enrollment, Trainee, User
 from server.services import filed_roster, filing, roster
@@ -85,8 +85,7 @@ def _open(token: str, version_id: uuid.UUID, user: User) -> bytes:
         bound = f"{version_id}:{user.id}".encode()
         return zlib.decompress(AESGCM(_key()).decrypt(raw[:12], raw[12:], bound))
     except (ValueError, InvalidTag, zlib.error) as error:
-        raise ApiError("validation_error",
-                       errors={"token": ["预览已失效，请重新上传花名册"]}) from error
+        raise field_error("token", "field.roster.preview_expired") from error
 
 
 def _read(version, data: bytes) -> list[tuple[roster.RosterRow, dict[str, Any]]]:
@@ -167,7 +166,7 @@ def add_trainee(user: User, version_id: uuid.UUID, item: dict[str, Any]) -> Trai
         raise ApiError("validation_error", errors=errors)
     digest = id_number_hash(normalise_id_number(row.id_number))
     if any(e.id_number_hash == digest for e in filed_roster.roster_of(version)):
-        raise ApiError("validation_error", errors={"id_number": ["此身份证号已在名册中"]})
+        raise field_error("id_number", "field.roster.id_on_roster")
     trainee = filing.upsert_trainee(filing.item_from_row(row), version.plan.training_class.base_id)
     version.enrollments.append(Enrollment(trainee=trainee))
     db.session.flush()

@@ -27,7 +27,7 @@ from schemas.bureau import (
     ReinspectSchema,
     VisitQuerySchema,
 )
-from server.errors import ApiError
+from server.errors import ApiError, field_error
 from server.extensions import db
 from server.i18n import translate
 from server.models import County, TrainingBase
@@ -137,7 +137,7 @@ def make_draw():
     county_id = data["county_id"] if current_user.is_city else current_user.county_id
     county = db.session.get(County, county_id) if county_id else None
     if county is None or county not in _counties_in_scope():
-        raise ApiError("validation_error", errors={"county_id": ["须指定县市区"]})
+        raise field_error("county_id", "field.county_required")
     draw = draw_service.draw_visits(county, data["period_from"], data["period_to"],
                                     actor=current_user)
     db.session.commit()

@@ -40,6 +40,7 @@ _WORDS = (
      "form.err.length"),
     (re.compile(r"^Must be (greater|less) than|^Must be between"), "form.err.range"),
     (re.compile(r"^Unknown field"), "form.err.unknown"),
+    (re.compile(r"^Must not be before the start date"), "field.period.reversed"),
 )
 
 

@@ -172,3 +172,29 @@ def test_the_field_app_keeps_one_catalogue_with_every_key_in_both_languages():
     for lang in ("zh", "en"):
         for key, text in messages[lang].items():
             assert not re.search(r"R\d+\b|jsqr|barcode", text), (lang, key, text)
+
+
+def test_field_errors_are_catalogue_words_not_chinese_literals():
+    # A service that wrote a field's problem in Chinese (errors={"deadline": ["限期整改须…"]})
+    # showed Chinese beside the English switch's words; errors.field_error takes a catalogue key.
+    sources = [*PY_SOURCES, *(ROOT / "schemas").rglob("*.py")]
+    literal = re.compile(r'(?:errors=|ValidationError\()\s*\{[^{}]*?\[\s*f?"[^"]*[\u4e00-\u9fff]',
+                         re.S)
+    found = [f"{path.relative_to(ROOT)}: {m.group(0)[:80]!r}" for path in sources
+             for m in literal.finditer(path.read_text(encoding="utf-8"))]
+    assert found == []
+
+
+def test_a_field_error_reads_in_the_language_asked(client, api, world):
+    version = world.versions["a"]
+    version.status = "submitted"
+    from server.extensions import db
+
+    db.session.commit()
+    path = f"/api/v1/plan-versions/{version.id}/return"
+    headers = api.headers("county_a")
+    chinese = client.post(path, headers=headers, json={"comment": " "}).get_json()
+    english = client.post(path, headers={**headers, "Accept-Language": "en"},
+                          json={"comment": " "}).get_json()
+    assert chinese["errors"] == {"comment": ["退回须说明原因"]}
+    assert english["errors"] == {"comment": ["Say why it is returned"]}

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import extract
 
-from server.errors import ApiError
+from server.errors import ApiError, field_error
 from server.extensions import db
 from server.models import (
     AssessmentResult,
@@ -83,7 +83,7 @@ def media_file(sha256: str) -> Iterator[Path | None]:
 def check_year(year: int) -> int:
     """Reject years no document can be about."""
     if not 2000 <= year <= 2100:
-        raise ApiError("validation_error", errors={"year": ["年份应在 2000 至 2100 之间"]})
+        raise field_error("year", "field.document.year_range")
     return year
 
 
