@@ -14,6 +14,12 @@ export const STEPS = ['checks', 'teacher', 'attendance', 'photos', 'findings', '
 export const FINDING_CODES = ['R7.teacher', 'R7.content', 'R7.hours', 'R4', 'R8', 'R9',
   'R10.place', 'R10.time', 'R10.attendance', 'R3'];
 
+/** A visit is covert (暗访) when its inspector is the city's, with or without an assignment: the
+ * server's rule (services/scope.py is_covert), which decides what the base may see. */
+export function isCovertInspector(user) {
+  return user?.role === 'inspector' && !user.county_id;
+}
+
 /** A fresh draft for one filed session; `me` is the logged-in user (its author). */
 export function newDraft(info, assignmentId, me) {
   const ids = (info.inspector_ids || []).filter((id) => id !== me.id);
@@ -23,7 +29,7 @@ export function newDraft(info, assignmentId, me) {
     id: recordId(),
     user_id: me.id,
     assignment_id: assignmentId || null,
-    covert: !assignmentId,
+    covert: isCovertInspector(me),
     class_id: info.class_id,
     session_id: info.session.id,
     plan_version_id: info.plan_version_id,

@@ -3,7 +3,7 @@
 import { geodesicDistance, shanghaiParts } from '../checks.js';
 import { getFix } from '../capture/gps.js';
 import { allMedia, getMeta, listDrafts, listRejected, listVisits, requeueRejected, setMeta } from '../db.js';
-import { sessionPhase, startsIn } from '../draft.js';
+import { isCovertInspector, sessionPhase, startsIn } from '../draft.js';
 import { t } from '../i18n.js';
 import { syncNow } from '../sync.js';
 import { currentVersion, describe } from '../scope.js';
@@ -112,7 +112,7 @@ export async function renderList(root, { scope, auth, navigate }) {
       draft && !done ? h('span', { class: 'pill pill-draft' }, t('list.continue')) : null));
     }))));
 
-  const isCity = auth.user.role === 'inspector' && !auth.user.county_id;
+  const isCity = isCovertInspector(auth.user);
   const covertNodes = isCity ? h('section', {},
     h('h3', {}, t('list.covert')),
     h('p', { class: 'muted' }, t('list.covert_hint')),
