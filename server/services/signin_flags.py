@@ -85,12 +85,19 @@ def class_sites(class_id: uuid.UUID, on: datetime | None = None) -> list[Site]:
 
 
 def geofence_flag(gps: dict | None, sites: list[Site]) -> str | None:
-    """Return OUTSIDE, NO_LOCATION or None for a fix against the allowed sites."""
+    """Return OUTSIDE, NO_LOCATION or None for a fix against the allowed sites.
+
+    A fix the visit's place check could not use cannot place a sign-in either (sync/judge.py
+    judge_place): a mocked one, one without an accuracy or a worse one than GPS_MAX_ACCURACY_M
+    is NO_LOCATION, never inside (a mocked fix at the site proved nothing) nor outside.
+    """
     if not sites:
         return None
-    if not gps or gps.get("lat") is None or gps.get("lon") is None:
+    if not gps or gps.get("lat") is None or gps.get("lon") is None or gps.get("mocked"):
         return NO_LOCATION
-    accuracy = float(gps.get("accuracy") or 0.0)
+    if gps.get("accuracy") is None:
+        return NO_LOCATION
+    accuracy = float(gps["accuracy"])
     if accuracy > current_app.config["GPS_MAX_ACCURACY_M"]:
         return NO_LOCATION
     point = (float(gps["lat"]), float(gps["lon"]))

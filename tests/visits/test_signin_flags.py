@@ -15,6 +15,7 @@ from server.services.badges import sign_badge
 from server.services.selfsignin import check_code
 from server.services.signin_flags import (
     flag_signin,
+    geofence_flag,
     reconcile_attendance,
     verify_badge_for,
     visit_signin_flags,
@@ -116,6 +117,19 @@ def test_the_edge_of_the_geofence_counts_the_fix_accuracy(world):
     outside = _badge_scan(world, uuid.uuid4(), world.trainees[0], T0,
                           gps={"lat": near[0], "lon": near[1], "accuracy": 10})
     assert (inside.flags, outside.flags) == ([], ["signin.outside_geofence"])
+
+
+def test_a_fix_the_place_check_cannot_use_places_no_sign_in(world):
+    # A mocked fix or one without an accuracy made the visit's place unverifiable (judge_place)
+    # but placed a sign-in inside the fence (a mocked one at the site) or outside it.
+    site = world.sites["a"]
+    at_site = {"lat": site.lat, "lon": site.lon, "accuracy": 5}
+    assert geofence_flag(at_site, [site]) is None
+    assert geofence_flag({**at_site, "mocked": True}, [site]) == "signin.location_unverified"
+    far = offset_point(site.lat, site.lon, site.radius_m + 400)
+    assert geofence_flag({"lat": far[0], "lon": far[1]}, [site]) == "signin.location_unverified"
+    assert geofence_flag({"lat": far[0], "lon": far[1], "accuracy": 5}, [site]) == \
+        "signin.outside_geofence"
 
 
 def test_a_sign_in_without_a_location_is_flagged_unverified(client, world, code):
