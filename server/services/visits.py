@@ -154,8 +154,11 @@ def _look_up_query(assignment: bool, supersedes: bool, cited: bool, county: bool
         team = select(assignment_inspector.c.user_id).where(
             assignment_inspector.c.assignment_id == assignment_id)
         on_team = team.where(assignment_inspector.c.user_id == user_id).exists()
-    earlier = (select(Visit.class_id).where(Visit.id == superseded).scalar_subquery()
-               if supersedes else null())
+    # A correction supersedes the inspector's own record of the class, nobody else's: naming
+    # another's (a teammate's, a covert check's) would hide its duplicate flag and tell the
+    # pusher that the id exists.
+    earlier = (select(Visit.class_id).where(Visit.id == superseded, Visit.inspector_id == user_id)
+               .scalar_subquery() if supersedes else null())
     # Its own plan_version and plan: the payload's version is joined in the outer query.
     current = (select_version_in_force(class_id).with_only_columns(PlanVersion.id)
                .correlate(None).scalar_subquery())

@@ -16,6 +16,7 @@ from server.services.push_context import PushContext
 from server.services.sync_store import SqlStore
 from sync.push import Mutation
 from tests.conftest import TEST_PASSWORD
+from tests.factories import make_user
 from tests.sync.client import seal, visit_payload
 from tests.sync.fixtures import new_plan_version, phone, publish_world, queue_visit, today_session
 from tests.sync.statements import reads, statements
@@ -93,6 +94,21 @@ def test_a_correction_supersedes_and_is_not_a_duplicate(client, world):
     stored = db.session.get(Visit, correction)
     assert stored.supersedes_id == first and stored.verdict == "issues"
     assert db.session.get(Visit, first).verdict == "compliant"  # evidence is never changed
+
+
+def test_a_correction_supersedes_only_its_own_inspector_s_record(client, world):
+    # Naming another inspector's visit hid the pusher's duplicate flag and told them the id
+    # exists; it is rejected as an unknown one is, and the visit stays a duplicate to review.
+    first = phone(client)
+    theirs = queue_visit(first, world)
+    first.push()
+    make_user("inspector_a2", "inspector", world.counties["a"])
+    db.session.commit()
+    other = phone(client, "inspector_a2", "phone-a2")
+    mine = queue_visit(other, world, supersedes=theirs)
+    result = other.push()[1]["results"][-1]
+    assert result["status"] == "rejected" and result["code"] == "visit.unknown_supersedes"
+    assert db.session.get(Visit, mine) is None
 
 
 def test_plan_changed_meanwhile_the_visit_is_accepted_and_flagged(client, world):
