@@ -134,8 +134,15 @@ def decode_code(code: str) -> SelfCode:
     token = next((t for t in tokens if hmac.compare_digest(mac, _mac(t.device_key, body))), None)
     if token is None:
         raise ApiError("signin.code_invalid")
-    # A code from a logged-out phone is refused: its key may be in someone else's hands.
+    # A code from a logged-out phone is refused: its key may be in someone else's hands. So is
+    # one made after the token's lifetime ended, or once its inspector was deactivated or the
+    # password changed (a lost phone): the key lives exactly as long as the token would
+    # (auth.resolve_token's tests), and a code made before an ending still counts.
     if token.revoked_at is not None and window_of(token.revoked_at) < window:
+        raise ApiError("signin.code_invalid")
+    if window_of(token.expires_at) < window:
+        raise ApiError("signin.code_invalid")
+    if not token.user.active or token.password_stamp != token.user.password_stamp:
         raise ApiError("signin.code_invalid")
     class_uuid, visit_uuid = uuid.UUID(bytes=class_id), uuid.UUID(bytes=visit_id)
     # The phone writes the class and visit into the code: its inspector may add sign-ins there

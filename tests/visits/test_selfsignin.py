@@ -15,6 +15,7 @@ from server.errors import ApiError
 from server.extensions import db
 from server.models import AuditEvent, Media, SignIn
 from server.services import selfsignin
+from server.services.auth import hash_password
 from server.services.selfsignin import WINDOW_SECONDS, check_code, window_of
 from server.services.signin_flags import visit_anomalies
 from tests.media.tus_client import png_header_only
@@ -157,6 +158,28 @@ def test_a_revoked_phone_cannot_make_codes_any_more(token, class_a):
     with pytest.raises(ApiError):
         check_code(code_for(token, class_a.id, uuid.uuid4(), NOW + timedelta(seconds=40)),
                    now=NOW + timedelta(seconds=40))
+
+
+def test_a_phone_past_its_token_s_life_cannot_make_codes(token, class_a):
+    # The key outlived its token: a phone whose login had expired, or whose inspector was
+    # deactivated or changed the password (a lost phone), still made codes the form took.
+    later = NOW + timedelta(seconds=40)
+    code = code_for(token, class_a.id, uuid.uuid4(), later)
+    assert check_code(code, now=later).visit_id
+    token.expires_at = NOW
+    db.session.commit()
+    with pytest.raises(ApiError):
+        check_code(code, now=later)
+    token.expires_at = NOW + timedelta(days=1)
+    token.user.password_hash = hash_password("another-password-2026")
+    db.session.commit()
+    with pytest.raises(ApiError):
+        check_code(code, now=later)
+    token.password_stamp = token.user.password_stamp
+    token.user.active = False
+    db.session.commit()
+    with pytest.raises(ApiError):
+        check_code(code, now=later)
 
 
 def test_a_trainee_signs_in_on_their_own_phone(client, token, class_a, world):
