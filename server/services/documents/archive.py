@@ -59,6 +59,7 @@ from server.services.filed_roster import person_on
 from server.services.review import visit_reviews
 from server.services.scope import review_status_for
 from server.services.spreadsheet import csv_bytes
+from server.services.visits import payload_media_hashes
 from sync.canonical import canonical_json, compute_seal
 
 MANIFEST = "manifest.json"
@@ -219,9 +220,10 @@ def _visit_record(visit: Visit, viewer: User | None, now: datetime) -> dict[str,
 
 
 def _media_hashes(visit: Visit, signins: list[SignIn], record: dict[str, Any]) -> set[str]:
-    payload = visit.payload
-    hashes = {str(p.get("sha256")) for p in payload.get("photos") or [] if p.get("sha256")}
-    hashes |= {str(s.get("sha256")) for s in payload.get("signatures") or [] if s.get("sha256")}
+    """The files a visit's folder holds: what makes the visit whole (the payload's every hash,
+    visits.payload_media_hashes, as the visit page counts them; its sign-ins' signatures), and
+    its rectifications' answers."""
+    hashes = payload_media_hashes(visit.payload)
     hashes |= {s.signature_sha256 for s in signins if s.signature_sha256}
     for rectification in record["rectifications"]:
         for item in rectification["response_media"] or []:
