@@ -29,7 +29,9 @@ REJECTED = "rejected"
 GAP = "gap"
 
 # Namespace for the ledger key of a mutation rejected as `sync.mutation_reused`: its own
-# mutation_id is taken by the first use, but the seq must still be recorded.
+# mutation_id is taken by the first use, but the seq must still be recorded. The key names the
+# seq space (apply_push's `seq_space`: on the server, the user) with the device and the seq:
+# two users of one phone each have a seq 2, and one key for both wedged the second's outbox.
 _REUSED_NAMESPACE = uuid.UUID("6f1d3c1e-2b9a-4f57-9a51-8c1e7f0f5a01")
 
 
@@ -205,9 +207,14 @@ def _in_order(mutations: Sequence[Mutation]) -> list[int]:
 
 
 def apply_push(
-    store: Store, device_id: str, mutations: Sequence[Mutation], handlers: Mapping[str, Handler]
+    store: Store, device_id: str, mutations: Sequence[Mutation], handlers: Mapping[str, Handler],
+    *, seq_space: str = "",
 ) -> PushResponse:
-    """Apply a batch from one device exactly once per seq; return results in request order."""
+    """Apply a batch from one device exactly once per seq; return results in request order.
+
+    seq_space: whose sequence the device's seqs are, when a device's seqs are counted per user
+    (the server: the user's id); it makes the ledger key of a reused mutation unique.
+    """
     last = store.last_seq(device_id)
     # The batch's own decisions join the stored results (a seq twice in one batch is a replay).
     seen = dict(store.ledger_entries(device_id, [m.seq for m in mutations if m.seq <= last]))
@@ -235,7 +242,7 @@ def apply_push(
         if owner is not None and owner != (device_id, mutation.seq):
             result = stored_form(mutation.mutation_id, mutation.seq, REJECTED,
                                  code="sync.mutation_reused")
-            key = str(uuid.uuid5(_REUSED_NAMESPACE, f"{device_id}:{mutation.seq}"))
+            key = str(uuid.uuid5(_REUSED_NAMESPACE, f"{seq_space}:{device_id}:{mutation.seq}"))
         else:
             result = _decide(handlers.get(mutation.type), store, mutation)
             key = mutation.mutation_id

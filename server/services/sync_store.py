@@ -361,7 +361,7 @@ def push(
         store = SqlStore(context, careful=attempt > 0)
         handlers = {name: _bind(handler, context) for name, handler in HANDLERS.items()}
         try:
-            response = apply_push(store, device_id, batch, handlers)
+            response = apply_push(store, device_id, batch, handlers, seq_space=str(user.id))
             store.finish()
             if commit:
                 db.session.commit()

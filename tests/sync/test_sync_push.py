@@ -275,6 +275,22 @@ def test_a_mutation_id_used_before_is_rejected_as_reused(client, world, device_i
     assert count(SignIn) == 1 and count(SyncLedger) == 2
 
 
+def test_two_users_of_one_phone_each_reuse_an_id_without_wedging(client, world):
+    # The reused mutation's ledger key was made of the device and the seq only: the second user
+    # of a shared phone to reuse an id at seq 2 hit the first's key, and every retry answered
+    # 503 sync.busy (their outbox stuck at seq 2 for ever).
+    make_user("inspector_a2", "inspector", world.counties["a"])
+    db.session.commit()
+    for username in ("inspector_a", "inspector_a2"):
+        device = phone(client, username, "shared-phone")
+        _queue_signin_reusing_an_id(device, device, world)
+        status, body = device.push()
+        assert status == 200, body
+        assert [(r["seq"], r["status"], r.get("code")) for r in body["results"]] == [
+            (2, "rejected", "sync.mutation_reused")]
+    assert count(SyncLedger) == 4
+
+
 def test_a_batch_replaying_a_mutation_and_reusing_its_id_gets_both_answers_again(client, world):
     # The batch's one ledger query finds the id's owner among the batch's own replays.
     device = phone(client)
