@@ -98,6 +98,11 @@ def create_upload(user: User, sha256: str, mime: str, length: int,
     if offset is None:
         open_uploads = db.session.scalar(_open_uploads(), {"user_id": user.id, "now": now})
         raise ApiError("rate_limited", details={"open_uploads": open_uploads})
+    if offset == length and not media_store.store().has(sha256):
+        # The file's row is here but the store lost the file (a disk or bucket restored without
+        # it): not held. The phone still has it; take it again rather than call it complete.
+        db.session.execute(update(Upload).where(Upload.id == upload.id).values(offset=0))
+        offset = 0
     if offset != length:
         media_store.store().start_upload(_row(upload, user))
     db.session.commit()
@@ -325,7 +330,10 @@ def find_missing(user: User, hashes: list[str], now: datetime | None = None) -> 
     """Return which hashes the server lacks, and this user's resumable uploads of them."""
     now = now or utcnow()
     wanted = list(dict.fromkeys(hashes))
-    held = set(db.session.scalars(select(Media.sha256).where(Media.sha256.in_(wanted))))
+    backend = media_store.store()
+    # Held: a row and its file (a row whose file the store lost is asked for again).
+    held = {sha for sha in db.session.scalars(select(Media.sha256).where(Media.sha256.in_(wanted)))
+            if backend.has(sha)}
     missing = [sha for sha in wanted if sha not in held]
     uploads = db.session.scalars(
         select(Upload).where(
@@ -334,7 +342,6 @@ def find_missing(user: User, hashes: list[str], now: datetime | None = None) -> 
         )
     ).all()
     best: dict[str, tuple[int, Upload]] = {}
-    backend = media_store.store()
     for upload in uploads:
         offset = backend.offset(upload)
         if offset is not None and (upload.sha256 not in best or offset > best[upload.sha256][0]):

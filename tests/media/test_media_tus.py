@@ -159,6 +159,23 @@ def test_same_photo_twice_is_stored_once(app, client, api, tus):
     assert media_rows() == 1
 
 
+def test_a_file_the_store_lost_is_asked_for_and_taken_again(app, client, tus):
+    # Its row stayed, its file was gone (a disk restored without it): the server said it held
+    # it (nothing missing, a new upload born complete), so the phone never sent it again.
+    photo = make_jpeg(seed=7)
+    sha = hashlib.sha256(photo).hexdigest()
+    assert tus.patch(tus.create(photo).headers["Location"], 0, photo).status_code == 204
+    (media_store.media_dir() / sha[:2] / sha).unlink()
+    missing = client.post("/api/v1/media/missing", json={"sha256": [sha]}, headers=tus.auth)
+    assert missing.get_json()["missing"] == [sha]
+    again = tus.create(photo)
+    assert again.status_code == 201 and again.headers["Upload-Offset"] == "0"
+    assert tus.patch(again.headers["Location"], 0, photo).status_code == 204
+    assert stored_files(app) == [sha] and media_rows() == 1
+    assert client.post("/api/v1/media/missing", json={"sha256": [sha]},
+                       headers=tus.auth).get_json()["missing"] == []
+
+
 def test_two_uploads_of_one_photo_in_flight_store_it_once(app, client, api, tus):
     photo = make_jpeg()
     first = tus.create(photo).headers["Location"]
