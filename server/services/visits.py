@@ -51,6 +51,7 @@ from server.services.signin_flags import (
     stored_visits,
 )
 from server.services.team_checks import complete_assignment, lead_visit_of
+from server.services.transitions import lock_rows
 from sync.canonical import seal_matches
 from sync.judge import (
     CHECKS,
@@ -256,6 +257,10 @@ def submit_visit(context: PushContext, mutation: Mutation) -> Outcome:
     if skew is not None:
         flags.append("clock.skew")
     on_team = assignment is not None and found.on_team
+    if on_team:
+        # A teammate pushing the same check now waits here until this batch commits, then finds
+        # this record as the check's lead: without the lock both saw no lead and both were one.
+        _lock_batch_assignments(context, assignment.id)
     # A teammate's record of a check already stored: part of that check, not a second visit.
     lead = lead_visit_of(assignment.id, excluding=visit_id) if on_team else None
     if lead is not None:
@@ -332,6 +337,23 @@ def submit_visit(context: PushContext, mutation: Mutation) -> Outcome:
     if on_team:
         complete_assignment(assignment)  # the team's check is made: every member's phone hears it
     return Outcome(flags=flags)
+
+
+def _lock_batch_assignments(context: PushContext, assignment_id: uuid.UUID) -> None:
+    """Lock a team visit's assignment with every assignment the batch's visits name, in id order.
+
+    All of them at each team visit (the batch's later ones find them held already), in one
+    order: two batches naming the same assignments in different orders would otherwise deadlock.
+    """
+    ids = {assignment_id}
+    for mutation in context.batch:
+        named = mutation.payload.get("assignment_id") if mutation.type == "visit.submit" else None
+        if named:
+            try:
+                ids.add(uuid.UUID(str(named)))
+            except ValueError:
+                continue  # rejected as invalid when its turn comes
+    lock_rows(Assignment, ids)
 
 
 def rejudge_touched_visits(context: PushContext) -> None:

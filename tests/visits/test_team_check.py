@@ -4,17 +4,20 @@ linked, one check for reviewers and coverage, the decision on every member's pho
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import select
 
 from server.extensions import db
-from server.models import Assignment, Visit
+from server.models import Assignment, User, Visit
 from server.services.assignments import create_assignment
 from server.services.coverage import compute_coverage
 from server.services.team_checks import complete_assignment, team_check
+from tests.conftest import TEST_PASSWORD
 from tests.factories import make_user
-from tests.sync.client import seal, visit_payload
-from tests.sync.fixtures import phone, today_session
+from tests.sync.client import FlaskTransport, SyncClient, seal, utc_iso, visit_payload
+from tests.sync.fixtures import phone, race_requests, shared_world, today_session
 
 
 @pytest.fixture
@@ -108,3 +111,78 @@ def test_completing_an_assignment_twice_publishes_once(world, team):
     assert complete_assignment(team) is True
     assert complete_assignment(team) is False
     assert db.session.get(Assignment, team.id).status == "done"
+
+
+@pytest.fixture
+def shared_app(tmp_path, engine_name):
+    if engine_name != "postgresql":
+        pytest.skip("concurrent requests need PostgreSQL (TEST_DATABASE_URL)")
+    with shared_world(tmp_path, "team") as (app, world):
+        make_user("inspector_a2", "inspector", world.counties["a"])
+        db.session.commit()
+        yield app, world
+
+
+def queued_team_visits(app, world, assignments, username) -> SyncClient:
+    """A fresh device of the user holding a sealed visit of each assignment, not yet pushed."""
+    device = SyncClient(FlaskTransport(app.test_client()), f"phone-{uuid.uuid4()}")
+    assert device.login(username, TEST_PASSWORD) == 200
+    for assignment in assignments:
+        payload = visit_payload(class_id=world.classes["a"].id, session=today_session(world),
+                                plan_version_id=world.versions["a"].id, site=world.sites["a"])
+        payload.pop("seal")
+        payload["assignment_id"] = str(assignment.id)
+        device.add_visit(seal(payload))
+    return device
+
+
+def push_at_once(app, devices) -> list[tuple[int, dict]]:
+    """Each device pushes its outbox, all at the same moment."""
+    return race_requests(app, [
+        lambda c, d=device: c.post("/api/v1/sync/push", headers=d.headers, json={
+            "device_id": d.device_id,
+            "mutations": [{**m, "client_time": utc_iso(datetime.now(UTC))} for m in d.outbox]})
+        for device in devices])
+
+
+def assert_one_check(assignment) -> None:
+    """The assignment's two records are one check: a lead and a teammate's record linked to it."""
+    db.session.expire_all()
+    records = db.session.scalars(select(Visit).where(Visit.assignment_id == assignment.id)).all()
+    leads = [v for v in records if v.check_of_id is None]
+    assert len(records) == 2 and len(leads) == 1, [(v.id, v.check_of_id) for v in records]
+    (linked,) = [v for v in records if v.check_of_id is not None]
+    assert linked.check_of_id == leads[0].id and "visit.team_record" in linked.flags
+    assert "visit.team_record" not in leads[0].flags
+
+
+def the_team(world) -> list[User]:
+    return [world.users["inspector_a"], db.session.scalars(
+        select(User).where(User.username == "inspector_a2")).one()]
+
+
+def test_teammates_pushing_one_check_at_the_same_moment_make_one_check(shared_app):
+    app, world = shared_app
+    team = the_team(world)
+    for _ in range(5):
+        assignment = create_assignment(world.classes["a"].id, today_session(world).id, team)
+        db.session.commit()
+        devices = [queued_team_visits(app, world, [assignment], u.username) for u in team]
+        answers = push_at_once(app, devices)
+        assert [status for status, _ in answers] == [200, 200], answers
+        assert_one_check(assignment)
+
+
+def test_teammates_pushing_two_checks_in_opposite_orders_at_once_do_not_deadlock(shared_app):
+    app, world = shared_app
+    team = the_team(world)
+    for _ in range(3):
+        first, second = (create_assignment(world.classes["a"].id, today_session(world).id, team)
+                         for _ in range(2))
+        db.session.commit()
+        devices = [queued_team_visits(app, world, [first, second], team[0].username),
+                   queued_team_visits(app, world, [second, first], team[1].username)]
+        answers = push_at_once(app, devices)
+        assert [status for status, _ in answers] == [200, 200], answers
+        assert_one_check(first)
+        assert_one_check(second)
