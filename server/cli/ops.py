@@ -39,7 +39,7 @@ def restore_command(path: Path) -> None:
     except BackupError as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(2)
-    click.echo(f"restored from {path}")
+    click.echo(f"restored from {path}: every login ended, users and phones log in again")
 
 
 @click.command("purge")

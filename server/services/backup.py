@@ -21,9 +21,11 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlalchemy import update
 from sqlalchemy.engine import make_url
 
 from server.extensions import db
+from server.models import ApiToken, WebSession
 from server.services.changes import new_epoch
 from server.services.media_store import MediaStore
 
@@ -141,7 +143,8 @@ def check_backup(source: Path) -> list[str]:
 
 
 def restore(source: Path, database_url: str, media: MediaStore) -> None:
-    """Replace the database and media with a verified backup."""
+    """Replace the database and media with a verified backup; begin a new sync epoch and end
+    every login (end_every_login)."""
     source = Path(source)
     if not (source / MANIFEST).is_file():
         raise BackupError(f"{source} has no {MANIFEST}")
@@ -169,6 +172,23 @@ def restore(source: Path, database_url: str, media: MediaStore) -> None:
     if (source / "media").exists():
         media.restore_from(source / "media")
     start_new_epoch()
+    end_every_login()
+
+
+def end_every_login(now: datetime | None = None) -> None:
+    """End every bearer token and page session of the restored database: everyone logs in again.
+
+    The backup predates whatever logouts, password changes and deactivations came after it, and
+    the restore undid them (a lost phone's revoked token worked again). Which of the restored
+    logins were ended since cannot be told, so all of them are. A phone keeps what it holds
+    through a new login and re-sends it (DESIGN §4).
+    """
+    now = now or datetime.now(UTC)
+    db.session.execute(update(ApiToken).where(ApiToken.revoked_at.is_(None))
+                       .values(revoked_at=now))
+    db.session.execute(update(WebSession).where(WebSession.revoked_at.is_(None))
+                       .values(revoked_at=now))
+    db.session.commit()
 
 
 def start_new_epoch() -> None:

@@ -1,6 +1,7 @@
-"""After the server is restored from a backup, a phone that synced in between recovers by itself:
-the pull answers sync.reset (new epoch), the phone finds the server's ledger behind what it holds,
-re-sends its kept evidence and photo, and the server stores each record once."""
+"""After the server is restored from a backup, a phone that synced in between recovers: its
+inspector logs in again (a restore ends every login), the pull answers sync.reset (new epoch),
+the phone finds the server's ledger behind what it holds, re-sends its kept evidence and photo,
+and the server stores each record once."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from tests.e2e.conftest import ROOT, wait_for_sw_control
 from tests.e2e.field_app import (
     fill_visit,
     login,
+    login_as,
     make_photo,
     seal,
     server_visits,
@@ -55,7 +57,13 @@ def test_a_phone_that_synced_after_the_backup_recovers_with_nothing_lost(live_se
     live_server.start()
     assert server_state(live_server) == ([], [], [])
 
-    # The phone syncs again on its own schedule; press 同步 until the server holds it all.
+    # The restore ended every login (a token revoked after the backup must not come back):
+    # the phone's next sync is refused, it asks its inspector to log in again and keeps what
+    # it holds.
+    page.get_by_test_id("sync-now").click()
+    page.get_by_test_id("login-username").wait_for(timeout=30000)
+    login_as(page, live_server, "inspector_a")
+    # It syncs again on its own schedule; press 同步 until the server holds it all.
     deadline = time.monotonic() + 60
     while server_state(live_server) != before and time.monotonic() < deadline:
         page.get_by_test_id("sync-now").click()

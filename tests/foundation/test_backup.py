@@ -6,8 +6,10 @@ import hashlib
 
 from sqlalchemy import func, select
 
+from server.errors import ApiError
 from server.extensions import db
-from server.models import Trainee, User
+from server.models import ApiToken, Trainee, User
+from server.services.auth import issue_token, resolve_token
 from server.services.backup import BackupError, backup, restore
 from server.services.media_store import LocalStore
 from tests.factories import build_world
@@ -42,6 +44,32 @@ def test_backup_then_restore_brings_back_rows_and_media(database_url, tmp_path):
         assert db.session.scalar(select(func.count()).select_from(Trainee)) == 10
         assert db.session.scalar(select(func.count()).select_from(User)) == 8
         assert (media_dir / sha[:2] / sha).read_bytes() == photo
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_a_restore_ends_every_login_it_brings_back(database_url, tmp_path):
+    # A token revoked after the backup (a lost phone) came back to life with the restore; so
+    # would a password changed or an account deactivated since. Everyone logs in again.
+    app = _file_backed_app(database_url, tmp_path)
+    with app.app_context():
+        db.create_all()
+        world = build_world()
+        raw, _ = issue_token(world.users["inspector_a"], "lost-phone")
+        db.session.commit()
+        url = app.config["SQLALCHEMY_DATABASE_URI"]
+        backup(tmp_path / "bk", url, LocalStore(tmp_path / "media"))
+        with app.test_request_context():
+            assert resolve_token(raw)[1] == "lost-phone"
+        restore(tmp_path / "bk", url, LocalStore(tmp_path / "media"))
+        with app.test_request_context():
+            try:
+                resolve_token(raw)
+                raise AssertionError("a token from before the restore still works")
+            except ApiError as error:
+                assert error.code == "auth.token_invalid"
+        assert db.session.scalar(select(func.count()).select_from(ApiToken)
+                                 .where(ApiToken.revoked_at.is_(None))) == 0
         db.session.remove()
         db.engine.dispose()
 
