@@ -298,16 +298,22 @@ def _decide(user: User, visit: Visit, decision: str, comment: str) -> VisitRevie
         raise ApiError("not_found")
     if visit.review_status != "pending":
         raise ApiError("review.invalid_state", details={"review_status": visit.review_status})
-    # Atomic: of two concurrent decisions on one visit exactly one wins; the other gets 409.
-    claim_state(visit, "review_status", ("pending",), decision, "review.invalid_state")
+    # A team's records are one check: the decision is on all of them, and every member hears it.
+    # Atomic: every decision on the check claims its own record (the lead) first, whichever
+    # record it was taken on, so of two concurrent ones exactly one wins and the other gets 409
+    # (each claiming the record it was on, then writing the other's, deadlocked).
+    lead_id = visit.check_of_id or visit.id
+    lead = visit if lead_id == visit.id else db.session.get(Visit, lead_id)
+    claim_state(lead or visit, "review_status", ("pending",), decision, "review.invalid_state")
+    records = check_visits(visit)
+    for record in sorted(records, key=lambda r: r.id):  # the rest one by one, in one order
+        if record.review_status != decision:
+            record.review_status = decision
+            db.session.flush()
     review = VisitReview(visit_id=visit.id, decision=decision, comment=comment,
                          reviewer_id=user.id, at=utcnow())
     review.visit = visit
     db.session.add(review)
-    # A team's records are one check: the decision is on all of them, and every member hears it.
-    records = check_visits(visit)
-    for record in records:
-        record.review_status = decision
     db.session.flush()
     publish_visit_review(review, check_members(visit, records))
     return review

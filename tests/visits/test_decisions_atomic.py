@@ -103,3 +103,30 @@ def test_approve_and_return_of_one_version_at_once_exactly_one_wins(shared_app):
                     body in answers if status == 409)["code"] == "plan.invalid_transition"
         db.session.expire_all()
         assert db.session.get(PlanVersion, version_id).status in ("approved", "returned")
+
+
+def test_two_reviewers_deciding_two_records_of_one_team_check_at_once_exactly_one_wins(
+        shared_app):
+    app, world = shared_app
+    county, city = bearer(app, "county_a"), bearer(app, "city")
+    for _ in range(5):
+        lead = make_visit(world)
+        linked = make_visit(world)
+        linked.check_of_id = lead.id
+        db.session.commit()
+        answers = race_requests(app, [
+            lambda c, v=lead.id: c.post(f"/api/v1/bureau/visits/{v}/accept", headers=city,
+                                        json={}),
+            lambda c, v=linked.id: c.post(f"/api/v1/bureau/visits/{v}/rectification",
+                                          headers=county,
+                                          json={"sanction": "criticism", "order_text": "整改"}),
+        ])
+        statuses = sorted(status for status, _ in answers)
+        assert statuses[0] in (200, 201) and statuses[1] == 409, answers
+        assert next(body for status, body in answers if status == 409)["code"] \
+            == "review.invalid_state"
+        db.session.expire_all()
+        records = [db.session.get(Visit, lead.id), db.session.get(Visit, linked.id)]
+        assert sum(len(review.visit_reviews(v)) for v in records) == 1
+        assert len({v.review_status for v in records}) == 1
+        assert records[0].review_status in ("accepted", "rectification")
