@@ -113,7 +113,7 @@ class Coverage:
 def compute_coverage(user: User, year: int | None = None, today: date | None = None) -> Coverage:
     """Count, per county in the user's scope, classes, classes visited, and visits with issues.
 
-    The classes are year_classes (a filed plan, running at some point in the year) less a
+    The classes are year_classes (a filed plan, starting in the year: its plan year) less a
     revoked base's never visited (base_status.counted_classes, R15); their visits
     are of any date (a class of December checked in January counts for its year, whose report is
     due on 10 January, R13), one per check: review.list_visits with `class_year`, and those of

@@ -69,14 +69,24 @@ def current_filed_version_ids() -> Select:
         latest, (PlanVersion.plan_id == latest.c.plan_id) & (PlanVersion.number == latest.c.number))
 
 
-def year_classes(county_ids: list[uuid.UUID], year: int) -> list[TrainingClass]:
-    """Classes of these counties with a filed plan that run at some point in the year: the
-    classes the coverage counts (R10) and the visit list's `class_year` keeps the visits of."""
-    classes = db.session.scalars(
-        select(TrainingClass).join(TrainingBase, TrainingClass.base_id == TrainingBase.id)
-        .where(TrainingBase.county_id.in_(county_ids),
-               TrainingClass.start_date <= date(year, 12, 31),
-               TrainingClass.end_date >= date(year, 1, 1))
-        .order_by(TrainingClass.start_date, TrainingClass.name)
-    ).all()
+def year_classes(county_ids: list[uuid.UUID], year: int,
+                 base_id: uuid.UUID | None = None) -> list[TrainingClass]:
+    """The classes of a year: of these counties (and base), with a filed plan (a version in
+    force), starting in the year, oldest first.
+
+    A class belongs to the year of its plan, the one it starts in (R1's annual plan): a class of
+    December that ends in January is of its December's year, and its visits, of any date, count
+    there (R13's report of that year, due on 10 January). The one answer for the coverage, the
+    deadlines and the base rows (R10, R11), the visit list's `class_year`, and a base's documents
+    of the year (Attachment 2, the subsidy summary, the archive: R12-R14), so the dashboard's row
+    and the files it links to name the same classes. A class never filed is of no year.
+    """
+    query = (select(TrainingClass).join(TrainingBase, TrainingClass.base_id == TrainingBase.id)
+             .where(TrainingBase.county_id.in_(county_ids),
+                    TrainingClass.start_date >= date(year, 1, 1),
+                    TrainingClass.start_date <= date(year, 12, 31))
+             .order_by(TrainingClass.start_date, TrainingClass.name))
+    if base_id is not None:
+        query = query.where(TrainingClass.base_id == base_id)
+    classes = db.session.scalars(query).all()
     return [c for c in classes if class_version_in_force(c) is not None]

@@ -45,12 +45,12 @@ def push_visit(client, world, key: str, username: str, **kwargs) -> None:
 def test_coverage_counts_classes_visits_and_issues(client, world):
     publish_world(world)
     today = local_today()
-    late = add_class(world, "a3", "a", today + timedelta(days=2))
+    # A class not yet visited, of the same year as the world's (whatever today is).
+    late = add_class(world, "a3", "a", world.classes["a"].start_date + timedelta(days=1))
     add_class(world, "draft", "a", today, status="draft")  # not filed: not counted
     push_visit(client, world, "a", "inspector_a", teacher_matches=False, verdict="issues")
     push_visit(client, world, "b", "inspector_b")
-    # The year the late class starts in (the next one on 30 and 31 December): the world's
-    # classes, begun three days before its today, run for six weeks, so they fall in it too.
+    # The year the classes start in, the year they are of (plan_versions.year_classes).
     year = late.start_date.year
 
     city = compute_coverage(world.users["city"], year=year, today=today)
@@ -97,7 +97,8 @@ def test_a_revoked_base_s_classes_await_no_visit_but_keep_theirs(client, api, wo
     # under 未抽查 for ever; and its staff could still file. One rule: base_status.
     publish_world(world)
     today = local_today()
-    late = add_class(world, "a3", "a", today + timedelta(days=2))
+    # A class not yet visited, of the same year as the world's (whatever today is).
+    late = add_class(world, "a3", "a", world.classes["a"].start_date + timedelta(days=1))
     push_visit(client, world, "a", "inspector_a")
     year = late.start_date.year
     county = world.users["county_a"]
@@ -180,3 +181,27 @@ def test_demo_shows_a_year_in_progress(app):
     coverage = compute_coverage(city, today=today)
     assert coverage.visited == len({v.class_id
                                     for v in visits}) and coverage.visits_with_issues >= 1
+
+
+def test_a_base_s_documents_name_the_classes_its_dashboard_row_counts(client, world):
+    # Two definitions of "the classes of a year": the documents took every class starting in
+    # it, filed or not, the dashboard those with a filed plan running in it; a December class
+    # ending in January sat on the next year's row beside files that left it out.
+    from server.services.coverage import base_rows
+    from server.services.documents.subsidy import subsidy_summary
+
+    publish_world(world)
+    klass = world.classes["a"]
+    year = klass.start_date.year
+    december = add_class(world, "dec", "a", date(year, 12, 20))
+    december.end_date = date(year + 1, 1, 15)
+    draft = add_class(world, "draft", "a", date(year, 3, 1), status="draft")  # never filed
+    db.session.commit()
+    city = world.users["city"]
+    for shown_in in (year, year + 1):
+        rows = {row.base.id: row.classes for row in base_rows(city, shown_in)}
+        for base in (klass.base, december.base, draft.base):
+            listed = [c["class_name"] for c in subsidy_summary(base, shown_in)["classes"]]
+            assert rows.get(base.id, 0) == len(listed), (shown_in, base.name, listed)
+    assert [c["class_name"] for c in subsidy_summary(december.base, year)["classes"]] == [
+        december.name]

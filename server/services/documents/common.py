@@ -9,8 +9,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import extract
-
 from server.errors import ApiError, field_error
 from server.extensions import db
 from server.models import (
@@ -23,7 +21,7 @@ from server.models import (
 )
 from server.services.filed_roster import RosterEntry, roster_by_name
 from server.services.media_store import store
-from server.services.plan_versions import class_version_in_force
+from server.services.plan_versions import class_version_in_force, year_classes
 from server.services.scope import REVIEWER_ROLES, can_see_visit, is_covert, require_base
 
 LEVEL_LABELS = {2: "技师", 1: "高级技师"}
@@ -40,12 +38,8 @@ def find_base(name: str) -> TrainingBase:
 
 
 def classes_of_year(base: TrainingBase, year: int) -> list[TrainingClass]:
-    """Return the base's classes that start in the year, oldest first."""
-    return list(db.session.execute(
-        db.select(TrainingClass)
-        .where(TrainingClass.base_id == base.id, extract("year", TrainingClass.start_date) == year)
-        .order_by(TrainingClass.start_date, TrainingClass.name)
-    ).scalars())
+    """The base's classes of the year (plan_versions.year_classes, the dashboard's own)."""
+    return year_classes([base.county_id], year, base_id=base.id)
 
 
 def current_version(training_class: TrainingClass) -> PlanVersion | None:
