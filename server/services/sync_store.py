@@ -299,11 +299,22 @@ def _result_processor(column: Any, dialect: Any) -> Callable[[Any], Any] | None:
     return column.type.dialect_impl(dialect).result_processor(dialect, None)
 
 
+# PostgreSQL's answers to a transaction that lost to another (SQLSTATE): deadlock_detected,
+# serialization_failure. Tried again, the batch runs after the winner's commit.
+_LOST_TO_ANOTHER = frozenset({"40P01", "40001"})
+
+
 def _is_retryable(error: Exception) -> bool:
     if isinstance(error, IntegrityError | DataError):
         return True
-    # SQLite: a second writer that cannot take the lock (busy_timeout ran out or a stale snapshot).
-    return isinstance(error, OperationalError) and "locked" in str(error.orig).lower()
+    if not isinstance(error, OperationalError):
+        return False
+    if getattr(error.orig, "sqlstate", None) in _LOST_TO_ANOTHER:
+        return True
+    # SQLite: a second writer that cannot take the lock (busy_timeout ran out or a stale
+    # snapshot): "database is locked", "database table is locked". (A PostgreSQL deadlock's
+    # "blocked by" matched a bare "locked" by chance before its SQLSTATE was read above.)
+    return "is locked" in str(error.orig).lower()
 
 
 def to_mutation(data: Mapping[str, Any], uuids: dict[str, uuid.UUID] | None = None,

@@ -512,3 +512,21 @@ def test_a_county_visit_of_a_session_the_city_checked_covertly_is_not_flagged(cl
     repeat = queue_visit(again, world)
     assert again.push()[1]["results"][-1]["code"] == "visit.duplicate_session"
     assert db.session.get(Visit, repeat).flags == ["visit.duplicate_session"]
+
+
+def test_a_batch_that_lost_to_another_is_tried_again_and_a_plain_error_is_not():
+    # A PostgreSQL deadlock was retried only because its message says "blocked by"; it is now
+    # retried by its SQLSTATE, as a serialization failure is, and SQLite's busy lock by its words.
+    import sqlite3
+
+    import psycopg
+    from sqlalchemy.exc import OperationalError
+
+    def wrapped(orig: Exception) -> OperationalError:
+        return OperationalError("INSERT", {}, orig)
+
+    assert sync_store._is_retryable(wrapped(psycopg.errors.DeadlockDetected("deadlock")))
+    assert sync_store._is_retryable(wrapped(psycopg.errors.SerializationFailure("conflict")))
+    assert sync_store._is_retryable(wrapped(sqlite3.OperationalError("database is locked")))
+    assert not sync_store._is_retryable(wrapped(psycopg.errors.QueryCanceled("timeout")))
+    assert not sync_store._is_retryable(wrapped(sqlite3.OperationalError("disk I/O error")))
