@@ -6,9 +6,9 @@ import io
 import struct
 
 from PIL import Image
-from pypdf import PdfWriter
 
 from server.services.media_store import sniff_mime
+from tests.media.tus_client import pdf_bytes
 
 
 def png_bytes() -> bytes:
@@ -24,14 +24,6 @@ def box(kind: bytes, body: bytes) -> bytes:
 def jpeg_bytes() -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (64, 64), (200, 10, 10)).save(out, "JPEG")
-    return out.getvalue()
-
-
-def pdf_bytes() -> bytes:
-    writer = PdfWriter()
-    writer.add_blank_page(595, 842)
-    out = io.BytesIO()
-    writer.write(out)
     return out.getvalue()
 
 

@@ -10,6 +10,7 @@ import struct
 import zlib
 
 from PIL import Image
+from pypdf import PdfWriter
 
 
 def make_jpeg(side: int = 160, seed: int = 1) -> bytes:
@@ -24,6 +25,15 @@ def make_png(width: int = 120, height: int = 40) -> bytes:
     """Return a small real PNG (a blank signature)."""
     out = io.BytesIO()
     Image.new("RGB", (width, height), (255, 255, 255)).save(out, "PNG")
+    return out.getvalue()
+
+
+def pdf_bytes() -> bytes:
+    """A real one-page PDF (pypdf reads it)."""
+    writer = PdfWriter()
+    writer.add_blank_page(595, 842)
+    out = io.BytesIO()
+    writer.write(out)
     return out.getvalue()
 
 

@@ -9,7 +9,6 @@ from datetime import date, timedelta
 
 import pytest
 from PIL import Image
-from pypdf import PdfWriter
 from sqlalchemy import func, select
 
 from server.extensions import db
@@ -26,7 +25,7 @@ from server.services import review
 from server.services.media_store import media_path
 from tests.conftest import TEST_PASSWORD
 from tests.factories import make_user
-from tests.media.tus_client import png_header_only
+from tests.media.tus_client import pdf_bytes, png_header_only
 from tests.sync.client import visit_payload
 from tests.sync.fixtures import phone, publish_world, today_session
 
@@ -35,14 +34,6 @@ def png_bytes(colour: str = "red") -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (8, 8), colour).save(buffer, "PNG")
     return buffer.getvalue()
-
-
-def pdf_bytes() -> bytes:
-    writer = PdfWriter()
-    writer.add_blank_page(595, 842)
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
 
 
 def store_png(colour: str) -> str:
