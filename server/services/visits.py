@@ -321,6 +321,9 @@ def submit_visit(context: PushContext, mutation: Mutation) -> Outcome:
         verdict=data["verdict"], payload=payload, seal=payload["seal"].lower(),
         checks=checks, flags=flags, supersedes_id=data["supersedes"],
         check_of_id=lead.id if lead is not None else None,
+        # A teammate's record arriving after the check was decided takes the check's decision
+        # (review._decide writes it on every record of the check): one check, one state.
+        review_status=lead.review_status if lead is not None else "pending",
         # The rows just read, linked (same ids as above): the end-of-batch steps read the visit's
         # session, version and class again and find them here, not in the database.
         training_class=training_class, session=session, plan_version=version,

@@ -107,6 +107,18 @@ def test_the_review_decision_reaches_every_team_members_phone(client, world, tea
         assert set(reviews[0]["visit_ids"]) == {str(first.id), str(second.id)}
 
 
+def test_a_teammate_s_record_arriving_after_the_decision_takes_it(client, world, team):
+    # It stayed pending on a decided check: listed as awaiting review, and deciding it now is
+    # refused (the check's decision is taken).
+    from server.services.review import accept_visit
+
+    _, first = push_visit(client, world, team, "inspector_a", "phone-a")
+    accept_visit(world.users["county_a"], first, "一致")
+    db.session.commit()
+    _, late = push_visit(client, world, team, "inspector_a2", "phone-b")
+    assert late.check_of_id == first.id and late.review_status == "accepted"
+
+
 def test_completing_an_assignment_twice_publishes_once(world, team):
     assert complete_assignment(team) is True
     assert complete_assignment(team) is False
