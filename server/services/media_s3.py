@@ -26,6 +26,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -297,7 +298,9 @@ class S3Store(MediaStore):
     def discard_upload(self, upload_id: uuid.UUID) -> None:
         self.delete(list(self._keys(f"{_UPLOADS}{upload_id}/")))
 
-    def sweep_uploads(self, live: set[str]) -> int:
+    def sweep_uploads(self, live: set[str], born_before: datetime) -> int:
+        # An upload's objects are written by its PATCHes, after its row was committed (POST):
+        # bytes of no row are an orphan whatever their age (born_before is the local folder's).
         orphans: dict[str, list[str]] = {}
         for key in self._keys(_UPLOADS):
             upload_id = key[len(_UPLOADS):].partition("/")[0]

@@ -26,7 +26,7 @@ import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -141,8 +141,10 @@ class MediaStore(ABC):
         """Delete an upload's kept bytes, if any."""
 
     @abstractmethod
-    def sweep_uploads(self, live: set[str]) -> int:
-        """Delete the bytes of uploads whose id is not in `live`; return how many."""
+    def sweep_uploads(self, live: set[str], born_before: datetime) -> int:
+        """Delete the bytes of uploads whose id is not in `live` and that were begun before
+        `born_before` (younger bytes may belong to an upload whose row is not yet committed);
+        return how many."""
 
     def forget_chunks(self, upload_id: uuid.UUID) -> None:
         """Delete the `upload_chunk` rows of a completed upload, in the caller's transaction.
@@ -203,6 +205,12 @@ def store_bytes(data: bytes, mime: str, user_id: object = None) -> str:
     return sha
 
 
+# Bytes of an upload with no row are an orphan only once this old: create_upload writes the part
+# file before its row commits, and `media expire` listing the rows in between took the new
+# upload's bytes for an orphan's (the phone's next PATCH: 404).
+ORPHAN_GRACE = timedelta(minutes=10)
+
+
 def expire_uploads(now: datetime | None = None) -> int:
     """Delete uploads past their expiry (rows and kept bytes) and orphan bytes; return the count.
 
@@ -216,7 +224,7 @@ def expire_uploads(now: datetime | None = None) -> int:
         db.session.delete(upload)
     db.session.flush()
     live = {str(uid) for uid in db.session.scalars(select(Upload.id))}
-    return len(expired) + backend.sweep_uploads(live)
+    return len(expired) + backend.sweep_uploads(live, now - ORPHAN_GRACE)
 
 
 # -- the local folder -------------------------------------------------------------------------
@@ -381,14 +389,21 @@ class LocalStore(MediaStore):
     def forget_chunks(self, upload_id: uuid.UUID) -> None:
         """Nothing to forget: a part file's size is its offset, no chunk has a row."""
 
-    def sweep_uploads(self, live: set[str]) -> int:
+    def sweep_uploads(self, live: set[str], born_before: datetime) -> int:
         orphans = 0
         uploads = self.root / "uploads"
+        cutoff = born_before.timestamp()
         if uploads.is_dir():
             for part in uploads.glob("*.part"):
-                if part.stem not in live:
-                    part.unlink(missing_ok=True)
-                    orphans += 1
+                if part.stem in live:
+                    continue
+                try:
+                    if part.stat().st_mtime >= cutoff:
+                        continue  # maybe an upload whose row is not committed yet
+                except FileNotFoundError:
+                    continue
+                part.unlink(missing_ok=True)
+                orphans += 1
         return orphans
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -131,6 +132,20 @@ def test_expired_upload_is_refused_with_410_and_cleaned_up(app, tus, runner):
     assert db.session.scalar(select(func.count()).select_from(Upload)) == 0
     assert not list((media_store.media_dir() / "uploads").glob("*.part"))
     assert stored_files(app) == []
+
+
+def test_expire_leaves_young_bytes_of_no_row_and_sweeps_old_ones(app, tus):
+    # create_upload writes the part file before its row commits: `media expire` listing the
+    # rows in between took a new upload's bytes for an orphan's and deleted them.
+    uploads = media_store.media_dir() / "uploads"
+    uploads.mkdir(parents=True, exist_ok=True)
+    young, old = uploads / f"{uuid.uuid4()}.part", uploads / f"{uuid.uuid4()}.part"
+    young.write_bytes(b"begun just now")
+    old.write_bytes(b"left behind")
+    an_hour_ago = (utcnow() - timedelta(hours=1)).timestamp()
+    os.utime(old, (an_hour_ago, an_hour_ago))
+    assert media_store.expire_uploads() == 1
+    assert young.exists() and not old.exists()
 
 
 def test_expire_uploads_uses_the_injected_now(app, tus):
