@@ -221,7 +221,7 @@ def resolve_token(raw: str, now: datetime | None = None) -> tuple[User, str]:
     user, device_id, revoked_at, expires_at, password_stamp = row
     if revoked_at is not None or expires_at <= now:
         raise ApiError("auth.token_invalid")
-    if not user.active or password_stamp != user.password_stamp:
+    if not still_holds(user, password_stamp):
         raise ApiError("auth.token_invalid")
     return user, device_id
 
@@ -259,11 +259,18 @@ def _session_limits() -> tuple[timedelta, timedelta]:
             timedelta(hours=config["WEB_SESSION_MAX_HOURS"]))
 
 
+def still_holds(user: User, password_stamp: str) -> bool:
+    """Whether a login begun under `password_stamp` still holds for its user: the account is
+    active and its password unchanged since (a token, a page session, a phone's self sign-in
+    key alike)."""
+    return user.active and password_stamp == user.password_stamp
+
+
 def web_session_live(row: WebSession, user: User, now: datetime) -> bool:
     """Whether a page session still opens the pages: not ended, same password, account active,
     used within WEB_SESSION_IDLE_MINUTES and begun within WEB_SESSION_MAX_HOURS."""
     idle, absolute = _session_limits()
-    return (row.revoked_at is None and user.active and row.password_stamp == user.password_stamp
+    return (row.revoked_at is None and still_holds(user, row.password_stamp)
             and now - row.last_seen_at <= idle and now - row.created_at <= absolute)
 
 
@@ -341,7 +348,7 @@ def user_devices(user: User, now: datetime | None = None) -> dict[str, list[dict
     for token in db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)
                                     .order_by(ApiToken.created_at.desc())):
         live = (token.revoked_at is None and token.expires_at > now
-                and token.password_stamp == user.password_stamp and user.active)
+                and still_holds(user, token.password_stamp))
         entry = devices.setdefault(token.device_id, {
             "device_id": token.device_id, "last_login_at": token.created_at,
             "live_tokens": 0, "expires_at": None})

@@ -41,6 +41,7 @@ from server.models import (
     utcnow,
 )
 from server.services.audit import audit
+from server.services.auth import still_holds
 from server.services.badges import class_roster
 from server.services.filed_roster import RosterEntry
 from server.services.idcard import normalise_id_number
@@ -142,7 +143,7 @@ def decode_code(code: str) -> SelfCode:
         raise ApiError("signin.code_invalid")
     if window_of(token.expires_at) < window:
         raise ApiError("signin.code_invalid")
-    if not token.user.active or token.password_stamp != token.user.password_stamp:
+    if not still_holds(token.user, token.password_stamp):
         raise ApiError("signin.code_invalid")
     class_uuid, visit_uuid = uuid.UUID(bytes=class_id), uuid.UUID(bytes=visit_id)
     # The phone writes the class and visit into the code: its inspector may add sign-ins there

@@ -93,9 +93,8 @@ def geofence_flag(gps: dict | None, sites: list[Site]) -> str | None:
     """
     if not sites:
         return None
-    if not gps or gps.get("lat") is None or gps.get("lon") is None or gps.get("mocked"):
-        return NO_LOCATION
-    if gps.get("accuracy") is None:
+    if (not gps or gps.get("lat") is None or gps.get("lon") is None or gps.get("mocked")
+            or gps.get("accuracy") is None):
         return NO_LOCATION
     accuracy = float(gps["accuracy"])
     if accuracy > current_app.config["GPS_MAX_ACCURACY_M"]:
